@@ -1,0 +1,1 @@
+//! userbpf-hooks: attach points (not yet built; see the tracing issue).

@@ -1,0 +1,1 @@
+//! userbpf-verifier: static analysis (not yet built; see the verifier issue).
