@@ -1,0 +1,100 @@
+//! Command-line grammar.
+//!
+//! Takes nothing; gives the clap definitions of every subcommand, following the forms of
+//! DESIGN.md that outside tools rely on.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// userbpf: eBPF in user space.
+#[derive(Debug, Parser)]
+#[command(name = "userbpf", version, about)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Execution engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Engine {
+    /// The checked interpreter.
+    Interp,
+    /// The x86-64 JIT.
+    Jit,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Assemble eBPF assembly (LLVM or bpf_conformance syntax) into bytecode.
+    Asm {
+        /// Assembly source file.
+        file: PathBuf,
+        /// Write raw bytecode here (default: print hex, one instruction per line).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Disassemble bytecode (raw, or the programs of an ELF object) in LLVM syntax.
+    Disasm {
+        /// Raw bytecode or ELF object.
+        file: PathBuf,
+        /// Only this program (ELF function or section name).
+        #[arg(long)]
+        program: Option<String>,
+        /// Interleave source lines (needs BTF line info).
+        #[arg(long)]
+        source: bool,
+    },
+    /// Run a program with BPF_PROG_TEST_RUN semantics.
+    Run(RunArgs),
+    /// The bpf_conformance plugin protocol: program hex on stdin, r0 hex on stdout.
+    Plugin {
+        /// Input memory as hex.
+        memory: Option<String>,
+        /// Execution engine.
+        #[arg(long, value_enum, default_value = "interp")]
+        engine: Engine,
+        /// Standard input holds an ELF object's hex instead of bytecode.
+        #[arg(long)]
+        elf: bool,
+    },
+}
+
+/// Arguments of `userbpf run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// ELF object (or, with --raw, use --raw FILE instead).
+    pub object: Option<PathBuf>,
+    /// Program name within the object.
+    #[arg(long)]
+    pub program: Option<String>,
+    /// Plain bytecode file to run: r1 = input, r2 = its length.
+    #[arg(long, conflicts_with = "object")]
+    pub raw: Option<PathBuf>,
+    /// Input data from a file.
+    #[arg(long, conflicts_with = "data_hex")]
+    pub data_in: Option<PathBuf>,
+    /// Input data as hex.
+    #[arg(long)]
+    pub data_hex: Option<String>,
+    /// Context from a file.
+    #[arg(long)]
+    pub ctx_in: Option<PathBuf>,
+    /// Number of runs (mean duration is reported).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000_000))]
+    pub repeat: u32,
+    /// Execution engine.
+    #[arg(long, value_enum)]
+    pub engine: Option<Engine>,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Skip the verifier (trusted bytecode only).
+    #[arg(long)]
+    pub unverified: bool,
+    /// Stop after this many instructions per run.
+    #[arg(long)]
+    pub budget: Option<u64>,
+}

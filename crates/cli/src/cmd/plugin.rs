@@ -1,0 +1,47 @@
+//! `userbpf plugin`: the bpf_conformance plugin protocol.
+//!
+//! Memory as hex in the first argument, the program's bytecode as hex on standard input
+//! (with `--elf`, an ELF object's hex); prints r0 in hex and exits 0, or prints the error on
+//! standard error and exits non-zero. Helper 5 is registered as the suite needs.
+
+use std::io::Read;
+
+use anyhow::{anyhow, Context};
+use userbpf_isa::Program;
+use userbpf_runtime::{Helpers, Interpreter};
+
+use crate::cli::Engine;
+use crate::{CmdResult, Failure};
+
+pub fn run(memory: Option<&str>, engine: Engine, elf: bool) -> CmdResult {
+    if engine == Engine::Jit {
+        return Err(Failure::input(anyhow!(
+            "the JIT engine is not built yet; use --engine interp"
+        )));
+    }
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .context("reading the program from standard input")
+        .map_err(Failure::input)?;
+    let bytes = crate::hex::decode(&input).map_err(|e| Failure::input(e.context("program hex")))?;
+    let code = if elf {
+        let sections = userbpf_object::program_sections(&bytes).map_err(Failure::input)?;
+        let first = sections
+            .into_iter()
+            .next()
+            .ok_or_else(|| Failure::input(anyhow!("the ELF object has no program section")))?;
+        first.code
+    } else {
+        bytes
+    };
+    let mut mem = match memory {
+        Some(m) => crate::hex::decode(m).map_err(|e| Failure::input(e.context("memory hex")))?,
+        None => Vec::new(),
+    };
+    let program = Program::decode(&code).map_err(Failure::input)?;
+    let vm = Interpreter::new(&program, &Helpers::conformance()).map_err(Failure::input)?;
+    let r0 = vm.run_raw(&mut mem).map_err(Failure::program)?;
+    println!("{r0:x}");
+    Ok(())
+}

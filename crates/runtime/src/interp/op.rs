@@ -1,0 +1,366 @@
+//! The interpreter's internal instruction form.
+//!
+//! Takes a decoded [`Program`]; gives one flat [`Op`] per slot, with immediates pre-extended,
+//! jump targets made absolute and the hot ALU, load/store and branch forms specialised so the
+//! execution loop dispatches once per instruction. Refuses (with [`LoadError`]) instructions
+//! the interpreter cannot run: legacy packet loads, kfunc calls, unrelocated map references.
+
+use userbpf_isa::{
+    AluOp, AtomicOp, AtomicSize, ByteOrder, CallTarget, EndianBits, Insn, JmpCond, LdImm64Kind,
+    MemSize, Program, Source, SxFrom, Width,
+};
+
+use crate::error::LoadError;
+use crate::helpers::Helpers;
+
+/// Tag of function pointers produced by `lddw rX, func` (`BPF_PSEUDO_FUNC`): the value is
+/// `FUNC_PTR_TAG | slot`. `callx` accepts these and registered helper ids.
+pub const FUNC_PTR_TAG: u64 = 0xfbf0_0000_0000_0000;
+
+/// A register-or-immediate operand for the generic (slow-path) forms.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Operand {
+    Reg(u8),
+    Imm(u64),
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Op {
+    Add64I(u8, u64),
+    Add64R(u8, u8),
+    Sub64I(u8, u64),
+    Sub64R(u8, u8),
+    Mul64I(u8, u64),
+    Mul64R(u8, u8),
+    Or64I(u8, u64),
+    Or64R(u8, u8),
+    And64I(u8, u64),
+    And64R(u8, u8),
+    Xor64I(u8, u64),
+    Xor64R(u8, u8),
+    Lsh64I(u8, u32),
+    Lsh64R(u8, u8),
+    Rsh64I(u8, u32),
+    Rsh64R(u8, u8),
+    Arsh64I(u8, u32),
+    Arsh64R(u8, u8),
+    Mov64I(u8, u64),
+    Mov64R(u8, u8),
+    Add32I(u8, u32),
+    Add32R(u8, u8),
+    Sub32I(u8, u32),
+    Sub32R(u8, u8),
+    Mul32I(u8, u32),
+    Mul32R(u8, u8),
+    Or32I(u8, u32),
+    Or32R(u8, u8),
+    And32I(u8, u32),
+    And32R(u8, u8),
+    Xor32I(u8, u32),
+    Xor32R(u8, u8),
+    Lsh32I(u8, u32),
+    Lsh32R(u8, u8),
+    Rsh32I(u8, u32),
+    Rsh32R(u8, u8),
+    Arsh32I(u8, u32),
+    Arsh32R(u8, u8),
+    Mov32I(u8, u32),
+    Mov32R(u8, u8),
+    /// Division and modulo forms, through the shared semantics.
+    AluSlow(Width, AluOp, u8, Operand),
+    Neg64(u8),
+    Neg32(u8),
+    MovSx(Width, u8, u8, SxFrom),
+    Endian(ByteOrder, EndianBits, u8),
+    /// Load of `size` bytes: (size, dst, base, off).
+    Load(u8, u8, u8, i16),
+    /// Sign-extending load: (size, dst, base, off).
+    LoadSx(u8, u8, u8, i16),
+    /// Store register: (size, base, src, off).
+    StoreR(u8, u8, u8, i16),
+    /// Store immediate: (size, base, off, imm).
+    StoreI(u8, u8, i16, u64),
+    Atomic(AtomicSize, AtomicOp, u8, u8, i16),
+    LoadImm(u8, u64),
+    /// Second slot of lddw; never a jump target.
+    Nop,
+    Ja(u32),
+    JeqI(u8, u64, u32),
+    JeqR(u8, u8, u32),
+    JneI(u8, u64, u32),
+    JneR(u8, u8, u32),
+    JgtI(u8, u64, u32),
+    JgtR(u8, u8, u32),
+    JgeI(u8, u64, u32),
+    JgeR(u8, u8, u32),
+    JltI(u8, u64, u32),
+    JltR(u8, u8, u32),
+    JleI(u8, u64, u32),
+    JleR(u8, u8, u32),
+    JsetI(u8, u64, u32),
+    JsetR(u8, u8, u32),
+    JsgtI(u8, u64, u32),
+    JsgtR(u8, u8, u32),
+    JsgeI(u8, u64, u32),
+    JsgeR(u8, u8, u32),
+    JsltI(u8, u64, u32),
+    JsltR(u8, u8, u32),
+    JsleI(u8, u64, u32),
+    JsleR(u8, u8, u32),
+    /// 32-bit conditional jump, generic.
+    Jmp32(JmpCond, u8, Operand, u32),
+    CallHelper(u32),
+    CallLocal(u32),
+    CallX(u8),
+    Exit,
+    MayGoto(u32),
+    /// Past the last instruction.
+    End,
+}
+
+fn target(slot: usize, off: i64) -> u32 {
+    // Targets were validated by Program::check_targets, so this is within 0..slot_count.
+    (slot as i64 + 1 + off) as u32
+}
+
+fn alu_op(width: Width, op: AluOp, d: u8, src: Source) -> Op {
+    use Op::*;
+    match (width, src) {
+        (Width::W64, Source::Imm(i)) => {
+            let v = i as i64 as u64;
+            let sh = (v & 63) as u32;
+            match op {
+                AluOp::Add => Add64I(d, v),
+                AluOp::Sub => Sub64I(d, v),
+                AluOp::Mul => Mul64I(d, v),
+                AluOp::Or => Or64I(d, v),
+                AluOp::And => And64I(d, v),
+                AluOp::Xor => Xor64I(d, v),
+                AluOp::Lsh => Lsh64I(d, sh),
+                AluOp::Rsh => Rsh64I(d, sh),
+                AluOp::Arsh => Arsh64I(d, sh),
+                AluOp::Mov => Mov64I(d, v),
+                AluOp::Div | AluOp::SDiv | AluOp::Mod | AluOp::SMod => {
+                    AluSlow(width, op, d, Operand::Imm(v))
+                }
+            }
+        }
+        (Width::W32, Source::Imm(i)) => {
+            let v = i as u32;
+            let sh = v & 31;
+            match op {
+                AluOp::Add => Add32I(d, v),
+                AluOp::Sub => Sub32I(d, v),
+                AluOp::Mul => Mul32I(d, v),
+                AluOp::Or => Or32I(d, v),
+                AluOp::And => And32I(d, v),
+                AluOp::Xor => Xor32I(d, v),
+                AluOp::Lsh => Lsh32I(d, sh),
+                AluOp::Rsh => Rsh32I(d, sh),
+                AluOp::Arsh => Arsh32I(d, sh),
+                AluOp::Mov => Mov32I(d, v),
+                AluOp::Div | AluOp::SDiv | AluOp::Mod | AluOp::SMod => {
+                    AluSlow(width, op, d, Operand::Imm(i as i64 as u64))
+                }
+            }
+        }
+        (Width::W64, Source::Reg(s)) => {
+            let s = s.num();
+            match op {
+                AluOp::Add => Add64R(d, s),
+                AluOp::Sub => Sub64R(d, s),
+                AluOp::Mul => Mul64R(d, s),
+                AluOp::Or => Or64R(d, s),
+                AluOp::And => And64R(d, s),
+                AluOp::Xor => Xor64R(d, s),
+                AluOp::Lsh => Lsh64R(d, s),
+                AluOp::Rsh => Rsh64R(d, s),
+                AluOp::Arsh => Arsh64R(d, s),
+                AluOp::Mov => Mov64R(d, s),
+                AluOp::Div | AluOp::SDiv | AluOp::Mod | AluOp::SMod => {
+                    AluSlow(width, op, d, Operand::Reg(s))
+                }
+            }
+        }
+        (Width::W32, Source::Reg(s)) => {
+            let s = s.num();
+            match op {
+                AluOp::Add => Add32R(d, s),
+                AluOp::Sub => Sub32R(d, s),
+                AluOp::Mul => Mul32R(d, s),
+                AluOp::Or => Or32R(d, s),
+                AluOp::And => And32R(d, s),
+                AluOp::Xor => Xor32R(d, s),
+                AluOp::Lsh => Lsh32R(d, s),
+                AluOp::Rsh => Rsh32R(d, s),
+                AluOp::Arsh => Arsh32R(d, s),
+                AluOp::Mov => Mov32R(d, s),
+                AluOp::Div | AluOp::SDiv | AluOp::Mod | AluOp::SMod => {
+                    AluSlow(width, op, d, Operand::Reg(s))
+                }
+            }
+        }
+    }
+}
+
+fn jump64(cond: JmpCond, d: u8, src: Source, t: u32) -> Op {
+    use Op::*;
+    match src {
+        Source::Imm(i) => {
+            let v = i as i64 as u64;
+            match cond {
+                JmpCond::Eq => JeqI(d, v, t),
+                JmpCond::Ne => JneI(d, v, t),
+                JmpCond::Gt => JgtI(d, v, t),
+                JmpCond::Ge => JgeI(d, v, t),
+                JmpCond::Lt => JltI(d, v, t),
+                JmpCond::Le => JleI(d, v, t),
+                JmpCond::Set => JsetI(d, v, t),
+                JmpCond::SGt => JsgtI(d, v, t),
+                JmpCond::SGe => JsgeI(d, v, t),
+                JmpCond::SLt => JsltI(d, v, t),
+                JmpCond::SLe => JsleI(d, v, t),
+            }
+        }
+        Source::Reg(s) => {
+            let s = s.num();
+            match cond {
+                JmpCond::Eq => JeqR(d, s, t),
+                JmpCond::Ne => JneR(d, s, t),
+                JmpCond::Gt => JgtR(d, s, t),
+                JmpCond::Ge => JgeR(d, s, t),
+                JmpCond::Lt => JltR(d, s, t),
+                JmpCond::Le => JleR(d, s, t),
+                JmpCond::Set => JsetR(d, s, t),
+                JmpCond::SGt => JsgtR(d, s, t),
+                JmpCond::SGe => JsgeR(d, s, t),
+                JmpCond::SLt => JsltR(d, s, t),
+                JmpCond::SLe => JsleR(d, s, t),
+            }
+        }
+    }
+}
+
+fn size_code(size: MemSize) -> u8 {
+    size.bytes() as u8
+}
+
+/// Translate a program into ops, one per slot plus a final [`Op::End`].
+pub(crate) fn translate(program: &Program, helpers: &Helpers) -> Result<Vec<Op>, LoadError> {
+    program.check_targets()?;
+    let mut ops = Vec::with_capacity(program.slot_count() + 1);
+    for (slot, insn) in program.iter() {
+        let unsupported = |what, why| LoadError::Unsupported { slot, what, why };
+        let op = match *insn {
+            Insn::Alu {
+                width,
+                op,
+                dst,
+                src,
+            } => alu_op(width, op, dst.num(), src),
+            Insn::Neg { width, dst } => match width {
+                Width::W64 => Op::Neg64(dst.num()),
+                Width::W32 => Op::Neg32(dst.num()),
+            },
+            Insn::MovSx {
+                width,
+                dst,
+                src,
+                from,
+            } => Op::MovSx(width, dst.num(), src.num(), from),
+            Insn::Endian { order, bits, dst } => Op::Endian(order, bits, dst.num()),
+            Insn::Load { size, dst, src, off } => {
+                Op::Load(size_code(size), dst.num(), src.num(), off)
+            }
+            Insn::LoadSx { size, dst, src, off } => {
+                Op::LoadSx(size_code(size), dst.num(), src.num(), off)
+            }
+            Insn::Store { size, dst, off, src } => match src {
+                Source::Reg(s) => Op::StoreR(size_code(size), dst.num(), s.num(), off),
+                Source::Imm(i) => Op::StoreI(size_code(size), dst.num(), off, i as i64 as u64),
+            },
+            Insn::Atomic {
+                size,
+                op,
+                dst,
+                src,
+                off,
+            } => Op::Atomic(size, op, dst.num(), src.num(), off),
+            Insn::LdImm64 {
+                dst,
+                kind,
+                imm,
+                next_imm,
+            } => match kind {
+                LdImm64Kind::Imm => Op::LoadImm(dst.num(), Insn::imm64(imm, next_imm)),
+                LdImm64Kind::Func => {
+                    Op::LoadImm(dst.num(), FUNC_PTR_TAG | target(slot, imm as i64) as u64)
+                }
+                LdImm64Kind::MapFd
+                | LdImm64Kind::MapValue
+                | LdImm64Kind::MapIdx
+                | LdImm64Kind::MapIdxValue => {
+                    return Err(unsupported(
+                        "a map reference (lddw with a map pseudo source)",
+                        "plain bytecode has no maps; load an ELF object instead",
+                    ))
+                }
+                LdImm64Kind::BtfId => {
+                    return Err(unsupported(
+                        "a kernel variable reference (lddw BPF_PSEUDO_BTF_ID)",
+                        "user space has no kernel variables",
+                    ))
+                }
+            },
+            Insn::LoadPacket { .. } => {
+                return Err(unsupported(
+                    "a legacy packet load (ld_abs/ld_ind)",
+                    "it needs a socket-buffer context, which plain bytecode does not have",
+                ))
+            }
+            Insn::Ja { off } => Op::Ja(target(slot, off as i64)),
+            Insn::Gotol { off } => Op::Ja(target(slot, off as i64)),
+            Insn::Jump {
+                width,
+                cond,
+                dst,
+                src,
+                off,
+            } => {
+                let t = target(slot, off as i64);
+                match width {
+                    Width::W64 => jump64(cond, dst.num(), src, t),
+                    Width::W32 => {
+                        let operand = match src {
+                            Source::Reg(r) => Operand::Reg(r.num()),
+                            Source::Imm(i) => Operand::Imm(i as i64 as u64),
+                        };
+                        Op::Jmp32(cond, dst.num(), operand, t)
+                    }
+                }
+            }
+            Insn::Call(CallTarget::Helper(id)) => {
+                if id < 0 || !helpers.contains(id as u32) {
+                    return Err(LoadError::UnknownHelper { slot, id });
+                }
+                Op::CallHelper(id as u32)
+            }
+            Insn::Call(CallTarget::Local(rel)) => Op::CallLocal(target(slot, rel as i64)),
+            Insn::Call(CallTarget::Kfunc { .. }) => {
+                return Err(unsupported(
+                    "a kernel function call (kfunc)",
+                    "kernel functions do not exist in user space",
+                ))
+            }
+            Insn::CallX { reg } => Op::CallX(reg.num()),
+            Insn::Exit => Op::Exit,
+            Insn::MayGoto { off } => Op::MayGoto(target(slot, off as i64)),
+        };
+        ops.push(op);
+        if insn.slots() == 2 {
+            ops.push(Op::Nop);
+        }
+    }
+    ops.push(Op::End);
+    Ok(ops)
+}
