@@ -9,11 +9,14 @@ use anyhow::{bail, Result};
 pub fn decode(text: &str) -> Result<Vec<u8>> {
     let t = text.trim();
     let t = t.strip_prefix("0x").unwrap_or(t);
-    let digits: Vec<(usize, char)> = t.char_indices().filter(|(_, c)| !c.is_whitespace()).collect();
+    let digits: Vec<(usize, char)> = t
+        .char_indices()
+        .filter(|(_, c)| !c.is_whitespace())
+        .collect();
     if let Some((pos, c)) = digits.iter().find(|(_, c)| !c.is_ascii_hexdigit()) {
         bail!("invalid hex digit {c:?} at position {pos}");
     }
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         bail!("odd number of hex digits ({})", digits.len());
     }
     Ok(digits

@@ -55,7 +55,10 @@ fn unknown_opcode_names_the_instruction() {
 
 #[test]
 fn bad_register() {
-    let f = temp_file("reg.bin", &[0xb7, 0x0c, 0, 0, 1, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
+    let f = temp_file(
+        "reg.bin",
+        &[0xb7, 0x0c, 0, 0, 1, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0],
+    );
     let out = userbpf(&["run", "--raw", f.to_str().unwrap()]);
     assert_input_error(&out, "r12");
 }
@@ -113,7 +116,12 @@ fn absurd_repeat() {
     code.extend(EXIT);
     let f = temp_file("ok2.bin", &code);
     for bad in ["0", "99999999999999999999", "many"] {
-        let out = userbpf(&["run", "--raw", f.to_str().unwrap(), &format!("--repeat={bad}")]);
+        let out = userbpf(&[
+            "run",
+            "--raw",
+            f.to_str().unwrap(),
+            &format!("--repeat={bad}"),
+        ]);
         assert_input_error(&out, "--repeat");
     }
 }
@@ -169,7 +177,10 @@ fn trap_is_reported_with_exit_1() {
     let out = userbpf(&["run", "--raw", f.to_str().unwrap(), "--unverified"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
-    assert!(stderr.contains("instruction 0: invalid read of 8 bytes at 0x0"), "{stderr}");
+    assert!(
+        stderr.contains("instruction 0: invalid read of 8 bytes at 0x0"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -190,7 +201,11 @@ fn run_prints_retval_and_data_out() {
         "10",
         "--unverified",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["retval"], 3);
     assert_eq!(v["data_out"], "ab1122");

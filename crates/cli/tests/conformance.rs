@@ -89,7 +89,8 @@ fn conformance_plugin() {
         let out = child.wait_with_output().expect("wait for plugin");
         let outcome = if out.status.success() {
             let text = String::from_utf8_lossy(&out.stdout);
-            u64::from_str_radix(text.trim(), 16).map_err(|e| format!("bad plugin output {text:?}: {e}"))
+            u64::from_str_radix(text.trim(), 16)
+                .map_err(|e| format!("bad plugin output {text:?}: {e}"))
         } else {
             Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
         };

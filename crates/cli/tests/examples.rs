@@ -25,7 +25,11 @@ fn readme_command_validates_an_ipv4_checksum() {
             .args(["--data-hex", hex, "--json"])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         v["retval"].as_u64().unwrap()
     };

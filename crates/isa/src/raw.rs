@@ -71,7 +71,7 @@ impl RawInsn {
 
 /// Split a byte buffer into slots; the length must be a multiple of 8.
 pub fn slots(bytes: &[u8]) -> Option<Vec<RawInsn>> {
-    if bytes.len() % 8 != 0 {
+    if !bytes.len().is_multiple_of(8) {
         return None;
     }
     Some(

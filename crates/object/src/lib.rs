@@ -89,7 +89,9 @@ pub fn program_sections(bytes: &[u8]) -> Result<Vec<ProgramSection>, ObjectError
         let mut functions: Vec<Function> = file
             .symbols()
             .filter(|s| s.section_index() == Some(section.index()))
-            .filter(|s| s.kind() == SymbolKind::Text || (s.kind() == SymbolKind::Unknown && s.size() > 0))
+            .filter(|s| {
+                s.kind() == SymbolKind::Text || (s.kind() == SymbolKind::Unknown && s.size() > 0)
+            })
             .filter_map(|s| {
                 Some(Function {
                     name: s.name().ok()?.to_string(),

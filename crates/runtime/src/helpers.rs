@@ -17,7 +17,8 @@ pub struct HelperContext<'m, 'a> {
 
 /// A helper implementation: arguments r1–r5, result r0. An `Err` stops the run with a trap
 /// carrying the message; ordinary failures are negative errno return values, as in the kernel.
-pub type HelperFn = dyn Fn(&mut HelperContext<'_, '_>, [u64; 5]) -> Result<u64, String> + Send + Sync;
+pub type HelperFn =
+    dyn Fn(&mut HelperContext<'_, '_>, [u64; 5]) -> Result<u64, String> + Send + Sync;
 
 /// A registered helper.
 #[derive(Clone)]

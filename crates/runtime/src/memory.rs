@@ -59,7 +59,8 @@ impl Region {
     /// Whether `[addr, addr + size)` lies inside the region.
     #[inline(always)]
     pub fn contains(&self, addr: u64, size: u64) -> bool {
-        addr >= self.start && addr.wrapping_sub(self.start) <= self.len.saturating_sub(size)
+        addr >= self.start
+            && addr.wrapping_sub(self.start) <= self.len.saturating_sub(size)
             && size <= self.len
     }
 

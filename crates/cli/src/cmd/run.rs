@@ -32,8 +32,8 @@ pub fn run(args: &RunArgs) -> CmdResult {
             raw.display()
         )));
     }
-    let program = Program::decode(&code)
-        .map_err(|e| Failure::input(anyhow!("{}: {e}", raw.display())))?;
+    let program =
+        Program::decode(&code).map_err(|e| Failure::input(anyhow!("{}: {e}", raw.display())))?;
     let data_in = match (&args.data_in, &args.data_hex) {
         (Some(path), _) => read_file(path)?,
         (None, Some(hex)) => {
@@ -62,7 +62,10 @@ pub fn run(args: &RunArgs) -> CmdResult {
         println!("{v}");
     } else {
         println!("retval: {} (0x{:x})", out.retval, out.retval);
-        println!("duration: {duration_ns:.1} ns (mean of {} runs)", out.repeat);
+        println!(
+            "duration: {duration_ns:.1} ns (mean of {} runs)",
+            out.repeat
+        );
         println!("data_out: {}", crate::hex::encode(&out.data_out));
     }
     Ok(())

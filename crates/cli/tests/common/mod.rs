@@ -34,9 +34,12 @@ fn parse_number(s: &str) -> u64 {
     if let Some(h) = s.strip_prefix("0x") {
         u64::from_str_radix(h, 16).unwrap_or_else(|e| panic!("bad hex {s:?}: {e}"))
     } else if let Some(d) = s.strip_prefix('-') {
-        (d.parse::<u64>().unwrap_or_else(|e| panic!("bad number {s:?}: {e}"))).wrapping_neg()
+        (d.parse::<u64>()
+            .unwrap_or_else(|e| panic!("bad number {s:?}: {e}")))
+        .wrapping_neg()
     } else {
-        s.parse().unwrap_or_else(|e| panic!("bad number {s:?}: {e}"))
+        s.parse()
+            .unwrap_or_else(|e| panic!("bad number {s:?}: {e}"))
     }
 }
 
@@ -51,7 +54,12 @@ pub fn parse(name: &str, text: &str) -> Case {
             body.push('\n');
         }
     }
-    let get = |k: &str| sections.iter().find(|(h, _)| h == k).map(|(_, b)| b.clone());
+    let get = |k: &str| {
+        sections
+            .iter()
+            .find(|(h, _)| h == k)
+            .map(|(_, b)| b.clone())
+    };
     let strip_comments = |s: String| -> String {
         s.lines()
             .map(|l| l.split('#').next().unwrap_or(""))
@@ -62,7 +70,10 @@ pub fn parse(name: &str, text: &str) -> Case {
         .map(|m| {
             strip_comments(m)
                 .split_whitespace()
-                .map(|b| u8::from_str_radix(b, 16).unwrap_or_else(|e| panic!("{name}: bad mem byte {b}: {e}")))
+                .map(|b| {
+                    u8::from_str_radix(b, 16)
+                        .unwrap_or_else(|e| panic!("{name}: bad mem byte {b}: {e}"))
+                })
                 .collect()
         })
         .unwrap_or_default();

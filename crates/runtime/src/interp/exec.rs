@@ -41,7 +41,8 @@ impl Machine<'_, '_, '_> {
 
     #[inline(always)]
     fn in_stack(&self, addr: u64, size: u64) -> bool {
-        addr >= self.stack_lo && addr.wrapping_sub(self.stack_lo) <= (self.stack_hi - self.stack_lo) - size
+        addr >= self.stack_lo
+            && addr.wrapping_sub(self.stack_lo) <= (self.stack_hi - self.stack_lo) - size
     }
 
     #[inline(always)]
@@ -99,7 +100,11 @@ fn operand(m: &Machine<'_, '_, '_>, o: Operand) -> u64 {
 }
 
 /// Run `vm` with r1.. from `args`.
-pub(super) fn execute(vm: &Interpreter, args: &[u64], memory: &mut MemoryMap<'_>) -> Result<u64, Trap> {
+pub(super) fn execute(
+    vm: &Interpreter,
+    args: &[u64],
+    memory: &mut MemoryMap<'_>,
+) -> Result<u64, Trap> {
     let mut stack = vec![0u64; STACK_SIZE / 8];
     let stack_base = stack.as_mut_ptr() as u64;
     let stack_top = stack_base + STACK_SIZE as u64;
@@ -223,8 +228,12 @@ pub(super) fn execute(vm: &Interpreter, args: &[u64], memory: &mut MemoryMap<'_>
                 if let Err(t) = m.check(slot, addr, n, Access::Atomic) {
                     break Err(t);
                 }
-                if addr % n as u64 != 0 {
-                    break Err(Trap::MisalignedAtomic { slot, addr, size: n });
+                if !addr.is_multiple_of(n as u64) {
+                    break Err(Trap::MisalignedAtomic {
+                        slot,
+                        addr,
+                        size: n,
+                    });
                 }
                 // SAFETY: checked in bounds of a writable region and aligned just above.
                 let old = unsafe { memory::atomic(addr, n, aop, m.r(s), m.r(0)) };
@@ -260,7 +269,10 @@ pub(super) fn execute(vm: &Interpreter, args: &[u64], memory: &mut MemoryMap<'_>
             Op::JsleI(d, v, t) => jump_if!((m.r(d) as i64) <= v as i64, t),
             Op::JsleR(d, s, t) => jump_if!((m.r(d) as i64) <= m.r(s) as i64, t),
             Op::Jmp32(cond, d, o, t) => {
-                jump_if!(semantics::jump_taken(Width::W32, cond, m.r(d), operand(&m, o)), t)
+                jump_if!(
+                    semantics::jump_taken(Width::W32, cond, m.r(d), operand(&m, o)),
+                    t
+                )
             }
             Op::CallHelper(id) => {
                 if let Err(t) = call_helper(vm, &mut m, slot, id as u64) {
@@ -313,7 +325,12 @@ pub(super) fn execute(vm: &Interpreter, args: &[u64], memory: &mut MemoryMap<'_>
     result
 }
 
-fn push_frame(m: &mut Machine<'_, '_, '_>, frames: &mut Vec<Frame>, slot: usize, return_pc: usize) -> Result<(), Trap> {
+fn push_frame(
+    m: &mut Machine<'_, '_, '_>,
+    frames: &mut Vec<Frame>,
+    slot: usize,
+    return_pc: usize,
+) -> Result<(), Trap> {
     if frames.len() + 1 >= MAX_CALL_FRAMES {
         return Err(Trap::CallDepth {
             slot,
@@ -333,7 +350,12 @@ fn push_frame(m: &mut Machine<'_, '_, '_>, frames: &mut Vec<Frame>, slot: usize,
 }
 
 #[inline(never)]
-fn call_helper(vm: &Interpreter, m: &mut Machine<'_, '_, '_>, slot: usize, id: u64) -> Result<(), Trap> {
+fn call_helper(
+    vm: &Interpreter,
+    m: &mut Machine<'_, '_, '_>,
+    slot: usize,
+    id: u64,
+) -> Result<(), Trap> {
     let Some(Some(f)) = vm.helpers.get(id as usize) else {
         return Err(Trap::UnknownHelper { slot, id });
     };

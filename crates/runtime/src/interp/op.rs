@@ -269,13 +269,24 @@ pub(crate) fn translate(program: &Program, helpers: &Helpers) -> Result<Vec<Op>,
                 from,
             } => Op::MovSx(width, dst.num(), src.num(), from),
             Insn::Endian { order, bits, dst } => Op::Endian(order, bits, dst.num()),
-            Insn::Load { size, dst, src, off } => {
-                Op::Load(size_code(size), dst.num(), src.num(), off)
-            }
-            Insn::LoadSx { size, dst, src, off } => {
-                Op::LoadSx(size_code(size), dst.num(), src.num(), off)
-            }
-            Insn::Store { size, dst, off, src } => match src {
+            Insn::Load {
+                size,
+                dst,
+                src,
+                off,
+            } => Op::Load(size_code(size), dst.num(), src.num(), off),
+            Insn::LoadSx {
+                size,
+                dst,
+                src,
+                off,
+            } => Op::LoadSx(size_code(size), dst.num(), src.num(), off),
+            Insn::Store {
+                size,
+                dst,
+                off,
+                src,
+            } => match src {
                 Source::Reg(s) => Op::StoreR(size_code(size), dst.num(), s.num(), off),
                 Source::Imm(i) => Op::StoreI(size_code(size), dst.num(), off, i as i64 as u64),
             },
