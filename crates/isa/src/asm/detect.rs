@@ -2,7 +2,7 @@
 //!
 //! Takes the tokens of one instruction; gives the [`Syntax`] it is written in. LLVM syntax
 //! is recognised by its shape (an assignment operator anywhere, a leading `*`, or one of its
-//! keywords: `if`, `goto`, `gotol`, `may_goto`, `callx`, `ld_pseudo`, `lock *`, `call N`,
+//! keywords: `if`, `goto`, `gotol`, `may_goto`, `ld_pseudo`, `callx rN`, `lock *`, `call N`,
 //! `call name`); everything else is read as conformance syntax, which starts with a mnemonic.
 //! `exit` and `call 5` mean the same in both.
 
@@ -27,7 +27,8 @@ pub(crate) fn detect(toks: &[Token<'_>]) -> Syntax {
     let llvm = has_assignment
         || match toks.first().map(|t| t.tok) {
             Some(Tok::Op("*")) => true,
-            Some(Tok::Ident("if" | "goto" | "gotol" | "may_goto" | "callx" | "ld_pseudo")) => true,
+            Some(Tok::Ident("if" | "goto" | "gotol" | "may_goto" | "ld_pseudo")) => true,
+            Some(Tok::Ident("callx")) => second != Some(Tok::Op("%")),
             Some(Tok::Ident("lock")) => second == Some(Tok::Op("*")),
             Some(Tok::Ident("call")) => {
                 !matches!(
