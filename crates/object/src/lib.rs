@@ -5,6 +5,9 @@
 //! full loader (maps, BTF, relocations, CO-RE), which later work builds on. Parsing makes no
 //! syscalls.
 
+pub mod section;
+pub use section::{classify, AttachTarget, ProgramType, SectionInfo};
+
 use object::{Object, ObjectSection, ObjectSymbol, SectionFlags, SectionKind, SymbolKind};
 use thiserror::Error;
 
