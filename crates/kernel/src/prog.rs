@@ -154,7 +154,7 @@ pub(crate) fn load_in<S: Sys>(
     license: &str,
     opts: &LoadOptions,
 ) -> Result<ProgFd, LoadFailure> {
-    if insns.len() % 8 != 0 || insns.is_empty() {
+    if !insns.len().is_multiple_of(8) || insns.is_empty() {
         return Err(einval(
             "instructions must be a non-empty multiple of 8 bytes",
         ));
