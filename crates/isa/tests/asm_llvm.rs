@@ -679,6 +679,22 @@ fn never_panics_on_garbage() {
     }
 }
 
+proptest::proptest! {
+    /// Arbitrary text built from the characters both syntaxes use never panics.
+    #[test]
+    fn arbitrary_text_never_panics(text in "[ rw%0-9a-z_.:,+*/=<>!&|^()\\[\\]#;\n-]{0,60}") {
+        let _ = assemble(&text);
+    }
+
+    /// Arbitrary Unicode never panics either, and errors point inside the text.
+    #[test]
+    fn arbitrary_unicode_never_panics(text in "\\PC{0,40}") {
+        if let Err(e) = assemble(&text) {
+            proptest::prop_assert!(e.line >= 1 && e.column >= 1);
+        }
+    }
+}
+
 const OBJDUMP19: &str = "\
 04050000ffffffff	w5 += -0x1
 0ca6000000000000	w6 += w10

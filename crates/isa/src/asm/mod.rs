@@ -25,7 +25,7 @@
 //! assert_eq!(err.to_string(), "line 2, column 1: invalid register 'r11' (registers are r0..r10)");
 //! ```
 //!
-//! Submodules, one job each: [`lexer`](self) (tokens), `cursor` (shared operand readers),
+//! Submodules, one job each: `lexer` (tokens), `cursor` (shared operand readers),
 //! `operand` (register names, range checks), `detect` (which syntax), `llvm` and
 //! `conformance` (the two grammars), `labels` (label resolution), `error`.
 
