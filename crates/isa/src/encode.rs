@@ -44,7 +44,12 @@ pub fn encode_insn(insn: &Insn) -> Vec<RawInsn> {
         vec![RawInsn::new(opcode, dst, src, off, imm)]
     };
     match *insn {
-        Insn::Alu { width, op, dst, src } => {
+        Insn::Alu {
+            width,
+            op,
+            dst,
+            src,
+        } => {
             let (code, off) = match op {
                 AluOp::Add => (ALU_ADD, 0),
                 AluOp::Sub => (ALU_SUB, 0),
@@ -85,21 +90,36 @@ pub fn encode_insn(insn: &Insn) -> Vec<RawInsn> {
             };
             one(opcode, dst.num(), 0, 0, bits.bits() as i32)
         }
-        Insn::Load { size, dst, src, off } => one(
+        Insn::Load {
+            size,
+            dst,
+            src,
+            off,
+        } => one(
             CLASS_LDX | MODE_MEM | size_bits(size),
             dst.num(),
             src.num(),
             off,
             0,
         ),
-        Insn::LoadSx { size, dst, src, off } => one(
+        Insn::LoadSx {
+            size,
+            dst,
+            src,
+            off,
+        } => one(
             CLASS_LDX | MODE_MEMSX | size_bits(size),
             dst.num(),
             src.num(),
             off,
             0,
         ),
-        Insn::Store { size, dst, off, src } => match src {
+        Insn::Store {
+            size,
+            dst,
+            off,
+            src,
+        } => match src {
             Source::Reg(r) => one(
                 CLASS_STX | MODE_MEM | size_bits(size),
                 dst.num(),

@@ -160,11 +160,20 @@ mod tests {
     fn division_edge_cases() {
         assert_eq!(alu64(AluOp::Div, 7, 0), 0);
         assert_eq!(alu64(AluOp::Mod, 7, 0), 7);
-        assert_eq!(alu64(AluOp::SDiv, i64::MIN as u64, -1i64 as u64), i64::MIN as u64);
+        assert_eq!(
+            alu64(AluOp::SDiv, i64::MIN as u64, -1i64 as u64),
+            i64::MIN as u64
+        );
         assert_eq!(alu64(AluOp::SMod, i64::MIN as u64, -1i64 as u64), 0);
-        assert_eq!(alu32(AluOp::SDiv, i32::MIN as u32 as u64, u64::MAX), 0x8000_0000);
+        assert_eq!(
+            alu32(AluOp::SDiv, i32::MIN as u32 as u64, u64::MAX),
+            0x8000_0000
+        );
         assert_eq!(alu32(AluOp::Mod, 0xffff_ffff_0000_0007, 0), 7);
-        assert_eq!(alu32(AluOp::SMod, (-7i32) as u32 as u64, 2), (-1i32) as u32 as u64);
+        assert_eq!(
+            alu32(AluOp::SMod, (-7i32) as u32 as u64, 2),
+            (-1i32) as u32 as u64
+        );
     }
 
     #[test]
@@ -178,6 +187,9 @@ mod tests {
     fn sign_extension() {
         assert_eq!(movsx(Width::W64, 0x80, SxFrom::B8), 0xffff_ffff_ffff_ff80);
         assert_eq!(movsx(Width::W32, 0x80, SxFrom::B8), 0xffff_ff80);
-        assert_eq!(endian(ByteOrder::ToBe, EndianBits::B16, 0x1234_5678), 0x7856);
+        assert_eq!(
+            endian(ByteOrder::ToBe, EndianBits::B16, 0x1234_5678),
+            0x7856
+        );
     }
 }
