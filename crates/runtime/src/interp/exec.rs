@@ -95,12 +95,25 @@ impl Machine<'_, '_, '_> {
 fn operand(m: &Machine<'_, '_, '_>, o: Operand) -> u64 {
     match o {
         Operand::Reg(r) => m.r(r),
-        Operand::Imm(v) => v,
+        Operand::Imm(v) => v as i64 as u64,
     }
 }
 
-/// Run `vm` with r1.. from `args`.
+/// Run `vm` with r1.. from `args`. The loop is compiled twice: with the instruction budget
+/// counted, and without (no per-instruction cost when no budget is set).
 pub(super) fn execute(
+    vm: &Interpreter,
+    args: &[u64],
+    memory: &mut MemoryMap<'_>,
+) -> Result<u64, Trap> {
+    if vm.budget.is_some() {
+        run_loop::<true>(vm, args, memory)
+    } else {
+        run_loop::<false>(vm, args, memory)
+    }
+}
+
+fn run_loop<const METERED: bool>(
     vm: &Interpreter,
     args: &[u64],
     memory: &mut MemoryMap<'_>,
@@ -137,25 +150,27 @@ pub(super) fn execute(
         let slot = pc;
         let op = ops[pc];
         pc += 1;
-        if budget == 0 {
-            break Err(Trap::BudgetExhausted {
-                slot,
-                budget: vm.budget.unwrap_or(0),
-            });
+        if METERED {
+            if budget == 0 {
+                break Err(Trap::BudgetExhausted {
+                    slot,
+                    budget: vm.budget.unwrap_or(0),
+                });
+            }
+            budget -= 1;
         }
-        budget -= 1;
         match op {
-            Op::Add64I(d, v) => m.set(d, m.r(d).wrapping_add(v)),
+            Op::Add64I(d, v) => m.set(d, m.r(d).wrapping_add(v as i64 as u64)),
             Op::Add64R(d, s) => m.set(d, m.r(d).wrapping_add(m.r(s))),
-            Op::Sub64I(d, v) => m.set(d, m.r(d).wrapping_sub(v)),
+            Op::Sub64I(d, v) => m.set(d, m.r(d).wrapping_sub(v as i64 as u64)),
             Op::Sub64R(d, s) => m.set(d, m.r(d).wrapping_sub(m.r(s))),
-            Op::Mul64I(d, v) => m.set(d, m.r(d).wrapping_mul(v)),
+            Op::Mul64I(d, v) => m.set(d, m.r(d).wrapping_mul(v as i64 as u64)),
             Op::Mul64R(d, s) => m.set(d, m.r(d).wrapping_mul(m.r(s))),
-            Op::Or64I(d, v) => m.set(d, m.r(d) | v),
+            Op::Or64I(d, v) => m.set(d, m.r(d) | v as i64 as u64),
             Op::Or64R(d, s) => m.set(d, m.r(d) | m.r(s)),
-            Op::And64I(d, v) => m.set(d, m.r(d) & v),
+            Op::And64I(d, v) => m.set(d, m.r(d) & v as i64 as u64),
             Op::And64R(d, s) => m.set(d, m.r(d) & m.r(s)),
-            Op::Xor64I(d, v) => m.set(d, m.r(d) ^ v),
+            Op::Xor64I(d, v) => m.set(d, m.r(d) ^ v as i64 as u64),
             Op::Xor64R(d, s) => m.set(d, m.r(d) ^ m.r(s)),
             Op::Lsh64I(d, v) => m.set(d, m.r(d) << v),
             Op::Lsh64R(d, s) => m.set(d, m.r(d) << (m.r(s) & 63)),
@@ -163,7 +178,7 @@ pub(super) fn execute(
             Op::Rsh64R(d, s) => m.set(d, m.r(d) >> (m.r(s) & 63)),
             Op::Arsh64I(d, v) => m.set(d, ((m.r(d) as i64) >> v) as u64),
             Op::Arsh64R(d, s) => m.set(d, ((m.r(d) as i64) >> (m.r(s) & 63)) as u64),
-            Op::Mov64I(d, v) => m.set(d, v),
+            Op::Mov64I(d, v) => m.set(d, v as i64 as u64),
             Op::Mov64R(d, s) => m.set(d, m.r(s)),
             Op::Add32I(d, v) => m.set(d, (m.r(d) as u32).wrapping_add(v) as u64),
             Op::Add32R(d, s) => m.set(d, (m.r(d) as u32).wrapping_add(m.r(s) as u32) as u64),
@@ -185,6 +200,23 @@ pub(super) fn execute(
             Op::Arsh32R(d, s) => m.set(d, ((m.r(d) as i32) >> (m.r(s) & 31)) as u32 as u64),
             Op::Mov32I(d, v) => m.set(d, v as u64),
             Op::Mov32R(d, s) => m.set(d, m.r(s) as u32 as u64),
+            Op::Div64R(d, s) => m.set(d, m.r(d).checked_div(m.r(s)).unwrap_or(0)),
+            Op::Mod64R(d, s) => {
+                let (a, b) = (m.r(d), m.r(s));
+                m.set(d, a.checked_rem(b).unwrap_or(a))
+            }
+            Op::Div32R(d, s) => {
+                let (a, b) = (m.r(d) as u32, m.r(s) as u32);
+                m.set(d, a.checked_div(b).unwrap_or(0) as u64)
+            }
+            Op::Mod32R(d, s) => {
+                let (a, b) = (m.r(d) as u32, m.r(s) as u32);
+                m.set(d, a.checked_rem(b).unwrap_or(a) as u64)
+            }
+            Op::Div64I(d, v) => m.set(d, m.r(d) / v),
+            Op::Mod64I(d, v) => m.set(d, m.r(d) % v),
+            Op::Div32I(d, v) => m.set(d, (m.r(d) as u32 / v) as u64),
+            Op::Mod32I(d, v) => m.set(d, (m.r(d) as u32 % v) as u64),
             Op::AluSlow(w, aop, d, o) => {
                 let v = semantics::alu(w, aop, m.r(d), operand(&m, o));
                 m.set(d, v)
@@ -215,7 +247,7 @@ pub(super) fn execute(
             }
             Op::StoreI(size, d, off, v) => {
                 let addr = m.r(d).wrapping_add(off as i64 as u64);
-                if let Err(t) = m.store(slot, addr, size as usize, v) {
+                if let Err(t) = m.store(slot, addr, size as usize, v as i64 as u64) {
                     break Err(t);
                 }
             }
@@ -246,19 +278,19 @@ pub(super) fn execute(
             Op::LoadImm(d, v) => m.set(d, v),
             Op::Nop => {}
             Op::Ja(t) => pc = t as usize,
-            Op::JeqI(d, v, t) => jump_if!(m.r(d) == v, t),
+            Op::JeqI(d, v, t) => jump_if!(m.r(d) == v as i64 as u64, t),
             Op::JeqR(d, s, t) => jump_if!(m.r(d) == m.r(s), t),
-            Op::JneI(d, v, t) => jump_if!(m.r(d) != v, t),
+            Op::JneI(d, v, t) => jump_if!(m.r(d) != v as i64 as u64, t),
             Op::JneR(d, s, t) => jump_if!(m.r(d) != m.r(s), t),
-            Op::JgtI(d, v, t) => jump_if!(m.r(d) > v, t),
+            Op::JgtI(d, v, t) => jump_if!(m.r(d) > v as i64 as u64, t),
             Op::JgtR(d, s, t) => jump_if!(m.r(d) > m.r(s), t),
-            Op::JgeI(d, v, t) => jump_if!(m.r(d) >= v, t),
+            Op::JgeI(d, v, t) => jump_if!(m.r(d) >= v as i64 as u64, t),
             Op::JgeR(d, s, t) => jump_if!(m.r(d) >= m.r(s), t),
-            Op::JltI(d, v, t) => jump_if!(m.r(d) < v, t),
+            Op::JltI(d, v, t) => jump_if!(m.r(d) < v as i64 as u64, t),
             Op::JltR(d, s, t) => jump_if!(m.r(d) < m.r(s), t),
-            Op::JleI(d, v, t) => jump_if!(m.r(d) <= v, t),
+            Op::JleI(d, v, t) => jump_if!(m.r(d) <= v as i64 as u64, t),
             Op::JleR(d, s, t) => jump_if!(m.r(d) <= m.r(s), t),
-            Op::JsetI(d, v, t) => jump_if!(m.r(d) & v != 0, t),
+            Op::JsetI(d, v, t) => jump_if!(m.r(d) & v as i64 as u64 != 0, t),
             Op::JsetR(d, s, t) => jump_if!(m.r(d) & m.r(s) != 0, t),
             Op::JsgtI(d, v, t) => jump_if!((m.r(d) as i64) > v as i64, t),
             Op::JsgtR(d, s, t) => jump_if!((m.r(d) as i64) > m.r(s) as i64, t),

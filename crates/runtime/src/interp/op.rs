@@ -21,22 +21,22 @@ pub const FUNC_PTR_TAG: u64 = 0xfbf0_0000_0000_0000;
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Operand {
     Reg(u8),
-    Imm(u64),
+    Imm(i32),
 }
 
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Op {
-    Add64I(u8, u64),
+    Add64I(u8, i32),
     Add64R(u8, u8),
-    Sub64I(u8, u64),
+    Sub64I(u8, i32),
     Sub64R(u8, u8),
-    Mul64I(u8, u64),
+    Mul64I(u8, i32),
     Mul64R(u8, u8),
-    Or64I(u8, u64),
+    Or64I(u8, i32),
     Or64R(u8, u8),
-    And64I(u8, u64),
+    And64I(u8, i32),
     And64R(u8, u8),
-    Xor64I(u8, u64),
+    Xor64I(u8, i32),
     Xor64R(u8, u8),
     Lsh64I(u8, u32),
     Lsh64R(u8, u8),
@@ -44,7 +44,7 @@ pub(crate) enum Op {
     Rsh64R(u8, u8),
     Arsh64I(u8, u32),
     Arsh64R(u8, u8),
-    Mov64I(u8, u64),
+    Mov64I(u8, i32),
     Mov64R(u8, u8),
     Add32I(u8, u32),
     Add32R(u8, u8),
@@ -66,7 +66,18 @@ pub(crate) enum Op {
     Arsh32R(u8, u8),
     Mov32I(u8, u32),
     Mov32R(u8, u8),
-    /// Division and modulo forms, through the shared semantics.
+    /// Unsigned division and modulo by a register (zero checked at run time).
+    Div64R(u8, u8),
+    Mod64R(u8, u8),
+    Div32R(u8, u8),
+    Mod32R(u8, u8),
+    /// Unsigned division and modulo by a non-zero immediate.
+    Div64I(u8, u64),
+    Mod64I(u8, u64),
+    Div32I(u8, u32),
+    Mod32I(u8, u32),
+    /// Other forms (signed division, division by an immediate zero), through the shared
+    /// semantics.
     AluSlow(Width, AluOp, u8, Operand),
     Neg64(u8),
     Neg32(u8),
@@ -79,33 +90,33 @@ pub(crate) enum Op {
     /// Store register: (size, base, src, off).
     StoreR(u8, u8, u8, i16),
     /// Store immediate: (size, base, off, imm).
-    StoreI(u8, u8, i16, u64),
+    StoreI(u8, u8, i16, i32),
     Atomic(AtomicSize, AtomicOp, u8, u8, i16),
     LoadImm(u8, u64),
     /// Second slot of lddw; never a jump target.
     Nop,
     Ja(u32),
-    JeqI(u8, u64, u32),
+    JeqI(u8, i32, u32),
     JeqR(u8, u8, u32),
-    JneI(u8, u64, u32),
+    JneI(u8, i32, u32),
     JneR(u8, u8, u32),
-    JgtI(u8, u64, u32),
+    JgtI(u8, i32, u32),
     JgtR(u8, u8, u32),
-    JgeI(u8, u64, u32),
+    JgeI(u8, i32, u32),
     JgeR(u8, u8, u32),
-    JltI(u8, u64, u32),
+    JltI(u8, i32, u32),
     JltR(u8, u8, u32),
-    JleI(u8, u64, u32),
+    JleI(u8, i32, u32),
     JleR(u8, u8, u32),
-    JsetI(u8, u64, u32),
+    JsetI(u8, i32, u32),
     JsetR(u8, u8, u32),
-    JsgtI(u8, u64, u32),
+    JsgtI(u8, i32, u32),
     JsgtR(u8, u8, u32),
-    JsgeI(u8, u64, u32),
+    JsgeI(u8, i32, u32),
     JsgeR(u8, u8, u32),
-    JsltI(u8, u64, u32),
+    JsltI(u8, i32, u32),
     JsltR(u8, u8, u32),
-    JsleI(u8, u64, u32),
+    JsleI(u8, i32, u32),
     JsleR(u8, u8, u32),
     /// 32-bit conditional jump, generic.
     Jmp32(JmpCond, u8, Operand, u32),
@@ -127,21 +138,23 @@ fn alu_op(width: Width, op: AluOp, d: u8, src: Source) -> Op {
     use Op::*;
     match (width, src) {
         (Width::W64, Source::Imm(i)) => {
+            let sh = (i as u32) & 63;
             let v = i as i64 as u64;
-            let sh = (v & 63) as u32;
             match op {
-                AluOp::Add => Add64I(d, v),
-                AluOp::Sub => Sub64I(d, v),
-                AluOp::Mul => Mul64I(d, v),
-                AluOp::Or => Or64I(d, v),
-                AluOp::And => And64I(d, v),
-                AluOp::Xor => Xor64I(d, v),
+                AluOp::Add => Add64I(d, i),
+                AluOp::Sub => Sub64I(d, i),
+                AluOp::Mul => Mul64I(d, i),
+                AluOp::Or => Or64I(d, i),
+                AluOp::And => And64I(d, i),
+                AluOp::Xor => Xor64I(d, i),
                 AluOp::Lsh => Lsh64I(d, sh),
                 AluOp::Rsh => Rsh64I(d, sh),
                 AluOp::Arsh => Arsh64I(d, sh),
-                AluOp::Mov => Mov64I(d, v),
+                AluOp::Mov => Mov64I(d, i),
+                AluOp::Div if v != 0 => Div64I(d, v),
+                AluOp::Mod if v != 0 => Mod64I(d, v),
                 AluOp::Div | AluOp::SDiv | AluOp::Mod | AluOp::SMod => {
-                    AluSlow(width, op, d, Operand::Imm(v))
+                    AluSlow(width, op, d, Operand::Imm(i))
                 }
             }
         }
@@ -159,8 +172,10 @@ fn alu_op(width: Width, op: AluOp, d: u8, src: Source) -> Op {
                 AluOp::Rsh => Rsh32I(d, sh),
                 AluOp::Arsh => Arsh32I(d, sh),
                 AluOp::Mov => Mov32I(d, v),
+                AluOp::Div if v != 0 => Div32I(d, v),
+                AluOp::Mod if v != 0 => Mod32I(d, v),
                 AluOp::Div | AluOp::SDiv | AluOp::Mod | AluOp::SMod => {
-                    AluSlow(width, op, d, Operand::Imm(i as i64 as u64))
+                    AluSlow(width, op, d, Operand::Imm(i))
                 }
             }
         }
@@ -177,9 +192,9 @@ fn alu_op(width: Width, op: AluOp, d: u8, src: Source) -> Op {
                 AluOp::Rsh => Rsh64R(d, s),
                 AluOp::Arsh => Arsh64R(d, s),
                 AluOp::Mov => Mov64R(d, s),
-                AluOp::Div | AluOp::SDiv | AluOp::Mod | AluOp::SMod => {
-                    AluSlow(width, op, d, Operand::Reg(s))
-                }
+                AluOp::Div => Div64R(d, s),
+                AluOp::Mod => Mod64R(d, s),
+                AluOp::SDiv | AluOp::SMod => AluSlow(width, op, d, Operand::Reg(s)),
             }
         }
         (Width::W32, Source::Reg(s)) => {
@@ -195,9 +210,9 @@ fn alu_op(width: Width, op: AluOp, d: u8, src: Source) -> Op {
                 AluOp::Rsh => Rsh32R(d, s),
                 AluOp::Arsh => Arsh32R(d, s),
                 AluOp::Mov => Mov32R(d, s),
-                AluOp::Div | AluOp::SDiv | AluOp::Mod | AluOp::SMod => {
-                    AluSlow(width, op, d, Operand::Reg(s))
-                }
+                AluOp::Div => Div32R(d, s),
+                AluOp::Mod => Mod32R(d, s),
+                AluOp::SDiv | AluOp::SMod => AluSlow(width, op, d, Operand::Reg(s)),
             }
         }
     }
@@ -206,22 +221,19 @@ fn alu_op(width: Width, op: AluOp, d: u8, src: Source) -> Op {
 fn jump64(cond: JmpCond, d: u8, src: Source, t: u32) -> Op {
     use Op::*;
     match src {
-        Source::Imm(i) => {
-            let v = i as i64 as u64;
-            match cond {
-                JmpCond::Eq => JeqI(d, v, t),
-                JmpCond::Ne => JneI(d, v, t),
-                JmpCond::Gt => JgtI(d, v, t),
-                JmpCond::Ge => JgeI(d, v, t),
-                JmpCond::Lt => JltI(d, v, t),
-                JmpCond::Le => JleI(d, v, t),
-                JmpCond::Set => JsetI(d, v, t),
-                JmpCond::SGt => JsgtI(d, v, t),
-                JmpCond::SGe => JsgeI(d, v, t),
-                JmpCond::SLt => JsltI(d, v, t),
-                JmpCond::SLe => JsleI(d, v, t),
-            }
-        }
+        Source::Imm(v) => match cond {
+            JmpCond::Eq => JeqI(d, v, t),
+            JmpCond::Ne => JneI(d, v, t),
+            JmpCond::Gt => JgtI(d, v, t),
+            JmpCond::Ge => JgeI(d, v, t),
+            JmpCond::Lt => JltI(d, v, t),
+            JmpCond::Le => JleI(d, v, t),
+            JmpCond::Set => JsetI(d, v, t),
+            JmpCond::SGt => JsgtI(d, v, t),
+            JmpCond::SGe => JsgeI(d, v, t),
+            JmpCond::SLt => JsltI(d, v, t),
+            JmpCond::SLe => JsleI(d, v, t),
+        },
         Source::Reg(s) => {
             let s = s.num();
             match cond {
@@ -288,7 +300,7 @@ pub(crate) fn translate(program: &Program, helpers: &Helpers) -> Result<Vec<Op>,
                 src,
             } => match src {
                 Source::Reg(s) => Op::StoreR(size_code(size), dst.num(), s.num(), off),
-                Source::Imm(i) => Op::StoreI(size_code(size), dst.num(), off, i as i64 as u64),
+                Source::Imm(i) => Op::StoreI(size_code(size), dst.num(), off, i),
             },
             Insn::Atomic {
                 size,
@@ -344,7 +356,7 @@ pub(crate) fn translate(program: &Program, helpers: &Helpers) -> Result<Vec<Op>,
                     Width::W32 => {
                         let operand = match src {
                             Source::Reg(r) => Operand::Reg(r.num()),
-                            Source::Imm(i) => Operand::Imm(i as i64 as u64),
+                            Source::Imm(i) => Operand::Imm(i),
                         };
                         Op::Jmp32(cond, dst.num(), operand, t)
                     }
@@ -374,4 +386,12 @@ pub(crate) fn translate(program: &Program, helpers: &Helpers) -> Result<Vec<Op>,
     }
     ops.push(Op::End);
     Ok(ops)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ops_are_compact() {
+        assert!(std::mem::size_of::<super::Op>() <= 16);
+    }
 }
