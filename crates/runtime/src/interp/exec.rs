@@ -2,9 +2,12 @@
 //!
 //! Takes prepared ops, initial argument registers and the run's memory map; gives r0 or a
 //! trap. Registers live in a 16-entry array indexed with `& 15`, so register access needs no
-//! bounds check; memory goes through [`crate::memory`] after a region check (stack first).
+//! bounds check. Memory goes through [`crate::memory`] after a region check: the active stack
+//! frames first, then the last region that matched, then a search of the map. Rare operations
+//! (calls, frame returns, atomics, signed division) sit in out-of-line functions so the hot
+//! loop keeps its state in registers.
 
-use userbpf_isa::{semantics, AtomicSize, Width};
+use userbpf_isa::{semantics, AtomicOp, AtomicSize, Width};
 
 use super::op::{Op, Operand, FUNC_PTR_TAG};
 use super::{Interpreter, MAX_CALL_FRAMES, MAY_GOTO_BUDGET, STACK_FRAME_SIZE};
@@ -20,15 +23,26 @@ struct Frame {
     return_pc: usize,
 }
 
-struct Machine<'r, 'm, 'a> {
+struct Machine<'r, 'm> {
     regs: [u64; 16],
-    memory: &'r mut MemoryMap<'m>,
+    /// Active stack: from the current frame's bottom to the top of the outermost frame.
     stack_lo: u64,
     stack_hi: u64,
-    _a: std::marker::PhantomData<&'a ()>,
+    /// The last non-stack region an access matched.
+    cache_lo: u64,
+    cache_hi: u64,
+    cache_writable: bool,
+    memory: &'r mut MemoryMap<'m>,
+    frames: Vec<Frame>,
+    may_goto: u64,
 }
 
-impl Machine<'_, '_, '_> {
+#[inline(always)]
+fn within(addr: u64, size: u64, lo: u64, hi: u64) -> bool {
+    addr >= lo && addr.wrapping_sub(lo) <= (hi - lo).wrapping_sub(size) && hi - lo >= size
+}
+
+impl Machine<'_, '_> {
     #[inline(always)]
     fn r(&self, i: u8) -> u64 {
         self.regs[(i & 15) as usize]
@@ -40,22 +54,28 @@ impl Machine<'_, '_, '_> {
     }
 
     #[inline(always)]
-    fn in_stack(&self, addr: u64, size: u64) -> bool {
-        addr >= self.stack_lo
-            && addr.wrapping_sub(self.stack_lo) <= (self.stack_hi - self.stack_lo) - size
+    fn fast_ok(&self, addr: u64, size: u64, write: bool) -> bool {
+        within(addr, size, self.stack_lo, self.stack_hi)
+            || (within(addr, size, self.cache_lo, self.cache_hi) && (self.cache_writable || !write))
     }
 
-    #[inline(always)]
-    fn check(&self, slot: usize, addr: u64, size: usize, access: Access) -> Result<(), Trap> {
-        if self.in_stack(addr, size as u64)
-            || self
-                .memory
-                .find(addr, size as u64, access != Access::Read)
-                .is_some()
-        {
-            Ok(())
-        } else {
-            Err(self.out_of_bounds(slot, addr, size, access))
+    /// Search the memory map; remember the region on success.
+    #[inline(never)]
+    fn check_slow(
+        &mut self,
+        slot: usize,
+        addr: u64,
+        size: usize,
+        access: Access,
+    ) -> Result<(), Trap> {
+        match self.memory.find(addr, size as u64, access != Access::Read) {
+            Some(r) => {
+                self.cache_lo = r.start;
+                self.cache_hi = r.start + r.len;
+                self.cache_writable = r.writable;
+                Ok(())
+            }
+            None => Err(self.out_of_bounds(slot, addr, size, access)),
         }
     }
 
@@ -77,25 +97,169 @@ impl Machine<'_, '_, '_> {
     }
 
     #[inline(always)]
-    fn load(&self, slot: usize, addr: u64, size: usize) -> Result<u64, Trap> {
-        self.check(slot, addr, size, Access::Read)?;
-        // SAFETY: `check` proved [addr, addr+size) lies in the stack or a readable region.
-        Ok(unsafe { memory::load(addr, size) })
+    fn check(&mut self, slot: usize, addr: u64, size: usize, access: Access) -> Result<(), Trap> {
+        if self.fast_ok(addr, size as u64, access != Access::Read) {
+            Ok(())
+        } else {
+            self.check_slow(slot, addr, size, access)
+        }
     }
 
     #[inline(always)]
-    fn store(&self, slot: usize, addr: u64, size: usize, v: u64) -> Result<(), Trap> {
-        self.check(slot, addr, size, Access::Write)?;
-        // SAFETY: `check` proved [addr, addr+size) lies in the stack or a writable region.
-        unsafe { memory::store(addr, size, v) };
+    fn load<const N: usize>(&mut self, slot: usize, base: u8, off: i16) -> Result<u64, Trap> {
+        let addr = self.r(base).wrapping_add(off as i64 as u64);
+        self.check(slot, addr, N, Access::Read)?;
+        // SAFETY: `check` proved [addr, addr+N) lies in the stack or a readable region.
+        Ok(unsafe { memory::load(addr, N) })
+    }
+
+    #[inline(always)]
+    fn store<const N: usize>(
+        &mut self,
+        slot: usize,
+        base: u8,
+        off: i16,
+        v: u64,
+    ) -> Result<(), Trap> {
+        let addr = self.r(base).wrapping_add(off as i64 as u64);
+        self.check(slot, addr, N, Access::Write)?;
+        // SAFETY: `check` proved [addr, addr+N) lies in the stack or a writable region.
+        unsafe { memory::store(addr, N, v) };
         Ok(())
     }
-}
 
-fn operand(m: &Machine<'_, '_, '_>, o: Operand) -> u64 {
-    match o {
-        Operand::Reg(r) => m.r(r),
-        Operand::Imm(v) => v as i64 as u64,
+    fn operand(&self, o: Operand) -> u64 {
+        match o {
+            Operand::Reg(r) => self.r(r),
+            Operand::Imm(v) => v as i64 as u64,
+        }
+    }
+
+    #[inline(never)]
+    fn atomic(
+        &mut self,
+        slot: usize,
+        size: AtomicSize,
+        op: AtomicOp,
+        d: u8,
+        s: u8,
+        off: i16,
+    ) -> Result<(), Trap> {
+        let addr = self.r(d).wrapping_add(off as i64 as u64);
+        let n = match size {
+            AtomicSize::W => 4,
+            AtomicSize::DW => 8,
+        };
+        self.check(slot, addr, n, Access::Atomic)?;
+        if !addr.is_multiple_of(n as u64) {
+            return Err(Trap::MisalignedAtomic {
+                slot,
+                addr,
+                size: n,
+            });
+        }
+        // SAFETY: checked in bounds of a writable region and aligned just above.
+        let old = unsafe { memory::atomic(addr, n, op, self.r(s), self.r(0)) };
+        match op {
+            AtomicOp::CmpXchg => self.set(0, old),
+            a if a.fetches() => self.set(s, old),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Enter a bpf-to-bpf call; returns the target pc.
+    #[inline(never)]
+    fn push_frame(&mut self, slot: usize, return_pc: usize, target: usize) -> Result<usize, Trap> {
+        if self.frames.len() + 1 >= MAX_CALL_FRAMES {
+            return Err(Trap::CallDepth {
+                slot,
+                max: MAX_CALL_FRAMES,
+            });
+        }
+        let mut saved = [0u64; 4];
+        saved.copy_from_slice(&self.regs[6..10]);
+        self.frames.push(Frame {
+            saved,
+            saved_fp: self.regs[10],
+            return_pc,
+        });
+        self.regs[10] -= STACK_FRAME_SIZE as u64;
+        self.stack_lo = self.regs[10] - STACK_FRAME_SIZE as u64;
+        Ok(target)
+    }
+
+    /// Return from a bpf-to-bpf call; returns the caller's pc, or None at the outermost frame.
+    #[inline(never)]
+    fn pop_frame(&mut self) -> Option<usize> {
+        let f = self.frames.pop()?;
+        self.regs[6..10].copy_from_slice(&f.saved);
+        self.regs[10] = f.saved_fp;
+        self.stack_lo = f.saved_fp - STACK_FRAME_SIZE as u64;
+        Some(f.return_pc)
+    }
+
+    #[inline(never)]
+    fn call_helper(&mut self, vm: &Interpreter, slot: usize, id: u64) -> Result<(), Trap> {
+        let Some(Some(f)) = vm.helpers.get(id as usize) else {
+            return Err(Trap::UnknownHelper { slot, id });
+        };
+        let args = [
+            self.regs[1],
+            self.regs[2],
+            self.regs[3],
+            self.regs[4],
+            self.regs[5],
+        ];
+        let mut ctx = HelperContext {
+            memory: self.memory,
+        };
+        match f(&mut ctx, args) {
+            Ok(v) => {
+                self.regs[0] = v;
+                Ok(())
+            }
+            Err(message) => Err(Trap::Helper { slot, id, message }),
+        }
+    }
+
+    /// `callx`: a function pointer of this program, or a helper id; returns the next pc.
+    #[inline(never)]
+    fn call_indirect(
+        &mut self,
+        vm: &Interpreter,
+        slot: usize,
+        pc: usize,
+        reg: u8,
+    ) -> Result<usize, Trap> {
+        let target = self.r(reg);
+        let index = target as u32 as usize;
+        if target & !0xffff_ffff == FUNC_PTR_TAG
+            && index < vm.ops.len() - 1
+            && !matches!(vm.ops[index], Op::Nop)
+        {
+            return self.push_frame(slot, pc, index);
+        }
+        match self.call_helper(vm, slot, target) {
+            Ok(()) => Ok(pc),
+            Err(Trap::UnknownHelper { .. }) => Err(Trap::BadCallTarget { slot, target }),
+            Err(other) => Err(other),
+        }
+    }
+
+    #[inline(never)]
+    fn slow_alu(&mut self, op: &Op) {
+        match *op {
+            Op::AluSlow(w, aop, d, o) => {
+                let v = semantics::alu(w, aop, self.r(d), self.operand(o));
+                self.set(d, v)
+            }
+            Op::Neg64(d) => self.set(d, semantics::neg(Width::W64, self.r(d))),
+            Op::Neg32(d) => self.set(d, semantics::neg(Width::W32, self.r(d))),
+            Op::MovSx(w, d, s, from) => self.set(d, semantics::movsx(w, self.r(s), from)),
+            Op::Endian(order, bits, d) => self.set(d, semantics::endian(order, bits, self.r(d))),
+            _ => unreachable!("slow_alu called with {op:?}"),
+        }
     }
 }
 
@@ -106,37 +270,36 @@ pub(super) fn execute(
     args: &[u64],
     memory: &mut MemoryMap<'_>,
 ) -> Result<u64, Trap> {
-    if vm.budget.is_some() {
-        run_loop::<true>(vm, args, memory)
-    } else {
-        run_loop::<false>(vm, args, memory)
-    }
-}
-
-fn run_loop<const METERED: bool>(
-    vm: &Interpreter,
-    args: &[u64],
-    memory: &mut MemoryMap<'_>,
-) -> Result<u64, Trap> {
     let mut stack = vec![0u64; STACK_SIZE / 8];
-    let stack_base = stack.as_mut_ptr() as u64;
-    let stack_top = stack_base + STACK_SIZE as u64;
+    let stack_top = stack.as_mut_ptr() as u64 + STACK_SIZE as u64;
     let mut m = Machine {
         regs: [0; 16],
-        memory,
         stack_lo: stack_top - STACK_FRAME_SIZE as u64,
         stack_hi: stack_top,
-        _a: std::marker::PhantomData,
+        cache_lo: 0,
+        cache_hi: 0,
+        cache_writable: false,
+        memory,
+        frames: Vec::with_capacity(MAX_CALL_FRAMES),
+        may_goto: MAY_GOTO_BUDGET,
     };
     for (i, a) in args.iter().take(5).enumerate() {
         m.regs[i + 1] = *a;
     }
     m.regs[10] = stack_top;
-    let mut frames: Vec<Frame> = Vec::with_capacity(MAX_CALL_FRAMES);
+    let result = if vm.budget.is_some() {
+        run_loop::<true>(vm, &mut m)
+    } else {
+        run_loop::<false>(vm, &mut m)
+    };
+    drop(stack);
+    result
+}
+
+fn run_loop<const METERED: bool>(vm: &Interpreter, m: &mut Machine<'_, '_>) -> Result<u64, Trap> {
     let ops = &vm.ops[..];
     let mut pc: usize = 0;
     let mut budget = vm.budget.unwrap_or(u64::MAX);
-    let mut may_goto = MAY_GOTO_BUDGET;
 
     macro_rules! jump_if {
         ($cond:expr, $t:expr) => {
@@ -145,8 +308,16 @@ fn run_loop<const METERED: bool>(
             }
         };
     }
+    macro_rules! try_or_break {
+        ($e:expr) => {
+            match $e {
+                Ok(v) => v,
+                Err(t) => break Err(t),
+            }
+        };
+    }
 
-    let result = loop {
+    loop {
         let slot = pc;
         let op = ops[pc];
         pc += 1;
@@ -217,64 +388,42 @@ fn run_loop<const METERED: bool>(
             Op::Mod64I(d, v) => m.set(d, m.r(d) % v),
             Op::Div32I(d, v) => m.set(d, (m.r(d) as u32 / v) as u64),
             Op::Mod32I(d, v) => m.set(d, (m.r(d) as u32 % v) as u64),
-            Op::AluSlow(w, aop, d, o) => {
-                let v = semantics::alu(w, aop, m.r(d), operand(&m, o));
-                m.set(d, v)
+            Op::AluSlow(..) | Op::Neg64(_) | Op::Neg32(_) | Op::MovSx(..) | Op::Endian(..) => {
+                m.slow_alu(&op)
             }
-            Op::Neg64(d) => m.set(d, semantics::neg(Width::W64, m.r(d))),
-            Op::Neg32(d) => m.set(d, semantics::neg(Width::W32, m.r(d))),
-            Op::MovSx(w, d, s, from) => m.set(d, semantics::movsx(w, m.r(s), from)),
-            Op::Endian(order, bits, d) => m.set(d, semantics::endian(order, bits, m.r(d))),
-            Op::Load(size, d, s, off) => {
-                let addr = m.r(s).wrapping_add(off as i64 as u64);
-                match m.load(slot, addr, size as usize) {
-                    Ok(v) => m.set(d, v),
-                    Err(t) => break Err(t),
-                }
+            Op::Ldxb(d, s, off) => {
+                m.regs[(d & 15) as usize] = try_or_break!(m.load::<1>(slot, s, off))
             }
-            Op::LoadSx(size, d, s, off) => {
-                let addr = m.r(s).wrapping_add(off as i64 as u64);
-                match m.load(slot, addr, size as usize) {
-                    Ok(v) => m.set(d, semantics::sign_extend(v, size as u32 * 8)),
-                    Err(t) => break Err(t),
-                }
+            Op::Ldxh(d, s, off) => {
+                m.regs[(d & 15) as usize] = try_or_break!(m.load::<2>(slot, s, off))
             }
-            Op::StoreR(size, d, s, off) => {
-                let addr = m.r(d).wrapping_add(off as i64 as u64);
-                if let Err(t) = m.store(slot, addr, size as usize, m.r(s)) {
-                    break Err(t);
-                }
+            Op::Ldxw(d, s, off) => {
+                m.regs[(d & 15) as usize] = try_or_break!(m.load::<4>(slot, s, off))
             }
-            Op::StoreI(size, d, off, v) => {
-                let addr = m.r(d).wrapping_add(off as i64 as u64);
-                if let Err(t) = m.store(slot, addr, size as usize, v as i64 as u64) {
-                    break Err(t);
-                }
+            Op::Ldxdw(d, s, off) => {
+                m.regs[(d & 15) as usize] = try_or_break!(m.load::<8>(slot, s, off))
             }
-            Op::Atomic(size, aop, d, s, off) => {
-                let addr = m.r(d).wrapping_add(off as i64 as u64);
-                let n = match size {
-                    AtomicSize::W => 4,
-                    AtomicSize::DW => 8,
-                };
-                if let Err(t) = m.check(slot, addr, n, Access::Atomic) {
-                    break Err(t);
-                }
-                if !addr.is_multiple_of(n as u64) {
-                    break Err(Trap::MisalignedAtomic {
-                        slot,
-                        addr,
-                        size: n,
-                    });
-                }
-                // SAFETY: checked in bounds of a writable region and aligned just above.
-                let old = unsafe { memory::atomic(addr, n, aop, m.r(s), m.r(0)) };
-                match aop {
-                    userbpf_isa::AtomicOp::CmpXchg => m.set(0, old),
-                    a if a.fetches() => m.set(s, old),
-                    _ => {}
-                }
+            Op::Ldxsb(d, s, off) => {
+                let v = try_or_break!(m.load::<1>(slot, s, off));
+                m.set(d, v as u8 as i8 as i64 as u64)
             }
+            Op::Ldxsh(d, s, off) => {
+                let v = try_or_break!(m.load::<2>(slot, s, off));
+                m.set(d, v as u16 as i16 as i64 as u64)
+            }
+            Op::Ldxsw(d, s, off) => {
+                let v = try_or_break!(m.load::<4>(slot, s, off));
+                m.set(d, v as u32 as i32 as i64 as u64)
+            }
+            Op::Stxb(d, s, off) => try_or_break!(m.store::<1>(slot, d, off, m.r(s))),
+            Op::Stxh(d, s, off) => try_or_break!(m.store::<2>(slot, d, off, m.r(s))),
+            Op::Stxw(d, s, off) => try_or_break!(m.store::<4>(slot, d, off, m.r(s))),
+            Op::Stxdw(d, s, off) => try_or_break!(m.store::<8>(slot, d, off, m.r(s))),
+            Op::Stb(d, off, v) => try_or_break!(m.store::<1>(slot, d, off, v as i64 as u64)),
+            Op::Sth(d, off, v) => try_or_break!(m.store::<2>(slot, d, off, v as i64 as u64)),
+            Op::Stw(d, off, v) => try_or_break!(m.store::<4>(slot, d, off, v as i64 as u64)),
+            Op::Stdw(d, off, v) => try_or_break!(m.store::<8>(slot, d, off, v as i64 as u64)),
+            Op::Atomic(size, aop, d, s, off) => try_or_break!(m.atomic(slot, size, aop, d, s, off)),
             Op::LoadImm(d, v) => m.set(d, v),
             Op::Nop => {}
             Op::Ja(t) => pc = t as usize,
@@ -302,102 +451,25 @@ fn run_loop<const METERED: bool>(
             Op::JsleR(d, s, t) => jump_if!((m.r(d) as i64) <= m.r(s) as i64, t),
             Op::Jmp32(cond, d, o, t) => {
                 jump_if!(
-                    semantics::jump_taken(Width::W32, cond, m.r(d), operand(&m, o)),
+                    semantics::jump_taken(Width::W32, cond, m.r(d), m.operand(o)),
                     t
                 )
             }
-            Op::CallHelper(id) => {
-                if let Err(t) = call_helper(vm, &mut m, slot, id as u64) {
-                    break Err(t);
-                }
-            }
-            Op::CallLocal(t) => {
-                if let Err(e) = push_frame(&mut m, &mut frames, slot, pc) {
-                    break Err(e);
-                }
-                pc = t as usize;
-            }
-            Op::CallX(r) => {
-                let target = m.r(r);
-                if target & !0xffff_ffff == FUNC_PTR_TAG & !0xffff_ffff
-                    && ((target as u32) as usize) < ops.len() - 1
-                    && !matches!(ops[target as u32 as usize], Op::Nop)
-                {
-                    if let Err(e) = push_frame(&mut m, &mut frames, slot, pc) {
-                        break Err(e);
-                    }
-                    pc = target as u32 as usize;
-                } else if let Err(t) = call_helper(vm, &mut m, slot, target) {
-                    break Err(match t {
-                        Trap::UnknownHelper { .. } => Trap::BadCallTarget { slot, target },
-                        other => other,
-                    });
-                }
-            }
-            Op::Exit => match frames.pop() {
+            Op::CallHelper(id) => try_or_break!(m.call_helper(vm, slot, id as u64)),
+            Op::CallLocal(t) => pc = try_or_break!(m.push_frame(slot, pc, t as usize)),
+            Op::CallX(r) => pc = try_or_break!(m.call_indirect(vm, slot, pc, r)),
+            Op::Exit => match m.pop_frame() {
                 None => break Ok(m.regs[0]),
-                Some(f) => {
-                    m.regs[6..10].copy_from_slice(&f.saved);
-                    m.regs[10] = f.saved_fp;
-                    m.stack_lo = f.saved_fp - STACK_FRAME_SIZE as u64;
-                    pc = f.return_pc;
-                }
+                Some(ret) => pc = ret,
             },
             Op::MayGoto(t) => {
-                if may_goto == 0 {
+                if m.may_goto == 0 {
                     pc = t as usize;
                 } else {
-                    may_goto -= 1;
+                    m.may_goto -= 1;
                 }
             }
             Op::End => break Err(Trap::FellOffEnd { slot }),
         }
-    };
-    drop(stack);
-    result
-}
-
-fn push_frame(
-    m: &mut Machine<'_, '_, '_>,
-    frames: &mut Vec<Frame>,
-    slot: usize,
-    return_pc: usize,
-) -> Result<(), Trap> {
-    if frames.len() + 1 >= MAX_CALL_FRAMES {
-        return Err(Trap::CallDepth {
-            slot,
-            max: MAX_CALL_FRAMES,
-        });
-    }
-    let mut saved = [0u64; 4];
-    saved.copy_from_slice(&m.regs[6..10]);
-    frames.push(Frame {
-        saved,
-        saved_fp: m.regs[10],
-        return_pc,
-    });
-    m.regs[10] -= STACK_FRAME_SIZE as u64;
-    m.stack_lo = m.regs[10] - STACK_FRAME_SIZE as u64;
-    Ok(())
-}
-
-#[inline(never)]
-fn call_helper(
-    vm: &Interpreter,
-    m: &mut Machine<'_, '_, '_>,
-    slot: usize,
-    id: u64,
-) -> Result<(), Trap> {
-    let Some(Some(f)) = vm.helpers.get(id as usize) else {
-        return Err(Trap::UnknownHelper { slot, id });
-    };
-    let args = [m.regs[1], m.regs[2], m.regs[3], m.regs[4], m.regs[5]];
-    let mut ctx = HelperContext { memory: m.memory };
-    match f(&mut ctx, args) {
-        Ok(v) => {
-            m.regs[0] = v;
-            Ok(())
-        }
-        Err(message) => Err(Trap::Helper { slot, id, message }),
     }
 }

@@ -83,14 +83,25 @@ pub(crate) enum Op {
     Neg32(u8),
     MovSx(Width, u8, u8, SxFrom),
     Endian(ByteOrder, EndianBits, u8),
-    /// Load of `size` bytes: (size, dst, base, off).
-    Load(u8, u8, u8, i16),
-    /// Sign-extending load: (size, dst, base, off).
-    LoadSx(u8, u8, u8, i16),
-    /// Store register: (size, base, src, off).
-    StoreR(u8, u8, u8, i16),
-    /// Store immediate: (size, base, off, imm).
-    StoreI(u8, u8, i16, i32),
+    /// Loads: (dst, base, off).
+    Ldxb(u8, u8, i16),
+    Ldxh(u8, u8, i16),
+    Ldxw(u8, u8, i16),
+    Ldxdw(u8, u8, i16),
+    /// Sign-extending loads: (dst, base, off).
+    Ldxsb(u8, u8, i16),
+    Ldxsh(u8, u8, i16),
+    Ldxsw(u8, u8, i16),
+    /// Register stores: (base, src, off).
+    Stxb(u8, u8, i16),
+    Stxh(u8, u8, i16),
+    Stxw(u8, u8, i16),
+    Stxdw(u8, u8, i16),
+    /// Immediate stores: (base, off, imm).
+    Stb(u8, i16, i32),
+    Sth(u8, i16, i32),
+    Stw(u8, i16, i32),
+    Stdw(u8, i16, i32),
     Atomic(AtomicSize, AtomicOp, u8, u8, i16),
     LoadImm(u8, u64),
     /// Second slot of lddw; never a jump target.
@@ -253,10 +264,6 @@ fn jump64(cond: JmpCond, d: u8, src: Source, t: u32) -> Op {
     }
 }
 
-fn size_code(size: MemSize) -> u8 {
-    size.bytes() as u8
-}
-
 /// Translate a program into ops, one per slot plus a final [`Op::End`].
 pub(crate) fn translate(program: &Program, helpers: &Helpers) -> Result<Vec<Op>, LoadError> {
     program.check_targets()?;
@@ -286,22 +293,47 @@ pub(crate) fn translate(program: &Program, helpers: &Helpers) -> Result<Vec<Op>,
                 dst,
                 src,
                 off,
-            } => Op::Load(size_code(size), dst.num(), src.num(), off),
+            } => {
+                let (d, s) = (dst.num(), src.num());
+                match size {
+                    MemSize::B => Op::Ldxb(d, s, off),
+                    MemSize::H => Op::Ldxh(d, s, off),
+                    MemSize::W => Op::Ldxw(d, s, off),
+                    MemSize::DW => Op::Ldxdw(d, s, off),
+                }
+            }
             Insn::LoadSx {
                 size,
                 dst,
                 src,
                 off,
-            } => Op::LoadSx(size_code(size), dst.num(), src.num(), off),
+            } => {
+                let (d, s) = (dst.num(), src.num());
+                match size {
+                    MemSize::B => Op::Ldxsb(d, s, off),
+                    MemSize::H => Op::Ldxsh(d, s, off),
+                    // Decoding admits no 8-byte sign-extending load; W covers the rest.
+                    MemSize::W | MemSize::DW => Op::Ldxsw(d, s, off),
+                }
+            }
             Insn::Store {
                 size,
                 dst,
                 off,
                 src,
-            } => match src {
-                Source::Reg(s) => Op::StoreR(size_code(size), dst.num(), s.num(), off),
-                Source::Imm(i) => Op::StoreI(size_code(size), dst.num(), off, i),
-            },
+            } => {
+                let d = dst.num();
+                match (src, size) {
+                    (Source::Reg(s), MemSize::B) => Op::Stxb(d, s.num(), off),
+                    (Source::Reg(s), MemSize::H) => Op::Stxh(d, s.num(), off),
+                    (Source::Reg(s), MemSize::W) => Op::Stxw(d, s.num(), off),
+                    (Source::Reg(s), MemSize::DW) => Op::Stxdw(d, s.num(), off),
+                    (Source::Imm(i), MemSize::B) => Op::Stb(d, off, i),
+                    (Source::Imm(i), MemSize::H) => Op::Sth(d, off, i),
+                    (Source::Imm(i), MemSize::W) => Op::Stw(d, off, i),
+                    (Source::Imm(i), MemSize::DW) => Op::Stdw(d, off, i),
+                }
+            }
             Insn::Atomic {
                 size,
                 op,
