@@ -5,30 +5,17 @@
 //! full loader (maps, BTF, relocations, CO-RE), which later work builds on. Parsing makes no
 //! syscalls.
 
+pub mod btf;
+pub mod error;
+pub mod loader;
 pub mod section;
+pub use error::ObjectError;
+pub use loader::{
+    DataKind, DataReloc, MapInit, MapOrigin, MapSpec, Object, ProgramSpec, Segment,
+};
 pub use section::{classify, AttachTarget, ProgramType, SectionInfo};
 
 use object::{Object, ObjectSection, ObjectSymbol, SectionFlags, SectionKind, SymbolKind};
-use thiserror::Error;
-
-/// Why an object cannot be read.
-#[derive(Debug, Error)]
-pub enum ObjectError {
-    /// Not a well-formed ELF file.
-    #[error("malformed ELF object: {0}")]
-    Malformed(String),
-    /// Not an eBPF object.
-    #[error("not an eBPF object: machine is {0}")]
-    NotBpf(String),
-    /// A section's contents cannot be read.
-    #[error("section {section}: {message}")]
-    Section {
-        /// Section name.
-        section: String,
-        /// What went wrong.
-        message: String,
-    },
-}
 
 /// A function symbol inside a program section.
 #[derive(Clone, Debug, PartialEq, Eq)]
