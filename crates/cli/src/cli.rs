@@ -49,6 +49,20 @@ pub enum Command {
     },
     /// Run a program with BPF_PROG_TEST_RUN semantics.
     Run(RunArgs),
+    /// Compile a libbpf-style C program (SRC.bpf.c) into an eBPF object with clang-19.
+    Build {
+        /// C source file.
+        src: PathBuf,
+        /// Output object (default: the source with `.o`).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Extra include directory.
+        #[arg(short = 'I', long = "include")]
+        includes: Vec<PathBuf>,
+        /// Preprocessor definition NAME[=VALUE].
+        #[arg(short = 'D', long = "define")]
+        defines: Vec<String>,
+    },
     /// The bpf_conformance plugin protocol: program hex on stdin, r0 hex on stdout.
     Plugin {
         /// Input memory as hex.

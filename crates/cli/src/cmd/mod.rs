@@ -3,6 +3,7 @@
 //! Takes parsed [`crate::cli::Cli`]; gives the command's output and a [`crate::CmdResult`].
 
 mod asm;
+mod build;
 mod disasm;
 mod plugin;
 mod run;
@@ -24,6 +25,12 @@ pub fn dispatch(cli: Cli) -> CmdResult {
             source,
         } => disasm::run(&file, program.as_deref(), source),
         Command::Run(args) => run::run(&args),
+        Command::Build {
+            src,
+            output,
+            includes,
+            defines,
+        } => build::run(&src, output.as_deref(), &includes, &defines),
         Command::Plugin {
             memory,
             engine,
