@@ -187,13 +187,9 @@ fn split_offset(s: &str) -> (String, u64) {
 fn uprobe(rest: &str, ret: bool) -> AttachTarget {
     let (path, func) = rest.rsplit_once(':').unwrap_or((rest, ""));
     let (function, offset) = split_offset(func);
-    let (function, offset) = if function.starts_with("0x") {
-        (
-            String::new(),
-            u64::from_str_radix(&function[2..], 16).unwrap_or(0),
-        )
-    } else {
-        (function, offset)
+    let (function, offset) = match function.strip_prefix("0x") {
+        Some(hex) => (String::new(), u64::from_str_radix(hex, 16).unwrap_or(0)),
+        None => (function, offset),
     };
     AttachTarget::Uprobe {
         path: path.to_string(),
