@@ -11,11 +11,11 @@ pub mod loader;
 pub mod section;
 pub use error::ObjectError;
 pub use loader::{
-    DataKind, DataReloc, MapInit, MapOrigin, MapSpec, Object, ProgramSpec, Segment,
+    DataKind, DataReloc, ExternCall, MapInit, MapOrigin, MapSpec, Object, ProgramSpec, Segment,
 };
 pub use section::{classify, AttachTarget, ProgramType, SectionInfo};
 
-use object::{Object, ObjectSection, ObjectSymbol, SectionFlags, SectionKind, SymbolKind};
+use object::{Object as _, ObjectSection, ObjectSymbol, SectionFlags, SectionKind, SymbolKind};
 
 /// A function symbol inside a program section.
 #[derive(Clone, Debug, PartialEq, Eq)]
