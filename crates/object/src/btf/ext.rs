@@ -5,6 +5,8 @@
 //! [`BtfExt`]: per ELF section, records whose byte instruction offsets are converted to
 //! instruction slots (`insn_off / 8`), with every string resolved and type id checked.
 
+use std::collections::HashMap;
+
 use super::error::BtfError;
 use super::header::{check_magic, sub_range, BTF_VERSION};
 use super::query::Btf;
@@ -63,7 +65,7 @@ pub struct LineInfo {
 }
 
 /// What a CO-RE relocation computes (`enum bpf_core_relo_kind`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum CoreReloKind {
     /// Field byte offset.
     #[doc(alias = "BPF_CORE_FIELD_BYTE_OFFSET")]
@@ -213,9 +215,9 @@ pub struct CoreRelo {
 pub struct ExtSection {
     /// ELF section name (`xdp`, `.text`, `kprobe/do_thing`, ...).
     pub name: String,
-    /// Function starts.
+    /// Function starts, sorted by slot.
     pub func_info: Vec<FuncInfo>,
-    /// Source lines.
+    /// Source lines, sorted by slot (stable: records at one slot keep their order).
     pub line_info: Vec<LineInfo>,
     /// CO-RE relocations.
     pub core_relos: Vec<CoreRelo>,
@@ -224,10 +226,8 @@ pub struct ExtSection {
 impl ExtSection {
     /// The line info that covers `slot`: the record with the greatest slot not after it.
     pub fn line_at(&self, slot: usize) -> Option<&LineInfo> {
-        self.line_info
-            .iter()
-            .filter(|l| l.slot <= slot)
-            .max_by_key(|l| l.slot)
+        let end = self.line_info.partition_point(|l| l.slot <= slot);
+        end.checked_sub(1).map(|i| &self.line_info[i])
     }
 
     /// The line info record that starts exactly at `slot`.
@@ -327,6 +327,10 @@ impl BtfExt {
                     }
                 })?;
         }
+        for s in &mut ext.sections {
+            s.line_info.sort_by_key(|l| l.slot);
+            s.func_info.sort_by_key(|f| f.slot);
+        }
         Ok(ext)
     }
 }
@@ -375,6 +379,11 @@ fn parse_sub(
     sections: &mut Vec<ExtSection>,
 ) -> Result<u32, BtfError> {
     let what = sub.what();
+    let mut index: HashMap<String, usize> = sections
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.clone(), i))
+        .collect();
     let mut r = Reader::new(data);
     let rec_size = r.u32(what)?;
     if rec_size < sub.min_record() || rec_size % 4 != 0 {
@@ -396,13 +405,14 @@ fn parse_sub(
                 have: r.remaining(),
             });
         }
-        let idx = match sections.iter().position(|s| s.name == name) {
-            Some(i) => i,
+        let idx = match index.get(&name) {
+            Some(i) => *i,
             None => {
                 sections.push(ExtSection {
                     name: name.clone(),
                     ..ExtSection::default()
                 });
+                index.insert(name.clone(), sections.len() - 1);
                 sections.len() - 1
             }
         };

@@ -84,14 +84,7 @@ impl BtfHeader {
             return Err(BtfError::UnsupportedFlags(flags));
         }
         let hdr_len = r.u32("BTF header")?;
-        if hdr_len < BTF_HEADER_LEN || hdr_len as usize > data.len() {
-            return Err(BtfError::BadHeaderLen {
-                hdr_len,
-                min: BTF_HEADER_LEN,
-                available: data.len(),
-            });
-        }
-        Ok(BtfHeader {
+        let header = BtfHeader {
             version,
             flags,
             hdr_len,
@@ -99,7 +92,15 @@ impl BtfHeader {
             type_len: r.u32("BTF header")?,
             str_off: r.u32("BTF header")?,
             str_len: r.u32("BTF header")?,
-        })
+        };
+        if hdr_len < BTF_HEADER_LEN || hdr_len as usize > data.len() {
+            return Err(BtfError::BadHeaderLen {
+                hdr_len,
+                min: BTF_HEADER_LEN,
+                available: data.len(),
+            });
+        }
+        Ok(header)
     }
 
     /// Byte range of the type sub-section in `data` (of length `data_len`).

@@ -181,6 +181,9 @@ impl Btf {
                     def.value_type = Some(t);
                 }
                 "values" => {
+                    if def.inner.is_some() || def.values_proto.is_some() {
+                        return Err(field_err(&m.name, "set more than once"));
+                    }
                     let arr = self.resolve(m.type_id)?;
                     let TypeKind::Array { elem_type, .. } = self.type_by_id(arr)?.kind else {
                         return Err(field_err(&m.name, "expected __array(): T *values[]"));

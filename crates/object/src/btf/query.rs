@@ -46,6 +46,14 @@ impl MemberInfo {
     }
 }
 
+/// The anonymous structs a member search is inside (a repeat is a cycle) and those already
+/// searched without a match (searching again cannot match: keeps the search linear).
+#[derive(Default)]
+struct AnonSearch {
+    on_path: std::collections::HashSet<u32>,
+    searched: std::collections::HashSet<u32>,
+}
+
 /// Deepest nesting of anonymous members [`Btf::member`] follows.
 const MAX_ANON_DEPTH: usize = 32;
 
@@ -232,7 +240,8 @@ impl Btf {
                 expected: "STRUCT or UNION",
             });
         }
-        self.member_in(sid, name, 0)
+        let mut state = AnonSearch::default();
+        self.member_in(sid, name, 0, &mut state)
     }
 
     fn member_in(
@@ -240,8 +249,9 @@ impl Btf {
         sid: u32,
         name: &str,
         depth: usize,
+        state: &mut AnonSearch,
     ) -> Result<Option<MemberInfo>, BtfError> {
-        if depth > MAX_ANON_DEPTH {
+        if depth > MAX_ANON_DEPTH || !state.on_path.insert(sid) {
             return Err(BtfError::Cycle(sid));
         }
         let t = self.type_by_id(sid)?;
@@ -257,8 +267,11 @@ impl Btf {
             }
             if m.name.is_empty() {
                 let inner = self.resolve(m.type_id)?;
+                if state.searched.contains(&inner) {
+                    continue;
+                }
                 if matches!(self.type_by_id(inner)?.kind(), Kind::Struct | Kind::Union) {
-                    if let Some(mut found) = self.member_in(inner, name, depth + 1)? {
+                    if let Some(mut found) = self.member_in(inner, name, depth + 1, state)? {
                         found.bits_offset = found.bits_offset.saturating_add(m.bits_offset);
                         found.path.insert(0, i as u32);
                         return Ok(Some(found));
@@ -266,6 +279,8 @@ impl Btf {
                 }
             }
         }
+        state.on_path.remove(&sid);
+        state.searched.insert(sid);
         Ok(None)
     }
 
