@@ -7,6 +7,8 @@
 pub mod error;
 pub mod helpers;
 pub mod interp;
+pub mod kernel_helpers;
+pub mod maps;
 pub mod memory;
 
 pub use error::{Access, LoadError, Trap};

@@ -122,6 +122,19 @@ impl<'a> MemoryMap<'a> {
         self.regions.push(region);
     }
 
+    /// Run `f` with `region` added, then remove it again. The interpreter uses this to show
+    /// helpers its stack, which lives only for one run.
+    ///
+    /// # Safety
+    /// `region` must be valid for reads and writes (as its `writable` says) while `f` runs.
+    pub unsafe fn with_region<R>(&mut self, region: Region, f: impl FnOnce(&mut Self) -> R) -> R {
+        self.regions.push(region);
+        let index = self.regions.len() - 1;
+        let result = f(self);
+        self.regions.remove(index);
+        result
+    }
+
     /// The regions, in the order added.
     pub fn regions(&self) -> &[Region] {
         &self.regions

@@ -69,13 +69,14 @@ impl Machine<'_, '_> {
         access: Access,
     ) -> Result<(), Trap> {
         match self.memory.find(addr, size as u64, access != Access::Read) {
-            Some(r) => {
+            // The stack is checked per frame above; the map's stack region is for helpers.
+            Some(r) if r.kind != RegionKind::Stack => {
                 self.cache_lo = r.start;
                 self.cache_hi = r.start + r.len;
                 self.cache_writable = r.writable;
                 Ok(())
             }
-            None => Err(self.out_of_bounds(slot, addr, size, access)),
+            _ => Err(self.out_of_bounds(slot, addr, size, access)),
         }
     }
 
@@ -271,26 +272,39 @@ pub(super) fn execute(
     memory: &mut MemoryMap<'_>,
 ) -> Result<u64, Trap> {
     let mut stack = vec![0u64; STACK_SIZE / 8];
-    let stack_top = stack.as_mut_ptr() as u64 + STACK_SIZE as u64;
-    let mut m = Machine {
-        regs: [0; 16],
-        stack_lo: stack_top - STACK_FRAME_SIZE as u64,
-        stack_hi: stack_top,
-        cache_lo: 0,
-        cache_hi: 0,
-        cache_writable: false,
-        memory,
-        frames: Vec::with_capacity(MAX_CALL_FRAMES),
-        may_goto: MAY_GOTO_BUDGET,
+    let stack_base = stack.as_mut_ptr() as u64;
+    let stack_top = stack_base + STACK_SIZE as u64;
+    let stack_region = Region {
+        start: stack_base,
+        len: STACK_SIZE as u64,
+        writable: true,
+        kind: RegionKind::Stack,
     };
-    for (i, a) in args.iter().take(5).enumerate() {
-        m.regs[i + 1] = *a;
-    }
-    m.regs[10] = stack_top;
-    let result = if vm.budget.is_some() {
-        run_loop::<true>(vm, &mut m)
-    } else {
-        run_loop::<false>(vm, &mut m)
+    // SAFETY: `stack` outlives the closure, and the program reaches it only through the
+    // checked accesses of this module and the helpers' checked copies.
+    let result = unsafe {
+        memory.with_region(stack_region, |memory| {
+            let mut m = Machine {
+                regs: [0; 16],
+                stack_lo: stack_top - STACK_FRAME_SIZE as u64,
+                stack_hi: stack_top,
+                cache_lo: 0,
+                cache_hi: 0,
+                cache_writable: false,
+                memory,
+                frames: Vec::with_capacity(MAX_CALL_FRAMES),
+                may_goto: MAY_GOTO_BUDGET,
+            };
+            for (i, a) in args.iter().take(5).enumerate() {
+                m.regs[i + 1] = *a;
+            }
+            m.regs[10] = stack_top;
+            if vm.budget.is_some() {
+                run_loop::<true>(vm, &mut m)
+            } else {
+                run_loop::<false>(vm, &mut m)
+            }
+        })
     };
     drop(stack);
     result

@@ -1,0 +1,493 @@
+//! `BPF_MAP_TYPE_HASH`, `PERCPU_HASH`, `LRU_HASH` and `LRU_PERCPU_HASH`.
+//!
+//! Takes a spec with `key_size > 0` (at most 512, the BPF stack) and `value_size > 0`; gives a
+//! chained hash table in the region: `n_buckets` (max_entries rounded up to a power of two)
+//! buckets of `{lock u32, head u32}`, then `max_entries` preallocated elements of
+//! `{next u32, hash u32, lru_prev u32, lru_next u32, key (rounded to 8), value(s)}`.
+//!
+//! Plain hashes lock per bucket; LRU hashes take the map-wide lock for every operation so
+//! that eviction can unlink an element from any bucket. The LRU list is exact (the kernel's
+//! is approximate): program lookups and all updates move an element to the front, and a
+//! full map evicts the element at the back. User-space lookups do not count as uses, as in
+//! the kernel. Updates of an existing key copy the value in place, so pointers that programs
+//! hold stay valid (the kernel swaps in a new element; values are equal either way).
+//!
+//! Iteration order (`get_next_key`): buckets in order, each chain newest first; a key that
+//! is not found restarts at the first element, as in the kernel.
+
+use super::header::{Layout, HEADER_LEN, S_GLOBAL_LOCK, S_LRU_HEAD, S_LRU_TAIL};
+use super::slab::{Slab, NEXT};
+use super::storage::Storage;
+use super::types::*;
+use super::{hash_bytes, region_len, MapError, Writer};
+
+const HASH: usize = 4;
+const PREV: usize = 8;
+const LNEXT: usize = 12;
+const KEY: usize = 16;
+
+/// A hash map's layout.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct HashMap {
+    key_size: usize,
+    value_size: usize,
+    slot: usize,
+    ncpus: usize,
+    percpu: bool,
+    lru: bool,
+    max_entries: u32,
+    n_buckets: u32,
+    buckets_off: usize,
+    val: usize,
+    slab: Slab,
+    seed: u64,
+}
+
+/// Where a key was found: the element before it in the chain (0 = bucket head) and itself.
+struct Found {
+    prev: u32,
+    idx: u32,
+    off: usize,
+}
+
+impl HashMap {
+    /// Check the spec as the kernel's `htab_map_alloc_check` and lay out the region.
+    pub(crate) fn new(
+        spec: &MapSpec,
+        ncpus: u32,
+        seed: u64,
+    ) -> Result<(HashMap, Layout), MapError> {
+        let t = spec.map_type;
+        let percpu = t.is_percpu();
+        let lru = matches!(t, MapType::LruHash | MapType::LruPercpuHash);
+        check_flags(
+            spec,
+            BPF_F_NO_PREALLOC
+                | BPF_F_NO_COMMON_LRU
+                | BPF_F_NUMA_NODE
+                | BPF_F_ACCESS_MASK
+                | BPF_F_ZERO_SEED,
+        )?;
+        if !lru && spec.flags & BPF_F_NO_COMMON_LRU != 0 {
+            return Err(MapError::invalid("BPF_F_NO_COMMON_LRU needs an LRU map"));
+        }
+        if lru && spec.flags & BPF_F_NO_PREALLOC != 0 {
+            return Err(MapError::OpNotSupported {
+                op: "BPF_F_NO_PREALLOC",
+                map_type: t,
+                errno: super::error::ENOTSUPP,
+            });
+        }
+        if spec.flags & BPF_F_NUMA_NODE != 0 && (percpu || spec.flags & BPF_F_NO_COMMON_LRU != 0) {
+            return Err(MapError::invalid("BPF_F_NUMA_NODE with per-CPU storage"));
+        }
+        if spec.max_entries == 0 || spec.key_size == 0 || spec.value_size == 0 {
+            return Err(MapError::invalid(
+                "hash maps need key_size, value_size and max_entries > 0",
+            ));
+        }
+        if spec.key_size > 512 {
+            return Err(MapError::TooLarge {
+                reason: format!("key of {} bytes exceeds the 512-byte stack", spec.key_size),
+            });
+        }
+        let slot = round8(spec.value_size as usize);
+        if percpu && slot > 32768 {
+            return Err(MapError::TooLarge {
+                reason: format!("per-CPU value of {} bytes exceeds 32768", spec.value_size),
+            });
+        }
+        if spec.value_size as u64 >= (1 << 22) {
+            return Err(MapError::TooLarge {
+                reason: format!("value of {} bytes is too large", spec.value_size),
+            });
+        }
+        let n = if percpu { ncpus as usize } else { 1 };
+        let n_buckets = spec
+            .max_entries
+            .checked_next_power_of_two()
+            .ok_or_else(|| MapError::TooLarge {
+                reason: "max_entries too large".to_string(),
+            })?;
+        let val = KEY + round8(spec.key_size as usize);
+        let elem_size = val + slot * n;
+        let buckets_off = HEADER_LEN;
+        let elems_off = buckets_off as u64 + 8 * n_buckets as u64;
+        let total = region_len(elems_off, elem_size as u64 * spec.max_entries as u64)?;
+        let map = HashMap {
+            key_size: spec.key_size as usize,
+            value_size: spec.value_size as usize,
+            slot,
+            ncpus: n,
+            percpu,
+            lru,
+            max_entries: spec.max_entries,
+            n_buckets,
+            buckets_off,
+            val,
+            slab: Slab {
+                first: elems_off as usize,
+                elem_size,
+                count: spec.max_entries,
+            },
+            seed,
+        };
+        let layout = Layout {
+            total_len: total,
+            data_off: HEADER_LEN as u64,
+            meta: [
+                n_buckets as u64,
+                elem_size as u64,
+                elems_off,
+                n as u64,
+                0,
+                0,
+                0,
+                0,
+            ],
+        };
+        Ok((map, layout))
+    }
+
+    /// Bytes a user-space value has (per-CPU: every CPU's value, each rounded up to 8).
+    pub(crate) fn user_value_size(&self) -> usize {
+        if self.percpu {
+            self.slot * self.ncpus
+        } else {
+            self.value_size
+        }
+    }
+
+    fn check_key(&self, key: &[u8]) -> Result<(), MapError> {
+        if key.len() != self.key_size {
+            return Err(MapError::WrongSize {
+                what: "key",
+                expected: self.key_size,
+                got: key.len(),
+            });
+        }
+        Ok(())
+    }
+
+    fn hash(&self, key: &[u8]) -> u32 {
+        hash_bytes(self.seed, key) as u32
+    }
+
+    fn bucket_of(&self, hash: u32) -> u32 {
+        hash & (self.n_buckets - 1)
+    }
+
+    fn bucket_off(&self, b: u32) -> usize {
+        self.buckets_off + 8 * b as usize
+    }
+
+    /// The lock word guarding bucket `b` (the map lock for LRU maps).
+    fn lock_off(&self, b: u32) -> usize {
+        if self.lru {
+            S_GLOBAL_LOCK
+        } else {
+            self.bucket_off(b)
+        }
+    }
+
+    /// Find `key` in bucket `b`; the bucket's lock must be held.
+    fn find(&self, st: &Storage, b: u32, key: &[u8], hash: u32) -> Result<Option<Found>, MapError> {
+        let mut prev = 0;
+        let mut idx = st.get32(self.bucket_off(b) + 4);
+        let mut steps = 0u32;
+        while idx != 0 {
+            let off = self.slab.off(idx)?;
+            if st.get32(off + HASH) == hash && st.eq(off + KEY, key) {
+                return Ok(Some(Found { prev, idx, off }));
+            }
+            steps += 1;
+            if steps > self.max_entries {
+                return Err(MapError::Corrupt("cycle in a hash bucket chain"));
+            }
+            prev = idx;
+            idx = st.get32(off + NEXT);
+        }
+        Ok(None)
+    }
+
+    fn unlink_bucket(&self, st: &Storage, b: u32, f: &Found) -> Result<(), MapError> {
+        let next = st.get32(f.off + NEXT);
+        if f.prev == 0 {
+            st.set32(self.bucket_off(b) + 4, next);
+        } else {
+            st.set32(self.slab.off(f.prev)? + NEXT, next);
+        }
+        Ok(())
+    }
+
+    // --- LRU list (map lock held) ---
+
+    fn lru_unlink(&self, st: &Storage, idx: u32, off: usize) -> Result<(), MapError> {
+        let prev = st.get32(off + PREV);
+        let next = st.get32(off + LNEXT);
+        if prev == 0 {
+            st.set32(S_LRU_HEAD, next);
+        } else {
+            st.set32(self.slab.off(prev)? + LNEXT, next);
+        }
+        if next == 0 {
+            st.set32(S_LRU_TAIL, prev);
+        } else {
+            st.set32(self.slab.off(next)? + PREV, prev);
+        }
+        let _ = idx;
+        Ok(())
+    }
+
+    fn lru_push_front(&self, st: &Storage, idx: u32, off: usize) -> Result<(), MapError> {
+        let head = st.get32(S_LRU_HEAD);
+        st.set32(off + PREV, 0);
+        st.set32(off + LNEXT, head);
+        if head == 0 {
+            st.set32(S_LRU_TAIL, idx);
+        } else {
+            st.set32(self.slab.off(head)? + PREV, idx);
+        }
+        st.set32(S_LRU_HEAD, idx);
+        Ok(())
+    }
+
+    fn lru_touch(&self, st: &Storage, idx: u32, off: usize) -> Result<(), MapError> {
+        if st.get32(S_LRU_HEAD) != idx {
+            self.lru_unlink(st, idx, off)?;
+            self.lru_push_front(st, idx, off)?;
+        }
+        Ok(())
+    }
+
+    /// Evict the least recently used element and hand its slot back (map lock held).
+    fn evict(&self, st: &Storage) -> Result<Option<u32>, MapError> {
+        let victim = st.get32(S_LRU_TAIL);
+        if victim == 0 {
+            return Ok(None);
+        }
+        let off = self.slab.off(victim)?;
+        let hash = st.get32(off + HASH);
+        let b = self.bucket_of(hash);
+        // Find the victim's predecessor in its chain.
+        let mut prev = 0;
+        let mut idx = st.get32(self.bucket_off(b) + 4);
+        let mut steps = 0u32;
+        while idx != victim {
+            if idx == 0 || steps > self.max_entries {
+                return Err(MapError::Corrupt("LRU element missing from its bucket"));
+            }
+            steps += 1;
+            prev = idx;
+            idx = st.get32(self.slab.off(idx)? + NEXT);
+        }
+        self.unlink_bucket(
+            st,
+            b,
+            &Found {
+                prev,
+                idx: victim,
+                off,
+            },
+        )?;
+        self.lru_unlink(st, victim, off)?;
+        Ok(Some(victim))
+    }
+
+    /// The value (every CPU's for per-CPU maps).
+    pub(crate) fn lookup(&self, st: &Storage, key: &[u8]) -> Result<Vec<u8>, MapError> {
+        self.check_key(key)?;
+        let h = self.hash(key);
+        let b = self.bucket_of(h);
+        let _g = st.lock(self.lock_off(b));
+        let f = self.find(st, b, key, h)?.ok_or(MapError::NotFound)?;
+        Ok(self.read_value(st, f.off))
+    }
+
+    fn read_value(&self, st: &Storage, off: usize) -> Vec<u8> {
+        let mut out = vec![0u8; self.user_value_size()];
+        st.read(off + self.val, &mut out);
+        out
+    }
+
+    /// Address of the value (`cpu`'s slot for per-CPU maps); marks LRU elements used.
+    pub(crate) fn lookup_ptr(
+        &self,
+        st: &Storage,
+        key: &[u8],
+        cpu: usize,
+    ) -> Result<Option<u64>, MapError> {
+        if key.len() != self.key_size {
+            return Ok(None);
+        }
+        let h = self.hash(key);
+        let b = self.bucket_of(h);
+        let _g = st.lock(self.lock_off(b));
+        let Some(f) = self.find(st, b, key, h)? else {
+            return Ok(None);
+        };
+        if self.lru {
+            self.lru_touch(st, f.idx, f.off)?;
+        }
+        let cpu = if self.percpu { cpu % self.ncpus } else { 0 };
+        Ok(Some(st.addr(f.off + self.val + cpu * self.slot)))
+    }
+
+    fn write_value(&self, st: &Storage, off: usize, value: &[u8], who: Writer, fresh: bool) {
+        let v = off + self.val;
+        match who {
+            Writer::User if self.percpu => {
+                for c in 0..self.ncpus {
+                    st.write(
+                        v + c * self.slot,
+                        &value[c * self.slot..c * self.slot + self.value_size],
+                    );
+                }
+            }
+            Writer::Program(cpu) if self.percpu => {
+                if fresh {
+                    st.zero(v, self.slot * self.ncpus);
+                }
+                st.write(v + (cpu % self.ncpus) * self.slot, value);
+            }
+            _ => {
+                if fresh {
+                    st.zero(v + self.value_size, self.slot - self.value_size);
+                }
+                st.write(v, value);
+            }
+        }
+    }
+
+    /// Insert or overwrite.
+    pub(crate) fn update(
+        &self,
+        st: &Storage,
+        key: &[u8],
+        value: &[u8],
+        flags: u64,
+        who: Writer,
+    ) -> Result<(), MapError> {
+        check_update_flags(flags)?;
+        self.check_key(key)?;
+        let expected = match who {
+            Writer::User => self.user_value_size(),
+            Writer::Program(_) => self.value_size,
+        };
+        if value.len() != expected {
+            return Err(MapError::WrongSize {
+                what: "value",
+                expected,
+                got: value.len(),
+            });
+        }
+        let h = self.hash(key);
+        let b = self.bucket_of(h);
+        let _g = st.lock(self.lock_off(b));
+        if let Some(f) = self.find(st, b, key, h)? {
+            if flags == BPF_NOEXIST {
+                return Err(MapError::Exists);
+            }
+            self.write_value(st, f.off, value, who, false);
+            if self.lru {
+                self.lru_touch(st, f.idx, f.off)?;
+            }
+            return Ok(());
+        }
+        if flags == BPF_EXIST {
+            return Err(MapError::NotFound);
+        }
+        let idx = match self.slab.alloc(st)? {
+            Some(i) => i,
+            None if self.lru => match self.evict(st)? {
+                Some(i) => i,
+                None => {
+                    return Err(MapError::Full {
+                        max_entries: self.max_entries,
+                    })
+                }
+            },
+            None => {
+                return Err(MapError::Full {
+                    max_entries: self.max_entries,
+                })
+            }
+        };
+        let off = self.slab.off(idx)?;
+        st.set32(off + HASH, h);
+        st.write(off + KEY, key);
+        self.write_value(st, off, value, who, true);
+        st.set32(off + NEXT, st.get32(self.bucket_off(b) + 4));
+        st.set32(self.bucket_off(b) + 4, idx);
+        if self.lru {
+            self.lru_push_front(st, idx, off)?;
+        }
+        Ok(())
+    }
+
+    /// Remove `key`; with `want_value`, return its value (lookup-and-delete).
+    pub(crate) fn delete(
+        &self,
+        st: &Storage,
+        key: &[u8],
+        want_value: bool,
+    ) -> Result<Vec<u8>, MapError> {
+        self.check_key(key)?;
+        let h = self.hash(key);
+        let b = self.bucket_of(h);
+        let _g = st.lock(self.lock_off(b));
+        let f = self.find(st, b, key, h)?.ok_or(MapError::NotFound)?;
+        let value = if want_value {
+            self.read_value(st, f.off)
+        } else {
+            Vec::new()
+        };
+        self.unlink_bucket(st, b, &f)?;
+        if self.lru {
+            self.lru_unlink(st, f.idx, f.off)?;
+        }
+        self.slab.free(st, f.idx)?;
+        Ok(value)
+    }
+
+    /// The key after `key` (or the first key).
+    pub(crate) fn get_next_key(
+        &self,
+        st: &Storage,
+        key: Option<&[u8]>,
+    ) -> Result<Vec<u8>, MapError> {
+        let mut start = 0;
+        if let Some(key) = key {
+            self.check_key(key)?;
+            let h = self.hash(key);
+            let b = self.bucket_of(h);
+            let _g = st.lock(self.lock_off(b));
+            if let Some(f) = self.find(st, b, key, h)? {
+                let next = st.get32(f.off + NEXT);
+                if next != 0 {
+                    return self.read_key(st, next);
+                }
+                start = b + 1;
+            }
+        }
+        for b in start..self.n_buckets {
+            let _g = st.lock(self.lock_off(b));
+            let head = st.get32(self.bucket_off(b) + 4);
+            if head != 0 {
+                return self.read_key(st, head);
+            }
+        }
+        Err(MapError::NotFound)
+    }
+
+    fn read_key(&self, st: &Storage, idx: u32) -> Result<Vec<u8>, MapError> {
+        let mut k = vec![0u8; self.key_size];
+        st.read(self.slab.off(idx)? + KEY, &mut k);
+        Ok(k)
+    }
+
+    /// Elements in use.
+    pub(crate) fn len(&self, st: &Storage) -> u32 {
+        self.slab.in_use(st)
+    }
+}
