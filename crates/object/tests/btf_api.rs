@@ -145,6 +145,16 @@ fn members_sizes_and_resolution() {
         btf.type_by_id(btf.type_count()),
         Err(BtfError::NoSuchType { .. })
     ));
+    // C-like names.
+    assert_eq!(btf.type_name(cvp.type_id), "const volatile int *");
+    assert_eq!(btf.type_name(corners.type_id), "struct point[2][3]");
+    let callback = btf.member(nested, "callback").unwrap().unwrap();
+    assert_eq!(
+        btf.type_name(callback.type_id),
+        "int (struct point *, u64, ...) *"
+    );
+    assert_eq!(btf.type_name(anon_c.type_id), "long");
+    assert_eq!(btf.type_name(0), "void");
     // Flexible array: zero elements.
     let flex = btf.member(nested, "flex").unwrap().unwrap();
     assert_eq!(btf.size_of(flex.type_id).unwrap(), 0);
@@ -405,6 +415,14 @@ fn cycles_are_errors() {
     let start = std::time::Instant::now();
     assert_eq!(btf.member(1, "nothing").unwrap(), None);
     assert!(start.elapsed() < std::time::Duration::from_secs(1));
+    // A prototype whose 1000 parameters are pointers to itself: its name stays short.
+    let mut words = vec![0, (13 << 24) | 1000, 0];
+    for _ in 0..1000 {
+        words.extend_from_slice(&[0, 2]);
+    }
+    words.extend_from_slice(&[0, 2 << 24, 1]);
+    let btf = Btf::parse(&raw_btf(&words, b"\0")).unwrap();
+    assert!(btf.type_name(1).len() < 10_000);
     // An array whose size overflows u32.
     let words = [
         INT[0],

@@ -24,6 +24,7 @@ fn exercise(btf: &Btf) {
     for (id, t) in btf.iter() {
         let _ = btf.resolve(id);
         let _ = btf.size_of(id);
+        let _ = btf.type_name(id);
         for m in t.members() {
             let _ = btf.member(id, &m.name);
         }

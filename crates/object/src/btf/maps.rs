@@ -18,8 +18,10 @@ pub struct BtfMapDef {
     pub name: String,
     /// The definition's STRUCT type id.
     pub def_type_id: u32,
-    /// Byte offset of the variable in `.maps` (as the DATASEC records it; 0 for inner
-    /// definitions).
+    /// Byte offset of the variable in `.maps` as the DATASEC records it (0 for inner
+    /// definitions). clang writes 0 for every non-static variable of an unlinked object
+    /// (libbpf fills offsets in from the ELF symbol table), so loaders take the symbol's
+    /// value instead.
     pub offset: u32,
     /// `type`: the `BPF_MAP_TYPE_*` number.
     pub map_type: Option<u32>,

@@ -50,6 +50,7 @@ mod error;
 mod ext;
 mod header;
 mod maps;
+mod names;
 mod parse;
 mod query;
 mod reader;
