@@ -1,1 +1,2 @@
-//! userbpf-jit: x86-64 code generation (not yet built; see the JIT issue).
+//! userbpf-jit
+pub mod x86;
