@@ -90,7 +90,7 @@ fn array_semantics() {
     // Pointers are stable, 8-aligned and inside the region.
     let p = m.lookup_ptr(&k32(2)).unwrap();
     let (start, len) = m.region();
-    assert!(p >= start && p + 12 <= start + len && p % 8 == 0);
+    assert!(p >= start && p + 12 <= start + len && p.is_multiple_of(8));
     assert_eq!(m.lookup_ptr(&k32(2)), Some(p));
     assert_eq!(m.lookup_ptr(&k32(4)), None);
 }
