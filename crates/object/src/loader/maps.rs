@@ -233,7 +233,9 @@ pub(crate) fn legacy_maps(elf: &ElfFile<'_>, index: usize) -> Result<Vec<MapSpec
     }
     let mut maps = Vec::with_capacity(syms.len());
     for sym in &syms {
-        if !sym.value.is_multiple_of(4) || sym.value.checked_add(record).is_none_or(|end| end > size) {
+        if !sym.value.is_multiple_of(4)
+            || sym.value.checked_add(record).is_none_or(|end| end > size)
+        {
             return Err(err(
                 &sym.name,
                 format!("definition at offset {} (size {record}) is outside the section of {size} bytes", sym.value),
