@@ -420,7 +420,8 @@ fn lpm_longest_prefix_match() {
     assert_eq!(
         keys,
         vec![
-            (16, vec![10, 1, 0, 0]),
+            // An update of an existing prefix stores the new key's data, as the kernel.
+            (16, vec![10, 1, 9, 9]),
             (12, vec![10, 16, 0, 0]),
             (8, vec![10, 0, 0, 0]),
             (0, vec![0, 0, 0, 0]),

@@ -238,6 +238,8 @@ impl LpmTrie {
             if flags == BPF_NOEXIST {
                 return Err(MapError::Exists);
             }
+            // The kernel replaces the node, so the stored data becomes the new key's.
+            st.write(off + DATA, data);
             st.write(off + self.val, value);
             return Ok(());
         }

@@ -1,0 +1,361 @@
+//! Differential test against the running kernel's maps: the same random operations on a
+//! kernel map (through bpf()) and on ours give the same errno values and contents.
+//! Prints "skipped: bpf() unavailable" where the kernel refuses BPF_MAP_CREATE.
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use userbpf_runtime::maps::*;
+
+const BPF_MAP_CREATE: i64 = 0;
+const BPF_MAP_LOOKUP_ELEM: i64 = 1;
+const BPF_MAP_UPDATE_ELEM: i64 = 2;
+const BPF_MAP_DELETE_ELEM: i64 = 3;
+const BPF_MAP_GET_NEXT_KEY: i64 = 4;
+const BPF_MAP_LOOKUP_AND_DELETE_ELEM: i64 = 21;
+
+fn bpf(cmd: i64, attr: &mut [u8; 128]) -> Result<i64, i32> {
+    // SAFETY: `attr` is a valid, writable bpf_attr-sized buffer; the pointers inside it
+    // (keys, values) point to live buffers of the sizes the map was created with.
+    let r = unsafe { libc::syscall(libc::SYS_bpf, cmd, attr.as_mut_ptr(), attr.len()) };
+    if r < 0 {
+        Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+    } else {
+        Ok(r)
+    }
+}
+
+struct KMap {
+    fd: OwnedFd,
+    vsize: usize,
+    ksize: usize,
+}
+
+impl KMap {
+    fn create(s: &MapSpec) -> Result<KMap, i32> {
+        let mut a = [0u8; 128];
+        for (i, v) in [
+            s.map_type as u32,
+            s.key_size,
+            s.value_size,
+            s.max_entries,
+            s.flags,
+        ]
+        .iter()
+        .enumerate()
+        {
+            a[4 * i..4 * i + 4].copy_from_slice(&v.to_ne_bytes());
+        }
+        a[64..72].copy_from_slice(&s.map_extra.to_ne_bytes());
+        let fd = bpf(BPF_MAP_CREATE, &mut a)?;
+        Ok(KMap {
+            // SAFETY: bpf() returned a new file descriptor that nothing else owns.
+            fd: unsafe { OwnedFd::from_raw_fd(fd as i32) },
+            vsize: s.value_size as usize,
+            ksize: s.key_size as usize,
+        })
+    }
+
+    fn elem(&self, cmd: i64, key: Option<&[u8]>, val: &mut [u8], flags: u64) -> Result<(), i32> {
+        let mut a = [0u8; 128];
+        a[0..4].copy_from_slice(&(self.fd.as_raw_fd() as u32).to_ne_bytes());
+        let kp = key
+            .filter(|k| !k.is_empty())
+            .map_or(0, |k| k.as_ptr() as u64);
+        a[8..16].copy_from_slice(&kp.to_ne_bytes());
+        // Fields a command does not use must be zero (the kernel's CHECK_ATTR).
+        let vp = if val.is_empty() {
+            0
+        } else {
+            val.as_mut_ptr() as u64
+        };
+        a[16..24].copy_from_slice(&vp.to_ne_bytes());
+        a[24..32].copy_from_slice(&flags.to_ne_bytes());
+        bpf(cmd, &mut a).map(drop)
+    }
+
+    fn lookup(&self, key: &[u8]) -> Result<Vec<u8>, i32> {
+        let mut v = vec![0u8; self.vsize];
+        self.elem(BPF_MAP_LOOKUP_ELEM, Some(key), &mut v, 0)?;
+        Ok(v)
+    }
+
+    fn update(&self, key: &[u8], val: &[u8], flags: u64) -> Result<(), i32> {
+        let mut v = val.to_vec();
+        self.elem(BPF_MAP_UPDATE_ELEM, Some(key), &mut v, flags)
+    }
+
+    fn delete(&self, key: &[u8]) -> Result<(), i32> {
+        self.elem(BPF_MAP_DELETE_ELEM, Some(key), &mut [], 0)
+    }
+
+    fn pop(&self) -> Result<Vec<u8>, i32> {
+        let mut v = vec![0u8; self.vsize];
+        self.elem(BPF_MAP_LOOKUP_AND_DELETE_ELEM, None, &mut v, 0)?;
+        Ok(v)
+    }
+
+    fn next_key(&self, key: Option<&[u8]>) -> Result<Vec<u8>, i32> {
+        let mut k = vec![0u8; self.ksize];
+        self.elem(BPF_MAP_GET_NEXT_KEY, key, &mut k, 0)?;
+        Ok(k)
+    }
+
+    fn keys(&self) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut prev: Option<Vec<u8>> = None;
+        while let Ok(k) = self.next_key(prev.as_deref()) {
+            out.push(k.clone());
+            prev = Some(k);
+        }
+        out
+    }
+}
+
+fn ours<T>(r: Result<T, MapError>) -> Result<T, i32> {
+    r.map_err(|e| e.errno())
+}
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn kernel_ok() -> bool {
+    match KMap::create(&MapSpec::new(MapType::Array, 4, 4, 1)) {
+        Ok(_) => true,
+        Err(e) => {
+            println!("skipped: bpf() unavailable (BPF_MAP_CREATE: errno {e})");
+            false
+        }
+    }
+}
+
+/// Run random key/value operations on both maps and compare every result.
+fn diff_ops(spec: MapSpec, key_of: &dyn Fn(&mut Rng) -> Vec<u8>, ops: usize, order: bool) {
+    let k = KMap::create(&spec).unwrap();
+    let u = Map::create(spec.clone(), None).unwrap();
+    let mut rng = Rng(0x5eed ^ spec.map_type as u64);
+    for step in 0..ops {
+        let key = key_of(&mut rng);
+        let val: Vec<u8> = (0..spec.value_size).map(|_| rng.next() as u8).collect();
+        let what = rng.below(10);
+        let (kr, ur) = match what {
+            0..=3 => {
+                let flags = [0, 0, 1, 2, 3, 4][rng.below(6) as usize];
+                (
+                    k.update(&key, &val, flags).map(|()| Vec::new()),
+                    ours(u.update(&key, &val, flags)).map(|()| Vec::new()),
+                )
+            }
+            4..=6 => (k.lookup(&key), ours(u.lookup(&key))),
+            7 | 8 => (
+                k.delete(&key).map(|()| Vec::new()),
+                ours(u.delete(&key)).map(|()| Vec::new()),
+            ),
+            _ => {
+                // get_next_key order is only comparable for arrays and LPM tries; for hashes
+                // compare whether the map is empty.
+                if order {
+                    (k.next_key(Some(&key)), ours(u.get_next_key(Some(&key))))
+                } else {
+                    (
+                        k.next_key(None).map(|_| Vec::new()),
+                        ours(u.get_next_key(None)).map(|_| Vec::new()),
+                    )
+                }
+            }
+        };
+        assert_eq!(
+            kr, ur,
+            "{} step {step}: op {what} key {key:?}",
+            spec.map_type
+        );
+    }
+    let mut kk = k.keys();
+    let mut uk: Vec<Vec<u8>> = u.keys().map(Result::unwrap).collect();
+    if order {
+        assert_eq!(kk, uk, "{} iteration order", spec.map_type);
+    }
+    kk.sort();
+    uk.sort();
+    assert_eq!(kk, uk, "{} keys", spec.map_type);
+    for key in &kk {
+        assert_eq!(k.lookup(key).unwrap(), u.lookup(key).unwrap());
+    }
+}
+
+#[test]
+fn hash_and_array_match_the_kernel() {
+    if !kernel_ok() {
+        return;
+    }
+    let small = |r: &mut Rng| (r.below(24) as u32).to_ne_bytes().to_vec();
+    diff_ops(MapSpec::new(MapType::Hash, 4, 8, 16), &small, 5000, false);
+    diff_ops(
+        MapSpec::new(MapType::Hash, 4, 12, 16).with_flags(BPF_F_NO_PREALLOC),
+        &small,
+        5000,
+        false,
+    );
+    diff_ops(MapSpec::new(MapType::Array, 4, 8, 16), &small, 5000, true);
+    diff_ops(MapSpec::new(MapType::Array, 4, 3, 20), &small, 2000, true);
+}
+
+#[test]
+fn lpm_trie_matches_the_kernel() {
+    if !kernel_ok() {
+        return;
+    }
+    // Prefixes of a few related addresses so that many prefixes nest.
+    let key = |r: &mut Rng| {
+        let plen = r.below(33) as u32;
+        let base = [
+            10u8,
+            (r.below(4) * 64) as u8,
+            r.below(3) as u8,
+            r.below(256) as u8,
+        ];
+        let mut k = plen.to_ne_bytes().to_vec();
+        k.extend_from_slice(&base);
+        k
+    };
+    diff_ops(
+        MapSpec::new(MapType::LpmTrie, 8, 4, 24).with_flags(BPF_F_NO_PREALLOC),
+        &key,
+        5000,
+        true,
+    );
+}
+
+#[test]
+fn queue_and_stack_match_the_kernel() {
+    if !kernel_ok() {
+        return;
+    }
+    for t in [MapType::Queue, MapType::Stack] {
+        let spec = MapSpec::new(t, 0, 4, 6);
+        let k = KMap::create(&spec).unwrap();
+        let u = Map::create(spec, None).unwrap();
+        let mut rng = Rng(77);
+        for step in 0..3000 {
+            let v = (rng.next() as u32).to_ne_bytes();
+            match rng.below(3) {
+                0 => {
+                    let flags = [0, 1, 2, 3][rng.below(4) as usize];
+                    assert_eq!(
+                        k.update(&[], &v, flags),
+                        ours(u.push(&v, flags)),
+                        "{t} step {step} push {flags}"
+                    );
+                }
+                1 => assert_eq!(k.pop(), ours(u.pop()), "{t} step {step} pop"),
+                _ => assert_eq!(k.lookup(&[]), ours(u.peek()), "{t} step {step} peek"),
+            }
+        }
+    }
+}
+
+#[test]
+fn create_checks_match_the_kernel() {
+    if !kernel_ok() {
+        return;
+    }
+    use MapType as T;
+    let specs = [
+        MapSpec::new(T::Array, 8, 4, 1),
+        MapSpec::new(T::Array, 4, 0, 1),
+        MapSpec::new(T::Array, 4, 4, 0),
+        MapSpec::new(T::Array, 4, 4, 1).with_flags(BPF_F_NO_PREALLOC),
+        MapSpec::new(T::Array, 4, 4, 1).with_flags(BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG),
+        MapSpec::new(T::PercpuArray, 4, 4, 1).with_flags(BPF_F_MMAPABLE),
+        MapSpec::new(T::Hash, 0, 4, 1),
+        MapSpec::new(T::Hash, 4, 0, 1),
+        MapSpec::new(T::Hash, 4, 4, 0),
+        MapSpec::new(T::Hash, 4, 4, 1).with_flags(BPF_F_MMAPABLE),
+        MapSpec::new(T::Hash, 4, 4, 1).with_flags(BPF_F_NO_COMMON_LRU),
+        MapSpec::new(T::LruHash, 4, 4, 1).with_flags(BPF_F_NO_PREALLOC),
+        MapSpec::new(T::LpmTrie, 8, 4, 1),
+        MapSpec::new(T::LpmTrie, 4, 4, 1).with_flags(BPF_F_NO_PREALLOC),
+        MapSpec::new(T::LpmTrie, 261, 4, 1).with_flags(BPF_F_NO_PREALLOC),
+        MapSpec::new(T::Queue, 4, 4, 1),
+        MapSpec::new(T::Queue, 0, 0, 1),
+        MapSpec::new(T::Stack, 0, 4, 1).with_flags(BPF_F_ZERO_SEED),
+        MapSpec::new(T::BloomFilter, 4, 4, 1),
+        MapSpec::new(T::BloomFilter, 0, 4, 1).with_map_extra(16),
+        MapSpec::new(T::BloomFilter, 0, 4, 1).with_flags(BPF_F_NO_PREALLOC),
+        MapSpec::new(T::Ringbuf, 0, 0, 4000),
+        MapSpec::new(T::Ringbuf, 0, 0, 3 * 4096),
+        MapSpec::new(T::Ringbuf, 4, 0, 4096),
+        MapSpec::new(T::Ringbuf, 0, 0, 4096).with_flags(BPF_F_RDONLY_PROG),
+        // Valid ones.
+        MapSpec::new(T::Hash, 4, 4, 1).with_flags(BPF_F_ZERO_SEED | BPF_F_NO_PREALLOC),
+        MapSpec::new(T::LpmTrie, 5, 1, 1).with_flags(BPF_F_NO_PREALLOC),
+        MapSpec::new(T::BloomFilter, 0, 4, 1).with_map_extra(15),
+        MapSpec::new(T::Ringbuf, 0, 0, 8192),
+        MapSpec::new(T::Array, 4, 4, 1).with_flags(BPF_F_MMAPABLE),
+    ];
+    for s in specs {
+        let k = KMap::create(&s).map(drop);
+        let u = ours(Map::create(s.clone(), None)).map(drop);
+        assert_eq!(k, u, "{s:?}");
+    }
+}
+
+/// The kernel's possible CPU count, from `/sys/devices/system/cpu/possible` ("0-N").
+fn kernel_possible_cpus() -> Option<u32> {
+    let s = std::fs::read_to_string("/sys/devices/system/cpu/possible").ok()?;
+    let last = s.trim().rsplit(['-', ',']).next()?;
+    Some(last.parse::<u32>().ok()? + 1)
+}
+
+#[test]
+fn percpu_maps_match_the_kernel() {
+    if !kernel_ok() {
+        return;
+    }
+    if kernel_possible_cpus() != Some(possible_cpus()) {
+        println!(
+            "skipped: kernel has {:?} possible CPUs, userbpf uses {}",
+            kernel_possible_cpus(),
+            possible_cpus()
+        );
+        return;
+    }
+    let n = possible_cpus();
+    for t in [MapType::PercpuArray, MapType::PercpuHash] {
+        // User-space values are n slots of round_up(value_size, 8) bytes; the kernel map is
+        // created with the per-CPU value size, and KMap buffers are sized per CPU here.
+        let spec = MapSpec::new(t, 4, 12, 8);
+        let mut k = KMap::create(&spec).unwrap();
+        k.vsize = 16 * n as usize;
+        let u = Map::create(spec, None).unwrap();
+        let mut rng = Rng(99);
+        for step in 0..2000 {
+            let key = (rng.below(10) as u32).to_ne_bytes();
+            let mut val: Vec<u8> = (0..16 * n).map(|_| rng.next() as u8).collect();
+            for c in 0..n as usize {
+                val[16 * c + 12..16 * c + 16].fill(0);
+            }
+            let (kr, ur) = match rng.below(3) {
+                0 => (
+                    k.update(&key, &val, 0).map(|()| Vec::new()),
+                    ours(u.update(&key, &val, 0)).map(|()| Vec::new()),
+                ),
+                1 => (k.lookup(&key), ours(u.lookup(&key))),
+                _ => (
+                    k.delete(&key).map(|()| Vec::new()),
+                    ours(u.delete(&key)).map(|()| Vec::new()),
+                ),
+            };
+            assert_eq!(kr, ur, "{t} step {step}");
+        }
+    }
+}
