@@ -1,9 +1,23 @@
 //! # userbpf-object: eBPF ELF objects
 //!
-//! Takes the bytes of an ELF object as clang (`-target bpf`) writes it; gives its program
-//! sections ([`ProgramSection`]: name, bytecode, function symbols). This is the start of the
-//! full loader (maps, BTF, relocations, CO-RE), which later work builds on. Parsing makes no
-//! syscalls.
+//! Takes the bytes of an ELF object as clang (`-target bpf`) writes it; gives an [`Object`]
+//! ([`Object::parse`]): its programs ([`ProgramSpec`]: name, section, program type and
+//! attach target, bytecode linked with its subprograms, map references as indices into the
+//! object's maps), its maps ([`MapSpec`]: legacy `maps`, BTF-defined `.maps`, global data
+//! `.data` / `.rodata` / `.bss`), license, kernel version, and BTF / BTF.ext ([`btf`]) with
+//! line info per program slot. Parsing makes no syscalls and never panics; every problem is
+//! an [`ObjectError`] naming section, instruction and symbol.
+//!
+//! [`program_sections`] is the older, lower-level view (raw executable sections), kept for
+//! tools that want exactly the bytes in the file.
+//!
+//! ```no_run
+//! let bytes = std::fs::read("prog.bpf.o").unwrap();
+//! let obj = userbpf_object::Object::parse(&bytes).unwrap();
+//! for m in &obj.maps {
+//!     println!("map {}: type {} key {} value {}", m.name, m.map_type, m.key_size, m.value_size);
+//! }
+//! ```
 
 pub mod btf;
 pub mod error;
