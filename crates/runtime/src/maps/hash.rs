@@ -11,6 +11,8 @@
 //! full map evicts the element at the back. User-space lookups do not count as uses, as in
 //! the kernel. Updates of an existing key copy the value in place, so pointers that programs
 //! hold stay valid (the kernel swaps in a new element; values are equal either way).
+//! After a delete the element's slot may be reused by another key, as with the kernel's
+//! preallocated maps, so a program must not keep a pointer across a deletion.
 //!
 //! Iteration order (`get_next_key`): buckets in order, each chain newest first; a key that
 //! is not found restarts at the first element, as in the kernel.

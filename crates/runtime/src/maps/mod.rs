@@ -18,7 +18,7 @@
 //! [`Map::region`] gives the whole region for the interpreter's memory checks.
 //!
 //! ## Families
-//! - [`array`] — `ARRAY`, `PERCPU_ARRAY`
+//! - [`array`](mod@array) — `ARRAY`, `PERCPU_ARRAY`
 //! - [`hash`] — `HASH`, `PERCPU_HASH`, `LRU_HASH`, `LRU_PERCPU_HASH`
 //! - [`lpm`] — `LPM_TRIE`
 //! - [`queue`] — `QUEUE`, `STACK`
