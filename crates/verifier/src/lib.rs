@@ -1,1 +1,3 @@
-//! userbpf-verifier: static analysis (not yet built; see the verifier issue).
+//! userbpf-verifier (in progress).
+pub mod scalar;
+pub mod tnum;
