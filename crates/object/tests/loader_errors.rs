@@ -103,7 +103,10 @@ fn reference_to_an_undefined_symbol() {
             message,
         }) => {
             // `.text` comes first: global_helper reads `counter` at slot 9.
-            assert_eq!((section.as_str(), symbol.as_str(), insn), (".text", "counter", 9));
+            assert_eq!(
+                (section.as_str(), symbol.as_str(), insn),
+                (".text", "counter", 9)
+            );
             assert!(message.contains("undefined"), "{message}");
         }
         other => panic!("{other:?}"),

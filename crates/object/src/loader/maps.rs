@@ -25,6 +25,10 @@ pub const BPF_MAP_TYPE_HASH_OF_MAPS: u32 = 13;
 /// `BPF_F_RDONLY_PROG`: programs may only read the map.
 pub const BPF_F_RDONLY_PROG: u32 = 0x80;
 
+/// Largest global data section accepted (the kernel caps array values far lower, at
+/// `KMALLOC_MAX_SIZE`); keeps a corrupt `.bss` size from allocating gigabytes.
+pub const MAX_DATA_SECTION: u64 = 64 << 20;
+
 /// Which kind of global data section a data map stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DataKind {
@@ -297,13 +301,16 @@ pub(crate) fn resolve_legacy_inner(maps: &mut [MapSpec]) -> Result<(), ObjectErr
 /// The map of a global data section.
 pub(crate) fn data_map(section: &Section<'_>) -> Result<MapSpec, ObjectError> {
     let kind = data_kind(&section.name).unwrap_or(DataKind::Data);
-    let value_size = u32::try_from(section.size).map_err(|_| ObjectError::Section {
-        section: section.name.clone(),
-        message: format!(
-            "data section of {} bytes is too large for a map value",
-            section.size
-        ),
-    })?;
+    if section.size > MAX_DATA_SECTION {
+        return Err(ObjectError::Section {
+            section: section.name.clone(),
+            message: format!(
+                "data section of {} bytes is too large for a map value (at most {MAX_DATA_SECTION})",
+                section.size
+            ),
+        });
+    }
+    let value_size = section.size as u32;
     let mut m = MapSpec::new(&section.name, &section.name, MapOrigin::Data(kind));
     m.map_type = BPF_MAP_TYPE_ARRAY;
     m.key_size = 4;
