@@ -166,3 +166,16 @@ fn not_elf_and_not_bpf() {
     b[0x12] = 62; // e_machine = x86-64
     assert!(matches!(Object::parse(&b), Err(ObjectError::NotBpf(_))));
 }
+
+/// Found by the fuzz target: an `lddw` already carrying `BPF_PSEUDO_MAP_IDX` with an index
+/// past the object's maps, and no relocation. Map references come only from relocations.
+#[test]
+fn map_reference_without_relocation() {
+    let b = read("regressions/lddw-map-idx-without-relocation.o");
+    match Object::parse(&b) {
+        Err(ObjectError::Link { message, .. }) => {
+            assert!(message.contains("no relocation"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+}

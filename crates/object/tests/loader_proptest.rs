@@ -3,6 +3,7 @@
 
 use proptest::prelude::*;
 use std::path::{Path, PathBuf};
+use userbpf_isa::{Insn, LdImm64Kind};
 use userbpf_object::Object;
 
 fn objects() -> Vec<(PathBuf, Vec<u8>)> {
@@ -52,6 +53,16 @@ fn check(path: &Path, bytes: &[u8]) {
                 p.name
             );
             assert_eq!(p.code.len() % 8, 0);
+            for (_, insn) in p.insns.iter() {
+                if let Insn::LdImm64 {
+                    kind: LdImm64Kind::MapIdx | LdImm64Kind::MapIdxValue,
+                    imm,
+                    ..
+                } = *insn
+                {
+                    assert!((imm as usize) < obj.maps.len(), "{}", path.display());
+                }
+            }
         }
     }
 }

@@ -221,6 +221,15 @@ pub(crate) fn link(
                     let rel = l.relative(f.section, off, pos, to)?;
                     l.set_imm(pos, rel);
                 }
+                None if is_lddw && matches!(src, 1 | 2 | 5 | 6) => {
+                    // Map references only come from relocations: a file cannot name a map
+                    // by fd or by index on its own.
+                    return Err(l.err(
+                        f.section,
+                        off,
+                        format!("lddw with map pseudo-source {src} but no relocation"),
+                    ));
+                }
                 None => {}
             }
             k += if is_lddw { 2 } else { 1 };
