@@ -6,8 +6,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::engine::Executable;
 use crate::error::Trap;
-use crate::interp::Interpreter;
 
 /// Result of [`test_run`].
 #[derive(Clone, Debug, PartialEq)]
@@ -22,12 +22,16 @@ pub struct TestRunOutput {
     pub repeat: u32,
 }
 
-/// Run `vm` `repeat` times (at least once) on a copy of `data_in`, with r1 = its address and
+/// Run `vm` (any engine) `repeat` times (at least once) on a copy of `data_in`, with r1 = its address and
 /// r2 = its length.
 ///
 /// # Errors
 /// The first [`Trap`].
-pub fn test_run(vm: &Interpreter, data_in: &[u8], repeat: u32) -> Result<TestRunOutput, Trap> {
+pub fn test_run<E: Executable + ?Sized>(
+    vm: &E,
+    data_in: &[u8],
+    repeat: u32,
+) -> Result<TestRunOutput, Trap> {
     let repeat = repeat.max(1);
     let mut data = data_in.to_vec();
     let mut retval = 0;

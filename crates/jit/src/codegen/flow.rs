@@ -1,0 +1,237 @@
+//! Control flow: jumps, calls, `callx`, `may_goto`.
+//!
+//! Takes one eBPF control-flow instruction; emits compare-and-branch pairs, bpf-to-bpf calls
+//! (depth check against the context's stack limit, r6–r9 and r10 pushed, r10 lowered by one
+//! 512-byte frame, native `call`), helper calls through [`crate::run`]'s trampolines (r1–r5
+//! are already the System V argument registers; the context goes in r9; an error comes back
+//! in rdx and aborts the run), and the `may_goto` budget kept in the context.
+
+use userbpf_isa::{CallTarget, JmpCond, Source, Width};
+use userbpf_runtime::interp::FUNC_PTR_TAG;
+use userbpf_runtime::STACK_FRAME_SIZE;
+
+use super::alu::size_of;
+use super::{Cg, Operand, SiteKind, CTX, SAVED, TMP, TMP2, TMP3};
+use crate::asm::Label;
+use crate::error::JitError;
+use crate::run::{self, off, trap_code};
+use crate::x86::{AluOp, Cond, Mem, Scale, Size, X86Insn, X86Reg};
+
+fn target(slot: usize, off: i64) -> usize {
+    (slot as i64 + 1 + off) as usize
+}
+
+pub(crate) fn goto(cg: &mut Cg<'_>, slot: usize, off: i64) {
+    let l = cg.slot_label(target(slot, off));
+    cg.a.jmp(l);
+}
+
+fn cond(c: JmpCond) -> Cond {
+    match c {
+        JmpCond::Eq => Cond::E,
+        JmpCond::Ne | JmpCond::Set => Cond::Ne,
+        JmpCond::Gt => Cond::A,
+        JmpCond::Ge => Cond::Ae,
+        JmpCond::Lt => Cond::B,
+        JmpCond::Le => Cond::Be,
+        JmpCond::SGt => Cond::G,
+        JmpCond::SGe => Cond::Ge,
+        JmpCond::SLt => Cond::L,
+        JmpCond::SLe => Cond::Le,
+    }
+}
+
+pub(crate) fn jump(
+    cg: &mut Cg<'_>,
+    slot: usize,
+    width: Width,
+    c: JmpCond,
+    d: X86Reg,
+    src: Source,
+    off: i16,
+) {
+    let size = size_of(width);
+    let operand = cg.operand(src);
+    let insn = match (c, operand) {
+        (JmpCond::Set, Operand::Reg(s)) => X86Insn::Test { size, a: d, b: s },
+        (JmpCond::Set, Operand::Imm(imm)) => X86Insn::TestImm { size, dst: d, imm },
+        (JmpCond::Eq | JmpCond::Ne, Operand::Imm(0)) => X86Insn::Test { size, a: d, b: d },
+        (_, Operand::Reg(s)) => X86Insn::Alu {
+            op: AluOp::Cmp,
+            size,
+            dst: d,
+            src: s,
+        },
+        (_, Operand::Imm(imm)) => X86Insn::AluImm {
+            op: AluOp::Cmp,
+            size,
+            dst: d,
+            imm,
+        },
+    };
+    cg.emit(insn);
+    let l = cg.slot_label(target(slot, off as i64));
+    cg.a.jcc(cond(c), l);
+}
+
+/// Where a local call goes.
+enum Callee {
+    Label(Label),
+    /// An absolute address in r11.
+    Tmp,
+}
+
+/// A bpf-to-bpf call: depth check, save r6–r9 and r10, new frame, call, restore.
+fn local_call(cg: &mut Cg<'_>, slot: usize, callee: Callee, site: Option<usize>) {
+    let site = site.unwrap_or_else(|| cg.site(slot, SiteKind::Local));
+    let too_deep = cg.trap_stub(site, trap_code::CALL_DEPTH);
+    cg.emit(X86Insn::AluLoad {
+        op: AluOp::Cmp,
+        size: Size::S64,
+        dst: X86Reg::Rbp,
+        mem: Mem::at(CTX, off::STACK_LIMIT),
+    });
+    cg.a.jcc(Cond::Be, too_deep);
+    for r in SAVED {
+        cg.emit(X86Insn::Push(r));
+    }
+    cg.emit(X86Insn::AluImm {
+        op: AluOp::Sub,
+        size: Size::S64,
+        dst: X86Reg::Rbp,
+        imm: STACK_FRAME_SIZE as i32,
+    });
+    match callee {
+        Callee::Label(l) => cg.a.call(l),
+        Callee::Tmp => cg.emit(X86Insn::CallReg(TMP)),
+    }
+    for r in SAVED.into_iter().rev() {
+        cg.emit(X86Insn::Pop(r));
+    }
+}
+
+/// Call a trampoline with r1–r5 as arguments and the context in r9; abort on failure.
+fn call_trampoline(cg: &mut Cg<'_>, addr: u64) {
+    cg.emit(X86Insn::Mov {
+        size: Size::S64,
+        dst: TMP3,
+        src: CTX,
+    });
+    cg.call_abs(addr);
+    cg.emit(X86Insn::Test {
+        size: Size::S32,
+        a: X86Reg::Rdx,
+        b: X86Reg::Rdx,
+    });
+    let abort = cg.abort;
+    cg.a.jcc(Cond::Ne, abort);
+}
+
+pub(crate) fn call(cg: &mut Cg<'_>, slot: usize, t: CallTarget) -> Result<(), JitError> {
+    match t {
+        CallTarget::Helper(id) => {
+            if id < 0 || !cg.helpers.contains(id as u32) {
+                return Err(JitError::UnknownHelper { slot, id });
+            }
+            let site = cg.site(slot, SiteKind::Helper(id as u32));
+            cg.set_site(site);
+            call_trampoline(cg, run::helper_trampoline as *const () as u64);
+        }
+        CallTarget::Local(rel) => {
+            let l = cg.slot_label(target(slot, rel as i64));
+            local_call(cg, slot, Callee::Label(l), None);
+        }
+        CallTarget::Kfunc { .. } => {
+            return Err(JitError::Unsupported {
+                slot,
+                what: "a kernel function call (kfunc)",
+                why: "kernel functions do not exist in user space",
+            })
+        }
+    }
+    Ok(())
+}
+
+/// `callx reg`: a tagged function pointer of this program (`FUNC_PTR_TAG | slot`) is called
+/// through the context's slot table; anything else is a helper id, dispatched at run time.
+pub(crate) fn callx(cg: &mut Cg<'_>, slot: usize, reg: X86Reg) {
+    let site = cg.site(slot, SiteKind::CallX);
+    cg.set_site(site);
+    cg.emit(X86Insn::Store {
+        size: Size::S64,
+        mem: Mem::at(CTX, off::CALLX_TARGET),
+        src: reg,
+    });
+    let helper = cg.a.label();
+    let done = cg.a.label();
+    cg.emit(X86Insn::Mov {
+        size: Size::S64,
+        dst: TMP,
+        src: reg,
+    });
+    cg.emit(X86Insn::Shift {
+        op: crate::x86::ShiftOp::Shr,
+        size: Size::S64,
+        dst: TMP,
+        by: crate::x86::ShiftBy::Imm(32),
+    });
+    cg.emit(X86Insn::AluImm {
+        op: AluOp::Cmp,
+        size: Size::S32,
+        dst: TMP,
+        imm: (FUNC_PTR_TAG >> 32) as u32 as i32,
+    });
+    cg.a.jcc(Cond::Ne, helper);
+    cg.emit(X86Insn::Mov {
+        size: Size::S32,
+        dst: TMP,
+        src: reg,
+    });
+    cg.emit(X86Insn::AluImm {
+        op: AluOp::Cmp,
+        size: Size::S64,
+        dst: TMP,
+        imm: cg.slot_count as i32,
+    });
+    cg.a.jcc(Cond::Ae, helper);
+    cg.emit(X86Insn::Load {
+        size: Size::S64,
+        dst: TMP2,
+        mem: Mem::at(CTX, off::SLOT_TABLE),
+    });
+    cg.emit(X86Insn::Load {
+        size: Size::S64,
+        dst: TMP,
+        mem: Mem::indexed(TMP2, TMP, Scale::S8, 0),
+    });
+    cg.emit(X86Insn::Test {
+        size: Size::S64,
+        a: TMP,
+        b: TMP,
+    });
+    cg.a.jcc(Cond::E, helper);
+    local_call(cg, slot, Callee::Tmp, Some(site));
+    cg.a.jmp(done);
+    cg.a.bind(helper);
+    call_trampoline(cg, run::callx_trampoline as *const () as u64);
+    cg.a.bind(done);
+}
+
+/// `may_goto`: jump when the run's budget is spent, else count one down.
+pub(crate) fn may_goto(cg: &mut Cg<'_>, slot: usize, off: i16) {
+    let counter = Mem::at(CTX, off::MAY_GOTO);
+    cg.emit(X86Insn::AluMemImm {
+        op: AluOp::Cmp,
+        size: Size::S64,
+        mem: counter,
+        imm: 0,
+    });
+    let l = cg.slot_label(target(slot, off as i64));
+    cg.a.jcc(Cond::E, l);
+    cg.emit(X86Insn::AluMemImm {
+        op: AluOp::Sub,
+        size: Size::S64,
+        mem: counter,
+        imm: 1,
+    });
+}
