@@ -47,6 +47,14 @@ pub enum Command {
         #[arg(long)]
         source: bool,
     },
+    /// Show an object's programs, maps, BTF and license.
+    Inspect {
+        /// ELF object.
+        object: PathBuf,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run a program with BPF_PROG_TEST_RUN semantics.
     Run(RunArgs),
     /// Compile a libbpf-style C program (SRC.bpf.c) into an eBPF object with clang-19.

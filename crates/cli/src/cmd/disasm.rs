@@ -7,18 +7,84 @@ use std::path::Path;
 
 use anyhow::anyhow;
 use userbpf_isa::disasm::{self, Options};
-use userbpf_isa::Program;
+use userbpf_isa::{LdImm64Kind, Program};
 
 use super::{is_elf, read_file};
 use crate::{CmdResult, Failure};
 
-pub fn run(file: &Path, program: Option<&str>, source: bool) -> CmdResult {
-    if source {
+/// `--source`: each program as loaded (subprograms linked in), with the C source lines from
+/// BTF line info before the instructions they produced, as `llvm-objdump -S` shows them.
+fn run_with_source(file: &Path, bytes: &[u8], program: Option<&str>) -> CmdResult {
+    let object = userbpf_object::Object::parse(bytes)
+        .map_err(|e| Failure::input(anyhow!("{}: {e}", file.display())))?;
+    if object.btf_ext.is_none() {
         return Err(Failure::input(anyhow!(
-            "--source needs BTF line info from the object loader, which is not built yet"
+            "{}: --source needs line info (.BTF.ext); rebuild the object with clang -g",
+            file.display()
         )));
     }
+    let mut printed = false;
+    for p in &object.programs {
+        if program.is_some_and(|n| n != p.name && n != p.section) {
+            continue;
+        }
+        printed = true;
+        println!(
+            "\n{} <{}> (section {}):",
+            p.prog_type.name(),
+            p.name,
+            p.section
+        );
+        let lines = object.program_lines(p);
+        let mut next = lines.iter().peekable();
+        let mut last: Option<(String, u32)> = None;
+        for (slot, insn) in p.insns.iter() {
+            while let Some((_, info)) = next.next_if(|(s, _)| *s <= slot) {
+                let key = (info.file_name.clone(), info.line);
+                if last.as_ref() != Some(&key) && !info.line_text.is_empty() {
+                    println!("; {}", info.line_text.trim_end());
+                }
+                last = Some(key);
+            }
+            let mut text = disasm::format_insn_at(insn, slot, &Options::default(), &|_| None);
+            if let userbpf_isa::Insn::LdImm64 {
+                kind: kind @ (LdImm64Kind::MapIdx | LdImm64Kind::MapIdxValue),
+                imm,
+                next_imm,
+                ..
+            } = *insn
+            {
+                if let Some(m) = object.maps.get(imm as usize) {
+                    text.push_str(&format!("\t; map {}", m.name));
+                    if kind == LdImm64Kind::MapIdxValue {
+                        text.push_str(&format!(" + {next_imm}"));
+                    }
+                }
+            }
+            println!("{slot:>8}:\t{text}");
+        }
+    }
+    if !printed {
+        return Err(Failure::input(anyhow!(
+            "{}: no program named {}",
+            file.display(),
+            program.unwrap_or("")
+        )));
+    }
+    Ok(())
+}
+
+pub fn run(file: &Path, program: Option<&str>, source: bool) -> CmdResult {
     let bytes = read_file(file)?;
+    if source {
+        if !is_elf(&bytes) {
+            return Err(Failure::input(anyhow!(
+                "--source needs an ELF object with line info; {} is plain bytecode",
+                file.display()
+            )));
+        }
+        return run_with_source(file, &bytes, program);
+    }
     if !is_elf(&bytes) {
         if program.is_some() {
             return Err(Failure::input(anyhow!(

@@ -5,6 +5,7 @@
 mod asm;
 mod build;
 mod disasm;
+mod inspect;
 mod plugin;
 mod run;
 
@@ -24,6 +25,7 @@ pub fn dispatch(cli: Cli) -> CmdResult {
             program,
             source,
         } => disasm::run(&file, program.as_deref(), source),
+        Command::Inspect { object, json } => inspect::run(&object, json),
         Command::Run(args) => run::run(&args),
         Command::Build {
             src,
