@@ -55,6 +55,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Read and change maps pinned by userbpf (`--pin-dir`).
+    Map {
+        /// The operation.
+        #[command(subcommand)]
+        command: MapCommand,
+    },
     /// Run a program with BPF_PROG_TEST_RUN semantics.
     Run(RunArgs),
     /// Compile a libbpf-style C program (SRC.bpf.c) into an eBPF object with clang-19.
@@ -119,4 +125,61 @@ pub struct RunArgs {
     /// Stop after this many instructions per run.
     #[arg(long)]
     pub budget: Option<u64>,
+}
+
+/// Update flags of `map update`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum UpdateFlag {
+    /// Create or replace (BPF_ANY).
+    Any,
+    /// Create only (BPF_NOEXIST).
+    Noexist,
+    /// Replace only (BPF_EXIST).
+    Exist,
+}
+
+/// `userbpf map` operations.
+#[derive(Debug, Subcommand)]
+pub enum MapCommand {
+    /// Print every element.
+    Dump {
+        /// The pinned map file.
+        pinned: PathBuf,
+        /// One JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print one element.
+    Lookup {
+        /// The pinned map file.
+        pinned: PathBuf,
+        /// Key as hex bytes (omit for queue/stack peek).
+        #[arg(long)]
+        key: Option<String>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create or change one element (push for queue/stack with no key).
+    Update {
+        /// The pinned map file.
+        pinned: PathBuf,
+        /// Key as hex bytes.
+        #[arg(long)]
+        key: Option<String>,
+        /// Value as hex bytes.
+        #[arg(long)]
+        value: String,
+        /// any, noexist or exist.
+        #[arg(long, value_enum, default_value = "any")]
+        flag: UpdateFlag,
+    },
+    /// Delete one element.
+    Delete {
+        /// The pinned map file.
+        pinned: PathBuf,
+        /// Key as hex bytes.
+        #[arg(long)]
+        key: String,
+    },
 }

@@ -11,6 +11,7 @@ pub mod interp;
 pub mod kernel_helpers;
 pub mod maps;
 pub mod memory;
+pub mod pin_btf;
 
 pub use error::{Access, LoadError, Trap};
 pub use helpers::{Helper, HelperContext, HelperFn, Helpers};

@@ -6,6 +6,7 @@ mod asm;
 mod build;
 mod disasm;
 mod inspect;
+mod map;
 mod plugin;
 mod run;
 
@@ -26,6 +27,7 @@ pub fn dispatch(cli: Cli) -> CmdResult {
             source,
         } => disasm::run(&file, program.as_deref(), source),
         Command::Inspect { object, json } => inspect::run(&object, json),
+        Command::Map { command } => map::run(&command),
         Command::Run(args) => run::run(&args),
         Command::Build {
             src,

@@ -56,6 +56,7 @@ mod query;
 mod reader;
 mod strings;
 mod types;
+mod value;
 
 pub use self::core_access::{parse_access_str, MAX_ACCESS_LEN};
 pub use self::elf::{parse_elf, ElfBtf};
@@ -69,6 +70,7 @@ pub use self::maps::BtfMapDef;
 pub use self::parse::BTF_MAX_TYPE;
 pub use self::query::{Btf, MemberInfo};
 pub use self::strings::StringTable;
+pub use self::value::{read_value, BtfValue};
 pub use self::types::{
     BtfType, EnumValue, FuncLinkage, IntEncoding, Kind, Member, Param, TypeKind, VarLinkage,
     VarSecinfo,

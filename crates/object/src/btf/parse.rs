@@ -39,7 +39,13 @@ impl Btf {
                 by_name.entry(t.name.clone()).or_default().push(id as u32);
             }
         }
-        Ok(Btf::from_parts(header, types, str_bytes.to_vec(), by_name))
+        Ok(Btf::from_parts(
+            header,
+            types,
+            str_bytes.to_vec(),
+            by_name,
+            data.to_vec(),
+        ))
     }
 }
 

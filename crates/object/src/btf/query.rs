@@ -20,6 +20,7 @@ pub struct Btf {
     types: Vec<BtfType>,
     strings: Vec<u8>,
     by_name: HashMap<String, Vec<u32>>,
+    raw: Vec<u8>,
 }
 
 /// A member found by [`Btf::member`], with its offset from the start of the outer type.
@@ -63,13 +64,21 @@ impl Btf {
         types: Vec<BtfType>,
         strings: Vec<u8>,
         by_name: HashMap<String, Vec<u32>>,
+        raw: Vec<u8>,
     ) -> Btf {
         Btf {
             header,
             types,
             strings,
             by_name,
+            raw,
         }
+    }
+
+    /// The encoded BTF this was parsed from (header, types, strings), e.g. to store beside a
+    /// pinned map so other processes can print its keys and values.
+    pub fn raw_bytes(&self) -> &[u8] {
+        &self.raw
     }
 
     /// The header.
