@@ -70,8 +70,8 @@ pub use self::maps::BtfMapDef;
 pub use self::parse::BTF_MAX_TYPE;
 pub use self::query::{Btf, MemberInfo};
 pub use self::strings::StringTable;
-pub use self::value::{read_value, BtfValue};
 pub use self::types::{
     BtfType, EnumValue, FuncLinkage, IntEncoding, Kind, Member, Param, TypeKind, VarLinkage,
     VarSecinfo,
 };
+pub use self::value::{read_value, BtfValue};
