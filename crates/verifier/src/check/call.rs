@@ -1,0 +1,327 @@
+//! Calls and exits: helper prototypes, bpf-to-bpf calls and returns, reference tracking.
+//!
+//! Takes the state at a `call` or `exit`; gives the state after it. Helper arguments are
+//! checked against [`crate::helpers`] prototypes (map, key and value pointers sized by the
+//! map, memory with a bounded size, context, ringbuf records); afterwards r1-r5 are
+//! uninitialised and r0 follows the return type. A local call pushes a frame (r1-r5 passed,
+//! at most 8 frames); its exit pops it, giving r0 to the caller, whose r6-r9 are preserved.
+//! At the program's exit r0 must be initialised and every acquired reference released.
+
+use super::{Flow, Verifier};
+use crate::error::VerifierError;
+use crate::helpers::{self, Arg, Ret};
+use crate::input::map_type;
+use crate::reg::{RegState, RegType};
+use crate::scalar::Scalar;
+use crate::state::{Frame, RefInfo, State, MAX_FRAMES};
+use userbpf_isa::{CallTarget, Reg};
+
+impl Verifier<'_> {
+    pub(super) fn call(
+        &mut self,
+        st: &mut State,
+        target: CallTarget,
+    ) -> Result<Flow, VerifierError> {
+        match target {
+            CallTarget::Helper(id) => {
+                self.helper_call(st, id)?;
+                Ok(Flow::Next(self.pc + 1))
+            }
+            CallTarget::Local(_) => {
+                let t = self.cfg.target(self.input.program, self.pc).unwrap_or(0);
+                if st.frames.len() >= MAX_FRAMES {
+                    return Err(self.error(
+                        st,
+                        format!(
+                            "the call stack of {} frames is too deep !",
+                            st.frames.len() + 1
+                        ),
+                        &[],
+                    ));
+                }
+                let mut f = Frame::new(st.frames.len() as u8, self.pc, self.cfg.insn_subprog[t]);
+                for r in 1..=5 {
+                    f.regs[r] = st.cur().regs[r];
+                }
+                st.frames.push(f);
+                Ok(Flow::Next(t))
+            }
+            CallTarget::Kfunc { .. } => Err(self.error(
+                st,
+                "calling kernel functions is not supported in user space".into(),
+                &[],
+            )),
+        }
+    }
+
+    pub(super) fn exit(&mut self, st: &mut State) -> Result<Flow, VerifierError> {
+        let r0 = self.read(st, Reg::R0)?;
+        if st.frames.len() > 1 {
+            if r0.ty == RegType::Stack && r0.frame as usize == st.frames.len() - 1 {
+                return Err(self.error(
+                    st,
+                    "cannot return stack pointer to the caller frame".into(),
+                    &[Reg::R0],
+                ));
+            }
+            let callee = st.frames.pop().expect("frame");
+            let caller = st.cur_mut();
+            caller.regs[0] = r0;
+            for r in 1..=5 {
+                caller.regs[r] = RegState::not_init();
+            }
+            return Ok(Flow::Next(callee.callsite + 1));
+        }
+        if let Some(r) = st.refs.first() {
+            return Err(self.error(
+                st,
+                format!("Unreleased reference id={} alloc_insn={}", r.id, r.insn),
+                &[],
+            ));
+        }
+        Ok(Flow::End)
+    }
+
+    fn helper_call(&mut self, st: &mut State, id: i32) -> Result<(), VerifierError> {
+        let Some(proto) = helpers::proto(id).filter(|p| helpers::allowed(p, self.input.prog_type))
+        else {
+            let name = helpers::proto(id).map_or("unknown", |p| p.name);
+            let name = if name == "unknown" {
+                name.to_string()
+            } else {
+                format!("bpf_{name}")
+            };
+            return Err(self.error(st, format!("unknown func {name}#{id}"), &[]));
+        };
+        let mut map: Option<u32> = None;
+        let mut mem_size_arg: u64 = 0;
+        let mut released: Option<u32> = None;
+        for (i, arg) in proto.args.iter().enumerate() {
+            if *arg == Arg::DontCare {
+                break;
+            }
+            let r = Reg::new(i as u8 + 1).expect("r1-r5");
+            let v = self.read(st, r)?;
+            let rn = r.num();
+            let bad = |v: &Self, exp: &str| {
+                v.error(
+                    st,
+                    format!("R{rn} type={} expected={exp}", v_name(&st.reg(r).ty)),
+                    &[r],
+                )
+            };
+            match arg {
+                Arg::DontCare | Arg::Anything => {}
+                Arg::ConstMapPtr => {
+                    if v.ty != RegType::MapPtr {
+                        return Err(bad(self, "map_ptr"));
+                    }
+                    map = Some(v.map);
+                    let mt = self.input.maps[v.map as usize].map_type;
+                    let ok = match proto.id {
+                        12 => mt == map_type::PROG_ARRAY,
+                        130..=134 => mt == map_type::RINGBUF,
+                        25 => mt == map_type::PERF_EVENT_ARRAY,
+                        87..=89 => mt == map_type::QUEUE || mt == map_type::STACK,
+                        1..=3 => !matches!(
+                            mt,
+                            map_type::RINGBUF | map_type::PROG_ARRAY | map_type::PERF_EVENT_ARRAY
+                        ),
+                        _ => true,
+                    };
+                    if !ok {
+                        return Err(self.error(
+                            st,
+                            format!(
+                                "cannot pass map_type {mt} into func bpf_{}#{}",
+                                proto.name, proto.id
+                            ),
+                            &[r],
+                        ));
+                    }
+                }
+                Arg::MapKey | Arg::MapValue | Arg::UninitMapValue => {
+                    let Some(m) = map else {
+                        return Err(self.error(
+                            st,
+                            "invalid map_ptr to access map->key".into(),
+                            &[r],
+                        ));
+                    };
+                    let info = self.input.maps[m as usize];
+                    let n = if *arg == Arg::MapKey {
+                        info.key_size
+                    } else {
+                        info.value_size
+                    } as u64;
+                    self.check_helper_mem(st, r, v, n, n, *arg == Arg::UninitMapValue)?;
+                }
+                Arg::Mem | Arg::MemOrNull | Arg::UninitMem => {
+                    if *arg == Arg::MemOrNull && v.konst() == Some(0) {
+                        continue;
+                    }
+                    // The size comes in the next register.
+                    let sr = Reg::new(i as u8 + 2).expect("size register");
+                    let s = self.read(st, sr)?;
+                    let (lo, hi) = self.size_arg(st, sr, s, proto.args[i + 1])?;
+                    self.check_helper_mem(st, r, v, lo, hi, *arg == Arg::UninitMem)?;
+                }
+                Arg::ConstSize | Arg::ConstSizeOrZero => {}
+                Arg::Ctx => {
+                    if v.ty != RegType::Ctx {
+                        return Err(bad(self, "ctx"));
+                    }
+                    if v.off != 0 || v.var.as_const() != Some(0) {
+                        return Err(self.error(
+                            st,
+                            format!(
+                                "dereference of modified ctx ptr R{rn} off={} disallowed",
+                                v.off
+                            ),
+                            &[r],
+                        ));
+                    }
+                }
+                Arg::ReleaseRingbufMem => {
+                    if v.ty != RegType::RingbufMem {
+                        return Err(bad(self, "ringbuf_mem"));
+                    }
+                    if v.off != 0 || v.var.as_const() != Some(0) {
+                        return Err(self.error(
+                            st,
+                            format!("R{rn} must have zero offset when passed to release func"),
+                            &[r],
+                        ));
+                    }
+                    released = Some(v.ref_id);
+                }
+                Arg::ConstAllocSize => {
+                    let Some(c) = v.konst() else {
+                        return Err(self.error(
+                            st,
+                            format!("R{rn} is not a known constant'"),
+                            &[r],
+                        ));
+                    };
+                    mem_size_arg = c;
+                }
+                Arg::Func => {
+                    if v.ty != RegType::Func {
+                        return Err(bad(self, "func"));
+                    }
+                    return Err(self.error(
+                        st,
+                        format!("callbacks (bpf_{}) are not supported yet", proto.name),
+                        &[r],
+                    ));
+                }
+                Arg::ConstStr => {
+                    if v.ty != RegType::MapValue {
+                        return Err(bad(self, "map_value"));
+                    }
+                }
+            }
+        }
+        if let Some(rid) = released {
+            if !st.refs.iter().any(|x| x.id == rid) {
+                return Err(self.error(
+                    st,
+                    format!("R1 must be referenced when passed to release function"),
+                    &[Reg::R1],
+                ));
+            }
+            st.refs.retain(|x| x.id != rid);
+            st.for_each_reg(|x| {
+                if x.ref_id == rid {
+                    *x = RegState::unknown();
+                }
+            });
+        }
+        for r in 1..=5 {
+            st.cur_mut().regs[r] = RegState::not_init();
+        }
+        if proto.changes_pkt {
+            st.for_each_reg(|x| {
+                if matches!(
+                    x.ty,
+                    RegType::Packet | RegType::PacketMeta | RegType::PacketEnd
+                ) {
+                    *x = RegState::unknown();
+                }
+            });
+        }
+        let r0 = match proto.ret {
+            Ret::Integer => RegState::unknown(),
+            Ret::Void => RegState::not_init(),
+            Ret::MapValueOrNull => {
+                let id = self.new_id();
+                RegState {
+                    id,
+                    map: map.unwrap_or(0),
+                    ..RegState::pointer(RegType::MapValueOrNull)
+                }
+            }
+            Ret::RingbufMemOrNull => {
+                let id = self.new_id();
+                st.refs.push(RefInfo {
+                    id,
+                    insn: self.slot(),
+                });
+                RegState {
+                    id,
+                    ref_id: id,
+                    mem_size: mem_size_arg,
+                    ..RegState::pointer(RegType::RingbufMemOrNull)
+                }
+            }
+        };
+        *st.reg_mut(Reg::R0) = r0;
+        Ok(())
+    }
+
+    /// Bounds of a size argument.
+    fn size_arg(
+        &self,
+        st: &State,
+        r: Reg,
+        s: RegState,
+        kind: Arg,
+    ) -> Result<(u64, u64), VerifierError> {
+        let rn = r.num();
+        if !s.is_scalar() {
+            return Err(self.error(
+                st,
+                format!("R{rn} type={} expected=scalar", s.ty.name()),
+                &[r],
+            ));
+        }
+        let v = s.var.full;
+        if v.smin < 0 {
+            return Err(self.error(
+                st,
+                format!("R{rn} min value is negative, either use unsigned or 'var &= const'"),
+                &[r],
+            ));
+        }
+        if v.umin == 0 && kind == Arg::ConstSize {
+            return Err(self.error(
+                st,
+                format!("R{rn} invalid zero-sized read: u64=[{},{}]", v.umin, v.umax),
+                &[r],
+            ));
+        }
+        if v.umax >= 1 << 29 {
+            return Err(self.error(
+                st,
+                format!("R{rn} unbounded memory access, use 'var &= const' or 'if (var < const)'"),
+                &[r],
+            ));
+        }
+        let _ = Scalar::unknown;
+        Ok((v.umin, v.umax))
+    }
+}
+
+fn v_name(t: &RegType) -> &'static str {
+    t.name()
+}

@@ -1,0 +1,186 @@
+//! Conditional jumps: which sides are possible and what each side learns.
+//!
+//! Takes the state and a conditional jump; queues the taken side (when possible) and
+//! continues on the fall-through side (when possible). Scalars are refined with
+//! [`crate::scalar::ScalarW::refine`] and the refinement reaches every copy with the same
+//! id; comparing a maybe-null pointer with 0 turns every copy into a pointer or into the
+//! number 0 (releasing the reference it held); comparing packet pointers with the packet end
+//! sets the readable range of every copy.
+
+use super::{Flow, Verifier};
+use crate::error::VerifierError;
+use crate::reg::{RegState, RegType};
+use crate::scalar::Scalar;
+use crate::state::State;
+use userbpf_isa::{JmpCond, Reg, Source, Width};
+
+impl Verifier<'_> {
+    pub(super) fn cond_jump(
+        &mut self,
+        st: &mut State,
+        width: Width,
+        cond: JmpCond,
+        dst: Reg,
+        src: Source,
+    ) -> Result<Flow, VerifierError> {
+        let a = self.read(st, dst)?;
+        let (b, src_reg) = match src {
+            Source::Imm(i) => (RegState::scalar(Scalar::konst(i as i64 as u64)), None),
+            Source::Reg(r) => (self.read(st, r)?, Some(r)),
+        };
+        let target = self
+            .cfg
+            .target(self.input.program, self.pc)
+            .unwrap_or(self.pc + 1);
+        let fall = self.pc + 1;
+        let half = width == Width::W32;
+        let (mut taken, mut not_taken) = (Some(st.clone()), Some(st.clone()));
+        if a.is_scalar() && b.is_scalar() {
+            for (side, t) in [(&mut taken, true), (&mut not_taken, false)] {
+                match a.var.refine(&b.var, cond, half, t) {
+                    None => *side = None,
+                    Some((ra, rb)) => {
+                        let s = side.as_mut().expect("present");
+                        set_scalar(s, dst, a.id, ra);
+                        if let Some(r) = src_reg {
+                            set_scalar(s, r, b.id, rb);
+                        }
+                    }
+                }
+            }
+        } else if let Some(is_eq) = null_check(&a, &b, cond, half) {
+            // `ptr == 0` / `ptr != 0` on a maybe-null pointer, or a non-null pointer.
+            let (ptr, ptr_reg) = if a.ty.is_pointer() {
+                (a, dst)
+            } else {
+                (b, src_reg.unwrap_or(dst))
+            };
+            let _ = ptr_reg;
+            let (null_side, nonnull_side) = if is_eq {
+                (&mut taken, &mut not_taken)
+            } else {
+                (&mut not_taken, &mut taken)
+            };
+            if ptr.ty.maybe_null() {
+                if let Some(s) = null_side.as_mut() {
+                    mark_null(s, ptr.id, ptr.ref_id, true);
+                }
+                if let Some(s) = nonnull_side.as_mut() {
+                    mark_null(s, ptr.id, ptr.ref_id, false);
+                }
+            } else {
+                *null_side = None;
+            }
+        } else if !half {
+            self.packet_compare(&mut taken, &mut not_taken, a, b, cond);
+        }
+        match (taken, not_taken) {
+            (Some(t), Some(n)) => {
+                self.push_branch(t, target);
+                *st = n;
+                Ok(Flow::Next(fall))
+            }
+            (Some(t), None) => {
+                *st = t;
+                Ok(Flow::Next(target))
+            }
+            (None, Some(n)) => {
+                *st = n;
+                Ok(Flow::Next(fall))
+            }
+            (None, None) => Ok(Flow::End),
+        }
+    }
+
+    fn packet_compare(
+        &mut self,
+        taken: &mut Option<State>,
+        not_taken: &mut Option<State>,
+        a: RegState,
+        b: RegState,
+        cond: JmpCond,
+    ) {
+        use JmpCond::*;
+        // Orient as `p OP end`, where p is a packet (or meta) pointer and end the limit.
+        let (p, cond) = match (a.ty, b.ty) {
+            (RegType::Packet, RegType::PacketEnd) | (RegType::PacketMeta, RegType::Packet) => {
+                (a, cond)
+            }
+            (RegType::PacketEnd, RegType::Packet) | (RegType::Packet, RegType::PacketMeta) => (
+                b,
+                match cond {
+                    Gt => Lt,
+                    Lt => Gt,
+                    Ge => Le,
+                    Le => Ge,
+                    c => c,
+                },
+            ),
+            _ => return,
+        };
+        // The side on which `p <= end` (or `p < end`) holds.
+        let side = match cond {
+            Gt | Ge => not_taken,
+            Lt | Le => taken,
+            _ => return,
+        };
+        if p.off < 0 || p.off > super::alu::MAX_PACKET_OFF {
+            return;
+        }
+        if let Some(s) = side.as_mut() {
+            let (ty, id, range) = (p.ty, p.id, p.off);
+            s.for_each_reg(|r| {
+                if r.ty == ty && r.id == id && r.var == p.var {
+                    r.range = r.range.max(range);
+                }
+            });
+        }
+    }
+}
+
+/// Write a refined scalar to `r` and every copy sharing its id.
+fn set_scalar(st: &mut State, r: Reg, id: u32, v: Scalar) {
+    st.reg_mut(r).var = v;
+    if id != 0 {
+        st.for_each_reg(|x| {
+            if x.ty == RegType::Scalar && x.id == id {
+                x.var = v;
+            }
+        });
+    }
+}
+
+/// `Some(true)` for `ptr == 0`, `Some(false)` for `ptr != 0` (either operand order), on a
+/// pointer with no offset.
+fn null_check(a: &RegState, b: &RegState, cond: JmpCond, half: bool) -> Option<bool> {
+    if half || !matches!(cond, JmpCond::Eq | JmpCond::Ne) {
+        return None;
+    }
+    let (p, z) = if a.ty.is_pointer() { (a, b) } else { (b, a) };
+    if !p.ty.is_pointer() || z.konst() != Some(0) {
+        return None;
+    }
+    if p.ty.maybe_null() && (p.off != 0 || p.var.as_const() != Some(0)) {
+        return None;
+    }
+    Some(cond == JmpCond::Eq)
+}
+
+/// Resolve a null check on every copy with `id`.
+fn mark_null(st: &mut State, id: u32, ref_id: u32, is_null: bool) {
+    st.for_each_reg(|r| {
+        if r.ty.maybe_null() && r.id == id {
+            *r = if is_null {
+                RegState::scalar(Scalar::konst(0))
+            } else {
+                RegState {
+                    ty: r.ty.non_null(),
+                    ..*r
+                }
+            };
+        }
+    });
+    if is_null && ref_id != 0 {
+        st.refs.retain(|x| x.id != ref_id);
+    }
+}

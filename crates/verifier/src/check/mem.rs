@@ -1,0 +1,650 @@
+//! Memory accesses: loads, stores and atomics through every pointer type, and the legacy
+//! packet loads.
+//!
+//! Takes the state, the base register and the access (offset, size, read/write); gives the
+//! loaded register state or the kernel's rejection. Stack bytes are tracked per byte
+//! (initialised or not) and aligned 8-byte stores of registers spill their whole state;
+//! context accesses follow [`crate::ctx`] and are recorded for rewriting; packet accesses
+//! must lie within the range proven by comparisons with the packet end; map values and
+//! memory within their sizes, for every value of the variable offset.
+
+use super::alu::MAX_VAR_OFF;
+use super::Verifier;
+use crate::ctx::{self, FieldKind};
+use crate::error::VerifierError;
+use crate::input::{ProgType, BPF_F_RDONLY_PROG};
+use crate::reg::{RegState, RegType};
+use crate::scalar::Scalar;
+use crate::state::{SlotByte, State, MAX_STACK};
+use crate::CtxRewrite;
+use userbpf_isa::{AtomicOp, AtomicSize, MemSize, PacketMode, Reg, Source};
+
+/// Kind of access.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Access {
+    Read,
+    Write,
+}
+
+impl Verifier<'_> {
+    pub(super) fn load(
+        &mut self,
+        st: &mut State,
+        size: MemSize,
+        dst: Reg,
+        src: Reg,
+        off: i16,
+        signed: bool,
+    ) -> Result<(), VerifierError> {
+        let base = self.read(st, src)?;
+        self.check_dst(st, dst)?;
+        let n = size.bytes() as u32;
+        let loaded = self.access(st, src, base, off as i64, n, Access::Read, None)?;
+        let mut v = loaded.unwrap_or_else(|| RegState::scalar(Scalar::unknown().zext(n * 8)));
+        if v.is_scalar() {
+            if signed {
+                v = RegState::scalar(v.var.zext(n * 8).sext(n * 8));
+            } else if n < 8 {
+                v = RegState::scalar(v.var.zext(n * 8));
+            }
+        }
+        *st.reg_mut(dst) = v;
+        Ok(())
+    }
+
+    pub(super) fn store(
+        &mut self,
+        st: &mut State,
+        size: MemSize,
+        dst: Reg,
+        off: i16,
+        src: Source,
+    ) -> Result<(), VerifierError> {
+        let value = match src {
+            Source::Imm(i) => RegState::scalar(Scalar::konst(i as i64 as u64)),
+            Source::Reg(r) => self.read(st, r)?,
+        };
+        let base = self.read(st, dst)?;
+        if base.ty == RegType::Ctx && matches!(src, Source::Imm(_)) {
+            return Err(self.error(
+                st,
+                format!("BPF_ST stores into R{} ctx is not allowed", dst.num()),
+                &[dst],
+            ));
+        }
+        if base.ty == RegType::Ctx && value.ty.is_pointer() {
+            return Err(self.error(st, format!("R{} leaks addr into ctx", dst.num()), &[dst]));
+        }
+        self.access(
+            st,
+            dst,
+            base,
+            off as i64,
+            size.bytes() as u32,
+            Access::Write,
+            Some(value),
+        )?;
+        Ok(())
+    }
+
+    pub(super) fn atomic(
+        &mut self,
+        st: &mut State,
+        size: AtomicSize,
+        op: AtomicOp,
+        dst: Reg,
+        src: Reg,
+        off: i16,
+    ) -> Result<(), VerifierError> {
+        let value = self.read(st, src)?;
+        if op == AtomicOp::CmpXchg {
+            self.read(st, Reg::R0)?;
+        }
+        let base = self.read(st, dst)?;
+        if !matches!(
+            base.ty,
+            RegType::Stack | RegType::MapValue | RegType::Mem | RegType::RingbufMem
+        ) {
+            return Err(self.error(
+                st,
+                format!(
+                    "BPF_ATOMIC stores into R{} {} is not allowed",
+                    dst.num(),
+                    base.ty.name()
+                ),
+                &[dst],
+            ));
+        }
+        if value.ty.is_pointer() {
+            return Err(self.error(st, format!("R{} leaks addr into mem", src.num()), &[src]));
+        }
+        let n = size.mem_size().bytes() as u32;
+        self.access(st, dst, base, off as i64, n, Access::Read, None)?;
+        self.access(
+            st,
+            dst,
+            base,
+            off as i64,
+            n,
+            Access::Write,
+            Some(RegState::unknown()),
+        )?;
+        let old = RegState::scalar(Scalar::unknown().zext(n * 8));
+        match op {
+            AtomicOp::CmpXchg => *st.reg_mut(Reg::R0) = old,
+            o if o.fetches() => {
+                self.check_dst(st, src)?;
+                *st.reg_mut(src) = old;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    pub(super) fn load_packet(
+        &mut self,
+        st: &mut State,
+        size: MemSize,
+        mode: PacketMode,
+        _imm: i32,
+    ) -> Result<(), VerifierError> {
+        if !self.input.prog_type.is_skb() {
+            return Err(self.error(
+                st,
+                "BPF_LD_[ABS|IND] instructions not allowed for this program type".into(),
+                &[],
+            ));
+        }
+        if let PacketMode::Ind(r) = mode {
+            let v = self.read(st, r)?;
+            if !v.is_scalar() {
+                return Err(self.error(
+                    st,
+                    format!("R{} invalid mem access '{}'", r.num(), v.ty.name()),
+                    &[r],
+                ));
+            }
+        }
+        let r6 = self.read(st, Reg::R6)?;
+        if r6.ty != RegType::Ctx {
+            return Err(self.error(
+                st,
+                "at the time of BPF_LD_ABS|IND R6 != pointer to skb".into(),
+                &[Reg::R6],
+            ));
+        }
+        if !st.refs.is_empty() {
+            return Err(self.error(
+                st,
+                "BPF_LD_[ABS|IND] cannot be mixed with socket references".into(),
+                &[],
+            ));
+        }
+        for r in 1..=5 {
+            st.cur_mut().regs[r] = RegState::not_init();
+        }
+        *st.reg_mut(Reg::R0) = RegState::scalar(Scalar::unknown().zext(size.bytes() as u32 * 8));
+        Ok(())
+    }
+
+    /// Check an access of `size` bytes at `reg + off`; for reads, the value loaded when the
+    /// location tracks one (`None`: an unknown number).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn access(
+        &mut self,
+        st: &mut State,
+        r: Reg,
+        reg: RegState,
+        off: i64,
+        size: u32,
+        kind: Access,
+        value: Option<RegState>,
+    ) -> Result<Option<RegState>, VerifierError> {
+        let rn = r.num();
+        let is_ctx = reg.ty == RegType::Ctx;
+        match self.mem_ctx[self.pc] {
+            Some(prev) if prev != is_ctx => {
+                return Err(self.error(
+                    st,
+                    "same insn cannot be used with different pointers".into(),
+                    &[r],
+                ));
+            }
+            _ => self.mem_ctx[self.pc] = Some(is_ctx),
+        }
+        let off = off + reg.off;
+        match reg.ty {
+            RegType::Stack => self.stack_access(st, r, reg, off, size, kind, value),
+            RegType::Ctx => {
+                if reg.var.as_const() != Some(0) || reg.off != 0 {
+                    return Err(self.error(
+                        st,
+                        format!(
+                            "dereference of modified ctx ptr R{rn} off={} disallowed",
+                            reg.off
+                        ),
+                        &[r],
+                    ));
+                }
+                let Some(acc) =
+                    ctx::check_access(self.input.prog_type, off, size, kind == Access::Write)
+                else {
+                    return Err(self.error(
+                        st,
+                        format!("invalid bpf_context access off={off} size={size}"),
+                        &[r],
+                    ));
+                };
+                self.ctx_rewrites.insert(
+                    self.pc,
+                    CtxRewrite {
+                        insn: self.slot(),
+                        offset: off as u32,
+                        size: size as u8,
+                        field: acc.field,
+                        kind: acc.kind,
+                        write: kind == Access::Write,
+                    },
+                );
+                Ok(match acc.kind {
+                    FieldKind::Scalar => None,
+                    FieldKind::PacketData => Some(RegState::pointer(RegType::Packet)),
+                    FieldKind::PacketEnd => Some(RegState::pointer(RegType::PacketEnd)),
+                    FieldKind::PacketMeta => Some(RegState::pointer(RegType::PacketMeta)),
+                })
+            }
+            RegType::Packet | RegType::PacketMeta => {
+                if kind == Access::Write && value.is_some_and(|v| v.ty.is_pointer()) {
+                    return Err(self.error(st, format!("R{rn} leaks addr into packet"), &[r]));
+                }
+                if kind == Access::Write && self.input.prog_type == ProgType::SocketFilter {
+                    return Err(self.error(st, format!("cannot write into packet"), &[r]));
+                }
+                if reg.var.full.smin < 0 {
+                    return Err(self.error(
+                        st,
+                        format!("R{rn} min value is negative, either use unsigned index or do a if (index >=0) check."),
+                        &[r],
+                    ));
+                }
+                if off < 0 || off + size as i64 > reg.range {
+                    return Err(self.error(
+                        st,
+                        format!(
+                            "invalid access to packet, off={off} size={size}, R{rn}(id={},off={},r={})",
+                            reg.id, off, reg.range
+                        ),
+                        &[r],
+                    ));
+                }
+                Ok(None)
+            }
+            RegType::MapValue => {
+                let info = self.input.maps[reg.map as usize];
+                if kind == Access::Write && info.flags & BPF_F_RDONLY_PROG != 0 {
+                    return Err(self.error(st, "write into map forbidden".into(), &[r]));
+                }
+                self.region_access(
+                    st,
+                    r,
+                    reg,
+                    off,
+                    size,
+                    info.value_size as u64,
+                    "map value",
+                    "value_size",
+                )?;
+                Ok(None)
+            }
+            RegType::Mem | RegType::RingbufMem => {
+                self.region_access(st, r, reg, off, size, reg.mem_size, "memory", "mem_size")?;
+                Ok(None)
+            }
+            _ => Err(self.error(
+                st,
+                format!("R{rn} invalid mem access '{}'", reg.ty.name()),
+                &[r],
+            )),
+        }
+    }
+
+    /// A region `[0, limit)` accessed at `off + var`.
+    #[allow(clippy::too_many_arguments)]
+    fn region_access(
+        &self,
+        st: &State,
+        r: Reg,
+        reg: RegState,
+        off: i64,
+        size: u32,
+        limit: u64,
+        what: &str,
+        field: &str,
+    ) -> Result<(), VerifierError> {
+        let rn = r.num();
+        let v = reg.var.full;
+        if v.smin < 0 {
+            return Err(self.error(
+                st,
+                format!("R{rn} min value is negative, either use unsigned index or do a if (index >=0) check."),
+                &[r],
+            ));
+        }
+        if v.umax >= MAX_VAR_OFF as u64 {
+            return Err(self.error(
+                st,
+                format!("R{rn} unbounded memory access, make sure to bounds check any such access"),
+                &[r],
+            ));
+        }
+        let lo = off + v.smin;
+        let hi = off + v.umax as i64;
+        for o in [lo, hi] {
+            if o < 0 || (o + size as i64) as u64 > limit {
+                return Err(self.error(
+                    st,
+                    format!("invalid access to {what}, {field}={limit} off={o} size={size}"),
+                    &[r],
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn stack_access(
+        &mut self,
+        st: &mut State,
+        r: Reg,
+        reg: RegState,
+        off: i64,
+        size: u32,
+        kind: Access,
+        value: Option<RegState>,
+    ) -> Result<Option<RegState>, VerifierError> {
+        let rn = r.num();
+        let frame = reg.frame as usize;
+        let dir = if kind == Access::Read {
+            "read from"
+        } else {
+            "write to"
+        };
+        let Some(c) = reg.var.as_const() else {
+            return self.stack_var_access(st, r, reg, off, size, kind);
+        };
+        let off = off + c as i64;
+        if off < -MAX_STACK || off + size as i64 > 0 {
+            return Err(self.error(
+                st,
+                format!("invalid {dir} stack R{rn} off={off} size={size}"),
+                &[r],
+            ));
+        }
+        if off % size as i64 != 0 {
+            return Err(self.error(
+                st,
+                format!(
+                    "misaligned stack access off {}+{}+{} size {size}",
+                    reg.var.var,
+                    reg.off,
+                    off - reg.off
+                ),
+                &[r],
+            ));
+        }
+        let sub = st.frames[frame].subprog;
+        self.stack_depth[sub] = self.stack_depth[sub].max((-off) as u32);
+        let fr = &mut st.frames[frame];
+        let slot = fr.slot(off);
+        let first = ((off % 8) + 8) % 8;
+        match kind {
+            Access::Write => {
+                let value = value.unwrap_or_else(RegState::unknown);
+                if size == 8 && (value.ty.is_pointer() || value.is_scalar()) {
+                    let s = fr.slot_mut(off);
+                    s.bytes = [SlotByte::Spill; 8];
+                    s.spill = Some(value);
+                    return Ok(None);
+                }
+                if value.ty.is_pointer() {
+                    return Err(self.error(st, "invalid size of register spill".into(), &[r]));
+                }
+                let b = if value.konst() == Some(0) {
+                    SlotByte::Zero
+                } else {
+                    SlotByte::Misc
+                };
+                let s = fr.slot_mut(off);
+                if let Some(old) = s.spill.take() {
+                    let keep = if old.konst() == Some(0) {
+                        SlotByte::Zero
+                    } else {
+                        SlotByte::Misc
+                    };
+                    s.bytes = [keep; 8];
+                }
+                for i in 0..size as i64 {
+                    s.bytes[(first + i) as usize] = b;
+                }
+                Ok(None)
+            }
+            Access::Read => {
+                if let Some(sp) = slot.spill {
+                    if size == 8 {
+                        return Ok(Some(sp));
+                    }
+                    if sp.ty.is_pointer() {
+                        return Err(self.error(st, "invalid size of register fill".into(), &[r]));
+                    }
+                    let v = sp.var;
+                    if let Some(c) = v.as_const() {
+                        let shifted = c >> (8 * first);
+                        return Ok(Some(RegState::scalar(
+                            Scalar::konst(shifted).zext(size * 8),
+                        )));
+                    }
+                    return Ok(None);
+                }
+                let mut all_zero = true;
+                for i in 0..size as i64 {
+                    match slot.bytes[(first + i) as usize] {
+                        SlotByte::Invalid if !self.input.options.allow_uninit_stack => {
+                            return Err(self.error(
+                                st,
+                                format!("invalid read from stack off {off}+{i} size {size}"),
+                                &[r],
+                            ));
+                        }
+                        SlotByte::Zero => {}
+                        _ => all_zero = false,
+                    }
+                }
+                Ok(all_zero.then(|| RegState::scalar(Scalar::konst(0))))
+            }
+        }
+    }
+
+    /// Variable-offset stack access (allowed in privileged mode): every byte the access may
+    /// touch must be in bounds; reads need them all initialised; writes make them misc.
+    fn stack_var_access(
+        &mut self,
+        st: &mut State,
+        r: Reg,
+        reg: RegState,
+        off: i64,
+        size: u32,
+        kind: Access,
+    ) -> Result<Option<RegState>, VerifierError> {
+        let rn = r.num();
+        let v = reg.var.full;
+        let lo = off.saturating_add(v.smin);
+        let hi = off.saturating_add(v.smax);
+        if v.smin <= -MAX_VAR_OFF
+            || v.smax >= MAX_VAR_OFF
+            || lo < -MAX_STACK
+            || hi + size as i64 > 0
+        {
+            return Err(self.error(
+                st,
+                format!(
+                    "invalid variable-offset {} stack R{rn} var_off={} off={} size={size}",
+                    if kind == Access::Read {
+                        "read from"
+                    } else {
+                        "write to"
+                    },
+                    reg.var.var,
+                    off
+                ),
+                &[r],
+            ));
+        }
+        let frame = reg.frame as usize;
+        let sub = st.frames[frame].subprog;
+        self.stack_depth[sub] = self.stack_depth[sub].max((-lo) as u32);
+        let fr = &mut st.frames[frame];
+        for b in lo..hi + size as i64 {
+            let slot = fr.slot_mut(b);
+            let i = (((b % 8) + 8) % 8) as usize;
+            match kind {
+                Access::Read => {
+                    if slot.bytes[i] == SlotByte::Invalid && !self.input.options.allow_uninit_stack
+                    {
+                        return Err(self.error(
+                            st,
+                            format!(
+                                "invalid variable-offset read from stack R{rn} var_off={} off={} size={size}",
+                                reg.var.var, off
+                            ),
+                            &[r],
+                        ));
+                    }
+                    if slot.bytes[i] == SlotByte::Spill
+                        && slot.spill.is_some_and(|s| s.ty.is_pointer())
+                    {
+                        return Err(self.error(st, "invalid size of register fill".into(), &[r]));
+                    }
+                }
+                Access::Write => {
+                    if let Some(old) = slot.spill.take() {
+                        let keep = if old.konst() == Some(0) {
+                            SlotByte::Zero
+                        } else {
+                            SlotByte::Misc
+                        };
+                        slot.bytes = [keep; 8];
+                    }
+                    if slot.bytes[i] != SlotByte::Invalid {
+                        slot.bytes[i] = SlotByte::Misc;
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Helper memory argument: `size` bytes (bounds `smin..=umax` of the size register)
+    /// at `reg`, readable (and initialised) or writable.
+    pub(crate) fn check_helper_mem(
+        &mut self,
+        st: &mut State,
+        r: Reg,
+        reg: RegState,
+        size_lo: u64,
+        size_hi: u64,
+        write: bool,
+    ) -> Result<(), VerifierError> {
+        if size_hi == 0 {
+            return Ok(());
+        }
+        match reg.ty {
+            RegType::Stack => {
+                let Some(c) = reg.var.as_const() else {
+                    return self
+                        .stack_var_access(
+                            st,
+                            r,
+                            reg,
+                            reg.off,
+                            size_hi as u32,
+                            if write { Access::Write } else { Access::Read },
+                        )
+                        .map(|_| ());
+                };
+                let base = reg.off + c as i64;
+                if base < -MAX_STACK || base + size_hi as i64 > 0 {
+                    return Err(self.error(
+                        st,
+                        format!(
+                            "invalid indirect access to stack R{} off={} size={}",
+                            r.num(),
+                            base,
+                            size_hi
+                        ),
+                        &[r],
+                    ));
+                }
+                let frame = reg.frame as usize;
+                let sub = st.frames[frame].subprog;
+                self.stack_depth[sub] = self.stack_depth[sub].max((-base) as u32);
+                let fr = &mut st.frames[frame];
+                for k in 0..size_hi as i64 {
+                    let b = base + k;
+                    let i = (((b % 8) + 8) % 8) as usize;
+                    let slot = fr.slot_mut(b);
+                    if write {
+                        if let Some(old) = slot.spill.take() {
+                            let keep = if old.konst() == Some(0) {
+                                SlotByte::Zero
+                            } else {
+                                SlotByte::Misc
+                            };
+                            slot.bytes = [keep; 8];
+                        }
+                        // Bytes beyond the minimum size may stay unwritten.
+                        if (k as u64) < size_lo || slot.bytes[i] != SlotByte::Invalid {
+                            slot.bytes[i] = SlotByte::Misc;
+                        }
+                    } else if slot.bytes[i] == SlotByte::Invalid
+                        && !self.input.options.allow_uninit_stack
+                    {
+                        return Err(self.error(
+                            st,
+                            format!(
+                                "invalid indirect read from stack R{} off {}+{} size {}",
+                                r.num(),
+                                base,
+                                k,
+                                size_hi
+                            ),
+                            &[r],
+                        ));
+                    }
+                }
+                Ok(())
+            }
+            RegType::Packet
+            | RegType::PacketMeta
+            | RegType::MapValue
+            | RegType::Mem
+            | RegType::RingbufMem => {
+                let kind = if write { Access::Write } else { Access::Read };
+                // Check both ends of the access.
+                let saved = self.mem_ctx[self.pc];
+                self.mem_ctx[self.pc] = None;
+                let res = self.access(st, r, reg, 0, size_hi as u32, kind, None);
+                self.mem_ctx[self.pc] = saved;
+                res.map(|_| ())
+            }
+            _ => Err(self.error(
+                st,
+                format!(
+                    "R{} type={} expected=fp, pkt, pkt_meta, map_value, mem",
+                    r.num(),
+                    reg.ty.name()
+                ),
+                &[r],
+            )),
+        }
+    }
+}

@@ -1,0 +1,509 @@
+//! The analysis: depth-first exploration of every path, like the kernel's `do_check`.
+//!
+//! Takes a [`VerifierInput`] whose control flow passed [`crate::cfg`]; gives the per-
+//! instruction facts and context accesses of a [`crate::VerifiedProgram`], or the first
+//! [`VerifierError`]. One path is followed at a time; at a conditional jump whose direction
+//! is not known the other side is pushed on a worklist. Constant-folded branches are not
+//! explored. At prune points the current state is compared with the completed states
+//! recorded there ([`State::covered_by`]); a covered path stops. A checkpoint is complete
+//! when every path through it has ended (branch counts, as in the kernel), so pruning never
+//! relies on a state whose exploration is still in progress, except at `may_goto`, whose
+//! runtime budget bounds the loop.
+//!
+//! Submodules hold the transfer functions and safety checks: `alu` (arithmetic and pointer
+//! arithmetic), `mem` (loads, stores, atomics), `jump` (branches and their refinements),
+//! `call` (helpers and bpf-to-bpf calls).
+
+mod alu;
+mod call;
+mod jump;
+mod mem;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::cfg::Cfg;
+use crate::error::VerifierError;
+use crate::input::{ProgType, VerifierInput};
+use crate::reg::{RegState, RegType};
+use crate::scalar::Scalar;
+use crate::state::{Frame, State};
+use crate::{CtxRewrite, InsnFacts};
+use userbpf_isa::{Insn, Reg};
+
+struct Checkpoint {
+    state: State,
+    parent: Option<usize>,
+    branches: u32,
+}
+
+struct Pending {
+    state: State,
+    pc: usize,
+    parent: Option<usize>,
+    from: usize,
+}
+
+/// What the analysis found.
+pub(crate) struct Outcome {
+    pub processed: u64,
+    pub facts: Vec<InsnFacts>,
+    pub ctx_rewrites: Vec<CtxRewrite>,
+    pub stack_depth: Vec<u32>,
+    pub log: String,
+    pub states: usize,
+}
+
+pub(crate) struct Verifier<'a> {
+    input: &'a VerifierInput<'a>,
+    insns: &'a [Insn],
+    starts: &'a [usize],
+    cfg: Cfg,
+    checkpoints: Vec<Checkpoint>,
+    explored: Vec<Vec<usize>>,
+    worklist: Vec<Pending>,
+    parent: Option<usize>,
+    processed: u64,
+    id_gen: u32,
+    facts: Vec<InsnFacts>,
+    ctx_rewrites: BTreeMap<usize, CtxRewrite>,
+    /// Per instruction: whether its memory operand was the context (must not vary).
+    mem_ctx: Vec<Option<bool>>,
+    stack_depth: Vec<u32>,
+    log: String,
+    /// Instruction index being executed.
+    pc: usize,
+}
+
+/// Control flow after one instruction.
+pub(crate) enum Flow {
+    Next(usize),
+    End,
+}
+
+impl<'a> Verifier<'a> {
+    pub(crate) fn new(input: &'a VerifierInput<'a>, cfg: Cfg) -> Self {
+        let n = input.program.insns().len();
+        Verifier {
+            input,
+            insns: input.program.insns(),
+            starts: input.program.starts(),
+            stack_depth: vec![0; cfg.subprogs.len()],
+            cfg,
+            checkpoints: Vec::new(),
+            explored: vec![Vec::new(); n],
+            worklist: Vec::new(),
+            parent: None,
+            processed: 0,
+            id_gen: 0,
+            facts: vec![InsnFacts::default(); n],
+            ctx_rewrites: BTreeMap::new(),
+            mem_ctx: vec![None; n],
+            log: String::new(),
+            pc: 0,
+        }
+    }
+
+    fn initial_state(&self) -> State {
+        let mut frame = Frame::new(0, 0, 0);
+        frame.regs[1] = match self.input.prog_type {
+            ProgType::Raw { size } => RegState {
+                mem_size: size as u64,
+                ..RegState::pointer(RegType::Mem)
+            },
+            _ => RegState::pointer(RegType::Ctx),
+        };
+        if let ProgType::Raw { size } = self.input.prog_type {
+            frame.regs[2] = RegState::scalar(Scalar::konst(size as u64));
+        }
+        State {
+            frames: vec![frame],
+            refs: Vec::new(),
+        }
+    }
+
+    pub(crate) fn new_id(&mut self) -> u32 {
+        self.id_gen += 1;
+        self.id_gen
+    }
+
+    fn log_level(&self) -> u32 {
+        self.input.options.log_level
+    }
+
+    /// Slot index of the current instruction.
+    pub(crate) fn slot(&self) -> usize {
+        self.starts[self.pc]
+    }
+
+    /// An error at the current instruction naming registers `regs`.
+    pub(crate) fn error(&self, st: &State, msg: String, regs: &[Reg]) -> VerifierError {
+        let hint = crate::hints::hint(&msg);
+        VerifierError {
+            insn: self.slot(),
+            regs: regs
+                .iter()
+                .map(|r| (format!("R{}", r.num()), st.reg(*r).to_string()))
+                .collect(),
+            message: msg,
+            hint,
+            processed: self.processed,
+            log: self.log.clone(),
+        }
+    }
+
+    /// Read register `r`: it must be initialised.
+    pub(crate) fn read(&self, st: &State, r: Reg) -> Result<RegState, VerifierError> {
+        let v = *st.reg(r);
+        if v.ty == RegType::NotInit {
+            return Err(self.error(st, format!("R{} !read_ok", r.num()), &[]));
+        }
+        Ok(v)
+    }
+
+    /// Check that `r` may be written.
+    pub(crate) fn check_dst(&self, st: &State, r: Reg) -> Result<(), VerifierError> {
+        if r == Reg::R10 {
+            return Err(self.error(st, "frame pointer is read only".into(), &[]));
+        }
+        Ok(())
+    }
+
+    /// Queue the other side of a branch.
+    pub(crate) fn push_branch(&mut self, state: State, pc: usize) {
+        if let Some(p) = self.parent {
+            self.checkpoints[p].branches += 1;
+        }
+        self.worklist.push(Pending {
+            state,
+            pc,
+            parent: self.parent,
+            from: self.pc,
+        });
+    }
+
+    fn end_path(&mut self) {
+        let mut p = self.parent.take();
+        while let Some(i) = p {
+            let cp = &mut self.checkpoints[i];
+            cp.branches -= 1;
+            if cp.branches > 0 {
+                break;
+            }
+            p = cp.parent;
+        }
+    }
+
+    /// Prune or record a checkpoint at `pc`. Returns true when the path may stop.
+    fn visit(&mut self, st: &State, pc: usize) -> Result<bool, VerifierError> {
+        let may_goto = matches!(self.insns[pc], Insn::MayGoto { .. });
+        for &c in &self.explored[pc] {
+            let cp = &self.checkpoints[c];
+            if cp.branches == 0 || may_goto {
+                if st.covered_by(&cp.state) {
+                    return Ok(true);
+                }
+            } else if cp.state == *st {
+                return Err(self.error(
+                    st,
+                    format!("infinite loop detected at insn {}", self.starts[pc]),
+                    &[],
+                ));
+            }
+        }
+        let idx = self.checkpoints.len();
+        self.checkpoints.push(Checkpoint {
+            state: st.clone(),
+            parent: self.parent,
+            branches: 1,
+        });
+        self.explored[pc].push(idx);
+        self.parent = Some(idx);
+        Ok(false)
+    }
+
+    pub(crate) fn run(mut self) -> Result<Outcome, VerifierError> {
+        let mut next = Some(Pending {
+            state: self.initial_state(),
+            pc: 0,
+            parent: None,
+            from: 0,
+        });
+        while let Some(Pending {
+            mut state,
+            mut pc,
+            parent,
+            from,
+        }) = next.take().or_else(|| self.worklist.pop())
+        {
+            self.parent = parent;
+            if self.log_level() >= 1 && self.processed > 0 {
+                let _ = writeln!(
+                    self.log,
+                    "from {} to {}: {}",
+                    self.starts[from],
+                    self.starts[pc],
+                    state_str(&state)
+                );
+            }
+            loop {
+                self.pc = pc;
+                self.processed += 1;
+                if self.processed > self.input.options.max_insns {
+                    return Err(self.error(
+                        &state,
+                        format!(
+                            "BPF program is too large. Processed {} insn",
+                            self.processed
+                        ),
+                        &[],
+                    ));
+                }
+                if self.cfg.prune_point[pc] && self.visit(&state, pc)? {
+                    if self.log_level() >= 1 {
+                        let _ = writeln!(self.log, "{}: safe", self.starts[pc]);
+                    }
+                    break;
+                }
+                self.facts[pc].reached = true;
+                if self.log_level() >= 1 {
+                    let _ = writeln!(
+                        self.log,
+                        "{}: {}",
+                        self.starts[pc],
+                        userbpf_isa::disasm::format_insn(&self.insns[pc])
+                    );
+                }
+                match self.step(&mut state)? {
+                    Flow::Next(n) => {
+                        if self.log_level() >= 2 {
+                            let _ =
+                                writeln!(self.log, "{}: {}", self.starts[pc], state_str(&state));
+                        }
+                        pc = n;
+                    }
+                    Flow::End => break,
+                }
+            }
+            self.end_path();
+        }
+        if self.log_level() >= 1 {
+            let _ = writeln!(
+                self.log,
+                "processed {} insns (limit {}) total_states {}",
+                self.processed,
+                self.input.options.max_insns,
+                self.checkpoints.len()
+            );
+        }
+        self.check_stack_depth()?;
+        Ok(Outcome {
+            processed: self.processed,
+            facts: self.facts,
+            ctx_rewrites: self.ctx_rewrites.into_values().collect(),
+            stack_depth: self.stack_depth,
+            log: self.log,
+            states: self.checkpoints.len(),
+        })
+    }
+
+    fn step(&mut self, st: &mut State) -> Result<Flow, VerifierError> {
+        let insn = self.insns[self.pc];
+        let next = self.pc + 1;
+        match insn {
+            Insn::Alu {
+                width,
+                op,
+                dst,
+                src,
+            } => self.alu(st, width, op, dst, src)?,
+            Insn::Neg { width, dst } => self.unary(st, dst, |v| match width {
+                userbpf_isa::Width::W64 => v.neg(),
+                userbpf_isa::Width::W32 => v.neg32(),
+            })?,
+            Insn::MovSx {
+                width,
+                dst,
+                src,
+                from,
+            } => {
+                let v = self.read(st, src)?;
+                self.check_dst(st, dst)?;
+                let r = if v.is_scalar() {
+                    v.var.movsx(from, width == userbpf_isa::Width::W32)
+                } else {
+                    Scalar::unknown()
+                };
+                *st.reg_mut(dst) = RegState::scalar(r);
+            }
+            Insn::Endian { order, bits, dst } => {
+                use userbpf_isa::ByteOrder;
+                let b = bits.bits();
+                self.unary(st, dst, |v| match order {
+                    ByteOrder::ToLe => v.zext(b),
+                    _ => v.bswap(b),
+                })?;
+            }
+            Insn::Load {
+                size,
+                dst,
+                src,
+                off,
+            } => {
+                self.load(st, size, dst, src, off, false)?;
+            }
+            Insn::LoadSx {
+                size,
+                dst,
+                src,
+                off,
+            } => {
+                self.load(st, size, dst, src, off, true)?;
+            }
+            Insn::Store {
+                size,
+                dst,
+                off,
+                src,
+            } => self.store(st, size, dst, off, src)?,
+            Insn::Atomic {
+                size,
+                op,
+                dst,
+                src,
+                off,
+            } => self.atomic(st, size, op, dst, src, off)?,
+            Insn::LdImm64 {
+                dst,
+                kind,
+                imm,
+                next_imm,
+            } => self.ld_imm64(st, dst, kind, imm, next_imm)?,
+            Insn::LoadPacket { size, mode, imm } => self.load_packet(st, size, mode, imm)?,
+            Insn::Ja { .. } | Insn::Gotol { .. } => {
+                return Ok(Flow::Next(
+                    self.cfg.target(self.input.program, self.pc).unwrap_or(next),
+                ));
+            }
+            Insn::Jump {
+                width,
+                cond,
+                dst,
+                src,
+                ..
+            } => return self.cond_jump(st, width, cond, dst, src),
+            Insn::MayGoto { .. } => {
+                let t = self.cfg.target(self.input.program, self.pc).unwrap_or(next);
+                self.push_branch(st.clone(), t);
+            }
+            Insn::Call(target) => return self.call(st, target),
+            Insn::CallX { .. } => {
+                return Err(self.error(st, "callx is not supported".into(), &[]));
+            }
+            Insn::Exit => return self.exit(st),
+        }
+        Ok(Flow::Next(next))
+    }
+
+    fn unary(
+        &mut self,
+        st: &mut State,
+        dst: Reg,
+        f: impl Fn(&Scalar) -> Scalar,
+    ) -> Result<(), VerifierError> {
+        let v = self.read(st, dst)?;
+        self.check_dst(st, dst)?;
+        let r = if v.is_scalar() {
+            f(&v.var)
+        } else {
+            Scalar::unknown()
+        };
+        *st.reg_mut(dst) = RegState::scalar(r);
+        Ok(())
+    }
+
+    fn check_stack_depth(&self) -> Result<(), VerifierError> {
+        // Longest call chain by summed (rounded) frame sizes.
+        let n = self.cfg.subprogs.len();
+        let mut callees: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (i, insn) in self.insns.iter().enumerate() {
+            if let Insn::Call(userbpf_isa::CallTarget::Local(_)) = insn {
+                if let Some(t) = self.cfg.target(self.input.program, i) {
+                    callees[self.cfg.insn_subprog[i]].push(self.cfg.insn_subprog[t]);
+                }
+            }
+        }
+        fn depth(
+            s: usize,
+            callees: &[Vec<usize>],
+            sizes: &[u32],
+            chain: &mut Vec<usize>,
+        ) -> (u32, usize) {
+            if chain.contains(&s) || chain.len() > 8 {
+                return (0, chain.len());
+            }
+            chain.push(s);
+            let own = sizes[s].max(1).div_ceil(32) * 32;
+            let mut best = (own, chain.len());
+            for &c in &callees[s] {
+                let (d, len) = depth(c, callees, sizes, chain);
+                if own + d > best.0 {
+                    best = (own + d, len);
+                }
+            }
+            chain.pop();
+            best
+        }
+        let (total, calls) = depth(0, &callees, &self.stack_depth, &mut Vec::new());
+        if total > 512 {
+            return Err(VerifierError {
+                insn: 0,
+                message: format!("combined stack size of {calls} calls is {total}. Too large"),
+                regs: Vec::new(),
+                hint: Some("reduce local variables in the functions of the deepest call chain; the stacks of all frames share 512 bytes".into()),
+                processed: self.processed,
+                log: self.log.clone(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The registers of the innermost frame in the kernel's log style.
+pub(crate) fn state_str(st: &State) -> String {
+    let f = st.cur();
+    let mut parts = Vec::new();
+    for (i, r) in f.regs.iter().enumerate() {
+        if r.ty != RegType::NotInit {
+            parts.push(format!("R{i}={r}"));
+        }
+    }
+    for (i, s) in f.stack.iter().enumerate() {
+        let off = -8 * (i as i64 + 1);
+        if let Some(r) = &s.spill {
+            parts.push(format!("fp{off}={r}"));
+        } else if s
+            .bytes
+            .iter()
+            .any(|b| *b != crate::state::SlotByte::Invalid)
+        {
+            let m: String = s
+                .bytes
+                .iter()
+                .rev()
+                .map(|b| match b {
+                    crate::state::SlotByte::Invalid => '?',
+                    crate::state::SlotByte::Misc => 'm',
+                    crate::state::SlotByte::Zero => '0',
+                    crate::state::SlotByte::Spill => 'r',
+                })
+                .collect();
+            parts.push(format!("fp{off}={m}"));
+        }
+    }
+    if st.frames.len() > 1 {
+        format!("frame{}: {}", st.frames.len() - 1, parts.join(" "))
+    } else {
+        parts.join(" ")
+    }
+}

@@ -1,0 +1,191 @@
+//! Context layouts per program type: which offsets may be read or written, with which
+//! sizes, and what a load yields.
+//!
+//! Takes a program type and an access (offset, size, read or write); gives the
+//! [`CtxAccess`] (field name and what the loaded value is) or `None` when the kernel would
+//! say "invalid bpf_context access". Layouts follow the UAPI structs `xdp_md` and
+//! `__sk_buff`, and the rules of the kernel's `xdp_is_valid_access`,
+//! `sk_filter_is_valid_access`, `tc_cls_act_is_valid_access` and `bpf_skb_is_valid_access`.
+
+use crate::input::ProgType;
+
+/// What a context load gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FieldKind {
+    /// A number of the field's size.
+    Scalar,
+    /// Packet start (`data`).
+    PacketData,
+    /// Packet end (`data_end`).
+    PacketEnd,
+    /// Metadata start (`data_meta`).
+    PacketMeta,
+}
+
+/// One allowed context access.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CtxAccess {
+    /// Field name in the UAPI struct.
+    pub field: &'static str,
+    /// What a load yields.
+    pub kind: FieldKind,
+}
+
+/// `xdp_md`: every field a read-only u32.
+const XDP_MD: [(&str, u32, FieldKind); 6] = [
+    ("data", 0, FieldKind::PacketData),
+    ("data_end", 4, FieldKind::PacketEnd),
+    ("data_meta", 8, FieldKind::PacketMeta),
+    ("ingress_ifindex", 12, FieldKind::Scalar),
+    ("rx_queue_index", 16, FieldKind::Scalar),
+    ("egress_ifindex", 20, FieldKind::Scalar),
+];
+
+/// `__sk_buff` fields: name, offset, size.
+const SK_BUFF: [(&str, u32, u32); 34] = [
+    ("len", 0, 4),
+    ("pkt_type", 4, 4),
+    ("mark", 8, 4),
+    ("queue_mapping", 12, 4),
+    ("protocol", 16, 4),
+    ("vlan_present", 20, 4),
+    ("vlan_tci", 24, 4),
+    ("vlan_proto", 28, 4),
+    ("priority", 32, 4),
+    ("ingress_ifindex", 36, 4),
+    ("ifindex", 40, 4),
+    ("tc_index", 44, 4),
+    ("cb", 48, 20),
+    ("hash", 68, 4),
+    ("tc_classid", 72, 4),
+    ("data", 76, 4),
+    ("data_end", 80, 4),
+    ("napi_id", 84, 4),
+    ("family", 88, 4),
+    ("remote_ip4", 92, 4),
+    ("local_ip4", 96, 4),
+    ("remote_ip6", 100, 16),
+    ("local_ip6", 116, 16),
+    ("remote_port", 132, 4),
+    ("local_port", 136, 4),
+    ("data_meta", 140, 4),
+    ("flow_keys", 144, 8),
+    ("tstamp", 152, 8),
+    ("wire_len", 160, 4),
+    ("gso_segs", 164, 4),
+    ("sk", 168, 8),
+    ("gso_size", 176, 4),
+    ("tstamp_type", 180, 4),
+    ("hwtstamp", 184, 8),
+];
+
+/// Size of the context struct (0 when unknown).
+pub fn ctx_size(pt: ProgType) -> u32 {
+    match pt {
+        ProgType::Xdp => 24,
+        ProgType::SocketFilter | ProgType::SchedCls => 192,
+        ProgType::Raw { size } => size,
+        ProgType::Other(_) => 0,
+    }
+}
+
+/// Check an access of `size` bytes at `off` into the context of `pt`.
+pub fn check_access(pt: ProgType, off: i64, size: u32, write: bool) -> Option<CtxAccess> {
+    if off < 0 || off >= ctx_size(pt) as i64 || off % size as i64 != 0 {
+        return None;
+    }
+    let off = off as u32;
+    match pt {
+        ProgType::Xdp => {
+            if write || size != 4 {
+                return None;
+            }
+            XDP_MD
+                .iter()
+                .find(|f| f.1 == off)
+                .map(|&(field, _, kind)| CtxAccess { field, kind })
+        }
+        ProgType::SocketFilter | ProgType::SchedCls => skb_access(pt, off, size, write),
+        ProgType::Raw { .. } | ProgType::Other(_) => None,
+    }
+}
+
+fn in_field(off: u32, name: &str) -> bool {
+    SK_BUFF
+        .iter()
+        .any(|&(n, o, s)| n == name && off >= o && off < o + s)
+}
+
+fn skb_access(pt: ProgType, off: u32, size: u32, write: bool) -> Option<CtxAccess> {
+    let &(field, _, _) = SK_BUFF.iter().find(|&&(_, o, s)| off >= o && off < o + s)?;
+    let tc = pt == ProgType::SchedCls;
+    if !tc {
+        if matches!(
+            field,
+            "tc_classid"
+                | "data"
+                | "data_meta"
+                | "data_end"
+                | "family"
+                | "remote_ip4"
+                | "local_ip4"
+                | "remote_ip6"
+                | "local_ip6"
+                | "remote_port"
+                | "local_port"
+                | "tstamp"
+                | "wire_len"
+                | "hwtstamp"
+        ) {
+            return None;
+        }
+        if write && field != "cb" {
+            return None;
+        }
+    } else {
+        if write
+            && !matches!(
+                field,
+                "mark" | "tc_index" | "priority" | "tc_classid" | "cb" | "tstamp" | "queue_mapping"
+            )
+        {
+            return None;
+        }
+        if matches!(
+            field,
+            "family"
+                | "remote_ip4"
+                | "local_ip4"
+                | "remote_ip6"
+                | "local_ip6"
+                | "remote_port"
+                | "local_port"
+        ) {
+            return None;
+        }
+    }
+    let kind = match field {
+        "data" => FieldKind::PacketData,
+        "data_end" => FieldKind::PacketEnd,
+        "data_meta" => FieldKind::PacketMeta,
+        _ => FieldKind::Scalar,
+    };
+    let ok = match field {
+        "cb" => off + size <= 68,
+        "remote_ip6" | "local_ip6" | "remote_ip4" | "local_ip4" | "data" | "data_meta"
+        | "data_end" => size == 4,
+        // Kernel pointers and fields we do not model.
+        "flow_keys" | "sk" | "tstamp_type" => false,
+        "hwtstamp" => !write && size == 8,
+        "tstamp" => size == 8,
+        _ => {
+            if write {
+                size == 4
+            } else {
+                size <= 4
+            }
+        }
+    };
+    let _ = in_field;
+    ok.then_some(CtxAccess { field, kind })
+}

@@ -1,0 +1,413 @@
+//! Helper prototypes by kernel id.
+//!
+//! Takes a helper id; gives its [`Proto`]: the kernel name, the argument types the verifier
+//! checks in r1..r5, the return type that decides r0, the program types that may call it,
+//! and side effects (invalidating packet pointers, releasing a reference). The argument and
+//! return kinds mirror the kernel's `enum bpf_arg_type` and `enum bpf_return_type`.
+
+use crate::input::ProgType;
+
+/// Argument kinds (the kernel's `ARG_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arg {
+    /// Not an argument.
+    DontCare,
+    /// `ARG_ANYTHING`: any initialised value.
+    Anything,
+    /// `ARG_CONST_MAP_PTR`
+    ConstMapPtr,
+    /// `ARG_PTR_TO_MAP_KEY`: key_size readable, initialised bytes.
+    MapKey,
+    /// `ARG_PTR_TO_MAP_VALUE`: value_size readable, initialised bytes.
+    MapValue,
+    /// `ARG_PTR_TO_MAP_VALUE | MEM_UNINIT`: value_size writable bytes.
+    UninitMapValue,
+    /// `ARG_PTR_TO_MEM`: readable, initialised memory; size in the next argument.
+    Mem,
+    /// `ARG_PTR_TO_MEM | PTR_MAYBE_NULL`: as `Mem`, or NULL with size 0.
+    MemOrNull,
+    /// `ARG_PTR_TO_UNINIT_MEM`: writable memory, initialised by the helper.
+    UninitMem,
+    /// `ARG_CONST_SIZE`: a bounded, non-zero size of the previous argument.
+    ConstSize,
+    /// `ARG_CONST_SIZE_OR_ZERO`
+    ConstSizeOrZero,
+    /// `ARG_PTR_TO_CTX`
+    Ctx,
+    /// `ARG_PTR_TO_RINGBUF_MEM | OBJ_RELEASE`: a reserved record, released by the call.
+    ReleaseRingbufMem,
+    /// `ARG_CONST_ALLOC_SIZE_OR_ZERO`: a constant size of the memory returned.
+    ConstAllocSize,
+    /// `ARG_PTR_TO_FUNC`: a callback.
+    Func,
+    /// `ARG_PTR_TO_CONST_STR`: a read-only map value holding a string.
+    ConstStr,
+}
+
+/// Return kinds (the kernel's `RET_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ret {
+    /// `RET_INTEGER`
+    Integer,
+    /// `RET_VOID`: r0 is left uninitialised.
+    Void,
+    /// `RET_PTR_TO_MAP_VALUE_OR_NULL`
+    MapValueOrNull,
+    /// `RET_PTR_TO_RINGBUF_MEM_OR_NULL` (an acquired reference)
+    RingbufMemOrNull,
+}
+
+/// Who may call a helper.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Allowed {
+    /// Every program type (`bpf_base_func_proto`, privileged).
+    All,
+    /// Tracing program types only (kprobe, tracepoint, perf_event, ...).
+    Tracing,
+    /// Socket filter and tc.
+    Skb,
+    /// tc only.
+    Tc,
+    /// XDP only.
+    Xdp,
+    /// XDP and tc.
+    XdpTc,
+}
+
+/// A helper prototype.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Proto {
+    /// Kernel id.
+    pub id: i32,
+    /// Kernel name without the `bpf_` prefix.
+    pub name: &'static str,
+    /// r1..r5.
+    pub args: [Arg; 5],
+    /// What r0 becomes.
+    pub ret: Ret,
+    /// Program types allowed.
+    pub allowed: Allowed,
+    /// Whether the call may move packet data (invalidates packet pointers).
+    pub changes_pkt: bool,
+}
+
+use Arg::*;
+
+const fn p(id: i32, name: &'static str, args: [Arg; 5], ret: Ret, allowed: Allowed) -> Proto {
+    Proto {
+        id,
+        name,
+        args,
+        ret,
+        allowed,
+        changes_pkt: false,
+    }
+}
+
+const fn pkt(mut proto: Proto) -> Proto {
+    proto.changes_pkt = true;
+    proto
+}
+
+const D: Arg = DontCare;
+const A: Arg = Anything;
+
+/// Every known prototype.
+pub static PROTOS: &[Proto] = &[
+    p(
+        1,
+        "map_lookup_elem",
+        [ConstMapPtr, MapKey, D, D, D],
+        Ret::MapValueOrNull,
+        Allowed::All,
+    ),
+    p(
+        2,
+        "map_update_elem",
+        [ConstMapPtr, MapKey, MapValue, A, D],
+        Ret::Integer,
+        Allowed::All,
+    ),
+    p(
+        3,
+        "map_delete_elem",
+        [ConstMapPtr, MapKey, D, D, D],
+        Ret::Integer,
+        Allowed::All,
+    ),
+    p(
+        4,
+        "probe_read",
+        [UninitMem, ConstSizeOrZero, A, D, D],
+        Ret::Integer,
+        Allowed::Tracing,
+    ),
+    p(5, "ktime_get_ns", [D; 5], Ret::Integer, Allowed::All),
+    p(
+        6,
+        "trace_printk",
+        [Mem, ConstSize, A, A, A],
+        Ret::Integer,
+        Allowed::All,
+    ),
+    p(7, "get_prandom_u32", [D; 5], Ret::Integer, Allowed::All),
+    p(
+        8,
+        "get_smp_processor_id",
+        [D; 5],
+        Ret::Integer,
+        Allowed::All,
+    ),
+    pkt(p(
+        9,
+        "skb_store_bytes",
+        [Ctx, A, Mem, ConstSize, A],
+        Ret::Integer,
+        Allowed::Tc,
+    )),
+    pkt(p(
+        10,
+        "l3_csum_replace",
+        [Ctx, A, A, A, A],
+        Ret::Integer,
+        Allowed::Tc,
+    )),
+    pkt(p(
+        11,
+        "l4_csum_replace",
+        [Ctx, A, A, A, A],
+        Ret::Integer,
+        Allowed::Tc,
+    )),
+    p(
+        12,
+        "tail_call",
+        [Ctx, ConstMapPtr, A, D, D],
+        Ret::Void,
+        Allowed::All,
+    ),
+    p(
+        14,
+        "get_current_pid_tgid",
+        [D; 5],
+        Ret::Integer,
+        Allowed::Tracing,
+    ),
+    p(
+        15,
+        "get_current_uid_gid",
+        [D; 5],
+        Ret::Integer,
+        Allowed::Tracing,
+    ),
+    p(
+        16,
+        "get_current_comm",
+        [UninitMem, ConstSize, D, D, D],
+        Ret::Integer,
+        Allowed::Tracing,
+    ),
+    p(
+        23,
+        "redirect",
+        [A, A, D, D, D],
+        Ret::Integer,
+        Allowed::XdpTc,
+    ),
+    p(
+        25,
+        "perf_event_output",
+        [Ctx, ConstMapPtr, A, Mem, ConstSizeOrZero],
+        Ret::Integer,
+        Allowed::All,
+    ),
+    p(
+        26,
+        "skb_load_bytes",
+        [Ctx, A, UninitMem, ConstSize, D],
+        Ret::Integer,
+        Allowed::Skb,
+    ),
+    p(
+        28,
+        "csum_diff",
+        [MemOrNull, ConstSizeOrZero, MemOrNull, ConstSizeOrZero, A],
+        Ret::Integer,
+        Allowed::XdpTc,
+    ),
+    p(42, "get_numa_node_id", [D; 5], Ret::Integer, Allowed::All),
+    pkt(p(
+        44,
+        "xdp_adjust_head",
+        [Ctx, A, D, D, D],
+        Ret::Integer,
+        Allowed::Xdp,
+    )),
+    p(
+        51,
+        "redirect_map",
+        [ConstMapPtr, A, A, D, D],
+        Ret::Integer,
+        Allowed::XdpTc,
+    ),
+    pkt(p(
+        54,
+        "xdp_adjust_meta",
+        [Ctx, A, D, D, D],
+        Ret::Integer,
+        Allowed::Xdp,
+    )),
+    pkt(p(
+        65,
+        "xdp_adjust_tail",
+        [Ctx, A, D, D, D],
+        Ret::Integer,
+        Allowed::Xdp,
+    )),
+    p(
+        87,
+        "map_push_elem",
+        [ConstMapPtr, MapValue, A, D, D],
+        Ret::Integer,
+        Allowed::All,
+    ),
+    p(
+        88,
+        "map_pop_elem",
+        [ConstMapPtr, UninitMapValue, D, D, D],
+        Ret::Integer,
+        Allowed::All,
+    ),
+    p(
+        89,
+        "map_peek_elem",
+        [ConstMapPtr, UninitMapValue, D, D, D],
+        Ret::Integer,
+        Allowed::All,
+    ),
+    p(
+        112,
+        "probe_read_user",
+        [UninitMem, ConstSizeOrZero, A, D, D],
+        Ret::Integer,
+        Allowed::All,
+    ),
+    p(
+        113,
+        "probe_read_kernel",
+        [UninitMem, ConstSizeOrZero, A, D, D],
+        Ret::Integer,
+        Allowed::All,
+    ),
+    p(
+        114,
+        "probe_read_user_str",
+        [UninitMem, ConstSizeOrZero, A, D, D],
+        Ret::Integer,
+        Allowed::All,
+    ),
+    p(
+        115,
+        "probe_read_kernel_str",
+        [UninitMem, ConstSizeOrZero, A, D, D],
+        Ret::Integer,
+        Allowed::All,
+    ),
+    p(118, "jiffies64", [D; 5], Ret::Integer, Allowed::All),
+    p(125, "ktime_get_boot_ns", [D; 5], Ret::Integer, Allowed::All),
+    p(
+        130,
+        "ringbuf_output",
+        [ConstMapPtr, Mem, ConstSizeOrZero, A, D],
+        Ret::Integer,
+        Allowed::All,
+    ),
+    p(
+        131,
+        "ringbuf_reserve",
+        [ConstMapPtr, ConstAllocSize, A, D, D],
+        Ret::RingbufMemOrNull,
+        Allowed::All,
+    ),
+    p(
+        132,
+        "ringbuf_submit",
+        [ReleaseRingbufMem, A, D, D, D],
+        Ret::Void,
+        Allowed::All,
+    ),
+    p(
+        133,
+        "ringbuf_discard",
+        [ReleaseRingbufMem, A, D, D, D],
+        Ret::Void,
+        Allowed::All,
+    ),
+    p(
+        134,
+        "ringbuf_query",
+        [ConstMapPtr, A, D, D, D],
+        Ret::Integer,
+        Allowed::All,
+    ),
+    p(
+        160,
+        "ktime_get_coarse_ns",
+        [D; 5],
+        Ret::Integer,
+        Allowed::All,
+    ),
+    p(
+        164,
+        "for_each_map_elem",
+        [ConstMapPtr, Func, A, A, D],
+        Ret::Integer,
+        Allowed::All,
+    ),
+    p(
+        165,
+        "snprintf",
+        [
+            MemOrNull,
+            ConstSizeOrZero,
+            ConstStr,
+            MemOrNull,
+            ConstSizeOrZero,
+        ],
+        Ret::Integer,
+        Allowed::All,
+    ),
+    p(
+        177,
+        "trace_vprintk",
+        [Mem, ConstSize, MemOrNull, ConstSizeOrZero, D],
+        Ret::Integer,
+        Allowed::All,
+    ),
+    p(181, "loop", [A, Func, A, A, D], Ret::Integer, Allowed::All),
+    p(
+        182,
+        "strncmp",
+        [Mem, ConstSize, ConstStr, D, D],
+        Ret::Integer,
+        Allowed::All,
+    ),
+    p(208, "ktime_get_tai_ns", [D; 5], Ret::Integer, Allowed::All),
+];
+
+/// The prototype of helper `id`.
+pub fn proto(id: i32) -> Option<&'static Proto> {
+    PROTOS.iter().find(|p| p.id == id)
+}
+
+/// Whether `pt` may call the helper.
+pub fn allowed(proto: &Proto, pt: ProgType) -> bool {
+    match proto.allowed {
+        Allowed::All => true,
+        Allowed::Tracing => matches!(pt, ProgType::Other(_) | ProgType::Raw { .. }),
+        Allowed::Skb => pt.is_skb(),
+        Allowed::Tc => pt == ProgType::SchedCls,
+        Allowed::Xdp => pt == ProgType::Xdp,
+        Allowed::XdpTc => matches!(pt, ProgType::Xdp | ProgType::SchedCls),
+    }
+}

@@ -1,0 +1,155 @@
+//! What the verifier is given.
+//!
+//! Takes nothing; gives [`VerifierInput`]: the program, its [`ProgType`] (which decides the
+//! context layout and the helpers allowed), the [`MapInfo`] of every map the program refers
+//! to, and [`Options`]. Independent of the object loader and the runtime maps: they fill
+//! these plain values in.
+
+use userbpf_isa::Program;
+
+/// Program types, with the context each one receives in r1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ProgType {
+    /// `BPF_PROG_TYPE_SOCKET_FILTER`: `__sk_buff`, read-only except `cb[]`, no direct
+    /// packet access.
+    #[doc(alias = "BPF_PROG_TYPE_SOCKET_FILTER")]
+    SocketFilter,
+    /// `BPF_PROG_TYPE_SCHED_CLS` (tc): `__sk_buff` with direct packet access.
+    #[doc(alias = "BPF_PROG_TYPE_SCHED_CLS")]
+    SchedCls,
+    /// `BPF_PROG_TYPE_XDP`: `xdp_md`.
+    #[doc(alias = "BPF_PROG_TYPE_XDP")]
+    Xdp,
+    /// Plain bytecode run on a buffer (`userbpf run --raw`): r1 points to `size` readable and
+    /// writable bytes, r2 holds `size`.
+    Raw {
+        /// Size of the input buffer in bytes.
+        size: u32,
+    },
+    /// Any other kernel program type by number: no context fields are known yet, so
+    /// context accesses are rejected.
+    Other(u32),
+}
+
+impl ProgType {
+    /// The kernel's `enum bpf_prog_type` number (0 for [`ProgType::Raw`]).
+    pub fn kernel_id(self) -> u32 {
+        match self {
+            ProgType::SocketFilter => 1,
+            ProgType::SchedCls => 3,
+            ProgType::Xdp => 6,
+            ProgType::Raw { .. } => 0,
+            ProgType::Other(n) => n,
+        }
+    }
+
+    /// From the kernel's number (`Other` for types without a context table).
+    pub fn from_kernel_id(id: u32) -> ProgType {
+        match id {
+            1 => ProgType::SocketFilter,
+            3 => ProgType::SchedCls,
+            6 => ProgType::Xdp,
+            n => ProgType::Other(n),
+        }
+    }
+
+    /// Whether the context is an `__sk_buff`.
+    pub fn is_skb(self) -> bool {
+        matches!(self, ProgType::SocketFilter | ProgType::SchedCls)
+    }
+}
+
+/// Kernel map type numbers (`enum bpf_map_type`) the verifier distinguishes.
+pub mod map_type {
+    /// `BPF_MAP_TYPE_HASH`
+    pub const HASH: u32 = 1;
+    /// `BPF_MAP_TYPE_ARRAY`
+    pub const ARRAY: u32 = 2;
+    /// `BPF_MAP_TYPE_PROG_ARRAY`
+    pub const PROG_ARRAY: u32 = 3;
+    /// `BPF_MAP_TYPE_PERF_EVENT_ARRAY`
+    pub const PERF_EVENT_ARRAY: u32 = 4;
+    /// `BPF_MAP_TYPE_PERCPU_HASH`
+    pub const PERCPU_HASH: u32 = 5;
+    /// `BPF_MAP_TYPE_PERCPU_ARRAY`
+    pub const PERCPU_ARRAY: u32 = 6;
+    /// `BPF_MAP_TYPE_LRU_HASH`
+    pub const LRU_HASH: u32 = 9;
+    /// `BPF_MAP_TYPE_DEVMAP`
+    pub const DEVMAP: u32 = 14;
+    /// `BPF_MAP_TYPE_QUEUE`
+    pub const QUEUE: u32 = 22;
+    /// `BPF_MAP_TYPE_STACK`
+    pub const STACK: u32 = 23;
+    /// `BPF_MAP_TYPE_RINGBUF`
+    pub const RINGBUF: u32 = 27;
+}
+
+/// `BPF_F_RDONLY_PROG`: the program may not write map values.
+pub const BPF_F_RDONLY_PROG: u32 = 1 << 7;
+
+/// What the verifier needs to know about one map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MapInfo {
+    /// `enum bpf_map_type` (see [`map_type`]).
+    pub map_type: u32,
+    /// Key size in bytes.
+    pub key_size: u32,
+    /// Value size in bytes.
+    pub value_size: u32,
+    /// Maximum number of entries.
+    pub max_entries: u32,
+    /// `map_flags`.
+    pub flags: u32,
+    /// The file descriptor `lddw rX, map_fd` instructions use for this map (`BPF_PSEUDO_MAP_FD`);
+    /// `BPF_PSEUDO_MAP_IDX` instructions use the index into [`VerifierInput::maps`] instead.
+    pub fd: Option<i32>,
+}
+
+/// Verifier settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// 0: no log; 1: instructions as processed and states at branch points; 2: the state
+    /// after every instruction.
+    pub log_level: u32,
+    /// Treat reads of uninitialised stack as unknown scalars, as the kernel does for
+    /// programs loaded with CAP_PERFMON. Off by default: such reads are rejected.
+    pub allow_uninit_stack: bool,
+    /// Processed-instruction limit (the kernel's `BPF_COMPLEXITY_LIMIT_INSNS`).
+    pub max_insns: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            log_level: 0,
+            allow_uninit_stack: false,
+            max_insns: 1_000_000,
+        }
+    }
+}
+
+/// Everything `verify` needs.
+#[derive(Clone, Copy, Debug)]
+pub struct VerifierInput<'a> {
+    /// The program (maps referenced by fd or index, not yet by address).
+    pub program: &'a Program,
+    /// Program type.
+    pub prog_type: ProgType,
+    /// The maps the program refers to.
+    pub maps: &'a [MapInfo],
+    /// Settings.
+    pub options: Options,
+}
+
+impl<'a> VerifierInput<'a> {
+    /// A program of `prog_type` without maps, default options.
+    pub fn new(program: &'a Program, prog_type: ProgType) -> Self {
+        VerifierInput {
+            program,
+            prog_type,
+            maps: &[],
+            options: Options::default(),
+        }
+    }
+}

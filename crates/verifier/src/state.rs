@@ -1,0 +1,273 @@
+//! Verifier states: frames of registers and stack, and acquired references.
+//!
+//! Takes register states; gives [`State`] and the pruning relation [`State::covered_by`].
+//! Each frame has eleven registers and up to 512 bytes of stack, tracked per 8-byte slot:
+//! each byte is invalid (never written), misc (some scalar), zero, or part of a spilled
+//! register whose whole state is kept (only for aligned 8-byte stores).
+//!
+//! Invariants: a slot holds a spill only when all its bytes are `Spill`; `refs` lists the
+//! references acquired on this path and not yet released. `covered_by(old)` implies that
+//! every concrete state described by `self` is described by `old` (with ids renamed
+//! consistently), so a path reaching a point in a state covered by an already fully explored
+//! state there is safe.
+
+use std::collections::HashMap;
+
+use crate::reg::{RegState, RegType};
+use userbpf_isa::Reg;
+
+/// Bytes of stack per frame.
+pub const MAX_STACK: i64 = 512;
+/// Maximum call depth (frames).
+pub const MAX_FRAMES: usize = 8;
+
+/// What is known about one stack byte.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SlotByte {
+    /// Never written.
+    Invalid,
+    /// Some scalar byte.
+    Misc,
+    /// Zero.
+    Zero,
+    /// Part of a spilled register.
+    Spill,
+}
+
+/// One 8-byte stack slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Slot {
+    /// Per-byte state (index 0 is the lowest address).
+    pub bytes: [SlotByte; 8],
+    /// The spilled register when all bytes are `Spill`.
+    pub spill: Option<RegState>,
+}
+
+impl Slot {
+    /// Never written.
+    pub const EMPTY: Slot = Slot {
+        bytes: [SlotByte::Invalid; 8],
+        spill: None,
+    };
+}
+
+/// One function's registers and stack.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Frame {
+    /// r0..r10.
+    pub regs: [RegState; 11],
+    /// Slot `i` covers `fp - 8*(i+1) .. fp - 8*i`; grows on demand.
+    pub stack: Vec<Slot>,
+    /// Instruction index of the call that created this frame (0 for the main frame).
+    pub callsite: usize,
+    /// Index of the subprogram this frame runs.
+    pub subprog: usize,
+}
+
+impl Frame {
+    /// A frame whose registers are all uninitialised except r10.
+    pub fn new(frame_no: u8, callsite: usize, subprog: usize) -> Frame {
+        let mut regs = [RegState::not_init(); 11];
+        regs[10] = RegState {
+            frame: frame_no,
+            ..RegState::pointer(RegType::Stack)
+        };
+        Frame {
+            regs,
+            stack: Vec::new(),
+            callsite,
+            subprog,
+        }
+    }
+
+    /// The slot covering byte `off` (negative, from fp), created if needed.
+    pub fn slot_mut(&mut self, off: i64) -> &mut Slot {
+        let idx = ((-off - 1) / 8) as usize;
+        if self.stack.len() <= idx {
+            self.stack.resize(idx + 1, Slot::EMPTY);
+        }
+        &mut self.stack[idx]
+    }
+
+    /// The slot covering byte `off`, if ever touched.
+    pub fn slot(&self, off: i64) -> Slot {
+        let idx = ((-off - 1) / 8) as usize;
+        self.stack.get(idx).copied().unwrap_or(Slot::EMPTY)
+    }
+
+    /// A register.
+    pub fn reg(&self, r: Reg) -> &RegState {
+        &self.regs[r.idx()]
+    }
+}
+
+/// An acquired reference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RefInfo {
+    /// Reference id.
+    pub id: u32,
+    /// Instruction (slot) that acquired it.
+    pub insn: usize,
+}
+
+/// The abstract machine state on one path.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct State {
+    /// Call frames, innermost last.
+    pub frames: Vec<Frame>,
+    /// References held.
+    pub refs: Vec<RefInfo>,
+}
+
+impl State {
+    /// The innermost frame.
+    pub fn cur(&self) -> &Frame {
+        self.frames.last().expect("at least one frame")
+    }
+
+    /// The innermost frame, mutably.
+    pub fn cur_mut(&mut self) -> &mut Frame {
+        self.frames.last_mut().expect("at least one frame")
+    }
+
+    /// Register `r` of the innermost frame.
+    pub fn reg(&self, r: Reg) -> &RegState {
+        &self.cur().regs[r.idx()]
+    }
+
+    /// Register `r` of the innermost frame, mutably.
+    pub fn reg_mut(&mut self, r: Reg) -> &mut RegState {
+        &mut self.cur_mut().regs[r.idx()]
+    }
+
+    /// Apply `f` to every register and spilled register of every frame.
+    pub fn for_each_reg(&mut self, mut f: impl FnMut(&mut RegState)) {
+        for fr in &mut self.frames {
+            for r in &mut fr.regs {
+                f(r);
+            }
+            for s in &mut fr.stack {
+                if let Some(r) = &mut s.spill {
+                    f(r);
+                }
+            }
+        }
+    }
+
+    /// Whether every concrete state of `self` is described by `old` (pruning).
+    pub fn covered_by(&self, old: &State) -> bool {
+        if self.frames.len() != old.frames.len() || self.refs.len() != old.refs.len() {
+            return false;
+        }
+        let mut ids = IdMap::default();
+        for (o, c) in old.refs.iter().zip(&self.refs) {
+            if !ids.check(o.id, c.id) {
+                return false;
+            }
+        }
+        for (of, cf) in old.frames.iter().zip(&self.frames) {
+            if of.callsite != cf.callsite || of.subprog != cf.subprog {
+                return false;
+            }
+            for (o, c) in of.regs.iter().zip(&cf.regs) {
+                if !reg_covered(c, o, &mut ids) {
+                    return false;
+                }
+            }
+            let n = of.stack.len().max(cf.stack.len());
+            for i in 0..n {
+                let os = of.stack.get(i).copied().unwrap_or(Slot::EMPTY);
+                let cs = cf.stack.get(i).copied().unwrap_or(Slot::EMPTY);
+                if !slot_covered(&cs, &os, &mut ids) {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+}
+
+/// A consistent renaming of ids between an old and a current state (both directions).
+#[derive(Default)]
+struct IdMap {
+    fwd: HashMap<u32, u32>,
+    back: HashMap<u32, u32>,
+}
+
+impl IdMap {
+    fn check(&mut self, old: u32, cur: u32) -> bool {
+        if old == 0 && cur == 0 {
+            return true;
+        }
+        if old == 0 || cur == 0 {
+            return false;
+        }
+        match (self.fwd.get(&old), self.back.get(&cur)) {
+            (Some(&c), Some(&o)) => c == cur && o == old,
+            (None, None) => {
+                self.fwd.insert(old, cur);
+                self.back.insert(cur, old);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+fn reg_covered(cur: &RegState, old: &RegState, ids: &mut IdMap) -> bool {
+    match old.ty {
+        RegType::NotInit => true,
+        RegType::Scalar => {
+            // An old scalar with an id constrains copies; require the same sharing.
+            cur.ty == RegType::Scalar
+                && cur.var.leq(&old.var)
+                && (old.id == 0 || ids.check(old.id, cur.id))
+        }
+        _ => {
+            cur.ty == old.ty
+                && cur.off == old.off
+                && cur.var.leq(&old.var)
+                && cur.map == old.map
+                && cur.frame == old.frame
+                && cur.mem_size == old.mem_size
+                && cur.range >= old.range
+                && ids.check(old.id, cur.id)
+                && ids.check(old.ref_id, cur.ref_id)
+        }
+    }
+}
+
+fn slot_covered(cur: &Slot, old: &Slot, ids: &mut IdMap) -> bool {
+    if let Some(o) = &old.spill {
+        return match &cur.spill {
+            Some(c) => reg_covered(c, o, ids),
+            None => {
+                // An old spilled unknown-ish scalar is covered by misc/zero bytes only when it
+                // constrains nothing.
+                o.ty == RegType::Scalar
+                    && o.id == 0
+                    && o.var == crate::scalar::Scalar::unknown()
+                    && cur.bytes.iter().all(|b| *b != SlotByte::Invalid)
+            }
+        };
+    }
+    for (o, c) in old.bytes.iter().zip(&cur.bytes) {
+        let ok = match o {
+            SlotByte::Invalid => true,
+            SlotByte::Misc => match c {
+                SlotByte::Misc | SlotByte::Zero => true,
+                SlotByte::Spill => cur.spill.is_some_and(|r| r.ty == RegType::Scalar),
+                SlotByte::Invalid => false,
+            },
+            SlotByte::Zero => {
+                *c == SlotByte::Zero
+                    || (*c == SlotByte::Spill && cur.spill.is_some_and(|r| r.konst() == Some(0)))
+            }
+            SlotByte::Spill => false,
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
