@@ -1,7 +1,8 @@
 //! Raw `union bpf_attr` layouts, as in the kernel UAPI (`include/uapi/linux/bpf.h`).
 //!
 //! Takes nothing; gives `#[repr(C)]` structs for the members of `union bpf_attr` this crate
-//! uses (`BPF_PROG_LOAD`, `BPF_PROG_TEST_RUN`) and the command and type numbers. Field
+//! uses (`BPF_MAP_CREATE`, the `BPF_MAP_*_ELEM` commands, `BPF_MAP_FREEZE`, `BPF_PROG_LOAD`,
+//! `BPF_PROG_TEST_RUN`, `BPF_OBJ_GET_INFO_BY_FD`) and the command and type numbers. Field
 //! offsets are checked at compile time against the UAPI. The kernel accepts any attribute
 //! size up to its own: a shorter struct is zero-extended, so newer kernel fields stay zero.
 //!
@@ -10,6 +11,22 @@
 
 use std::mem::{offset_of, size_of};
 
+/// `enum bpf_cmd`: `BPF_MAP_CREATE`.
+pub const BPF_MAP_CREATE: u32 = 0;
+/// `enum bpf_cmd`: `BPF_MAP_LOOKUP_ELEM`.
+pub const BPF_MAP_LOOKUP_ELEM: u32 = 1;
+/// `enum bpf_cmd`: `BPF_MAP_UPDATE_ELEM`.
+pub const BPF_MAP_UPDATE_ELEM: u32 = 2;
+/// `enum bpf_cmd`: `BPF_MAP_DELETE_ELEM`.
+pub const BPF_MAP_DELETE_ELEM: u32 = 3;
+/// `enum bpf_cmd`: `BPF_MAP_GET_NEXT_KEY`.
+pub const BPF_MAP_GET_NEXT_KEY: u32 = 4;
+/// `enum bpf_cmd`: `BPF_OBJ_GET_INFO_BY_FD`.
+pub const BPF_OBJ_GET_INFO_BY_FD: u32 = 15;
+/// `enum bpf_cmd`: `BPF_MAP_LOOKUP_AND_DELETE_ELEM`.
+pub const BPF_MAP_LOOKUP_AND_DELETE_ELEM: u32 = 21;
+/// `enum bpf_cmd`: `BPF_MAP_FREEZE`.
+pub const BPF_MAP_FREEZE: u32 = 22;
 /// `enum bpf_cmd`: `BPF_PROG_LOAD`.
 pub const BPF_PROG_LOAD: u32 = 5;
 /// `enum bpf_cmd`: `BPF_PROG_TEST_RUN` (alias `BPF_PROG_RUN`).
@@ -52,6 +69,63 @@ pub(crate) struct ProgLoadAttr {
     pub log_true_size: u32,
     pub prog_token_fd: i32,
     pub fd_array_cnt: u32,
+}
+
+/// The `BPF_MAP_CREATE` member of `union bpf_attr` (up to `map_token_fd`, Linux 6.9).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct MapCreateAttr {
+    pub map_type: u32,
+    pub key_size: u32,
+    pub value_size: u32,
+    pub max_entries: u32,
+    pub map_flags: u32,
+    pub inner_map_fd: u32,
+    pub numa_node: u32,
+    pub map_name: [u8; BPF_OBJ_NAME_LEN],
+    pub map_ifindex: u32,
+    pub btf_fd: u32,
+    pub btf_key_type_id: u32,
+    pub btf_value_type_id: u32,
+    pub btf_vmlinux_value_type_id: u32,
+    pub map_extra: u64,
+    pub value_type_btf_obj_fd: i32,
+    pub map_token_fd: i32,
+}
+
+/// The member of `union bpf_attr` shared by the `BPF_MAP_*_ELEM` commands,
+/// `BPF_MAP_GET_NEXT_KEY` (`value` is `next_key`) and `BPF_MAP_FREEZE` (only `map_fd`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct MapElemAttr {
+    pub map_fd: u32,
+    /// Explicit padding before the 8-byte aligned `key`.
+    pub _pad: u32,
+    pub key: u64,
+    /// Union with `next_key`.
+    pub value: u64,
+    pub flags: u64,
+}
+
+/// The `info` member of `union bpf_attr` (`BPF_OBJ_GET_INFO_BY_FD`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct ObjInfoAttr {
+    pub bpf_fd: u32,
+    /// Input: capacity of `info`; output: bytes written.
+    pub info_len: u32,
+    pub info: u64,
+}
+
+/// The first two fields shared by `struct bpf_map_info` and `struct bpf_prog_info`; the
+/// kernel copies at most `info_len` bytes, so asking for these 8 is enough for the id.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct InfoHead {
+    /// `type`: the map or program type.
+    pub kind: u32,
+    /// `id`: the object's global id.
+    pub id: u32,
 }
 
 /// The `test` member of `union bpf_attr` (`BPF_PROG_TEST_RUN`).
@@ -102,6 +176,27 @@ const _: () = {
     assert!(offset_of!(ProgLoadAttr, fd_array_cnt) == 148);
     assert!(size_of::<ProgLoadAttr>() == 152);
 
+    assert!(offset_of!(MapCreateAttr, inner_map_fd) == 20);
+    assert!(offset_of!(MapCreateAttr, numa_node) == 24);
+    assert!(offset_of!(MapCreateAttr, map_name) == 28);
+    assert!(offset_of!(MapCreateAttr, map_ifindex) == 44);
+    assert!(offset_of!(MapCreateAttr, btf_fd) == 48);
+    assert!(offset_of!(MapCreateAttr, btf_vmlinux_value_type_id) == 60);
+    assert!(offset_of!(MapCreateAttr, map_extra) == 64);
+    assert!(offset_of!(MapCreateAttr, value_type_btf_obj_fd) == 72);
+    assert!(offset_of!(MapCreateAttr, map_token_fd) == 76);
+    assert!(size_of::<MapCreateAttr>() == 80);
+
+    assert!(offset_of!(MapElemAttr, key) == 8);
+    assert!(offset_of!(MapElemAttr, value) == 16);
+    assert!(offset_of!(MapElemAttr, flags) == 24);
+    assert!(size_of::<MapElemAttr>() == 32);
+
+    assert!(offset_of!(ObjInfoAttr, info_len) == 4);
+    assert!(offset_of!(ObjInfoAttr, info) == 8);
+    assert!(size_of::<ObjInfoAttr>() == 16);
+    assert!(offset_of!(InfoHead, id) == 4);
+
     assert!(offset_of!(TestRunAttr, data_size_out) == 12);
     assert!(offset_of!(TestRunAttr, data_in) == 16);
     assert!(offset_of!(TestRunAttr, data_out) == 24);
@@ -126,3 +221,10 @@ pub(crate) unsafe trait Attr: Copy + 'static {}
 unsafe impl Attr for ProgLoadAttr {}
 // SAFETY: repr(C), only integers; explicit fields (with `_pad`) fill every byte.
 unsafe impl Attr for TestRunAttr {}
+// SAFETY: repr(C), integers and a byte array; 80 bytes of fields, no implicit padding
+// (checked above: map_extra sits at 64, right after five u32s from 44).
+unsafe impl Attr for MapCreateAttr {}
+// SAFETY: repr(C), only integers; `_pad` fills the gap before `key`.
+unsafe impl Attr for MapElemAttr {}
+// SAFETY: repr(C), only integers, no padding (16 bytes of fields).
+unsafe impl Attr for ObjInfoAttr {}

@@ -3,7 +3,10 @@
 //! Takes raw eBPF bytecode; gives the running kernel's answers: whether its verifier accepts
 //! the program ([`prog_load`], a [`ProgFd`] or a [`LoadFailure`] with errno and verifier log)
 //! and what the program returns and writes when run on given data
-//! ([`ProgFd::test_run`], a [`TestRunResult`] via `BPF_PROG_TEST_RUN`). [`available`] tells
+//! ([`ProgFd::test_run`], a [`TestRunResult`] via `BPF_PROG_TEST_RUN`), maps
+//! ([`map_create`], a [`MapFd`] with lookup / update / delete / iteration / pop / freeze /
+//! dump), and whole objects parsed by `userbpf-object` ([`load_object`], a mini libbpf
+//! giving a [`KernelObject`] with programs and maps by name). [`available`] tells
 //! whether `bpf()` works here at all, so tests can print "skipped: ..." and pass.
 //!
 //! A thin, safe wrapper of `bpf(2)` for the differential tests and benchmarks: the raw
@@ -23,9 +26,16 @@
 //! ```
 
 mod attr;
+mod load;
+mod map;
 mod prog;
+mod ringbuf;
 mod sys;
 
+pub use load::{load_object, KernelLoadError, KernelObject};
+pub use map::{
+    is_percpu, map_create, map_type, possible_cpus, update_flags, MapCreateOptions, MapFd,
+};
 pub use prog::{
     prog_load, prog_load_with, prog_type, LoadFailure, LoadOptions, ProgFd, TestRunOptions,
     TestRunResult,

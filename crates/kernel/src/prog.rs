@@ -257,6 +257,15 @@ impl ProgFd {
         &self.log
     }
 
+    /// The program's global id (`bpf_prog_info.id`), which lookups in program arrays
+    /// return.
+    ///
+    /// # Errors
+    /// The errno of `BPF_OBJ_GET_INFO_BY_FD`.
+    pub fn id(&self) -> io::Result<u32> {
+        Ok(crate::map::info_head_in(&Linux, self.fd.as_raw_fd())?.id)
+    }
+
     /// Run the program `repeat` times on `data_in`, collecting up to `data_out_capacity`
     /// bytes of the resulting packet.
     ///

@@ -150,3 +150,153 @@ fn real_kernel_probe() {
     assert_eq!(err.errno, libc::EACCES);
     assert!(err.log.contains("R2 !read_ok"), "{}", err.log);
 }
+
+#[test]
+fn cpu_lists_are_counted() {
+    use crate::map::parse_cpu_list;
+    assert_eq!(parse_cpu_list("0"), Some(1));
+    assert_eq!(parse_cpu_list("0-3"), Some(4));
+    assert_eq!(parse_cpu_list("0-3,5,7-8"), Some(9));
+    assert_eq!(parse_cpu_list("x"), None);
+    assert_eq!(parse_cpu_list(""), None);
+}
+
+#[test]
+fn object_names_are_sanitised() {
+    use crate::map::object_name;
+    assert_eq!(&object_name("a-b.c_d")[..6], b"ab.c_d");
+    let long = object_name("abcdefghijklmnopqrstuvwxyz");
+    assert_eq!(&long[..15], b"abcdefghijklmno");
+    assert_eq!(long[15], 0);
+}
+
+/// A fake kernel for map commands: checks the attribute layout it receives.
+struct FakeMaps;
+
+impl Sys for FakeMaps {
+    fn bpf<A: Attr>(&self, cmd: u32, attr: &mut A) -> io::Result<i64> {
+        let any = attr as &mut dyn Any;
+        if let Some(a) = any.downcast_mut::<crate::attr::MapCreateAttr>() {
+            assert_eq!(cmd, crate::attr::BPF_MAP_CREATE);
+            assert_eq!((a.map_type, a.key_size, a.value_size), (1, 4, 8));
+            assert_eq!(&a.map_name[..4], b"hash");
+            let f = std::fs::File::open("/dev/null")?;
+            return Ok(f.into_raw_fd() as i64);
+        }
+        if let Some(a) = any.downcast_mut::<crate::attr::MapElemAttr>() {
+            assert_eq!(cmd, crate::attr::BPF_MAP_LOOKUP_ELEM);
+            assert_ne!(a.key, 0);
+            // SAFETY: value points at the crate's buffer of value_size (8) bytes.
+            unsafe { (a.value as *mut u64).write_unaligned(0x1122) };
+            return Ok(0);
+        }
+        panic!("unexpected attribute type");
+    }
+}
+
+#[test]
+fn map_requests_are_checked_before_the_syscall() {
+    use crate::map::{map_create_in, MapCreateOptions};
+    let map = map_create_in(
+        &FakeMaps,
+        &MapCreateOptions {
+            map_type: 1,
+            key_size: 4,
+            value_size: 8,
+            max_entries: 4,
+            name: "hash".into(),
+            ..MapCreateOptions::default()
+        },
+    )
+    .unwrap();
+    let v = map.lookup_in(&FakeMaps, Some(&[1, 0, 0, 0]), 0).unwrap();
+    assert_eq!(v, Some(0x1122u64.to_ne_bytes().to_vec()));
+    // Wrong key size: EINVAL with no syscall (FakeMaps would accept it).
+    let e = map.lookup_in(&FakeMaps, Some(&[1, 0]), 0).unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::EINVAL));
+    let e = map
+        .update_in(&FakeMaps, Some(&[1, 0, 0, 0]), &[0; 4], 0)
+        .unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::EINVAL));
+}
+
+#[test]
+fn real_kernel_maps() {
+    use crate::{map_create, map_type, possible_cpus, MapCreateOptions};
+    if let Err(why) = available() {
+        println!("skipped: {why}");
+        return;
+    }
+    let create = |t, k, v, n, extra| {
+        map_create(&MapCreateOptions {
+            map_type: t,
+            key_size: k,
+            value_size: v,
+            max_entries: n,
+            map_extra: extra,
+            name: "t".into(),
+            ..MapCreateOptions::default()
+        })
+        .unwrap()
+    };
+    let hash = create(map_type::HASH, 4, 8, 8, 0);
+    for k in 1u32..=3 {
+        hash.update(&k.to_ne_bytes(), &u64::from(k * 10).to_ne_bytes(), 0)
+            .unwrap();
+    }
+    assert!(hash.delete(&2u32.to_ne_bytes()).unwrap());
+    assert!(!hash.delete(&2u32.to_ne_bytes()).unwrap());
+    let mut dump = hash.dump().unwrap();
+    dump.sort();
+    assert_eq!(
+        dump,
+        vec![
+            (1u32.to_ne_bytes().to_vec(), 10u64.to_ne_bytes().to_vec()),
+            (3u32.to_ne_bytes().to_vec(), 30u64.to_ne_bytes().to_vec()),
+        ]
+    );
+    assert!(hash.id().unwrap() > 0);
+
+    let percpu = create(map_type::PERCPU_ARRAY, 4, 4, 2, 0);
+    assert_eq!(percpu.value_buf_size(), 8 * possible_cpus());
+    assert_eq!(percpu.dump().unwrap().len(), 2);
+
+    let queue = create(map_type::QUEUE, 0, 4, 4, 0);
+    let stack = create(map_type::STACK, 0, 4, 4, 0);
+    for v in 1u32..=3 {
+        queue.push(&v.to_ne_bytes(), 0).unwrap();
+        stack.push(&v.to_ne_bytes(), 0).unwrap();
+    }
+    let values = |m: &crate::MapFd| -> Vec<u32> {
+        m.dump()
+            .unwrap()
+            .into_iter()
+            .map(|(_, v)| u32::from_ne_bytes(v.try_into().unwrap()))
+            .collect()
+    };
+    assert_eq!(values(&queue), [1, 2, 3]);
+    assert_eq!(values(&queue), [1, 2, 3], "dump leaves the queue as it was");
+    assert_eq!(values(&stack), [3, 2, 1]);
+    assert_eq!(values(&stack), [3, 2, 1], "dump leaves the stack as it was");
+    assert_eq!(queue.pop().unwrap(), Some(1u32.to_ne_bytes().to_vec()));
+
+    let bloom = create(map_type::BLOOM_FILTER, 0, 4, 16, 3);
+    bloom.push(&7u32.to_ne_bytes(), 0).unwrap();
+    assert!(bloom.bloom_contains(&7u32.to_ne_bytes()).unwrap());
+
+    let ringbuf = create(map_type::RINGBUF, 0, 0, 4096, 0);
+    assert!(ringbuf.ringbuf_records().unwrap().is_empty());
+
+    let rodata = create(map_type::ARRAY, 4, 4, 1, 0);
+    rodata
+        .update(&0u32.to_ne_bytes(), &5u32.to_ne_bytes(), 0)
+        .unwrap();
+    rodata.freeze().unwrap();
+    assert_eq!(
+        rodata
+            .update(&0u32.to_ne_bytes(), &6u32.to_ne_bytes(), 0)
+            .unwrap_err()
+            .raw_os_error(),
+        Some(libc::EPERM)
+    );
+}
