@@ -22,6 +22,7 @@
 pub mod btf;
 pub mod error;
 pub mod loader;
+pub mod core_relo;
 pub mod section;
 pub use error::ObjectError;
 pub use loader::{
