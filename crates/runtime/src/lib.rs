@@ -7,6 +7,7 @@
 pub mod engine;
 pub mod error;
 pub mod helpers;
+pub mod instance;
 pub mod interp;
 pub mod kernel_helpers;
 pub mod maps;
@@ -15,6 +16,7 @@ pub mod pin_btf;
 
 pub use error::{Access, LoadError, Trap};
 pub use helpers::{Helper, HelperContext, HelperFn, Helpers};
+pub use instance::{LoadOptions, ObjectInstance, PreparedProgram, RuntimeError};
 pub use interp::{Interpreter, MAX_CALL_FRAMES, STACK_FRAME_SIZE};
 pub use memory::{MemoryMap, Region, RegionKind};
 pub mod test_run;

@@ -206,7 +206,7 @@ fn damaged_pin_files_are_errors() {
     assert!(patch("type", 12, &999u32.to_ne_bytes())
         .to_string()
         .contains("unknown map type"));
-    assert!(patch("type2", 12, &3u32.to_ne_bytes())
+    assert!(patch("type2", 12, &7u32.to_ne_bytes())
         .to_string()
         .contains("not supported"));
     assert!(matches!(

@@ -56,10 +56,10 @@ fn map_type_ids_match_the_kernel() {
 
 #[test]
 fn unsupported_types_are_named() {
-    let e = Map::create(MapSpec::new(MapType::ProgArray, 4, 4, 4), None).unwrap_err();
+    let e = Map::create(MapSpec::new(MapType::StackTrace, 4, 8, 4), None).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "map type BPF_MAP_TYPE_PROG_ARRAY is not supported yet"
+        "map type BPF_MAP_TYPE_STACK_TRACE is not supported yet"
     );
     assert_eq!(e.errno(), EOPNOTSUPP);
 }

@@ -6,9 +6,17 @@
 //! frames first, then the last region that matched, then a search of the map. Rare operations
 //! (calls, frame returns, atomics, signed division) sit in out-of-line functions so the hot
 //! loop keeps its state in registers.
+//!
+//! Callbacks and tail calls nest the loop: [`run_loop`] runs until the frame depth it started
+//! at exits. A callback (`bpf_loop`, `bpf_for_each_map_elem`) pushes a frame and runs the
+//! function until it returns; a tail call runs the target program at the caller's depth, on
+//! the caller's stack frame, and its result is the caller's `exit`.
 
 use userbpf_isa::{semantics, AtomicOp, AtomicSize, Width};
 
+use super::callbacks::{
+    CallbackContext, CallbackError, TailCallTarget, MAX_TAIL_CALL_CNT, TAIL_CALL_ID,
+};
 use super::op::{Op, Operand, FUNC_PTR_TAG};
 use super::{Interpreter, MAX_CALL_FRAMES, MAY_GOTO_BUDGET, STACK_FRAME_SIZE};
 use crate::error::{Access, Trap};
@@ -35,6 +43,25 @@ struct Machine<'r, 'm> {
     memory: &'r mut MemoryMap<'m>,
     frames: Vec<Frame>,
     may_goto: u64,
+    /// Tail calls taken in this run.
+    tail_calls: u32,
+    /// Instructions left (metered runs; saved here around nested loops).
+    budget_left: u64,
+    /// The budget the run started with, for the trap message.
+    budget_total: u64,
+}
+
+/// The state of a machine apart from its memory map, to move it into a machine whose map
+/// has an extra region for a while.
+struct State {
+    regs: [u64; 16],
+    stack_lo: u64,
+    stack_hi: u64,
+    frames: Vec<Frame>,
+    may_goto: u64,
+    tail_calls: u32,
+    budget_left: u64,
+    budget_total: u64,
 }
 
 #[inline(always)]
@@ -42,7 +69,68 @@ fn within(addr: u64, size: u64, lo: u64, hi: u64) -> bool {
     addr >= lo && addr.wrapping_sub(lo) <= (hi - lo).wrapping_sub(size) && hi - lo >= size
 }
 
-impl Machine<'_, '_> {
+impl<'m> Machine<'_, 'm> {
+    fn take_state(&mut self) -> State {
+        State {
+            regs: self.regs,
+            stack_lo: self.stack_lo,
+            stack_hi: self.stack_hi,
+            frames: std::mem::take(&mut self.frames),
+            may_goto: self.may_goto,
+            tail_calls: self.tail_calls,
+            budget_left: self.budget_left,
+            budget_total: self.budget_total,
+        }
+    }
+
+    fn put_state(&mut self, s: State) {
+        self.regs = s.regs;
+        self.stack_lo = s.stack_lo;
+        self.stack_hi = s.stack_hi;
+        self.frames = s.frames;
+        self.may_goto = s.may_goto;
+        self.tail_calls = s.tail_calls;
+        self.budget_left = s.budget_left;
+        self.budget_total = s.budget_total;
+    }
+
+    /// Run `f` on this machine with `region` added to its memory map.
+    ///
+    /// # Safety
+    /// As [`MemoryMap::with_region`]: `region` must be valid (for writes too if writable)
+    /// while `f` runs.
+    unsafe fn with_extra_region<R>(
+        &mut self,
+        region: Region,
+        f: impl FnOnce(&mut Machine<'_, 'm>) -> R,
+    ) -> R {
+        let state = self.take_state();
+        // SAFETY: passed on from the caller.
+        let (result, state) = unsafe {
+            self.memory.with_region(region, |memory| {
+                let mut inner = Machine {
+                    regs: [0; 16],
+                    stack_lo: 0,
+                    stack_hi: 0,
+                    cache_lo: 0,
+                    cache_hi: 0,
+                    cache_writable: false,
+                    memory,
+                    frames: Vec::new(),
+                    may_goto: 0,
+                    tail_calls: 0,
+                    budget_left: 0,
+                    budget_total: 0,
+                };
+                inner.put_state(state);
+                let result = f(&mut inner);
+                (result, inner.take_state())
+            })
+        };
+        self.put_state(state);
+        result
+    }
+
     #[inline(always)]
     fn r(&self, i: u8) -> u64 {
         self.regs[(i & 15) as usize]
@@ -248,6 +336,101 @@ impl Machine<'_, '_> {
         }
     }
 
+    /// A helper that may call back into the program.
+    #[inline(never)]
+    fn call_engine<const METERED: bool>(
+        &mut self,
+        vm: &Interpreter,
+        slot: usize,
+        id: u32,
+    ) -> Result<(), Trap> {
+        let Some(Some(f)) = vm.engine.get(id as usize) else {
+            return Err(Trap::UnknownHelper {
+                slot,
+                id: id as u64,
+            });
+        };
+        let args = [
+            self.regs[1],
+            self.regs[2],
+            self.regs[3],
+            self.regs[4],
+            self.regs[5],
+        ];
+        let mut ctx = Callbacks::<METERED> { m: self, vm, slot };
+        match f(&mut ctx, args) {
+            Ok(r0) => {
+                self.regs[0] = r0;
+                Ok(())
+            }
+            Err(CallbackError::Trap(t)) => Err(t),
+            Err(CallbackError::Message(message)) => Err(Trap::Helper {
+                slot,
+                id: id as u64,
+                message,
+            }),
+        }
+    }
+
+    /// Call function pointer `func` of `vm` in a new frame with r1-r5 = `args`; its r0.
+    fn invoke<const METERED: bool>(
+        &mut self,
+        vm: &Interpreter,
+        slot: usize,
+        func: u64,
+        args: [u64; 5],
+    ) -> Result<u64, Trap> {
+        let index = func as u32 as usize;
+        if func & !0xffff_ffff != FUNC_PTR_TAG
+            || index >= vm.ops.len() - 1
+            || matches!(vm.ops[index], Op::Nop)
+        {
+            return Err(Trap::BadCallTarget { slot, target: func });
+        }
+        let depth = self.frames.len();
+        self.push_frame(slot, slot + 1, index)?;
+        self.regs[1..6].copy_from_slice(&args);
+        let r = run_loop::<METERED>(vm, self, index, depth + 1);
+        if r.is_ok() {
+            // The callee's exit at its own depth leaves its frame for us to pop.
+            self.pop_frame();
+        }
+        r
+    }
+
+    /// `bpf_tail_call(ctx, map, index)`: `Some(r0)` when a target ran in place of the
+    /// current frame, `None` when the call failed (execution continues, registers kept).
+    #[inline(never)]
+    fn tail_call<const METERED: bool>(
+        &mut self,
+        vm: &Interpreter,
+        slot: usize,
+    ) -> Result<Option<u64>, Trap> {
+        let Some(targets) = &vm.tail_calls else {
+            return Err(Trap::UnknownHelper {
+                slot,
+                id: TAIL_CALL_ID as u64,
+            });
+        };
+        let target = targets
+            .target(self.regs[2], self.regs[3] as u32)
+            .map_err(|message| Trap::Helper {
+                slot,
+                id: TAIL_CALL_ID as u64,
+                message,
+            })?;
+        if matches!(target, TailCallTarget::OutOfRange) || self.tail_calls >= MAX_TAIL_CALL_CNT {
+            return Ok(None);
+        }
+        self.tail_calls += 1;
+        let TailCallTarget::Program(target) = target else {
+            return Ok(None);
+        };
+        // The target starts on the caller's frame with the same r1 (the context).
+        let depth = self.frames.len();
+        run_loop::<METERED>(&target, self, 0, depth).map(Some)
+    }
+
     #[inline(never)]
     fn slow_alu(&mut self, op: &Op) {
         match *op {
@@ -294,15 +477,18 @@ pub(super) fn execute(
                 memory,
                 frames: Vec::with_capacity(MAX_CALL_FRAMES),
                 may_goto: MAY_GOTO_BUDGET,
+                tail_calls: 0,
+                budget_left: vm.budget.unwrap_or(u64::MAX),
+                budget_total: vm.budget.unwrap_or(0),
             };
             for (i, a) in args.iter().take(5).enumerate() {
                 m.regs[i + 1] = *a;
             }
             m.regs[10] = stack_top;
             if vm.budget.is_some() {
-                run_loop::<true>(vm, &mut m)
+                run_loop::<true>(vm, &mut m, 0, 0)
             } else {
-                run_loop::<false>(vm, &mut m)
+                run_loop::<false>(vm, &mut m, 0, 0)
             }
         })
     };
@@ -310,10 +496,15 @@ pub(super) fn execute(
     result
 }
 
-fn run_loop<const METERED: bool>(vm: &Interpreter, m: &mut Machine<'_, '_>) -> Result<u64, Trap> {
+/// Run `vm` from `pc` until an `exit` at frame depth `base` (the number of pushed frames).
+fn run_loop<const METERED: bool>(
+    vm: &Interpreter,
+    m: &mut Machine<'_, '_>,
+    mut pc: usize,
+    base: usize,
+) -> Result<u64, Trap> {
     let ops = &vm.ops[..];
-    let mut pc: usize = 0;
-    let mut budget = vm.budget.unwrap_or(u64::MAX);
+    let mut budget = m.budget_left;
 
     macro_rules! jump_if {
         ($cond:expr, $t:expr) => {
@@ -331,7 +522,7 @@ fn run_loop<const METERED: bool>(vm: &Interpreter, m: &mut Machine<'_, '_>) -> R
         };
     }
 
-    loop {
+    let result = loop {
         let slot = pc;
         let op = ops[pc];
         pc += 1;
@@ -339,7 +530,7 @@ fn run_loop<const METERED: bool>(vm: &Interpreter, m: &mut Machine<'_, '_>) -> R
             if budget == 0 {
                 break Err(Trap::BudgetExhausted {
                     slot,
-                    budget: vm.budget.unwrap_or(0),
+                    budget: m.budget_total,
                 });
             }
             budget -= 1;
@@ -470,12 +661,38 @@ fn run_loop<const METERED: bool>(vm: &Interpreter, m: &mut Machine<'_, '_>) -> R
                 )
             }
             Op::CallHelper(id) => try_or_break!(m.call_helper(vm, slot, id as u64)),
+            Op::CallEngine(id) => {
+                m.budget_left = budget;
+                try_or_break!(m.call_engine::<METERED>(vm, slot, id));
+                budget = m.budget_left;
+            }
+            Op::TailCall => {
+                m.budget_left = budget;
+                let done = try_or_break!(m.tail_call::<METERED>(vm, slot));
+                budget = m.budget_left;
+                if let Some(r0) = done {
+                    // The target's exit is this frame's exit.
+                    m.regs[0] = r0;
+                    if m.frames.len() == base {
+                        break Ok(r0);
+                    }
+                    match m.pop_frame() {
+                        None => break Ok(r0),
+                        Some(ret) => pc = ret,
+                    }
+                }
+            }
             Op::CallLocal(t) => pc = try_or_break!(m.push_frame(slot, pc, t as usize)),
             Op::CallX(r) => pc = try_or_break!(m.call_indirect(vm, slot, pc, r)),
-            Op::Exit => match m.pop_frame() {
-                None => break Ok(m.regs[0]),
-                Some(ret) => pc = ret,
-            },
+            Op::Exit => {
+                if m.frames.len() == base {
+                    break Ok(m.regs[0]);
+                }
+                match m.pop_frame() {
+                    None => break Ok(m.regs[0]),
+                    Some(ret) => pc = ret,
+                }
+            }
             Op::MayGoto(t) => {
                 if m.may_goto == 0 {
                     pc = t as usize;
@@ -484,6 +701,42 @@ fn run_loop<const METERED: bool>(vm: &Interpreter, m: &mut Machine<'_, '_>) -> R
                 }
             }
             Op::End => break Err(Trap::FellOffEnd { slot }),
+        }
+    };
+    if METERED {
+        m.budget_left = budget;
+    }
+    result
+}
+
+/// The [`CallbackContext`] of a helper called from the interpreter.
+struct Callbacks<'x, 'r, 'm, const METERED: bool> {
+    m: &'x mut Machine<'r, 'm>,
+    vm: &'x Interpreter,
+    slot: usize,
+}
+
+impl<const METERED: bool> CallbackContext for Callbacks<'_, '_, '_, METERED> {
+    fn memory(&self) -> &MemoryMap<'_> {
+        self.m.memory
+    }
+
+    fn call_function(&mut self, func: u64, args: [u64; 5], readonly: &[u8]) -> Result<u64, Trap> {
+        let (vm, slot) = (self.vm, self.slot);
+        if readonly.is_empty() {
+            return self.m.invoke::<METERED>(vm, slot, func, args);
+        }
+        let region = Region {
+            start: readonly.as_ptr() as u64,
+            len: readonly.len() as u64,
+            writable: false,
+            kind: RegionKind::Helper,
+        };
+        // SAFETY: `readonly` is borrowed for the whole call and the region is read-only, so
+        // the program only reads it, through the checked loads of this module.
+        unsafe {
+            self.m
+                .with_extra_region(region, |m| m.invoke::<METERED>(vm, slot, func, args))
         }
     }
 }

@@ -20,6 +20,7 @@
 //! assert_eq!(vm.run_raw(&mut [7, 9]).unwrap(), 9);
 //! ```
 
+pub mod callbacks;
 mod exec;
 mod op;
 
@@ -31,6 +32,10 @@ use crate::error::{LoadError, Trap};
 use crate::helpers::{HelperFn, Helpers};
 use crate::memory::{MemoryMap, RegionKind};
 
+pub use callbacks::{
+    CallbackContext, CallbackError, CallbackHelperFn, EngineHelpers, TailCallTarget,
+    TailCallTargets, MAX_TAIL_CALL_CNT,
+};
 pub use op::FUNC_PTR_TAG;
 
 /// Stack bytes per frame.
@@ -45,6 +50,8 @@ pub const MAY_GOTO_BUDGET: u64 = 8 * 1024 * 1024;
 pub struct Interpreter {
     ops: Box<[op::Op]>,
     helpers: Box<[Option<Arc<HelperFn>>]>,
+    engine: Box<[Option<Arc<CallbackHelperFn>>]>,
+    tail_calls: Option<Arc<dyn TailCallTargets>>,
     budget: Option<u64>,
 }
 
@@ -65,15 +72,32 @@ impl Interpreter {
     /// [`LoadError`] for bad targets, unknown helpers and instructions that cannot run here
     /// (legacy packet loads, kfunc calls, unrelocated map references).
     pub fn new(program: &Program, helpers: &Helpers) -> Result<Interpreter, LoadError> {
-        let ops = op::translate(program, helpers)?;
+        Self::with_engine_helpers(program, helpers, &EngineHelpers::new())
+    }
+
+    /// Prepare `program` with helpers that call back into it (`bpf_loop`,
+    /// `bpf_for_each_map_elem`) and tail calls, see [`callbacks`]. A helper id in `engine`
+    /// takes precedence over the same id in `helpers`.
+    ///
+    /// # Errors
+    /// As [`Interpreter::new`].
+    pub fn with_engine_helpers(
+        program: &Program,
+        helpers: &Helpers,
+        engine: &EngineHelpers,
+    ) -> Result<Interpreter, LoadError> {
+        let ops = op::translate(program, helpers, engine)?;
         Ok(Interpreter {
             ops: ops.into_boxed_slice(),
             helpers: helpers.dense().into_boxed_slice(),
+            engine: engine.dense().into_boxed_slice(),
+            tail_calls: engine.tail_calls.clone(),
             budget: None,
         })
     }
 
-    /// Stop runs after `budget` instructions (None: no limit).
+    /// Stop runs after `budget` instructions (None: no limit). The budget of the program a
+    /// run starts with covers the whole run, tail calls and callbacks included.
     pub fn set_budget(&mut self, budget: Option<u64>) {
         self.budget = budget;
     }

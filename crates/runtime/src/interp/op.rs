@@ -10,6 +10,7 @@ use userbpf_isa::{
     MemSize, Program, Source, SxFrom, Width,
 };
 
+use super::callbacks::{EngineHelpers, TAIL_CALL_ID};
 use crate::error::LoadError;
 use crate::helpers::Helpers;
 
@@ -132,6 +133,10 @@ pub(crate) enum Op {
     /// 32-bit conditional jump, generic.
     Jmp32(JmpCond, u8, Operand, u32),
     CallHelper(u32),
+    /// A helper that calls back into the program (`bpf_loop`, `bpf_for_each_map_elem`).
+    CallEngine(u32),
+    /// `bpf_tail_call` with a resolver.
+    TailCall,
     CallLocal(u32),
     CallX(u8),
     Exit,
@@ -265,7 +270,11 @@ fn jump64(cond: JmpCond, d: u8, src: Source, t: u32) -> Op {
 }
 
 /// Translate a program into ops, one per slot plus a final [`Op::End`].
-pub(crate) fn translate(program: &Program, helpers: &Helpers) -> Result<Vec<Op>, LoadError> {
+pub(crate) fn translate(
+    program: &Program,
+    helpers: &Helpers,
+    engine: &EngineHelpers,
+) -> Result<Vec<Op>, LoadError> {
     program.check_targets()?;
     let mut ops = Vec::with_capacity(program.slot_count() + 1);
     for (slot, insn) in program.iter() {
@@ -395,10 +404,18 @@ pub(crate) fn translate(program: &Program, helpers: &Helpers) -> Result<Vec<Op>,
                 }
             }
             Insn::Call(CallTarget::Helper(id)) => {
-                if id < 0 || !helpers.contains(id as u32) {
+                let uid = id as u32;
+                if id < 0 {
+                    return Err(LoadError::UnknownHelper { slot, id });
+                } else if engine.get(uid).is_some() {
+                    Op::CallEngine(uid)
+                } else if uid == TAIL_CALL_ID && engine.tail_calls.is_some() {
+                    Op::TailCall
+                } else if helpers.contains(uid) {
+                    Op::CallHelper(uid)
+                } else {
                     return Err(LoadError::UnknownHelper { slot, id });
                 }
-                Op::CallHelper(id as u32)
             }
             Insn::Call(CallTarget::Local(rel)) => Op::CallLocal(target(slot, rel as i64)),
             Insn::Call(CallTarget::Kfunc { .. }) => {

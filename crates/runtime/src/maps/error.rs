@@ -110,6 +110,9 @@ pub enum MapError {
         /// The operation.
         op: &'static str,
     },
+    /// A perf event ring has no room for the record (`ENOSPC`); it is counted as lost.
+    #[error("perf event ring is full")]
+    PerfRingFull,
     /// The ring buffer has no room (`EAGAIN`).
     #[error("ring buffer has no room")]
     NoRoom,
@@ -160,7 +163,7 @@ impl MapError {
             MapError::Full { .. }
             | MapError::IndexOutOfRange { .. }
             | MapError::TooLarge { .. } => E2BIG,
-            MapError::NoSpace { .. } => ENOSPC,
+            MapError::NoSpace { .. } | MapError::PerfRingFull => ENOSPC,
             MapError::Invalid { .. }
             | MapError::WrongSize { .. }
             | MapError::BadUpdateFlags { .. }

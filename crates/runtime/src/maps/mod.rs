@@ -24,6 +24,9 @@
 //! - [`queue`] — `QUEUE`, `STACK`
 //! - [`bloom`] — `BLOOM_FILTER`
 //! - [`ringbuf`] — `RINGBUF`
+//! - [`prog_array`] — `PROG_ARRAY` (and the slots of `ARRAY_OF_MAPS`)
+//! - [`perf_event_array`] — `PERF_EVENT_ARRAY`
+//! - [`map_in_map`] — `ARRAY_OF_MAPS`, `HASH_OF_MAPS`
 //!
 //! Other kernel map types are refused with [`MapError::TypeNotSupported`].
 //!
@@ -42,6 +45,9 @@ pub mod error;
 pub mod hash;
 mod header;
 pub mod lpm;
+pub mod map_in_map;
+pub mod perf_event_array;
+pub mod prog_array;
 pub mod queue;
 pub mod ringbuf;
 mod slab;
@@ -63,6 +69,8 @@ use bloom::BloomFilter;
 use hash::HashMap;
 use header::{read_header, write_header, Layout, HEADER_LEN};
 use lpm::LpmTrie;
+use perf_event_array::PerfEventArray;
+use prog_array::FdArray;
 use queue::QueueMap;
 use ringbuf::RingBuf;
 use storage::Storage;
@@ -126,6 +134,9 @@ enum Family {
     Queue(QueueMap),
     Bloom(BloomFilter),
     RingBuf(RingBuf),
+    /// Program arrays and arrays of maps.
+    FdArray(FdArray),
+    PerfEvent(PerfEventArray),
 }
 
 impl Family {
@@ -155,6 +166,22 @@ impl Family {
             T::Ringbuf => {
                 let (m, l) = RingBuf::new(spec)?;
                 (Family::RingBuf(m), l)
+            }
+            T::ProgArray => {
+                let (m, l) = FdArray::new(spec)?;
+                (Family::FdArray(m), l)
+            }
+            T::ArrayOfMaps => {
+                let (m, l) = map_in_map::array_of_maps(spec)?;
+                (Family::FdArray(m), l)
+            }
+            T::HashOfMaps => {
+                let (m, l) = map_in_map::hash_of_maps(spec, ncpus, seed)?;
+                (Family::Hash(m), l)
+            }
+            T::PerfEventArray => {
+                let (m, l) = PerfEventArray::new(spec)?;
+                (Family::PerfEvent(m), l)
             }
             T::Unspec => return Err(MapError::invalid("map type BPF_MAP_TYPE_UNSPEC")),
             other => return Err(MapError::TypeNotSupported(other)),
@@ -333,6 +360,8 @@ impl Map {
             Family::Queue(q) => q.len(st) as usize,
             Family::Bloom(_) => 0,
             Family::RingBuf(r) => r.query(st, ringbuf::BPF_RB_AVAIL_DATA) as usize,
+            Family::FdArray(a) => a.len(st),
+            Family::PerfEvent(p) => p.len(st),
         }
     }
 
@@ -425,6 +454,8 @@ impl Map {
                 "bloom filter lookups take the value: use Map::contains",
             )),
             Family::RingBuf(_) => Err(self.unsupported("lookup", error::ENOTSUPP)),
+            Family::FdArray(a) => a.lookup(st, key),
+            Family::PerfEvent(_) => Err(self.unsupported("lookup", error::ENOTSUPP)),
         }
     }
 
@@ -457,6 +488,8 @@ impl Map {
                 b.push(st, value, flags)
             }
             Family::RingBuf(_) => Err(self.unsupported("update", error::ENOTSUPP)),
+            Family::FdArray(a) => a.update(st, key, value, flags),
+            Family::PerfEvent(p) => p.update(st, key, value, flags),
         }
     }
 
@@ -480,6 +513,8 @@ impl Map {
             Family::Array(_) | Family::Queue(_) => Err(self.unsupported("delete", error::EINVAL)),
             Family::Bloom(_) => Err(self.unsupported("delete", error::EOPNOTSUPP)),
             Family::RingBuf(_) => Err(self.unsupported("delete", error::ENOTSUPP)),
+            Family::FdArray(a) => a.delete(st, key),
+            Family::PerfEvent(p) => p.delete(st, key),
         }
     }
 
@@ -493,6 +528,11 @@ impl Map {
     #[doc(alias = "bpf_map_get_next_key")]
     pub fn get_next_key(&self, key: Option<&[u8]>) -> Result<Vec<u8>, MapError> {
         self.user_read("get_next_key")?;
+        self.next_key_any(key)
+    }
+
+    /// `get_next_key` without the user-space access check (for program-side iteration).
+    pub(crate) fn next_key_any(&self, key: Option<&[u8]>) -> Result<Vec<u8>, MapError> {
         let st = &self.storage;
         match &self.family {
             Family::Array(a) => a.get_next_key(key),
@@ -501,6 +541,8 @@ impl Map {
             Family::Queue(_) => Err(self.unsupported("get_next_key", error::EINVAL)),
             Family::Bloom(_) => Err(self.unsupported("get_next_key", error::EOPNOTSUPP)),
             Family::RingBuf(_) => Err(self.unsupported("get_next_key", error::ENOTSUPP)),
+            Family::FdArray(a) => a.get_next_key(key),
+            Family::PerfEvent(p) => p.get_next_key(key),
         }
     }
 
@@ -830,6 +872,87 @@ impl Map {
     /// `EINVAL` if the map is not a ring buffer; `EUCLEAN` for a corrupt ring.
     pub fn ringbuf_consume(&self, mut f: impl FnMut(&[u8])) -> Result<usize, MapError> {
         self.ring("ringbuf_consume")?.consume(&self.storage, &mut f)
+    }
+
+    /// The id stored under `key` in a prog_array, array_of_maps or hash_of_maps (a program
+    /// or map id of the owning instance); `None` if absent or for other map types.
+    pub fn lookup_id(&self, key: &[u8]) -> Option<u32> {
+        match &self.family {
+            Family::FdArray(a) => {
+                let idx = u32::from_ne_bytes(key.try_into().ok()?);
+                a.get(&self.storage, idx)
+            }
+            Family::Hash(h) if self.spec.map_type == MapType::HashOfMaps => {
+                let v = h.lookup(&self.storage, key).ok()?;
+                Some(u32::from_ne_bytes(v.get(..4)?.try_into().ok()?))
+            }
+            _ => None,
+        }
+    }
+
+    /// The id in slot `index` of a prog_array or array_of_maps: `Err(())` when `index` is
+    /// out of range (or the map is not such an array), `Ok(None)` when the slot is empty.
+    #[allow(clippy::result_unit_err)]
+    pub fn slot_id(&self, index: u32) -> Result<Option<u32>, ()> {
+        match &self.family {
+            Family::FdArray(a) if index < a.max_entries() => Ok(a.get(&self.storage, index)),
+            _ => Err(()),
+        }
+    }
+
+    fn perf(&self, op: &'static str) -> Result<&PerfEventArray, MapError> {
+        match &self.family {
+            Family::PerfEvent(p) => Ok(p),
+            _ => Err(self.unsupported(op, error::EINVAL)),
+        }
+    }
+
+    /// Open slot `index` of a perf event array for output (the kernel's "store a perf
+    /// event fd"), emptying its ring.
+    ///
+    /// # Errors
+    /// `E2BIG` beyond `max_entries`; `EINVAL` for other map types.
+    pub fn perf_open(&self, index: u32) -> Result<(), MapError> {
+        self.perf("perf_open")?.open(&self.storage, index)
+    }
+
+    /// Open every slot of a perf event array.
+    ///
+    /// # Errors
+    /// As [`Map::perf_open`].
+    pub fn perf_open_all(&self) -> Result<(), MapError> {
+        for i in 0..self.spec.max_entries {
+            self.perf_open(i)?;
+        }
+        Ok(())
+    }
+
+    /// `bpf_perf_event_output`: append `data` to the slot `flags` selects
+    /// (`BPF_F_CURRENT_CPU` or an index).
+    ///
+    /// # Errors
+    /// `EINVAL` for flags beyond the index bits, `E2BIG` for an index beyond
+    /// `max_entries`, `ENOENT` for a slot not opened, `ENOSPC` when its ring is full.
+    pub fn perf_event_output(&self, flags: u64, data: &[u8]) -> Result<(), MapError> {
+        self.perf("perf_event_output")?
+            .output(&self.storage, flags, data)
+    }
+
+    /// User-space reader: hand each record of slot `index` to `f` in order and free its
+    /// space; returns the number of records.
+    ///
+    /// # Errors
+    /// `E2BIG` beyond `max_entries`; `EINVAL` for other map types; `EUCLEAN` when corrupt.
+    pub fn perf_read(&self, index: u32, mut f: impl FnMut(&[u8])) -> Result<usize, MapError> {
+        self.perf("perf_read")?.read(&self.storage, index, &mut f)
+    }
+
+    /// Records of slot `index` lost because its ring was full.
+    ///
+    /// # Errors
+    /// As [`Map::perf_read`].
+    pub fn perf_lost(&self, index: u32) -> Result<u64, MapError> {
+        self.perf("perf_lost")?.lost(&self.storage, index)
     }
 
     /// Write a pinned map's pages to its file now (they are written back by the OS anyway).

@@ -1,0 +1,241 @@
+//! The map helpers, bound to the maps of one instance.
+//!
+//! Takes the instance's maps; gives [`register`], which adds to a [`Helpers`] registry
+//! `bpf_map_lookup_elem` (1), `bpf_map_update_elem` (2), `bpf_map_delete_elem` (3),
+//! `bpf_perf_event_output` (25), `bpf_map_push_elem` / `pop_elem` / `peek_elem` (87–89) and
+//! `bpf_ringbuf_output` / `reserve` / `submit` / `discard` / `query` (130–134). Map
+//! arguments are handles (`lddw rX, map` after relocation); keys and values are read from
+//! and written to program memory through the run's checked [`MemoryMap`]. Results follow
+//! the kernel: value pointers or NULL, 0 or a negative errno. A lookup in a map of maps gives
+//! the inner map's handle. Using a helper on a map type the kernel's verifier would refuse
+//! for it (say `bpf_map_lookup_elem` on a queue) ends the run with a trap naming both.
+//!
+//! [`MemoryMap`]: crate::MemoryMap
+
+use std::sync::Arc;
+
+use super::{map_handle, MapEntry, Shared};
+use crate::helpers::{HelperContext, Helpers};
+use crate::kernel_helpers::ids;
+use crate::maps::{MapError, MapType};
+
+fn errno(e: &MapError) -> u64 {
+    (-(e.errno() as i64)) as u64
+}
+
+fn result(r: Result<(), MapError>) -> u64 {
+    match r {
+        Ok(()) => 0,
+        Err(e) => errno(&e),
+    }
+}
+
+fn map_arg(shared: &Shared, helper: u32, handle: u64) -> Result<&MapEntry, String> {
+    shared.by_handle(handle).ok_or_else(|| {
+        format!(
+            "{}: r1 = 0x{handle:x} is not a map of this instance",
+            ids::name(helper).unwrap_or("helper")
+        )
+    })
+}
+
+fn refuse(helper: u32, entry: &MapEntry) -> String {
+    format!(
+        "{} cannot be used on {} map '{}' (the kernel's verifier rejects it)",
+        ids::name(helper).unwrap_or("helper"),
+        entry.map.map_type(),
+        entry.name
+    )
+}
+
+/// Element maps: hash tables, arrays, LPM tries.
+fn is_element_map(t: MapType) -> bool {
+    matches!(
+        t,
+        MapType::Hash
+            | MapType::PercpuHash
+            | MapType::LruHash
+            | MapType::LruPercpuHash
+            | MapType::Array
+            | MapType::PercpuArray
+            | MapType::LpmTrie
+    )
+}
+
+fn read(ctx: &HelperContext<'_, '_>, addr: u64, len: u32) -> Result<Vec<u8>, String> {
+    ctx.memory.read_bytes(addr, len as usize)
+}
+
+/// Register the map helpers for the maps of `shared`.
+pub(crate) fn register(helpers: &mut Helpers, shared: &Arc<Shared>) {
+    let s = shared.clone();
+    helpers.register(
+        ids::MAP_LOOKUP_ELEM,
+        "bpf_map_lookup_elem",
+        move |ctx, a| {
+            let e = map_arg(&s, ids::MAP_LOOKUP_ELEM, a[0])?;
+            let t = e.map.map_type();
+            if is_element_map(t) {
+                let key = read(ctx, a[1], e.map.spec().key_size)?;
+                return Ok(e.map.lookup_ptr(&key).unwrap_or(0));
+            }
+            if matches!(t, MapType::ArrayOfMaps | MapType::HashOfMaps) {
+                let key = read(ctx, a[1], e.map.spec().key_size)?;
+                return Ok(match e.map.lookup_id(&key) {
+                    Some(id) if s.entry(id).is_some() => map_handle(id),
+                    _ => 0,
+                });
+            }
+            Err(refuse(ids::MAP_LOOKUP_ELEM, e))
+        },
+    );
+
+    let s = shared.clone();
+    helpers.register(
+        ids::MAP_UPDATE_ELEM,
+        "bpf_map_update_elem",
+        move |ctx, a| {
+            let e = map_arg(&s, ids::MAP_UPDATE_ELEM, a[0])?;
+            if !is_element_map(e.map.map_type()) {
+                return Err(refuse(ids::MAP_UPDATE_ELEM, e));
+            }
+            let spec = e.map.spec();
+            let key = read(ctx, a[1], spec.key_size)?;
+            let value = read(ctx, a[2], spec.value_size)?;
+            Ok(result(e.map.update_from_program(&key, &value, a[3])))
+        },
+    );
+
+    let s = shared.clone();
+    helpers.register(
+        ids::MAP_DELETE_ELEM,
+        "bpf_map_delete_elem",
+        move |ctx, a| {
+            let e = map_arg(&s, ids::MAP_DELETE_ELEM, a[0])?;
+            if !is_element_map(e.map.map_type()) {
+                return Err(refuse(ids::MAP_DELETE_ELEM, e));
+            }
+            let key = read(ctx, a[1], e.map.spec().key_size)?;
+            Ok(result(e.map.delete_from_program(&key)))
+        },
+    );
+
+    let s = shared.clone();
+    helpers.register(ids::MAP_PUSH_ELEM, "bpf_map_push_elem", move |ctx, a| {
+        let e = map_arg(&s, ids::MAP_PUSH_ELEM, a[0])?;
+        if !matches!(
+            e.map.map_type(),
+            MapType::Queue | MapType::Stack | MapType::BloomFilter
+        ) {
+            return Err(refuse(ids::MAP_PUSH_ELEM, e));
+        }
+        let value = read(ctx, a[1], e.map.spec().value_size)?;
+        Ok(result(e.map.push_from_program(&value, a[2])))
+    });
+
+    let s = shared.clone();
+    helpers.register(ids::MAP_POP_ELEM, "bpf_map_pop_elem", move |ctx, a| {
+        let e = map_arg(&s, ids::MAP_POP_ELEM, a[0])?;
+        if !matches!(e.map.map_type(), MapType::Queue | MapType::Stack) {
+            return Err(refuse(ids::MAP_POP_ELEM, e));
+        }
+        let mut out = vec![0u8; e.map.spec().value_size as usize];
+        let r = e.map.pop_from_program(&mut out);
+        if r.is_err() {
+            // The kernel zeroes the destination when the map is empty.
+            out.fill(0);
+        }
+        ctx.memory.write_bytes(a[1], &out)?;
+        Ok(result(r))
+    });
+
+    let s = shared.clone();
+    helpers.register(ids::MAP_PEEK_ELEM, "bpf_map_peek_elem", move |ctx, a| {
+        let e = map_arg(&s, ids::MAP_PEEK_ELEM, a[0])?;
+        let size = e.map.spec().value_size;
+        match e.map.map_type() {
+            MapType::Queue | MapType::Stack => {
+                let mut out = vec![0u8; size as usize];
+                let r = e.map.peek_from_program(&mut out);
+                if r.is_err() {
+                    out.fill(0);
+                }
+                ctx.memory.write_bytes(a[1], &out)?;
+                Ok(result(r))
+            }
+            MapType::BloomFilter => {
+                let mut value = read(ctx, a[1], size)?;
+                Ok(result(e.map.peek_from_program(&mut value)))
+            }
+            _ => Err(refuse(ids::MAP_PEEK_ELEM, e)),
+        }
+    });
+
+    let s = shared.clone();
+    helpers.register(
+        ids::PERF_EVENT_OUTPUT,
+        "bpf_perf_event_output",
+        move |ctx, a| {
+            // (ctx, map, flags, data, size)
+            let e = map_arg(&s, ids::PERF_EVENT_OUTPUT, a[1])?;
+            if e.map.map_type() != MapType::PerfEventArray {
+                return Err(refuse(ids::PERF_EVENT_OUTPUT, e));
+            }
+            let data = ctx.memory.read_bytes(a[3], a[4] as usize)?;
+            Ok(result(e.map.perf_event_output(a[2], &data)))
+        },
+    );
+
+    let ring = |s: &Shared, helper: u32, handle: u64| -> Result<Arc<crate::maps::Map>, String> {
+        let e = map_arg(s, helper, handle)?;
+        if e.map.map_type() != MapType::Ringbuf {
+            return Err(refuse(helper, e));
+        }
+        Ok(e.map.clone())
+    };
+
+    let s = shared.clone();
+    helpers.register(ids::RINGBUF_OUTPUT, "bpf_ringbuf_output", move |ctx, a| {
+        let m = ring(&s, ids::RINGBUF_OUTPUT, a[0])?;
+        let data = ctx.memory.read_bytes(a[1], a[2] as usize)?;
+        Ok(result(m.ringbuf_output(&data, a[3])))
+    });
+
+    let s = shared.clone();
+    helpers.register(ids::RINGBUF_RESERVE, "bpf_ringbuf_reserve", move |_, a| {
+        let m = ring(&s, ids::RINGBUF_RESERVE, a[0])?;
+        Ok(m.ringbuf_reserve(a[1], a[2]).unwrap_or(0))
+    });
+
+    for (id, name, discard) in [
+        (ids::RINGBUF_SUBMIT, "bpf_ringbuf_submit", false),
+        (ids::RINGBUF_DISCARD, "bpf_ringbuf_discard", true),
+    ] {
+        let s = shared.clone();
+        helpers.register(id, name, move |_, a| {
+            let (addr, flags) = (a[0], a[1]);
+            let owner = s.entries().find(|(_, e)| {
+                let (start, len) = e.map.region();
+                e.map.map_type() == MapType::Ringbuf && addr >= start && addr - start < len
+            });
+            let Some((_, e)) = owner else {
+                return Err(format!(
+                    "{name}: 0x{addr:x} is not a record reserved in a ring buffer"
+                ));
+            };
+            let r = if discard {
+                e.map.ringbuf_discard(addr, flags)
+            } else {
+                e.map.ringbuf_submit(addr, flags)
+            };
+            r.map_err(|err| format!("{name} of 0x{addr:x} in '{}': {err}", e.name))?;
+            Ok(0)
+        });
+    }
+
+    let s = shared.clone();
+    helpers.register(ids::RINGBUF_QUERY, "bpf_ringbuf_query", move |_, a| {
+        let m = ring(&s, ids::RINGBUF_QUERY, a[0])?;
+        Ok(m.ringbuf_query(a[1]))
+    });
+}

@@ -1,0 +1,144 @@
+//! Tail calls: the programs of an instance reaching each other through program arrays.
+//!
+//! Takes the instance (its programs and maps) and the base helpers a prepared program was
+//! given; gives [`ProgramSet`], which prepares each program of the instance on first use
+//! (relocated, with the same helpers) and resolves `bpf_tail_call(ctx, prog_array, index)`
+//! for the interpreter: the slot holds a program index of the instance (set by
+//! [`super::ObjectInstance::set_tail_call`] or the object's initial values), and the target
+//! replaces the caller with the same context and stack frame, up to the kernel's 33 tail
+//! calls per run. A program that cannot be prepared (say it calls an unavailable helper)
+//! ends the run with a trap naming it when a tail call reaches it.
+//!
+//! Each interpreter refers back to its set weakly, so the set (held by the
+//! [`super::PreparedProgram`]) and its interpreters form no reference cycle.
+
+use std::sync::{Arc, OnceLock, Weak};
+
+use userbpf_isa::Program;
+
+use super::{callbacks, map_helpers, relocate, RuntimeError, Shared};
+use crate::helpers::Helpers;
+use crate::interp::{EngineHelpers, Interpreter, TailCallTarget, TailCallTargets};
+use crate::maps::MapType;
+
+/// One program prepared within a set.
+#[derive(Clone)]
+pub(crate) struct Prepared {
+    pub program: Program,
+    pub helpers: Helpers,
+    pub engine: EngineHelpers,
+    pub interp: Arc<Interpreter>,
+}
+
+/// A program prepared for tail calls, or why it cannot be.
+type Built = Result<Arc<Interpreter>, String>;
+
+/// The programs of an instance prepared with one set of base helpers.
+pub struct ProgramSet {
+    shared: Arc<Shared>,
+    helpers: Helpers,
+    engine: EngineHelpers,
+    prepared: Box<[OnceLock<Built>]>,
+}
+
+impl std::fmt::Debug for ProgramSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProgramSet")
+            .field("programs", &self.prepared.len())
+            .finish()
+    }
+}
+
+struct Resolver {
+    set: Weak<ProgramSet>,
+}
+
+impl TailCallTargets for Resolver {
+    fn target(&self, map: u64, index: u32) -> Result<TailCallTarget, String> {
+        let set = self
+            .set
+            .upgrade()
+            .ok_or_else(|| "the instance's programs were dropped".to_string())?;
+        let entry = set.shared.by_handle(map).ok_or_else(|| {
+            format!("bpf_tail_call: r2 = 0x{map:x} is not a map of this instance")
+        })?;
+        if entry.map.map_type() != MapType::ProgArray {
+            return Err(format!(
+                "bpf_tail_call: map '{}' is a {}, not a program array",
+                entry.name,
+                entry.map.map_type()
+            ));
+        }
+        let prog = match entry.map.slot_id(index) {
+            Err(()) => return Ok(TailCallTarget::OutOfRange),
+            Ok(None) => return Ok(TailCallTarget::Empty),
+            Ok(Some(p)) => p as usize,
+        };
+        match set.interpreter(prog) {
+            Some(Ok(interp)) => Ok(TailCallTarget::Program(interp)),
+            Some(Err(message)) => Err(format!("bpf_tail_call: target {message}")),
+            None => Ok(TailCallTarget::Empty),
+        }
+    }
+}
+
+impl ProgramSet {
+    /// A set over the programs of `shared`, with `base` helpers plus the instance's map,
+    /// callback and tail call helpers.
+    pub(crate) fn new(shared: Arc<Shared>, base: Helpers) -> Arc<ProgramSet> {
+        Arc::new_cyclic(|weak: &Weak<ProgramSet>| {
+            let mut helpers = base;
+            map_helpers::register(&mut helpers, &shared);
+            let mut engine = EngineHelpers::new();
+            callbacks::register(&mut engine, &shared);
+            engine.set_tail_calls(Arc::new(Resolver { set: weak.clone() }));
+            ProgramSet {
+                prepared: (0..shared.programs.len())
+                    .map(|_| OnceLock::new())
+                    .collect(),
+                shared,
+                helpers,
+                engine,
+            }
+        })
+    }
+
+    /// Relocate and translate program `index`, and keep it for tail calls.
+    pub(crate) fn prepare(&self, index: usize) -> Result<Prepared, RuntimeError> {
+        let p = self.build(index)?;
+        let _ = self.prepared[index].set(Ok(p.interp.clone()));
+        Ok(p)
+    }
+
+    fn build(&self, index: usize) -> Result<Prepared, RuntimeError> {
+        let spec = &self.shared.programs[index];
+        let provided = |id: u32| self.helpers.contains(id) || self.engine.contains(id);
+        let program = relocate::relocate(&self.shared, spec, &provided)?;
+        let interp = Interpreter::with_engine_helpers(&program, &self.helpers, &self.engine)
+            .map_err(|source| RuntimeError::Load {
+                program: spec.name.clone(),
+                source,
+            })?;
+        let interp = Arc::new(interp);
+        Ok(Prepared {
+            program,
+            helpers: self.helpers.clone(),
+            engine: self.engine.clone(),
+            interp,
+        })
+    }
+
+    /// The interpreter of program `index`, prepared on first use; `None` if there is no
+    /// such program.
+    pub(crate) fn interpreter(&self, index: usize) -> Option<Result<Arc<Interpreter>, String>> {
+        let cell = self.prepared.get(index)?;
+        Some(
+            cell.get_or_init(|| {
+                self.build(index)
+                    .map(|p| p.interp)
+                    .map_err(|e| e.to_string())
+            })
+            .clone(),
+        )
+    }
+}
