@@ -185,8 +185,8 @@ fn common_valid(off: i64, size: usize, dir: Direction) -> bool {
     if in_range(off, TSTAMP, 8) {
         return size == 8;
     }
-    if off == SK {
-        return dir == Direction::Read && size == 8;
+    if in_range(off, SK, 8) {
+        return off == SK && dir == Direction::Read && size == 8;
     }
     if off == TSTAMP_TYPE || (TSTAMP_TYPE + 1..HWTSTAMP).contains(&off) {
         return false;

@@ -198,6 +198,7 @@ fn run_repeat<E: Executable + ?Sized>(
 /// A network device of this host, by ifindex, from sysfs.
 struct Device {
     mac: [u8; 6],
+    broadcast: [u8; 6],
     rx_queues: u32,
 }
 
@@ -208,12 +209,16 @@ fn device(ifindex: u32) -> Option<Device> {
         if idx.trim().parse::<u32>().ok() != Some(ifindex) {
             continue;
         }
-        let mut mac = [0u8; 6];
-        if let Ok(text) = std::fs::read_to_string(dir.join("address")) {
-            for (m, part) in mac.iter_mut().zip(text.trim().split(':')) {
-                *m = u8::from_str_radix(part, 16).unwrap_or(0);
+        let read_mac = |file: &str| {
+            let mut mac = [0u8; 6];
+            if let Ok(text) = std::fs::read_to_string(dir.join(file)) {
+                for (m, part) in mac.iter_mut().zip(text.trim().split(':')) {
+                    *m = u8::from_str_radix(part, 16).unwrap_or(0);
+                }
             }
-        }
+            mac
+        };
+        let (mac, broadcast) = (read_mac("address"), read_mac("broadcast"));
         let rx_queues = std::fs::read_dir(dir.join("queues"))
             .map(|d| {
                 d.flatten()
@@ -222,7 +227,11 @@ fn device(ifindex: u32) -> Option<Device> {
             })
             .unwrap_or(1)
             .max(1);
-        return Some(Device { mac, rx_queues });
+        return Some(Device {
+            mac,
+            broadcast,
+            rx_queues,
+        });
     }
     None
 }
@@ -395,20 +404,26 @@ fn run_skb<E: Executable + ?Sized>(
     let ifindex_in = ctx
         .as_ref()
         .map_or(0, |c| get_u32(c, skb::IFINDEX as usize));
-    let (ifindex, dev_mac) = if ifindex_in > 1 {
+    let (ifindex, dev) = if ifindex_in > 1 {
         let dev = device(ifindex_in)
             .ok_or_else(|| invalid(ENODEV, format!("no device with ifindex {ifindex_in}")))?;
-        (ifindex_in, dev.mac)
+        (ifindex_in, dev)
     } else {
-        (1, [0u8; 6])
+        // The loopback device: all-zero address and broadcast address.
+        let lo = device(1).unwrap_or(Device {
+            mac: [0; 6],
+            broadcast: [0; 6],
+            rx_queues: 1,
+        });
+        (1, lo)
     };
 
     // eth_type_trans
     let dest = &data_in[..6];
-    let pkt_type: u32 = if dest == dev_mac {
+    let pkt_type: u32 = if dest == dev.mac {
         0 // PACKET_HOST
     } else if dest[0] & 1 != 0 {
-        if dest.iter().all(|&b| b == 0xff) {
+        if dest == dev.broadcast {
             1 // PACKET_BROADCAST
         } else {
             2 // PACKET_MULTICAST
@@ -461,7 +476,9 @@ fn run_skb<E: Executable + ?Sized>(
         ));
     }
     let wire_len = get_u32(c, skb::WIRE_LEN as usize);
-    let wire_len = if wire_len == 0 {
+    let wire_len = if ctx.is_none() {
+        0 // without ctx_in the kernel leaves the qdisc cb's pkt_len unset
+    } else if wire_len == 0 {
         len
     } else if wire_len < len || wire_len > GSO_LEGACY_MAX_SIZE {
         return Err(invalid(EINVAL, format!("invalid wire_len {wire_len}")));

@@ -46,11 +46,16 @@ pub fn pt_regs_offset(name: &str) -> Option<usize> {
 /// The access rules of the tracing program types.
 pub(super) fn access(t: ProgType, off: i64, size: MemSize, dir: Direction) -> Option<FieldAccess> {
     let n = size.bytes() as i64;
-    if dir == Direction::Write || off < 0 || off % n != 0 {
+    if dir == Direction::Write || off % n != 0 {
+        return None;
+    }
+    // The kernel compares the tracepoint offset with `sizeof(void *)` unsigned, so
+    // negative offsets pass its check (they read before the record; here they trap).
+    if t != ProgType::Tracepoint && off < 0 {
         return None;
     }
     let ok = match t {
-        ProgType::Tracepoint => (8..PERF_MAX_TRACE_SIZE).contains(&off),
+        ProgType::Tracepoint => (off as u64) >= 8 && off < PERF_MAX_TRACE_SIZE,
         ProgType::RawTracepoint => off < (MAX_RAW_TP_ARGS * 8) as i64,
         ProgType::Kprobe => off + n <= PT_REGS_SIZE as i64,
         ProgType::PerfEvent => {
