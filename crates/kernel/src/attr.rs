@@ -23,6 +23,8 @@ pub const BPF_MAP_DELETE_ELEM: u32 = 3;
 pub const BPF_MAP_GET_NEXT_KEY: u32 = 4;
 /// `enum bpf_cmd`: `BPF_OBJ_GET_INFO_BY_FD`.
 pub const BPF_OBJ_GET_INFO_BY_FD: u32 = 15;
+/// `enum bpf_cmd`: `BPF_BTF_LOAD`.
+pub const BPF_BTF_LOAD: u32 = 18;
 /// `enum bpf_cmd`: `BPF_MAP_LOOKUP_AND_DELETE_ELEM`.
 pub const BPF_MAP_LOOKUP_AND_DELETE_ELEM: u32 = 21;
 /// `enum bpf_cmd`: `BPF_MAP_FREEZE`.
@@ -128,6 +130,21 @@ pub(crate) struct InfoHead {
     pub id: u32,
 }
 
+/// The `BPF_BTF_LOAD` member of `union bpf_attr` (up to `btf_token_fd`, Linux 6.9).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct BtfLoadAttr {
+    pub btf: u64,
+    pub btf_log_buf: u64,
+    pub btf_size: u32,
+    pub btf_log_size: u32,
+    pub btf_log_level: u32,
+    /// Output: the full size the log needed.
+    pub btf_log_true_size: u32,
+    pub btf_flags: u32,
+    pub btf_token_fd: i32,
+}
+
 /// The `test` member of `union bpf_attr` (`BPF_PROG_TEST_RUN`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
@@ -192,6 +209,14 @@ const _: () = {
     assert!(offset_of!(MapElemAttr, flags) == 24);
     assert!(size_of::<MapElemAttr>() == 32);
 
+    assert!(offset_of!(BtfLoadAttr, btf_log_buf) == 8);
+    assert!(offset_of!(BtfLoadAttr, btf_size) == 16);
+    assert!(offset_of!(BtfLoadAttr, btf_log_level) == 24);
+    assert!(offset_of!(BtfLoadAttr, btf_log_true_size) == 28);
+    assert!(offset_of!(BtfLoadAttr, btf_flags) == 32);
+    assert!(offset_of!(BtfLoadAttr, btf_token_fd) == 36);
+    assert!(size_of::<BtfLoadAttr>() == 40);
+
     assert!(offset_of!(ObjInfoAttr, info_len) == 4);
     assert!(offset_of!(ObjInfoAttr, info) == 8);
     assert!(size_of::<ObjInfoAttr>() == 16);
@@ -228,3 +253,5 @@ unsafe impl Attr for MapCreateAttr {}
 unsafe impl Attr for MapElemAttr {}
 // SAFETY: repr(C), only integers, no padding (16 bytes of fields).
 unsafe impl Attr for ObjInfoAttr {}
+// SAFETY: repr(C), only integers, no padding (40 bytes of fields).
+unsafe impl Attr for BtfLoadAttr {}

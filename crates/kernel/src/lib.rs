@@ -26,12 +26,14 @@
 //! ```
 
 mod attr;
+mod btf;
 mod load;
 mod map;
 mod prog;
 mod ringbuf;
 mod sys;
 
+pub use btf::{btf_load, sanitize as sanitize_btf, BtfFd};
 pub use load::{load_object, KernelLoadError, KernelObject};
 pub use map::{
     is_percpu, map_create, map_type, possible_cpus, update_flags, MapCreateOptions, MapFd,

@@ -7,8 +7,10 @@
 //! rewritten from object map indices (`BPF_PSEUDO_MAP_IDX`, `BPF_PSEUDO_MAP_IDX_VALUE`) to
 //! the kernel's `BPF_PSEUDO_MAP_FD` / `BPF_PSEUDO_MAP_VALUE` with the new fds, every program
 //! loaded with its type, and the `.values = { ... }` initial elements of program arrays and
-//! map-in-map maps filled in. No BTF is loaded: programs are verified as libbpf would load
-//! them without BTF (subprograms checked in their callers' context).
+//! map-in-map maps filled in. The object's BTF is loaded (with `DATASEC` layouts fixed up,
+//! [`crate::sanitize_btf`]) so that each program carries `func_info` for its functions, which
+//! the verifier needs for callbacks and global functions; maps are created without BTF
+//! types. When the kernel refuses the BTF, programs are loaded without it.
 
 use std::io;
 use std::os::fd::AsRawFd;
@@ -16,6 +18,7 @@ use std::os::fd::AsRawFd;
 use userbpf_isa::{encode_program, Insn, LdImm64Kind};
 use userbpf_object::{DataKind, MapInit, MapOrigin, MapSpec, Object, ProgramSpec, ProgramType};
 
+use crate::btf::{btf_load, sanitize, BtfFd};
 use crate::map::{map_create, map_type, update_flags, MapCreateOptions, MapFd};
 use crate::prog::{prog_load_with, LoadFailure, LoadOptions, ProgFd};
 
@@ -67,6 +70,7 @@ pub enum KernelLoadError {
 pub struct KernelObject {
     maps: Vec<(String, MapFd)>,
     programs: Vec<(String, ProgFd)>,
+    btf: Result<BtfFd, String>,
 }
 
 /// Load every map and program of `object` into the kernel, as libbpf's
@@ -91,13 +95,28 @@ pub fn load_object(object: &Object) -> Result<KernelObject, KernelLoadError> {
         fill_data(spec, &fd)?;
         maps.push((spec.name.clone(), fd));
     }
+    let btf = match &object.btf {
+        Some(btf) => {
+            sanitize(btf.raw_bytes()).and_then(|raw| btf_load(&raw).map_err(|e| e.to_string()))
+        }
+        None => Err("the object has no BTF".to_string()),
+    };
     let license = object.license.as_deref().unwrap_or("GPL");
     let mut programs = Vec::with_capacity(object.programs.len());
     for program in &object.programs {
         let code = relocate(program, &maps)?;
+        let func_info = match &btf {
+            Ok(_) => func_info(object, program),
+            Err(_) => None,
+        };
         let opts = LoadOptions {
             expected_attach_type: expected_attach_type(program.prog_type),
             name: program.name.clone(),
+            btf_fd: func_info
+                .as_ref()
+                .and(btf.as_ref().ok())
+                .map(|b| b.as_raw_fd()),
+            func_info: func_info.unwrap_or_default(),
             ..LoadOptions::default()
         };
         let fd =
@@ -109,11 +128,32 @@ pub fn load_object(object: &Object) -> Result<KernelObject, KernelLoadError> {
             })?;
         programs.push((program.name.clone(), fd));
     }
-    let loaded = KernelObject { maps, programs };
+    let loaded = KernelObject {
+        maps,
+        programs,
+        btf,
+    };
     for spec in &object.maps {
         loaded.fill_initial_values(object, spec)?;
     }
     Ok(loaded)
+}
+
+/// `(insn_off, type_id)` for every function linked into `program`, from BTF.ext; `None`
+/// when some function has no record (the kernel wants all or nothing).
+fn func_info(object: &Object, program: &ProgramSpec) -> Option<Vec<(u32, u32)>> {
+    let ext = object.btf_ext.as_ref()?;
+    let mut out = Vec::with_capacity(program.segments.len());
+    for seg in &program.segments {
+        let record = ext
+            .section(&seg.section)?
+            .func_info
+            .iter()
+            .find(|f| f.slot == seg.section_slot)?;
+        out.push((u32::try_from(seg.slot).ok()?, record.type_id));
+    }
+    out.sort_unstable();
+    Some(out)
 }
 
 fn expected_attach_type(prog_type: ProgramType) -> u32 {
@@ -238,6 +278,11 @@ impl KernelObject {
     /// The created map called `name` (global data maps by section name: `.data`, ...).
     pub fn map(&self, name: &str) -> Option<&MapFd> {
         self.maps.iter().find(|(n, _)| n == name).map(|(_, m)| m)
+    }
+
+    /// Whether the object's BTF was loaded (programs then carry `func_info`), or why not.
+    pub fn btf_status(&self) -> Result<(), &str> {
+        self.btf.as_ref().map(drop).map_err(String::as_str)
     }
 
     /// Names of the maps, in the object's order.

@@ -39,6 +39,11 @@ pub struct LoadOptions {
     pub prog_flags: u32,
     /// `prog_name`: at most 15 bytes are kept.
     pub name: String,
+    /// `prog_btf_fd`: the BTF that `func_info` refers to ([`crate::btf_load`]).
+    pub btf_fd: Option<RawFd>,
+    /// `func_info`: `(insn_off, type_id)` of every function of the program, the entry
+    /// first (`insn_off` 0), in slot order; `type_id` names a `BTF_KIND_FUNC` in `btf_fd`.
+    pub func_info: Vec<(u32, u32)>,
 }
 
 /// The kernel refused a program.
@@ -173,6 +178,18 @@ pub(crate) fn load_in<S: Sys>(
     {
         *d = s;
     }
+    // struct bpf_func_info { __u32 insn_off; __u32 type_id; }, 8 bytes per record.
+    let func_info: Vec<u32> = opts
+        .func_info
+        .iter()
+        .flat_map(|&(off, id)| [off, id])
+        .collect();
+    let btf_fd = match opts.btf_fd {
+        Some(fd) => u32::try_from(fd).map_err(|_| einval("negative BTF fd"))?,
+        None => 0,
+    };
+    let func_info_cnt =
+        u32::try_from(opts.func_info.len()).map_err(|_| einval("too many func_info"))?;
     let base = ProgLoadAttr {
         prog_type,
         insn_cnt,
@@ -181,6 +198,14 @@ pub(crate) fn load_in<S: Sys>(
         prog_flags: opts.prog_flags,
         prog_name: name,
         expected_attach_type: opts.expected_attach_type,
+        prog_btf_fd: btf_fd,
+        func_info_rec_size: if func_info.is_empty() { 0 } else { 8 },
+        func_info: if func_info.is_empty() {
+            0
+        } else {
+            func_info.as_ptr() as u64
+        },
+        func_info_cnt,
         ..ProgLoadAttr::default()
     };
 
