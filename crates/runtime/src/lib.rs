@@ -4,6 +4,7 @@
 //! [`MemoryMap`] of regions a run may touch, and the [`Helpers`] registry keyed by kernel
 //! helper id. Errors are [`LoadError`] (preparing) and [`Trap`] (running).
 
+pub mod context;
 pub mod engine;
 pub mod error;
 pub mod helpers;
