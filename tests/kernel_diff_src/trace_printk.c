@@ -18,7 +18,9 @@ int trace_printk(struct xdp_md *ctx)
 	u32 k = 0;
 	bpf_map_update_elem(&out, &k, &r, BPF_ANY);
 	static const char f2[] = "kdiff %d %x %lld %s\n";
-	u64 args[] = { -5, 0xbeef, 1234567890123LL, (u64)(long)"str" };
+	/* Built at run time (len), so the string's address is a relocated lddw, not a
+	 * pointer stored in .rodata (which libbpf leaves unrelocated). */
+	u64 args[] = { -(s64)len, 0xbeef, 1234567890123LL, (u64)(long)"str" };
 	r = bpf_trace_vprintk(f2, sizeof(f2), args, sizeof(args));
 	k = 1;
 	bpf_map_update_elem(&out, &k, &r, BPF_ANY);
