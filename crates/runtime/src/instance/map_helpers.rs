@@ -66,6 +66,29 @@ fn read(ctx: &HelperContext<'_, '_>, addr: u64, len: u32) -> Result<Vec<u8>, Str
     ctx.memory.read_bytes(addr, len as usize)
 }
 
+/// Run `f` on a copy of the `len` bytes of program memory at `addr` (keys: no allocation
+/// for keys up to 64 bytes).
+fn with_bytes<R>(
+    ctx: &HelperContext<'_, '_>,
+    addr: u64,
+    len: u32,
+    f: impl FnOnce(&[u8]) -> R,
+) -> Result<R, String> {
+    let len = len as usize;
+    if len > 64 {
+        return Ok(f(&read(ctx, addr, len as u32)?));
+    }
+    if len > 0 && ctx.memory.find(addr, len as u64, false).is_none() {
+        return Err(ctx.memory.read_bytes(addr, len).unwrap_err());
+    }
+    let mut buf = [0u8; 64];
+    // SAFETY: `[addr, addr + len)` lies inside a readable region of this run (checked just
+    // above), which its MemoryMap guarantees valid while the run lasts; the bytes are
+    // copied into a distinct local buffer without creating a reference to them.
+    unsafe { std::ptr::copy_nonoverlapping(addr as *const u8, buf.as_mut_ptr(), len) };
+    Ok(f(&buf[..len]))
+}
+
 /// Register the map helpers for the maps of `shared`.
 pub(crate) fn register(helpers: &mut Helpers, shared: &Arc<Shared>) {
     let s = shared.clone();
@@ -76,8 +99,9 @@ pub(crate) fn register(helpers: &mut Helpers, shared: &Arc<Shared>) {
             let e = map_arg(&s, ids::MAP_LOOKUP_ELEM, a[0])?;
             let t = e.map.map_type();
             if is_element_map(t) {
-                let key = read(ctx, a[1], e.map.spec().key_size)?;
-                return Ok(e.map.lookup_ptr(&key).unwrap_or(0));
+                return with_bytes(ctx, a[1], e.map.spec().key_size, |key| {
+                    e.map.lookup_ptr(key).unwrap_or(0)
+                });
             }
             if matches!(t, MapType::ArrayOfMaps | MapType::HashOfMaps) {
                 let key = read(ctx, a[1], e.map.spec().key_size)?;
@@ -100,9 +124,10 @@ pub(crate) fn register(helpers: &mut Helpers, shared: &Arc<Shared>) {
                 return Err(refuse(ids::MAP_UPDATE_ELEM, e));
             }
             let spec = e.map.spec();
-            let key = read(ctx, a[1], spec.key_size)?;
             let value = read(ctx, a[2], spec.value_size)?;
-            Ok(result(e.map.update_from_program(&key, &value, a[3])))
+            with_bytes(ctx, a[1], spec.key_size, |key| {
+                result(e.map.update_from_program(key, &value, a[3]))
+            })
         },
     );
 
@@ -115,8 +140,9 @@ pub(crate) fn register(helpers: &mut Helpers, shared: &Arc<Shared>) {
             if !is_element_map(e.map.map_type()) {
                 return Err(refuse(ids::MAP_DELETE_ELEM, e));
             }
-            let key = read(ctx, a[1], e.map.spec().key_size)?;
-            Ok(result(e.map.delete_from_program(&key)))
+            with_bytes(ctx, a[1], e.map.spec().key_size, |key| {
+                result(e.map.delete_from_program(key))
+            })
         },
     );
 
