@@ -622,6 +622,18 @@ fn cases() -> Vec<Case> {
             .check("out", u32b(4), i64b(EFAULT))
             .check("out", u32b(5), i64b(0)),
         case(
+            "current_task.c",
+            "current_task",
+            vec![dns()],
+            vec![XDP_PASS],
+        ),
+        case(
+            "current_task.c",
+            "current_task_socket",
+            vec![dns()],
+            vec![0],
+        ),
+        case(
             "tcp_flags.c",
             "tcp_flags",
             vec![syn(), syn(), http(), syn(), syn_from(H3), syn(), dns()],

@@ -300,3 +300,42 @@ fn real_kernel_maps() {
         Some(libc::EPERM)
     );
 }
+
+#[test]
+fn datasec_layouts_are_fixed_up() {
+    // Types: [1] INT 'int' size 4; [2] VAR 'a' -> 1; [3] VAR 'b' -> 1;
+    // [4] DATASEC '.data' size 0 { a @0 size 4, b @0 size 4 } as clang writes it.
+    // Names: "int" at 1, "a" at 5, "b" at 7, ".data" at 9.
+    let strings = b"\0int\0a\0b\0.data\0";
+    #[rustfmt::skip]
+    let words: [u32; 21] = [
+        1, 1 << 24, 4, 32,        // INT, 32 bits
+        5, 14 << 24, 1, 1,        // VAR a, global
+        7, 14 << 24, 1, 1,        // VAR b, global
+        9, (15 << 24) | 2, 0,     // DATASEC, vlen 2, size 0
+        2, 0, 4,                  // a @0 size 4
+        3, 0, 4,                  // b @0 size 4
+    ];
+    let types: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let mut raw = Vec::new();
+    raw.extend_from_slice(&0xeb9fu16.to_le_bytes());
+    raw.extend_from_slice(&[1, 0]);
+    for v in [
+        24u32,
+        0,
+        types.len() as u32,
+        types.len() as u32,
+        strings.len() as u32,
+    ] {
+        raw.extend_from_slice(&v.to_le_bytes());
+    }
+    raw.extend_from_slice(&types);
+    raw.extend_from_slice(strings);
+    let fixed = crate::sanitize_btf(&raw).unwrap();
+    let word = |i: usize| u32::from_le_bytes(fixed[24 + 4 * i..28 + 4 * i].try_into().unwrap());
+    assert_eq!(word(14), 8, "DATASEC size is the sum of its variables");
+    assert_eq!((word(16), word(17)), (0, 4), "a at 0, size 4");
+    assert_eq!((word(19), word(20)), (4, 4), "b after a");
+    assert!(crate::sanitize_btf(&raw[..10]).is_err());
+    assert!(crate::sanitize_btf(&[0u8; 32]).is_err());
+}
