@@ -146,7 +146,7 @@ pub static PROTOS: &[Proto] = &[
     p(
         6,
         "trace_printk",
-        [Mem, ConstSize, A, A, A],
+        [Mem, ConstSize, D, D, D],
         Ret::Integer,
         Allowed::All,
     ),
@@ -191,7 +191,7 @@ pub static PROTOS: &[Proto] = &[
         "get_current_pid_tgid",
         [D; 5],
         Ret::Integer,
-        Allowed::Tracing,
+        Allowed::All,
     ),
     p(
         15,

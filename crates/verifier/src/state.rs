@@ -154,6 +154,29 @@ impl State {
         }
     }
 
+    /// Widen the scalars of `self` that differ from those of `old` (same shape), so that
+    /// loops bounded only at run time (`may_goto`) reach a fixed point.
+    pub fn widen_from(&mut self, old: &State) {
+        if self.frames.len() != old.frames.len() {
+            return;
+        }
+        let w = |c: &mut RegState, o: &RegState| {
+            if c.ty == RegType::Scalar && o.ty == RegType::Scalar && c.var != o.var {
+                c.var = o.var.widen(&c.var);
+            }
+        };
+        for (cf, of) in self.frames.iter_mut().zip(&old.frames) {
+            for (c, o) in cf.regs.iter_mut().zip(&of.regs) {
+                w(c, o);
+            }
+            for (cs, os) in cf.stack.iter_mut().zip(&of.stack) {
+                if let (Some(c), Some(o)) = (&mut cs.spill, &os.spill) {
+                    w(c, o);
+                }
+            }
+        }
+    }
+
     /// Whether every concrete state of `self` is described by `old` (pruning).
     pub fn covered_by(&self, old: &State) -> bool {
         if self.frames.len() != old.frames.len() || self.refs.len() != old.refs.len() {

@@ -188,6 +188,13 @@ impl Verifier<'_> {
                 &[dst],
             ));
         }
+        if ptr.ty == RegType::Stack && op == AluOp::Sub {
+            return Err(self.error(
+                st,
+                format!("R{d} subtraction from stack pointer prohibited"),
+                &[dst],
+            ));
+        }
         let s = scalar.var;
         if let Some(c) = s.as_const() {
             let c = c as i64;
@@ -230,28 +237,18 @@ impl Verifier<'_> {
             ));
         }
         let var = ptr.var.alu(op, &s);
-        if var.full.smax >= MAX_VAR_OFF || var.full.smin <= -MAX_VAR_OFF {
+        if var.full.smin >= MAX_VAR_OFF || var.full.smin <= -MAX_VAR_OFF {
             return Err(self.error(
                 st,
                 format!(
                     "value {} makes {tname} pointer be out of bounds",
-                    s.full.smax
+                    var.full.smin
                 ),
                 &[dst],
             ));
         }
         let mut r = RegState { var, ..ptr };
         if matches!(r.ty, RegType::Packet | RegType::PacketMeta) {
-            if var.full.umax > MAX_PACKET_OFF as u64 {
-                return Err(self.error(
-                    st,
-                    format!(
-                        "value {} makes {tname} pointer be out of bounds",
-                        var.full.umax
-                    ),
-                    &[dst],
-                ));
-            }
             r.id = self.new_id();
             r.range = 0;
         }

@@ -55,8 +55,9 @@ impl Verifier<'_> {
     }
 
     pub(super) fn exit(&mut self, st: &mut State) -> Result<Flow, VerifierError> {
-        let r0 = self.read(st, Reg::R0)?;
         if st.frames.len() > 1 {
+            // Static subprograms may return nothing; the caller sees r0 as it was left.
+            let r0 = *st.reg(Reg::R0);
             if r0.ty == RegType::Stack && r0.frame as usize == st.frames.len() - 1 {
                 return Err(self.error(
                     st,
@@ -72,6 +73,7 @@ impl Verifier<'_> {
             }
             return Ok(Flow::Next(callee.callsite + 1));
         }
+        self.read(st, Reg::R0)?;
         if let Some(r) = st.refs.first() {
             return Err(self.error(
                 st,

@@ -124,7 +124,12 @@ impl Verifier<'_> {
             Lt | Le => taken,
             _ => return,
         };
-        if p.off < 0 || p.off > super::alu::MAX_PACKET_OFF {
+        let max = super::alu::MAX_PACKET_OFF;
+        if p.off < 0
+            || p.off > max
+            || p.var.full.umax > max as u64
+            || p.var.full.umax as i64 + p.off > max
+        {
             return;
         }
         if let Some(s) = side.as_mut() {

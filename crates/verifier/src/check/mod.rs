@@ -32,7 +32,10 @@ use crate::{CtxRewrite, InsnFacts};
 use userbpf_isa::{Insn, Reg};
 
 struct Checkpoint {
-    state: State,
+    /// `None` once evicted from the explored lists (kept only for branch counting).
+    state: Option<State>,
+    hits: u32,
+    misses: u32,
     parent: Option<usize>,
     branches: u32,
 }
@@ -73,6 +76,8 @@ pub(crate) struct Verifier<'a> {
     log: String,
     /// Instruction index being executed.
     pc: usize,
+    /// `processed` when the last checkpoint was recorded.
+    last_checkpoint: u64,
 }
 
 /// Control flow after one instruction.
@@ -101,6 +106,7 @@ impl<'a> Verifier<'a> {
             mem_ctx: vec![None; n],
             log: String::new(),
             pc: 0,
+            last_checkpoint: 0,
         }
     }
 
@@ -195,25 +201,61 @@ impl<'a> Verifier<'a> {
     }
 
     /// Prune or record a checkpoint at `pc`. Returns true when the path may stop.
-    fn visit(&mut self, st: &State, pc: usize) -> Result<bool, VerifierError> {
+    fn visit(&mut self, st: &mut State, pc: usize) -> Result<bool, VerifierError> {
         let may_goto = matches!(self.insns[pc], Insn::MayGoto { .. });
-        for &c in &self.explored[pc] {
-            let cp = &self.checkpoints[c];
-            if cp.branches == 0 || may_goto {
-                if st.covered_by(&cp.state) {
-                    return Ok(true);
-                }
-            } else if cp.state == *st {
-                return Err(self.error(
-                    st,
-                    format!("infinite loop detected at insn {}", self.starts[pc]),
-                    &[],
-                ));
+        if may_goto {
+            if let Some(old) = self.explored[pc]
+                .iter()
+                .rev()
+                .find_map(|&c| self.checkpoints[c].state.as_ref())
+            {
+                st.widen_from(old);
             }
         }
+        let mut looping = false;
+        for &c in &self.explored[pc] {
+            let cp = &mut self.checkpoints[c];
+            let Some(old) = &cp.state else { continue };
+            if cp.branches == 0 || may_goto {
+                if st.covered_by(old) {
+                    cp.hits += 1;
+                    return Ok(true);
+                }
+                cp.misses += 1;
+            } else {
+                if old == st {
+                    looping = true;
+                }
+                cp.misses += 1;
+            }
+        }
+        if looping {
+            return Err(self.error(
+                st,
+                format!("infinite loop detected at insn {}", self.starts[pc]),
+                &[],
+            ));
+        }
+        // Evict completed states that keep missing (as the kernel does), and record a new
+        // checkpoint only every few instructions.
+        let cps = &mut self.checkpoints;
+        self.explored[pc].retain(|&c| {
+            let cp = &mut cps[c];
+            let keep = cp.misses <= cp.hits * 3 + 3;
+            if !keep {
+                cp.state = None;
+            }
+            keep
+        });
+        if self.processed - self.last_checkpoint < 8 && !may_goto {
+            return Ok(false);
+        }
+        self.last_checkpoint = self.processed;
         let idx = self.checkpoints.len();
         self.checkpoints.push(Checkpoint {
-            state: st.clone(),
+            state: Some(st.clone()),
+            hits: 0,
+            misses: 0,
             parent: self.parent,
             branches: 1,
         });
@@ -259,7 +301,7 @@ impl<'a> Verifier<'a> {
                         &[],
                     ));
                 }
-                if self.cfg.prune_point[pc] && self.visit(&state, pc)? {
+                if self.cfg.prune_point[pc] && self.visit(&mut state, pc)? {
                     if self.log_level() >= 1 {
                         let _ = writeln!(self.log, "{}: safe", self.starts[pc]);
                     }
