@@ -1,0 +1,184 @@
+//! The JIT's output disassembled with iced-x86 and checked instruction by instruction, for a
+//! few programs: register mapping, immediate forms, shifts through cl, division through
+//! rdx:rax with its zero check, the fetch-or cmpxchg loop, helper calls, bpf-to-bpf calls
+//! and the prologue. Branch targets are printed as `L` (their addresses vary).
+
+use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter, MemorySizeOptions};
+use userbpf_isa::asm::assemble;
+use userbpf_isa::Program;
+use userbpf_jit::{compile_unchecked, JitOptions, JitProgram};
+use userbpf_runtime::Helpers;
+
+fn compile(src: &str) -> JitProgram {
+    let program = Program::from_insns(assemble(src).expect("assemble"));
+    // SAFETY: these programs are only compiled and disassembled, never run.
+    unsafe { compile_unchecked(&program, &Helpers::conformance(), &JitOptions::default()) }
+        .expect("compile")
+}
+
+fn disasm(code: &[u8], from: usize, to: usize) -> Vec<String> {
+    let mut f = IntelFormatter::new();
+    let o = f.options_mut();
+    o.set_space_after_operand_separator(true);
+    o.set_hex_prefix("0x");
+    o.set_hex_suffix("");
+    o.set_uppercase_hex(false);
+    o.set_small_hex_numbers_in_decimal(false);
+    o.set_add_leading_zero_to_hex_numbers(false);
+    o.set_signed_immediate_operands(true);
+    o.set_memory_size_options(MemorySizeOptions::Always);
+    o.set_show_branch_size(false);
+    let mut d = Decoder::with_ip(64, &code[from..to], from as u64, DecoderOptions::NONE);
+    let mut out = Vec::new();
+    while d.can_decode() {
+        let insn = d.decode();
+        let mut s = String::new();
+        f.format(&insn, &mut s);
+        if let Some((m, rest)) = s.split_once(' ') {
+            if (m.starts_with('j') || m == "call") && rest.starts_with("0x") {
+                s = format!("{m} L");
+            }
+        }
+        out.push(s);
+    }
+    out
+}
+
+/// The instructions of slots `from..to`.
+fn slots(jit: &JitProgram, from: usize, to: usize) -> Vec<String> {
+    let start = jit.slot_offset(from).unwrap();
+    let end = jit.slot_offset(to).unwrap_or(jit.code().len());
+    disasm(jit.code(), start, end)
+}
+
+#[test]
+fn alu_shift_and_branch() {
+    let jit = compile("mov r0, r1\nadd r0, 5\njgt r0, 10, +1\nlsh r0, r2\nmov32 r6, -1\nexit\n");
+    assert_eq!(slots(&jit, 5, 6)[0], "ret");
+    assert_eq!(
+        slots(&jit, 0, 5),
+        [
+            "mov rax, rdi",
+            "add rax, 0x5",
+            "cmp rax, 0xa",
+            "ja L",
+            "mov r11, rcx",
+            "mov rcx, rsi",
+            "shl rax, cl",
+            "mov rcx, r11",
+            "mov ebx, -0x1",
+        ]
+    );
+}
+
+#[test]
+fn prologue() {
+    let jit = compile("mov r0, 0\nexit\n");
+    let all = disasm(jit.code(), 0, jit.slot_offset(0).unwrap());
+    assert_eq!(
+        &all[..8],
+        [
+            "push rbx",
+            "push rbp",
+            "push r12",
+            "push r13",
+            "push r14",
+            "push r15",
+            "mov r12, rdi",
+            "mov qword ptr [r12+0x18], rsp",
+        ]
+    );
+    assert!(all.contains(&"call L".to_string()));
+    assert_eq!(slots(&jit, 0, 1), ["xor eax, eax"]);
+}
+
+#[test]
+fn division_checks_zero() {
+    let jit = compile("div r3, r4\nexit\n");
+    assert_eq!(
+        slots(&jit, 0, 1),
+        [
+            "mov r11, rcx",
+            "test r11, r11",
+            "je L",
+            "mov r10, rax",
+            "mov rax, rdx",
+            "xor edx, edx",
+            "div r11",
+            "mov rdx, rax",
+            "mov rax, r10",
+            "jmp L",
+            "xor edx, edx",
+        ]
+    );
+    // Signed modulo by an immediate -1 is 0, signed division by it a negation.
+    let jit = compile("smod32 r2, -1\nsdiv r3, -1\nexit\n");
+    assert_eq!(slots(&jit, 0, 2), ["xor esi, esi", "neg rdx"]);
+    // Unsigned modulo by a non-zero immediate needs no zero check.
+    let jit = compile("mod32 r2, -1\nexit\n");
+    assert_eq!(
+        slots(&jit, 0, 1),
+        [
+            "mov r11d, 0xffffffff".replace("0xffffffff", "-0x1"),
+            "mov r10, rax".into(),
+            "mov rax, rsi".into(),
+            "mov r9, rdx".into(),
+            "xor edx, edx".into(),
+            "div r11d".into(),
+            "mov rsi, rdx".into(),
+            "mov rax, r10".into(),
+            "mov rdx, r9".into()
+        ]
+    );
+}
+
+#[test]
+fn atomics() {
+    let jit = compile("lock *(u64 *)(r10 - 8) += r1\nexit\n");
+    assert_eq!(slots(&jit, 0, 1), ["lock add qword ptr [rbp-0x8], rdi"]);
+    let jit = compile("r2 = atomic_fetch_or((u64 *)(r1 + 16), r2)\nexit\n");
+    let got = slots(&jit, 0, 1);
+    assert_eq!(
+        got,
+        [
+            "lea r9, [rdi+0x10]",
+            "mov r10, rax",
+            "mov rax, qword ptr [r9]",
+            "mov r11, rax",
+            "or r11, rsi",
+            "lock cmpxchg qword ptr [r9], r11",
+            "jne L",
+            "mov rsi, rax",
+            "mov rax, r10",
+        ]
+    );
+}
+
+#[test]
+fn calls() {
+    let jit = compile("call 5\ncall local +1\nexit\nexit\n");
+    let helper = slots(&jit, 0, 1);
+    assert_eq!(helper[0], "mov qword ptr [r12+0x20], 0x0");
+    assert_eq!(helper[1], "mov r9, r12");
+    assert!(helper[2].starts_with("mov r11, "));
+    assert_eq!(&helper[3..], ["call r11", "test edx, edx", "jne L"]);
+    assert_eq!(
+        slots(&jit, 1, 2),
+        [
+            "cmp rbp, qword ptr [r12]",
+            "jbe L",
+            "push rbx",
+            "push r13",
+            "push r14",
+            "push r15",
+            "push rbp",
+            "sub rbp, 0x200",
+            "call L",
+            "pop rbp",
+            "pop r15",
+            "pop r14",
+            "pop r13",
+            "pop rbx",
+        ]
+    );
+}
