@@ -13,6 +13,14 @@ use crate::maps::MapError;
 /// Why an object cannot be instantiated or one of its programs prepared.
 #[derive(Debug, Error)]
 pub enum RuntimeError {
+    /// The program's context accesses cannot be mapped onto the runtime's context.
+    #[error("program '{program}': {message}")]
+    Context {
+        /// Program name.
+        program: String,
+        /// The context error.
+        message: String,
+    },
     /// A map of the object cannot be created.
     #[error("map '{map}': {source}")]
     Map {

@@ -47,6 +47,10 @@ use userbpf_object::{Object, ProgramSpec};
 
 pub use error::RuntimeError;
 
+use crate::context::{
+    register_packet_helpers, test_run_program_with, CtxAccessFacts, ProgType, TestRunError,
+    TestRunInput, TestRunOutput,
+};
 use crate::engine::Executable;
 use crate::error::Trap;
 use crate::helpers::Helpers;
@@ -307,6 +311,13 @@ impl ObjectInstance {
     pub fn program(&self, name: &str) -> Result<PreparedProgram, RuntimeError> {
         let mut base = Helpers::new();
         kernel_helpers::register(&mut base, self.env.clone());
+        let index = self
+            .shared
+            .program_index(name)
+            .ok_or_else(|| RuntimeError::NoSuchProgram(name.to_string()))?;
+        if let Some(pt) = ProgType::from_id(self.shared.programs[index].prog_type.id()) {
+            register_packet_helpers(&mut base, pt);
+        }
         self.program_with(name, &base)
     }
 
@@ -332,6 +343,7 @@ impl ObjectInstance {
             name: name.to_string(),
             index,
             program: prepared.program,
+            context: prepared.context,
             helpers: prepared.helpers,
             engine: prepared.engine,
             interp: prepared.interp,
@@ -390,6 +402,7 @@ pub struct PreparedProgram {
     name: String,
     index: usize,
     program: Program,
+    context: Option<(ProgType, CtxAccessFacts)>,
     helpers: Helpers,
     engine: EngineHelpers,
     interp: Arc<Interpreter>,
@@ -426,6 +439,29 @@ impl PreparedProgram {
     /// addresses); this is what a verifier or JIT takes.
     pub fn program(&self) -> &Program {
         &self.program
+    }
+
+    /// The program's context type and the context accesses found in it (None for program
+    /// types without a context layout here, such as unspecified numbered sections).
+    pub fn context(&self) -> Option<(ProgType, &CtxAccessFacts)> {
+        self.context.as_ref().map(|(pt, f)| (*pt, f))
+    }
+
+    /// Run with `BPF_PROG_TEST_RUN` semantics for the program's type: packet in
+    /// (`data_in`), context in (`ctx_in`), `repeat` runs; retval, packet out, context out.
+    ///
+    /// # Errors
+    /// [`TestRunError`]: inputs the kernel would refuse (with its errno), program types
+    /// that cannot be test-run, or a trap.
+    pub fn test_run(&self, input: &TestRunInput<'_>) -> Result<TestRunOutput, TestRunError> {
+        let Some((pt, facts)) = &self.context else {
+            return Err(TestRunError::Unsupported(format!(
+                "program {} has type {}, which has no test-run context (the kernel refuses it too)",
+                self.name,
+                self.spec().prog_type
+            )));
+        };
+        test_run_program_with(self, *pt, facts, input, &mut |_| {})
     }
 
     /// The ordinary helpers of the program (kernel helpers and map helpers), by id.

@@ -17,6 +17,7 @@ use std::sync::{Arc, OnceLock, Weak};
 use userbpf_isa::Program;
 
 use super::{callbacks, map_helpers, relocate, RuntimeError, Shared};
+use crate::context::{find_context_accesses, rewrite_context_accesses, CtxAccessFacts, ProgType};
 use crate::helpers::Helpers;
 use crate::interp::{EngineHelpers, Interpreter, TailCallTarget, TailCallTargets};
 use crate::maps::MapType;
@@ -25,6 +26,8 @@ use crate::maps::MapType;
 #[derive(Clone)]
 pub(crate) struct Prepared {
     pub program: Program,
+    /// The program type's context and the accesses rewritten for it, when it has one.
+    pub context: Option<(ProgType, CtxAccessFacts)>,
     pub helpers: Helpers,
     pub engine: EngineHelpers,
     pub interp: Arc<Interpreter>,
@@ -114,7 +117,22 @@ impl ProgramSet {
         let spec = &self.shared.programs[index];
         let provided = |id: u32| self.helpers.contains(id) || self.engine.contains(id);
         let program = relocate::relocate(&self.shared, spec, &provided)?;
-        let interp = Interpreter::with_engine_helpers(&program, &self.helpers, &self.engine)
+        // As the kernel does after verification: context accesses become accesses of the
+        // runtime's context layout (xdp_md.data → the real 64-bit packet pointer, ...).
+        let context = match ProgType::from_id(spec.prog_type.id()) {
+            Some(pt) => {
+                let ctx_err = |e: crate::context::ContextError| RuntimeError::Context {
+                    program: spec.name.clone(),
+                    message: e.to_string(),
+                };
+                let facts = find_context_accesses(&program).map_err(ctx_err)?;
+                let rewritten = rewrite_context_accesses(&program, pt, &facts).map_err(ctx_err)?;
+                Some((pt, facts, rewritten))
+            }
+            None => None,
+        };
+        let runnable = context.as_ref().map_or(&program, |(_, _, r)| r);
+        let interp = Interpreter::with_engine_helpers(runnable, &self.helpers, &self.engine)
             .map_err(|source| RuntimeError::Load {
                 program: spec.name.clone(),
                 source,
@@ -122,6 +140,7 @@ impl ProgramSet {
         let interp = Arc::new(interp);
         Ok(Prepared {
             program,
+            context: context.map(|(pt, facts, _)| (pt, facts)),
             helpers: self.helpers.clone(),
             engine: self.engine.clone(),
             interp,

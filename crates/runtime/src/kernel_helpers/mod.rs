@@ -122,6 +122,13 @@ fn fold32(mut s: u64) -> u64 {
     s
 }
 
+/// Fold a 32-bit ones'-complement sum to 16 bits (without complementing).
+fn fold16(s: u64) -> u64 {
+    let s = (s & 0xffff) + (s >> 16);
+    let s = (s & 0xffff) + (s >> 16);
+    s & 0xffff
+}
+
 /// Register the helpers of this module, acting for `env`.
 pub fn register(helpers: &mut Helpers, env: Arc<dyn HelperEnv>) {
     use ids::*;
@@ -301,7 +308,9 @@ pub fn register(helpers: &mut Helpers, env: Arc<dyn HelperEnv>) {
         let to = ctx.memory.read_bytes(to, to_size as usize)?;
         let inverted: Vec<u8> = from.iter().map(|b| !b).collect();
         let sum = csum_add(csum_add(seed as u32 as u64, &inverted), &to);
-        Ok(fold32(sum))
+        // Since Linux 6.12 the result is folded to 16 bits on every architecture
+        // (csum_from32to16), not the raw 32-bit partial sum.
+        Ok(fold16(fold32(sum)))
     });
 }
 
