@@ -114,6 +114,7 @@ impl Tnum {
     }
 
     /// `self + other`: carries out of unknown bits make the bits they reach unknown.
+    #[allow(clippy::should_implement_trait)]
     pub const fn add(self, other: Tnum) -> Tnum {
         let sm = self.mask.wrapping_add(other.mask);
         let sv = self.value.wrapping_add(other.value);
@@ -127,6 +128,7 @@ impl Tnum {
     }
 
     /// `self - other`.
+    #[allow(clippy::should_implement_trait)]
     pub const fn sub(self, other: Tnum) -> Tnum {
         let dv = self.value.wrapping_sub(other.value);
         let alpha = dv.wrapping_add(self.mask);
@@ -140,6 +142,7 @@ impl Tnum {
     }
 
     /// `-self` (two's complement).
+    #[allow(clippy::should_implement_trait)]
     pub const fn neg(self) -> Tnum {
         Tnum::konst(0).sub(self)
     }
@@ -178,6 +181,7 @@ impl Tnum {
     /// `self * other` by long multiplication: each bit of `self` that is known one adds the
     /// shifted `other`; each unknown bit adds "zero or the shifted `other`", whose bits are
     /// unknown wherever `other` may be one.
+    #[allow(clippy::should_implement_trait)]
     pub fn mul(self, other: Tnum) -> Tnum {
         if self.is_const() && other.is_const() {
             return Tnum::konst(self.value.wrapping_mul(other.value));

@@ -228,7 +228,7 @@ impl Verifier<'_> {
             if !st.refs.iter().any(|x| x.id == rid) {
                 return Err(self.error(
                     st,
-                    format!("R1 must be referenced when passed to release function"),
+                    "R1 must be referenced when passed to release function".to_string(),
                     &[Reg::R1],
                 ));
             }

@@ -258,7 +258,7 @@ impl Verifier<'_> {
                     return Err(self.error(st, format!("R{rn} leaks addr into packet"), &[r]));
                 }
                 if kind == Access::Write && self.input.prog_type == ProgType::SocketFilter {
-                    return Err(self.error(st, format!("cannot write into packet"), &[r]));
+                    return Err(self.error(st, "cannot write into packet".to_string(), &[r]));
                 }
                 if reg.var.full.smin < 0 {
                     return Err(self.error(
