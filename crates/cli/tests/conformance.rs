@@ -1,4 +1,5 @@
-//! The 313 bpf_conformance tests, through the library and through `userbpf plugin`.
+//! The 313 bpf_conformance tests, through the library and through `userbpf plugin` (with the
+//! interpreter and with the JIT).
 //!
 //! Each `.data` file is assembled with our assembler (and, where it has a `-- raw` section,
 //! checked against those words), run in the interpreter on its `-- mem`, and r0 compared with
@@ -58,6 +59,16 @@ fn conformance_interpreter() {
 
 #[test]
 fn conformance_plugin() {
+    plugin_suite("interp");
+}
+
+#[test]
+fn conformance_plugin_jit() {
+    plugin_suite("jit");
+}
+
+/// Every case through `userbpf plugin --engine ENGINE`.
+fn plugin_suite(engine: &str) {
     let cases = common::load_all();
     let mut failures = Vec::new();
     for case in &cases {
@@ -70,7 +81,7 @@ fn conformance_plugin() {
         };
         let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_userbpf"));
-        cmd.arg("plugin");
+        cmd.args(["plugin", "--engine", engine]);
         if !case.mem.is_empty() {
             cmd.arg(hex(&case.mem));
         }
@@ -99,7 +110,7 @@ fn conformance_plugin() {
         }
     }
     println!(
-        "conformance (userbpf plugin): {} of {} passed",
+        "conformance (userbpf plugin --engine {engine}): {} of {} passed",
         cases.len() - failures.len(),
         cases.len()
     );

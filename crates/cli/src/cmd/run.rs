@@ -2,6 +2,7 @@
 
 use anyhow::anyhow;
 use userbpf_isa::Program;
+use userbpf_runtime::engine::Executable;
 use userbpf_runtime::{test_run, Helpers, Interpreter};
 
 use super::{is_elf, read_file};
@@ -15,9 +16,16 @@ pub fn run(args: &RunArgs) -> CmdResult {
              run plain bytecode with --raw FILE"
         )));
     };
-    if args.engine == Some(Engine::Jit) {
+    let engine = args.engine.unwrap_or(Engine::Interp);
+    if engine == Engine::Jit && !args.unverified {
         return Err(Failure::input(anyhow!(
-            "the JIT engine is not built yet; use --engine interp"
+            "the JIT runs only verified programs and the verifier is not built yet; \
+             pass --unverified for trusted bytecode"
+        )));
+    }
+    if engine == Engine::Jit && args.budget.is_some() {
+        return Err(Failure::input(anyhow!(
+            "--budget applies to the interpreter; the JIT has no instruction budget"
         )));
     }
     if args.ctx_in.is_some() {
@@ -41,16 +49,34 @@ pub fn run(args: &RunArgs) -> CmdResult {
         }
         (None, None) => Vec::new(),
     };
-    if !args.unverified {
+    if engine == Engine::Interp && !args.unverified {
         eprintln!(
             "note: the verifier is not built yet; running in the checked interpreter, \
              which stops the program on any access outside its memory"
         );
     }
-    let mut vm = Interpreter::new(&program, &Helpers::new())
-        .map_err(|e| Failure::input(anyhow!("{}: {e}", raw.display())))?;
-    vm.set_budget(args.budget);
-    let out = test_run(&vm, &data_in, args.repeat)
+    let helpers = Helpers::new();
+    let vm: Box<dyn Executable> = match engine {
+        Engine::Interp => {
+            let mut vm = Interpreter::new(&program, &helpers)
+                .map_err(|e| Failure::input(anyhow!("{}: {e}", raw.display())))?;
+            vm.set_budget(args.budget);
+            Box::new(vm)
+        }
+        // SAFETY: reached only with --unverified, by which the user vouches that the
+        // bytecode is trusted (tests, benchmarks); the JIT does not check memory accesses.
+        Engine::Jit => Box::new(
+            unsafe {
+                userbpf_jit::compile_unchecked(
+                    &program,
+                    &helpers,
+                    &userbpf_jit::JitOptions::default(),
+                )
+            }
+            .map_err(|e| Failure::input(anyhow!("{}: {e}", raw.display())))?,
+        ),
+    };
+    let out = test_run(vm.as_ref(), &data_in, args.repeat)
         .map_err(|e| Failure::program(anyhow!("{}: {e}", raw.display())))?;
     let duration_ns = out.duration.as_secs_f64() * 1e9;
     if args.json {
