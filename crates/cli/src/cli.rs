@@ -47,6 +47,20 @@ pub enum Command {
         #[arg(long)]
         source: bool,
     },
+    /// Verify the programs of an object (exit 1 if any is rejected).
+    Verify {
+        /// ELF object.
+        object: PathBuf,
+        /// Only this program (name or section).
+        #[arg(long)]
+        program: Option<String>,
+        /// One JSON object per program per line.
+        #[arg(long)]
+        json: bool,
+        /// 0: verdicts; 1: the instructions explored; 2: the state at every instruction.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=2))]
+        log_level: u32,
+    },
     /// Show an object's programs, maps, BTF and license.
     Inspect {
         /// ELF object.
@@ -125,6 +139,15 @@ pub struct RunArgs {
     /// Stop after this many instructions per run.
     #[arg(long)]
     pub budget: Option<u64>,
+    /// Pin every map of the object as DIR/<map name> (readable with `userbpf map dump`).
+    #[arg(long)]
+    pub pin_dir: Option<PathBuf>,
+    /// Fill element 0 of array map NAME from FILE before the run (NAME=FILE).
+    #[arg(long, value_name = "NAME=FILE")]
+    pub map_in: Vec<String>,
+    /// Target BTF for CO-RE relocations (default: /sys/kernel/btf/vmlinux).
+    #[arg(long)]
+    pub btf: Option<PathBuf>,
 }
 
 /// Update flags of `map update`.

@@ -28,6 +28,14 @@ impl Failure {
         }
     }
 
+    /// Some programs were rejected by the verifier: exit code 1, the output says which.
+    pub fn rejected(count: usize) -> Failure {
+        Failure {
+            code: 1,
+            error: anyhow::anyhow!("{count} program(s) rejected"),
+        }
+    }
+
     /// The program under test failed: exit code 1.
     pub fn program(error: impl Into<anyhow::Error>) -> Failure {
         Failure {

@@ -83,3 +83,34 @@ mod tests {
         assert!(read(&pin).is_err());
     }
 }
+
+/// Write the sidecar of every map of `object` pinned under `dir` whose key or value type BTF
+/// describes. Returns how many were written.
+///
+/// # Errors
+/// The first write error.
+pub fn write_for_object(dir: &Path, object: &userbpf_object::Object) -> Result<usize, String> {
+    let Some(btf) = &object.btf else {
+        return Ok(0);
+    };
+    let mut written = 0;
+    for m in &object.maps {
+        if m.key_type_id.is_none() && m.value_type_id.is_none() {
+            continue;
+        }
+        let pin = dir.join(&m.name);
+        if !pin.exists() {
+            continue;
+        }
+        write(
+            &pin,
+            &PinnedBtf {
+                btf: btf.raw_bytes().to_vec(),
+                key_type_id: m.key_type_id.unwrap_or(0),
+                value_type_id: m.value_type_id.unwrap_or(0),
+            },
+        )?;
+        written += 1;
+    }
+    Ok(written)
+}

@@ -9,6 +9,8 @@ mod inspect;
 mod map;
 mod plugin;
 mod run;
+mod run_object;
+mod verify;
 
 use std::path::Path;
 
@@ -27,6 +29,12 @@ pub fn dispatch(cli: Cli) -> CmdResult {
             source,
         } => disasm::run(&file, program.as_deref(), source),
         Command::Inspect { object, json } => inspect::run(&object, json),
+        Command::Verify {
+            object,
+            program,
+            json,
+            log_level,
+        } => verify::run(&object, program.as_deref(), json, log_level),
         Command::Map { command } => map::run(&command),
         Command::Run(args) => run::run(&args),
         Command::Build {
