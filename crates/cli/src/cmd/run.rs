@@ -11,10 +11,12 @@ use crate::{CmdResult, Failure};
 
 pub fn run(args: &RunArgs) -> CmdResult {
     let Some(raw) = &args.raw else {
-        return Err(Failure::input(anyhow!(
-            "running programs of ELF objects needs the object loader, which is not built yet; \
-             run plain bytecode with --raw FILE"
-        )));
+        return match &args.object {
+            Some(object) => super::run_object::run(args, object),
+            None => Err(Failure::input(anyhow!(
+                "give an object (userbpf run OBJ --program NAME) or plain bytecode (--raw FILE)"
+            ))),
+        };
     };
     let engine = args.engine.unwrap_or(Engine::Interp);
     if engine == Engine::Jit && !args.unverified {
