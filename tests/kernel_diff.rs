@@ -4,8 +4,9 @@
 //! verifier accepts, covering every ALU operator at both widths with register and immediate
 //! operands, neg, sign-extending moves, byte swaps, every jump condition at both widths,
 //! loads (also sign-extending), stores and atomics of every size on the stack. Each program
-//! runs on the kernel (`BPF_PROG_LOAD` as XDP + `BPF_PROG_TEST_RUN`, JIT-compiled) and on
-//! `Interpreter::run_raw`. Compared: the full 64-bit r0, registers r1-r9 and the 64 stack
+//! runs on the kernel (`BPF_PROG_LOAD` as XDP + `BPF_PROG_TEST_RUN`, JIT-compiled), on
+//! `Interpreter::run_raw` and on our JIT (`JitProgram::run_raw`; the body is the one the
+//! kernel's verifier accepted, which is what makes compiling it unchecked sound). Compared: the full 64-bit r0, registers r1-r9 and the 64 stack
 //! bytes the program used (all written into the packet by a common epilogue), and the
 //! 32-bit return value. Prints "skipped: ..." and passes when `bpf()` is refused.
 //!
@@ -29,6 +30,7 @@ use userbpf_isa::{
     disasm, encode_program, AluOp, AtomicOp, AtomicSize, ByteOrder, EndianBits, Insn, JmpCond,
     MemSize, Program, Reg, Source, SxFrom, Width,
 };
+use userbpf_jit::{compile_unchecked, JitOptions};
 use userbpf_kernel::{available, prog_load, prog_type};
 use userbpf_runtime::{Helpers, Interpreter};
 
@@ -548,6 +550,7 @@ fn interpreter_matches_kernel() {
     let helpers = Helpers::new();
     let packet_in: Vec<u8> = (0..PACKET_LEN as u8).map(|b| b ^ 0xa5).collect();
     let (mut compared, mut rejected, mut mismatched) = (0usize, 0usize, 0usize);
+    let mut jit_mismatched = 0usize;
 
     for n in 0..PROGRAMS {
         let head = gen.program_head();
@@ -587,6 +590,40 @@ fn interpreter_matches_kernel() {
             }
             Err(_) => false,
         };
+        // SAFETY: the kernel's verifier accepted this body (with its own epilogue); our
+        // epilogue stores only into the input, through the pointer saved at r10 - 8.
+        let jit = unsafe {
+            compile_unchecked(
+                &Program::from_insns(our_prog.clone()),
+                &helpers,
+                &JitOptions::default(),
+            )
+        }
+        .unwrap_or_else(|e| panic!("JIT refused program {n}: {e}"));
+        let mut jit_packet = packet_in.clone();
+        let jit_ours = jit.run_raw(&mut jit_packet);
+        let jit_same = match &jit_ours {
+            Ok(r0) => {
+                *r0 as u32 == run.retval
+                    && jit_packet == run.data_out
+                    && r0.to_le_bytes()[..] == jit_packet[..8]
+            }
+            Err(_) => false,
+        };
+        if !jit_same {
+            jit_mismatched += 1;
+            if jit_mismatched <= 10 {
+                println!(
+                    "JIT MISMATCH in program {n}:\n{}kernel: retval {:#x}, r0..r9 + stack {:?}\n\
+                     our JIT: {:?}, r0..r9 + stack {:?}\n",
+                    listing(&our_prog, head.len()),
+                    run.retval,
+                    words(&run.data_out),
+                    jit_ours,
+                    words(&jit_packet),
+                );
+            }
+        }
         if !same {
             mismatched += 1;
             if mismatched <= 10 {
@@ -608,8 +645,9 @@ fn interpreter_matches_kernel() {
         .cloned()
         .collect();
     println!(
-        "compared {compared} programs against the kernel: {mismatched} mismatches, \
-         {rejected} rejected by the verifier; {} instruction forms covered",
+        "compared {compared} programs against the kernel: {mismatched} interpreter and \
+         {jit_mismatched} JIT mismatches, {rejected} rejected by the verifier; {} instruction \
+         forms covered",
         gen.coverage.len()
     );
     assert!(missing.is_empty(), "forms never generated: {missing:?}");
@@ -618,5 +656,6 @@ fn interpreter_matches_kernel() {
         "{rejected} generated programs were rejected by the kernel verifier"
     );
     assert_eq!(mismatched, 0, "interpreter and kernel disagree");
+    assert_eq!(jit_mismatched, 0, "JIT and kernel disagree");
     assert!(compared >= 10_000);
 }
