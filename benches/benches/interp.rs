@@ -1,8 +1,9 @@
-//! Interpreter benchmark: our checked interpreter against rbpf 0.4's interpreter, the
-//! kernel's JIT (via `BPF_PROG_TEST_RUN` with repeat) and native Rust, in one run.
+//! Engine benchmark: our checked interpreter and our JIT against rbpf 0.4's interpreter,
+//! the kernel's JIT (via `BPF_PROG_TEST_RUN` with repeat) and native Rust, in one run.
 //!
 //! Takes nothing (run with `cargo bench -p userbpf-benches --bench interp`); gives a table
-//! of nanoseconds per run and the ratios interp/native, rbpf/interp and interp/kernel-JIT.
+//! of nanoseconds per run and the ratios interp/native, rbpf/interp, interp/kernel-JIT,
+//! jit/native and jit/kernel-JIT.
 //! Each user-space number is the median of at least five timed runs after a warm-up; the
 //! kernel's is the mean it reports over its repeat loop (best of three calls). The kernel
 //! copies only as much as one XDP test packet holds; its time is scaled per byte to 1 MiB.
@@ -15,6 +16,7 @@ use userbpf_benches::{
     PRIMES_BELOW_LIMIT, PRIMES_KERNEL, PRIMES_LIMIT,
 };
 use userbpf_isa::Program;
+use userbpf_jit::{compile_unchecked, JitOptions, JitProgram};
 use userbpf_kernel::{available, prog_load, prog_type};
 use userbpf_runtime::{Helpers, Interpreter};
 
@@ -38,11 +40,20 @@ fn interpreter(text: &str) -> Interpreter {
     Interpreter::new(&program, &Helpers::new()).expect("interpreter accepts")
 }
 
+fn jit(text: &str) -> JitProgram {
+    let program = Program::decode(&bytecode(text)).expect("benchmark program decodes");
+    // SAFETY: the benchmark programs are trusted: they touch only their input (checked by
+    // the interpreter runs of the same programs in this crate's tests).
+    unsafe { compile_unchecked(&program, &Helpers::new(), &JitOptions::default()) }
+        .expect("JIT accepts")
+}
+
 /// One row of the table.
 struct Row {
     name: &'static str,
     native: f64,
     interp: f64,
+    jit: f64,
     rbpf: f64,
     kernel: Result<f64, String>,
     note: String,
@@ -59,6 +70,11 @@ fn primes() -> Row {
     let vm = interpreter(PRIMES);
     let interp = measure(|| {
         assert_eq!(vm.run_raw(black_box(&mut [])), Ok(PRIMES_BELOW_LIMIT));
+    });
+
+    let jp = jit(PRIMES);
+    let jit = measure(|| {
+        assert_eq!(jp.run_raw(black_box(&mut [])), Ok(PRIMES_BELOW_LIMIT));
     });
 
     let code = bytecode(PRIMES);
@@ -86,6 +102,7 @@ fn primes() -> Row {
         name: "primes < 10000",
         native,
         interp,
+        jit,
         rbpf,
         kernel,
         note: "kernel: limit read from the packet, may_goto in both loops".into(),
@@ -148,6 +165,13 @@ fn copy() -> Row {
     });
     assert_eq!(buf, expected);
 
+    let jp = jit(&text);
+    let mut buf = fresh();
+    let jit = measure(|| {
+        assert_eq!(jp.run_raw(black_box(&mut buf)), Ok(0));
+    });
+    assert_eq!(buf, expected);
+
     // rbpf ties the memory borrow to the VM's lifetime, so each run builds its VM
     // (a verifier pass over 11 instructions: negligible next to 6 million executed).
     let code = bytecode(&text);
@@ -175,6 +199,7 @@ fn copy() -> Row {
         name: "copy 1 MiB",
         native,
         interp,
+        jit,
         rbpf,
         kernel,
         note,
@@ -196,31 +221,41 @@ fn main() {
     let rows = [primes(), copy()];
     println!();
     println!(
-        "{:<16} {:>11} {:>11} {:>11} {:>11} {:>13} {:>12} {:>14}",
+        "{:<16} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8}",
         "program",
         "native",
         "interp",
+        "jit",
         "rbpf 0.4",
         "kernel JIT",
-        "interp/native",
-        "rbpf/interp",
-        "interp/kernel"
+        "int/nat",
+        "rbpf/int",
+        "int/kern",
+        "jit/nat",
+        "jit/kern"
     );
     for r in &rows {
-        let (k, ik) = match &r.kernel {
-            Ok(k) => (fmt_ns(*k), format!("{:.1}x", r.interp / k)),
-            Err(_) => ("n/a".into(), "n/a".into()),
+        let ratio = |a: f64| match &r.kernel {
+            Ok(k) => format!("{:.2}x", a / k),
+            Err(_) => "n/a".into(),
+        };
+        let k = match &r.kernel {
+            Ok(k) => fmt_ns(*k),
+            Err(_) => "n/a".into(),
         };
         println!(
-            "{:<16} {:>11} {:>11} {:>11} {:>11} {:>13} {:>12} {:>14}",
+            "{:<16} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8}",
             r.name,
             fmt_ns(r.native),
             fmt_ns(r.interp),
+            fmt_ns(r.jit),
             fmt_ns(r.rbpf),
             k,
             format!("{:.1}x", r.interp / r.native),
             format!("{:.2}x", r.rbpf / r.interp),
-            ik
+            ratio(r.interp),
+            format!("{:.2}x", r.jit / r.native),
+            ratio(r.jit),
         );
     }
     println!();
