@@ -20,9 +20,9 @@
 //! ```
 
 pub mod btf;
+pub mod core_relo;
 pub mod error;
 pub mod loader;
-pub mod core_relo;
 pub mod section;
 pub use error::ObjectError;
 pub use loader::{
