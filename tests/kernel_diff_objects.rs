@@ -1023,11 +1023,6 @@ fn userbpf_maps(
 /// current.
 const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
     (
-        "lru_hash.c:lru_hash",
-        "LRU eviction: the kernel keeps entries whose reference bit a lookup set (second \
-         chance) and evicts unreferenced ones in batches; userbpf evicts others",
-    ),
-    (
         "redirect_map.c:redirect_map",
         "BPF_MAP_TYPE_DEVMAP is not supported by userbpf's maps (the object does not load)",
     ),

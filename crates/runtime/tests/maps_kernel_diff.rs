@@ -359,3 +359,267 @@ fn percpu_maps_match_the_kernel() {
         }
     }
 }
+
+// ------------------------------------------------------------------ LRU eviction
+
+const BPF_PROG_LOAD: i64 = 5;
+const BPF_PROG_TEST_RUN: i64 = 10;
+
+/// One instruction's 8 bytes.
+fn insn(op: u8, dst: u8, src: u8, off: i16, imm: i32) -> [u8; 8] {
+    let mut b = [0u8; 8];
+    b[0] = op;
+    b[1] = dst | (src << 4);
+    b[2..4].copy_from_slice(&off.to_le_bytes());
+    b[4..8].copy_from_slice(&imm.to_le_bytes());
+    b
+}
+
+/// An XDP program that does one map operation on the kernel map `fd`, chosen by its
+/// packet `{op u32, key u32, flags u32, pad u32, value u64}`: op 0 looks `key` up (a
+/// program lookup sets the LRU reference bit) and returns 1 if found, 0 if not; op 1
+/// updates `key` with `value` and `flags` and returns the helper's result.
+struct KProg {
+    fd: OwnedFd,
+}
+
+impl KProg {
+    fn load(map: &KMap) -> Result<KProg, i32> {
+        let fd = map.fd.as_raw_fd();
+        let code: Vec<[u8; 8]> = vec![
+            insn(0x61, 2, 1, 0, 0),    // 0: r2 = ctx->data
+            insn(0x61, 3, 1, 4, 0),    // 1: r3 = ctx->data_end
+            insn(0xbf, 4, 2, 0, 0),    // 2: r4 = r2
+            insn(0x07, 4, 0, 0, 24),   // 3: r4 += 24
+            insn(0x2d, 4, 3, 21, 0),   // 4: if r4 > r3 goto 26
+            insn(0x61, 6, 2, 0, 0),    // 5: r6 = op
+            insn(0x61, 7, 2, 4, 0),    // 6: r7 = key
+            insn(0x63, 10, 7, -4, 0),  // 7: *(u32 *)(r10 - 4) = r7
+            insn(0x61, 8, 2, 8, 0),    // 8: r8 = flags
+            insn(0x79, 9, 2, 16, 0),   // 9: r9 = value
+            insn(0x7b, 10, 9, -16, 0), // 10: *(u64 *)(r10 - 16) = r9
+            insn(0x18, 1, 1, 0, fd),   // 11: r1 = map
+            insn(0, 0, 0, 0, 0),       // 12
+            insn(0xbf, 2, 10, 0, 0),   // 13: r2 = r10
+            insn(0x07, 2, 0, 0, -4),   // 14: r2 += -4
+            insn(0x55, 6, 0, 5, 0),    // 15: if r6 != 0 goto 21
+            insn(0x85, 0, 0, 0, 1),    // 16: call map_lookup_elem
+            insn(0x15, 0, 0, 2, 0),    // 17: if r0 == 0 goto 20
+            insn(0xb7, 0, 0, 0, 1),    // 18: r0 = 1
+            insn(0x95, 0, 0, 0, 0),    // 19: exit
+            insn(0x95, 0, 0, 0, 0),    // 20: exit (r0 = 0)
+            insn(0xbf, 3, 10, 0, 0),   // 21: r3 = r10
+            insn(0x07, 3, 0, 0, -16),  // 22: r3 += -16
+            insn(0xbf, 4, 8, 0, 0),    // 23: r4 = flags
+            insn(0x85, 0, 0, 0, 2),    // 24: call map_update_elem
+            insn(0x95, 0, 0, 0, 0),    // 25: exit
+            insn(0xb7, 0, 0, 0, 99),   // 26: r0 = 99
+            insn(0x95, 0, 0, 0, 0),    // 27: exit
+        ];
+        let bytes: Vec<u8> = code.concat();
+        let license = b"GPL\0";
+        let mut a = [0u8; 128];
+        a[0..4].copy_from_slice(&6u32.to_ne_bytes()); // BPF_PROG_TYPE_XDP
+        a[4..8].copy_from_slice(&(code.len() as u32).to_ne_bytes());
+        a[8..16].copy_from_slice(&(bytes.as_ptr() as u64).to_ne_bytes());
+        a[16..24].copy_from_slice(&(license.as_ptr() as u64).to_ne_bytes());
+        let fd = bpf(BPF_PROG_LOAD, &mut a)?;
+        Ok(KProg {
+            // SAFETY: bpf() returned a new file descriptor that nothing else owns.
+            fd: unsafe { OwnedFd::from_raw_fd(fd as i32) },
+        })
+    }
+
+    /// Run the program once on this CPU; its return value as an i32.
+    fn run(&self, op: u32, key: u32, flags: u32, value: u64) -> i32 {
+        let mut pkt = [0u8; 24];
+        pkt[0..4].copy_from_slice(&op.to_ne_bytes());
+        pkt[4..8].copy_from_slice(&key.to_ne_bytes());
+        pkt[8..12].copy_from_slice(&flags.to_ne_bytes());
+        pkt[16..24].copy_from_slice(&value.to_ne_bytes());
+        let mut a = [0u8; 128];
+        a[0..4].copy_from_slice(&(self.fd.as_raw_fd() as u32).to_ne_bytes());
+        a[8..12].copy_from_slice(&(pkt.len() as u32).to_ne_bytes());
+        a[16..24].copy_from_slice(&(pkt.as_ptr() as u64).to_ne_bytes());
+        a[32..36].copy_from_slice(&1u32.to_ne_bytes());
+        bpf(BPF_PROG_TEST_RUN, &mut a).expect("BPF_PROG_TEST_RUN");
+        u32::from_ne_bytes(a[4..8].try_into().unwrap()) as i32
+    }
+}
+
+/// Pin this thread to one CPU it may run on and make userbpf's maps use that CPU, so that
+/// the kernel's per-CPU LRU lists and ours see the same CPU.
+fn pin_to_one_cpu() -> Option<u32> {
+    let size = std::mem::size_of::<libc::cpu_set_t>();
+    // SAFETY: cpu_set_t is plain data; the affinity calls read and write exactly `size`
+    // bytes of the sets passed, for the calling thread (pid 0).
+    let cpu = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, size, &mut set) != 0 {
+            return None;
+        }
+        let cpu = (0..libc::CPU_SETSIZE as usize).find(|&c| libc::CPU_ISSET(c, &set))?;
+        let mut one: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut one);
+        if libc::sched_setaffinity(0, size, &one) != 0 {
+            return None;
+        }
+        cpu as u32
+    };
+    set_current_cpu(cpu);
+    Some(cpu)
+}
+
+/// One operation on an LRU map.
+#[derive(Clone, Copy, Debug)]
+enum LruOp {
+    /// `bpf_map_lookup_elem` from a program (sets the reference bit).
+    ProgLookup(u32),
+    /// `bpf_map_update_elem` from a program, with flags.
+    ProgUpdate(u32, u32),
+    /// `BPF_MAP_UPDATE_ELEM`, with flags.
+    Update(u32, u32),
+    /// `BPF_MAP_LOOKUP_ELEM` (does not set the reference bit).
+    Lookup(u32),
+    /// `BPF_MAP_DELETE_ELEM`.
+    Delete(u32),
+}
+
+/// Apply `ops` to a kernel LRU map and ours from this CPU; after every operation the
+/// results and the sets of keys must agree (which keys were evicted).
+fn lru_compare(spec: &MapSpec, ops: &[LruOp]) {
+    let n = possible_cpus() as usize;
+    let percpu = spec.map_type == MapType::LruPercpuHash;
+    let mut k = KMap::create(spec).unwrap();
+    if percpu {
+        k.vsize = 8 * n;
+    }
+    let prog = KProg::load(&k).expect("BPF_PROG_LOAD of the LRU test program");
+    let u = Map::create(spec.clone(), None).unwrap();
+    let name = format!(
+        "{} flags {:#x} max {}",
+        spec.map_type, spec.flags, spec.max_entries
+    );
+    let err = |r: Result<(), i32>| r.map_or_else(|e| -e, |()| 0);
+    for (step, op) in ops.iter().enumerate() {
+        let value = 0x1111_0000_0000_0000 | step as u64;
+        let (kr, ur) = match *op {
+            LruOp::ProgLookup(key) => (
+                prog.run(0, key, 0, value),
+                i32::from(u.lookup_ptr(&key.to_ne_bytes()).is_some()),
+            ),
+            LruOp::ProgUpdate(key, flags) => (
+                prog.run(1, key, flags, value),
+                err(ours(u.update_from_program(
+                    &key.to_ne_bytes(),
+                    &value.to_ne_bytes(),
+                    flags as u64,
+                ))),
+            ),
+            LruOp::Update(key, flags) => {
+                let v: Vec<u8> = (0..k.vsize).map(|i| (i + step) as u8).collect();
+                (
+                    err(k.update(&key.to_ne_bytes(), &v, flags as u64)),
+                    err(ours(u.update(&key.to_ne_bytes(), &v, flags as u64))),
+                )
+            }
+            LruOp::Lookup(key) => (
+                err(k.lookup(&key.to_ne_bytes()).map(drop)),
+                err(ours(u.lookup(&key.to_ne_bytes())).map(drop)),
+            ),
+            LruOp::Delete(key) => (
+                err(k.delete(&key.to_ne_bytes())),
+                err(ours(u.delete(&key.to_ne_bytes()))),
+            ),
+        };
+        assert_eq!(kr, ur, "{name}: step {step}: {op:?}");
+        let mut kk = k.keys();
+        let mut uk: Vec<Vec<u8>> = u.keys().map(Result::unwrap).collect();
+        kk.sort();
+        uk.sort();
+        assert_eq!(kk, uk, "{name}: keys after step {step}: {op:?}");
+    }
+    for key in k.keys() {
+        assert_eq!(k.lookup(&key).unwrap(), u.lookup(&key).unwrap(), "{name}");
+    }
+}
+
+/// Random operations: half on a "hot" quarter of the keys, so that some keys are
+/// referenced again and again and others age.
+fn random_lru_ops(keys: u64, ops: usize, seed: u64) -> Vec<LruOp> {
+    let mut rng = Rng(seed);
+    (0..ops)
+        .map(|_| {
+            let key = if rng.below(2) == 0 {
+                rng.below(keys / 4)
+            } else {
+                rng.below(keys)
+            } as u32;
+            let flags = [0u32, 0, 0, 1, 2, 4][rng.below(6) as usize];
+            match rng.below(16) {
+                0..=6 => LruOp::ProgLookup(key),
+                7..=10 => LruOp::ProgUpdate(key, flags),
+                11..=12 => LruOp::Update(key, flags),
+                13 => LruOp::Lookup(key),
+                _ => LruOp::Delete(key),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn lru_eviction_matches_the_kernel() {
+    if !kernel_ok() {
+        return;
+    }
+    if kernel_possible_cpus() != Some(possible_cpus()) {
+        println!(
+            "skipped: kernel has {:?} possible CPUs, userbpf uses {}",
+            kernel_possible_cpus(),
+            possible_cpus()
+        );
+        return;
+    }
+    if pin_to_one_cpu().is_none() {
+        println!("skipped: cannot pin the test thread to one CPU");
+        return;
+    }
+    use MapType as T;
+    for (i, (t, flags, max, keys)) in [
+        (T::LruHash, 0, 64, 200),
+        (T::LruHash, 0, 8, 40),
+        (T::LruHash, 0, 300, 700),
+        (T::LruHash, 0, 1, 4),
+        (T::LruHash, BPF_F_NO_COMMON_LRU, 32, 100),
+        (T::LruHash, BPF_F_NO_COMMON_LRU, 7, 30),
+        (T::LruPercpuHash, 0, 48, 150),
+        (T::LruPercpuHash, BPF_F_NO_COMMON_LRU, 16, 60),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let spec = MapSpec::new(t, 4, 8, max).with_flags(flags);
+        lru_compare(&spec, &random_lru_ops(keys, 3000, 0x1badb002 + i as u64));
+    }
+    // The sequence maps_semantics.rs explains step by step (3 entries: batches of 1).
+    use LruOp::*;
+    let script = [
+        Update(1, 0),
+        Update(2, 0),
+        Update(3, 0),
+        ProgLookup(1),
+        Lookup(2),
+        Update(4, 0),
+        Update(5, 0),
+        Update(6, 1),
+        ProgLookup(5),
+        Update(7, 0),
+        Update(5, 2),
+        Update(8, 2),
+        Update(9, 0),
+        Update(10, 2),
+        Delete(5),
+        Update(11, 0),
+    ];
+    lru_compare(&MapSpec::new(T::LruHash, 4, 8, 3), &script);
+}

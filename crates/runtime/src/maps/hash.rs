@@ -5,28 +5,47 @@
 //! buckets of `{lock u32, head u32}`, then `max_entries` preallocated elements of
 //! `{next u32, hash u32, lru_prev u32, lru_next u32, key (rounded to 8), value(s)}`.
 //!
+//! LRU hashes add the kernel's LRU lists after the elements (see [`super::lru`]).
+//!
 //! Plain hashes lock per bucket; LRU hashes take the map-wide lock for every operation so
-//! that eviction can unlink an element from any bucket. The LRU list is exact (the kernel's
-//! is approximate): program lookups and all updates move an element to the front, and a
-//! full map evicts the element at the back. User-space lookups do not count as uses, as in
-//! the kernel. Updates of an existing key copy the value in place, so pointers that programs
-//! hold stay valid (the kernel swaps in a new element; values are equal either way).
+//! that eviction can unlink an element from any bucket. LRU maps follow the kernel's
+//! algorithm (`htab_lru_map_*` over `bpf_lru_list.c`): program lookups set the element's
+//! reference bit, every new key takes a node from the LRU lists before the key is looked up
+//! (so even a failing update may evict), and user-space lookups do not count as uses.
+//! Updates of an existing key copy the value in place, so pointers that programs hold stay
+//! valid (the kernel swaps in a new element; values are equal either way).
 //! After a delete the element's slot may be reused by another key, as with the kernel's
 //! preallocated maps, so a program must not keep a pointer across a deletion.
 //!
 //! Iteration order (`get_next_key`): buckets in order, each chain newest first; a key that
 //! is not found restarts at the first element, as in the kernel.
 
-use super::header::{Layout, HEADER_LEN, S_GLOBAL_LOCK, S_LRU_HEAD, S_LRU_TAIL};
+use super::cpu::current_cpu;
+use super::header::{Layout, HEADER_LEN, S_COUNT, S_GLOBAL_LOCK};
+use super::lru::Lru;
 use super::slab::{Slab, NEXT};
 use super::storage::Storage;
 use super::types::*;
 use super::{hash_bytes, region_len, MapError, Writer};
 
 const HASH: usize = 4;
-const PREV: usize = 8;
-const LNEXT: usize = 12;
+// 8..16: the LRU links (`lru::PREV_OFF`).
 const KEY: usize = 16;
+
+/// The spec the kernel's `htab_map_alloc` keeps: with `BPF_F_NO_COMMON_LRU`, max_entries is
+/// rounded up to a multiple of the CPU count (down if that overflows), so that every CPU's
+/// LRU list has the same number of elements.
+pub(crate) fn effective_spec(mut spec: MapSpec, ncpus: u32) -> MapSpec {
+    let lru = matches!(spec.map_type, MapType::LruHash | MapType::LruPercpuHash);
+    if lru && spec.flags & BPF_F_NO_COMMON_LRU != 0 && ncpus > 0 {
+        let n = spec.max_entries;
+        spec.max_entries = match n.div_ceil(ncpus).checked_mul(ncpus) {
+            Some(up) => up,
+            None => n / ncpus * ncpus,
+        };
+    }
+    spec
+}
 
 /// A hash map's layout.
 #[derive(Clone, Copy, Debug)]
@@ -36,7 +55,7 @@ pub(crate) struct HashMap {
     slot: usize,
     ncpus: usize,
     percpu: bool,
-    lru: bool,
+    lru: Option<Lru>,
     max_entries: u32,
     n_buckets: u32,
     buckets_off: usize,
@@ -115,7 +134,28 @@ impl HashMap {
         let elem_size = val + slot * n;
         let buckets_off = HEADER_LEN;
         let elems_off = buckets_off as u64 + 8 * n_buckets as u64;
-        let total = region_len(elems_off, elem_size as u64 * spec.max_entries as u64)?;
+        let slab = Slab {
+            first: elems_off as usize,
+            elem_size,
+            count: spec.max_entries,
+        };
+        let elems_len = elem_size as u64 * spec.max_entries as u64;
+        let (lru, lru_len) = if lru {
+            let percpu_lru = spec.flags & BPF_F_NO_COMMON_LRU != 0;
+            if percpu_lru && !spec.max_entries.is_multiple_of(ncpus) {
+                return Err(MapError::invalid(
+                    "BPF_F_NO_COMMON_LRU needs max_entries rounded to the CPU count",
+                ));
+            }
+            let off = usize::try_from(elems_off + elems_len).map_err(|_| MapError::TooLarge {
+                reason: "map too large".to_string(),
+            })?;
+            let (l, len) = Lru::new(slab, ncpus, percpu_lru, off);
+            (Some(l), len as u64)
+        } else {
+            (None, 0)
+        };
+        let total = region_len(elems_off, elems_len + lru_len)?;
         let map = HashMap {
             key_size: spec.key_size as usize,
             value_size: spec.value_size as usize,
@@ -127,11 +167,7 @@ impl HashMap {
             n_buckets,
             buckets_off,
             val,
-            slab: Slab {
-                first: elems_off as usize,
-                elem_size,
-                count: spec.max_entries,
-            },
+            slab,
             seed,
         };
         let layout = Layout {
@@ -142,13 +178,20 @@ impl HashMap {
                 elem_size as u64,
                 elems_off,
                 n as u64,
-                0,
+                lru_len,
                 0,
                 0,
                 0,
             ],
         };
         Ok((map, layout))
+    }
+
+    /// Initialise a new region (the LRU lists; plain hashes start zeroed).
+    pub(crate) fn init(&self, st: &Storage) {
+        if let Some(lru) = &self.lru {
+            lru.init(st);
+        }
     }
 
     /// Bytes a user-space value has (per-CPU: every CPU's value, each rounded up to 8).
@@ -185,7 +228,7 @@ impl HashMap {
 
     /// The lock word guarding bucket `b` (the map lock for LRU maps).
     fn lock_off(&self, b: u32) -> usize {
-        if self.lru {
+        if self.lru.is_some() {
             S_GLOBAL_LOCK
         } else {
             self.bucket_off(b)
@@ -222,78 +265,107 @@ impl HashMap {
         Ok(())
     }
 
-    // --- LRU list (map lock held) ---
+    // --- LRU (map lock held) ---
 
-    fn lru_unlink(&self, st: &Storage, idx: u32, off: usize) -> Result<(), MapError> {
-        let prev = st.get32(off + PREV);
-        let next = st.get32(off + LNEXT);
-        if prev == 0 {
-            st.set32(S_LRU_HEAD, next);
-        } else {
-            st.set32(self.slab.off(prev)? + LNEXT, next);
-        }
-        if next == 0 {
-            st.set32(S_LRU_TAIL, prev);
-        } else {
-            st.set32(self.slab.off(next)? + PREV, prev);
-        }
-        let _ = idx;
-        Ok(())
-    }
-
-    fn lru_push_front(&self, st: &Storage, idx: u32, off: usize) -> Result<(), MapError> {
-        let head = st.get32(S_LRU_HEAD);
-        st.set32(off + PREV, 0);
-        st.set32(off + LNEXT, head);
-        if head == 0 {
-            st.set32(S_LRU_TAIL, idx);
-        } else {
-            st.set32(self.slab.off(head)? + PREV, idx);
-        }
-        st.set32(S_LRU_HEAD, idx);
-        Ok(())
-    }
-
-    fn lru_touch(&self, st: &Storage, idx: u32, off: usize) -> Result<(), MapError> {
-        if st.get32(S_LRU_HEAD) != idx {
-            self.lru_unlink(st, idx, off)?;
-            self.lru_push_front(st, idx, off)?;
-        }
-        Ok(())
-    }
-
-    /// Evict the least recently used element and hand its slot back (map lock held).
-    fn evict(&self, st: &Storage) -> Result<Option<u32>, MapError> {
-        let victim = st.get32(S_LRU_TAIL);
-        if victim == 0 {
-            return Ok(None);
-        }
-        let off = self.slab.off(victim)?;
-        let hash = st.get32(off + HASH);
-        let b = self.bucket_of(hash);
-        // Find the victim's predecessor in its chain.
+    /// The kernel's `htab_lru_map_delete_node`: unlink element `idx` from its bucket when
+    /// the LRU lists evict it; `false` if it is not in the table.
+    fn del_from_htab(&self, st: &Storage, idx: u32) -> Result<bool, MapError> {
+        let off = self.slab.off(idx)?;
+        let b = self.bucket_of(st.get32(off + HASH));
         let mut prev = 0;
-        let mut idx = st.get32(self.bucket_off(b) + 4);
+        let mut cur = st.get32(self.bucket_off(b) + 4);
         let mut steps = 0u32;
-        while idx != victim {
-            if idx == 0 || steps > self.max_entries {
-                return Err(MapError::Corrupt("LRU element missing from its bucket"));
+        while cur != 0 {
+            if cur == idx {
+                self.unlink_bucket(st, b, &Found { prev, idx, off })?;
+                st.set32(S_COUNT, st.get32(S_COUNT).wrapping_sub(1));
+                return Ok(true);
             }
             steps += 1;
-            prev = idx;
-            idx = st.get32(self.slab.off(idx)? + NEXT);
+            if steps > self.max_entries {
+                return Err(MapError::Corrupt("cycle in a hash bucket chain"));
+            }
+            prev = cur;
+            cur = st.get32(self.slab.off(cur)? + NEXT);
         }
-        self.unlink_bucket(
-            st,
-            b,
-            &Found {
-                prev,
-                idx: victim,
-                off,
-            },
-        )?;
-        self.lru_unlink(st, victim, off)?;
-        Ok(Some(victim))
+        Ok(false)
+    }
+
+    fn link_head(&self, st: &Storage, b: u32, idx: u32, off: usize) {
+        st.set32(off + NEXT, st.get32(self.bucket_off(b) + 4));
+        st.set32(self.bucket_off(b) + 4, idx);
+    }
+
+    /// `htab_lru_map_update_elem` and `__htab_lru_percpu_map_update_elem` (map lock held).
+    #[allow(clippy::too_many_arguments)]
+    fn update_lru(
+        &self,
+        lru: &Lru,
+        st: &Storage,
+        key: &[u8],
+        value: &[u8],
+        flags: u64,
+        who: Writer,
+        h: u32,
+    ) -> Result<(), MapError> {
+        let cpu = match who {
+            Writer::Program(c) => c as u32,
+            Writer::User => current_cpu(),
+        };
+        let del = |idx| self.del_from_htab(st, idx);
+        // The node comes first: taking it may evict keys, this one included.
+        let new = if self.percpu && flags == BPF_EXIST {
+            None
+        } else {
+            match lru.pop_free(st, cpu, &del)? {
+                Some(n) => Some(n),
+                None => {
+                    return Err(MapError::NoMemory {
+                        reason: "no LRU node is free or evictable".to_string(),
+                    })
+                }
+            }
+        };
+        let b = self.bucket_of(h);
+        let found = self.find(st, b, key, h)?;
+        let refused = match (&found, flags) {
+            (Some(_), BPF_NOEXIST) => Some(MapError::Exists),
+            (None, BPF_EXIST) => Some(MapError::NotFound),
+            _ => None,
+        };
+        if let Some(e) = refused {
+            if let Some(n) = new {
+                lru.push_free(st, n)?;
+            }
+            return Err(e);
+        }
+        match (found, new) {
+            (Some(f), new) => {
+                self.write_value(st, f.off, value, who, false);
+                if self.percpu {
+                    // Per-CPU values are updated in place; the node taken goes back.
+                    lru.set_ref(st, f.idx)?;
+                    if let Some(n) = new {
+                        lru.push_free(st, n)?;
+                    }
+                } else if let Some(n) = new {
+                    lru.replace(st, f.idx, n)?;
+                    // The kernel links the new element at the head of the bucket.
+                    self.unlink_bucket(st, b, &f)?;
+                    self.link_head(st, b, f.idx, f.off);
+                }
+            }
+            (None, Some(idx)) => {
+                let off = self.slab.off(idx)?;
+                st.set32(off + HASH, h);
+                st.write(off + KEY, key);
+                self.write_value(st, off, value, who, true);
+                self.link_head(st, b, idx, off);
+                st.set32(S_COUNT, st.get32(S_COUNT).wrapping_add(1));
+            }
+            (None, None) => return Err(MapError::NotFound),
+        }
+        Ok(())
     }
 
     /// The value (every CPU's for per-CPU maps).
@@ -328,8 +400,8 @@ impl HashMap {
         let Some(f) = self.find(st, b, key, h)? else {
             return Ok(None);
         };
-        if self.lru {
-            self.lru_touch(st, f.idx, f.off)?;
+        if let Some(lru) = &self.lru {
+            lru.set_ref(st, f.idx)?;
         }
         let cpu = if self.percpu { cpu % self.ncpus } else { 0 };
         Ok(Some(st.addr(f.off + self.val + cpu * self.slot)))
@@ -386,14 +458,14 @@ impl HashMap {
         let h = self.hash(key);
         let b = self.bucket_of(h);
         let _g = st.lock(self.lock_off(b));
+        if let Some(lru) = &self.lru {
+            return self.update_lru(lru, st, key, value, flags, who, h);
+        }
         if let Some(f) = self.find(st, b, key, h)? {
             if flags == BPF_NOEXIST {
                 return Err(MapError::Exists);
             }
             self.write_value(st, f.off, value, who, false);
-            if self.lru {
-                self.lru_touch(st, f.idx, f.off)?;
-            }
             return Ok(());
         }
         if flags == BPF_EXIST {
@@ -401,14 +473,6 @@ impl HashMap {
         }
         let idx = match self.slab.alloc(st)? {
             Some(i) => i,
-            None if self.lru => match self.evict(st)? {
-                Some(i) => i,
-                None => {
-                    return Err(MapError::Full {
-                        max_entries: self.max_entries,
-                    })
-                }
-            },
             None => {
                 return Err(MapError::Full {
                     max_entries: self.max_entries,
@@ -419,11 +483,7 @@ impl HashMap {
         st.set32(off + HASH, h);
         st.write(off + KEY, key);
         self.write_value(st, off, value, who, true);
-        st.set32(off + NEXT, st.get32(self.bucket_off(b) + 4));
-        st.set32(self.bucket_off(b) + 4, idx);
-        if self.lru {
-            self.lru_push_front(st, idx, off)?;
-        }
+        self.link_head(st, b, idx, off);
         Ok(())
     }
 
@@ -445,10 +505,13 @@ impl HashMap {
             Vec::new()
         };
         self.unlink_bucket(st, b, &f)?;
-        if self.lru {
-            self.lru_unlink(st, f.idx, f.off)?;
+        match &self.lru {
+            Some(lru) => {
+                st.set32(S_COUNT, st.get32(S_COUNT).wrapping_sub(1));
+                lru.push_free(st, f.idx)?;
+            }
+            None => self.slab.free(st, f.idx)?,
         }
-        self.slab.free(st, f.idx)?;
         Ok(value)
     }
 

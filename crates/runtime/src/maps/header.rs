@@ -23,7 +23,7 @@ use super::MapError;
 /// Magic bytes at offset 0.
 pub(crate) const MAGIC: [u8; 8] = *b"UBPFMAP\0";
 /// Layout version; bumped whenever the region layout changes.
-pub(crate) const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 2;
 /// Bytes of header before the type-specific data.
 pub(crate) const HEADER_LEN: usize = 256;
 
@@ -53,10 +53,6 @@ pub(crate) const S_COUNT: usize = 160;
 pub(crate) const S_FREE_HEAD: usize = 164;
 /// Elements handed out so far by bump allocation.
 pub(crate) const S_BUMP: usize = 168;
-/// Most recently used element of an LRU hash.
-pub(crate) const S_LRU_HEAD: usize = 172;
-/// Least recently used element of an LRU hash.
-pub(crate) const S_LRU_TAIL: usize = 176;
 /// Queue/stack: next slot to write.
 pub(crate) const S_Q_HEAD: usize = 180;
 /// Queue/stack: oldest slot.

@@ -45,6 +45,7 @@ pub mod error;
 pub mod hash;
 mod header;
 pub mod lpm;
+mod lru;
 pub mod map_in_map;
 pub mod perf_event_array;
 pub mod prog_array;
@@ -225,6 +226,7 @@ impl Map {
     #[doc(alias = "bpf_map_create")]
     pub fn create(spec: MapSpec, pin: Option<&Path>) -> Result<Map, MapError> {
         let ncpus = possible_cpus();
+        let spec = hash::effective_spec(spec, ncpus);
         let seed = if spec.flags & BPF_F_ZERO_SEED != 0 {
             0
         } else {
@@ -257,6 +259,9 @@ impl Map {
                 }
             }
         };
+        if let Family::Hash(h) = &family {
+            h.init(&storage);
+        }
         write_header(&storage, &spec, ncpus, seed, &layout);
         Ok(Map {
             spec,

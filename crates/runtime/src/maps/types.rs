@@ -18,7 +18,7 @@ pub const BPF_F_LOCK: u64 = 4;
 
 /// `BPF_F_NO_PREALLOC`: do not preallocate elements (required by LPM tries).
 pub const BPF_F_NO_PREALLOC: u32 = 1 << 0;
-/// `BPF_F_NO_COMMON_LRU`: per-CPU LRU lists (accepted; one global list is used).
+/// `BPF_F_NO_COMMON_LRU`: per-CPU LRU lists (max_entries is rounded to a multiple of the CPUs).
 pub const BPF_F_NO_COMMON_LRU: u32 = 1 << 1;
 /// `BPF_F_NUMA_NODE`: place the map on a NUMA node (accepted and ignored).
 pub const BPF_F_NUMA_NODE: u32 = 1 << 2;
