@@ -62,28 +62,6 @@ pub fn read(pin: &Path) -> Result<Option<PinnedBtf>, String> {
     }))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn round_trip_and_errors() {
-        let dir = std::env::temp_dir().join(format!("userbpf-pin-btf-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let pin = dir.join("counts");
-        assert_eq!(read(&pin), Ok(None));
-        let info = PinnedBtf {
-            btf: vec![0x9f, 0xeb, 1, 0],
-            key_type_id: 3,
-            value_type_id: 7,
-        };
-        write(&pin, &info).unwrap();
-        assert_eq!(read(&pin), Ok(Some(info)));
-        std::fs::write(sidecar_path(&pin), b"junk").unwrap();
-        assert!(read(&pin).is_err());
-    }
-}
-
 /// Write the sidecar of every map of `object` pinned under `dir` whose key or value type BTF
 /// describes. Returns how many were written.
 ///
@@ -113,4 +91,26 @@ pub fn write_for_object(dir: &Path, object: &userbpf_object::Object) -> Result<u
         written += 1;
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_errors() {
+        let dir = std::env::temp_dir().join(format!("userbpf-pin-btf-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pin = dir.join("counts");
+        assert_eq!(read(&pin), Ok(None));
+        let info = PinnedBtf {
+            btf: vec![0x9f, 0xeb, 1, 0],
+            key_type_id: 3,
+            value_type_id: 7,
+        };
+        write(&pin, &info).unwrap();
+        assert_eq!(read(&pin), Ok(Some(info)));
+        std::fs::write(sidecar_path(&pin), b"junk").unwrap();
+        assert!(read(&pin).is_err());
+    }
 }
