@@ -85,6 +85,55 @@ pub mod map_type {
     pub const RINGBUF: u32 = 27;
 }
 
+/// Kernel attach type numbers (`enum bpf_attach_type`) that change what the verifier allows.
+pub mod attach_type {
+    #![allow(missing_docs)]
+    pub const CGROUP_INET_INGRESS: u32 = 0;
+    pub const CGROUP_INET_EGRESS: u32 = 1;
+    pub const CGROUP_INET_SOCK_CREATE: u32 = 2;
+    pub const CGROUP_SOCK_OPS: u32 = 3;
+    pub const SK_SKB_STREAM_PARSER: u32 = 4;
+    pub const SK_SKB_STREAM_VERDICT: u32 = 5;
+    pub const CGROUP_DEVICE: u32 = 6;
+    pub const SK_MSG_VERDICT: u32 = 7;
+    pub const CGROUP_INET4_BIND: u32 = 8;
+    pub const CGROUP_INET6_BIND: u32 = 9;
+    pub const CGROUP_INET4_CONNECT: u32 = 10;
+    pub const CGROUP_INET6_CONNECT: u32 = 11;
+    pub const CGROUP_INET4_POST_BIND: u32 = 12;
+    pub const CGROUP_INET6_POST_BIND: u32 = 13;
+    pub const CGROUP_UDP4_SENDMSG: u32 = 14;
+    pub const CGROUP_UDP6_SENDMSG: u32 = 15;
+    pub const FLOW_DISSECTOR: u32 = 17;
+    pub const CGROUP_SYSCTL: u32 = 18;
+    pub const CGROUP_UDP4_RECVMSG: u32 = 19;
+    pub const CGROUP_UDP6_RECVMSG: u32 = 20;
+    pub const CGROUP_GETSOCKOPT: u32 = 21;
+    pub const CGROUP_SETSOCKOPT: u32 = 22;
+    pub const TRACE_RAW_TP: u32 = 23;
+    pub const TRACE_FENTRY: u32 = 24;
+    pub const TRACE_FEXIT: u32 = 25;
+    pub const MODIFY_RETURN: u32 = 26;
+    pub const LSM_MAC: u32 = 27;
+    pub const TRACE_ITER: u32 = 28;
+    pub const CGROUP_INET4_GETPEERNAME: u32 = 29;
+    pub const CGROUP_INET6_GETPEERNAME: u32 = 30;
+    pub const CGROUP_INET4_GETSOCKNAME: u32 = 31;
+    pub const CGROUP_INET6_GETSOCKNAME: u32 = 32;
+    pub const CGROUP_INET_SOCK_RELEASE: u32 = 34;
+    pub const SK_LOOKUP: u32 = 36;
+    pub const XDP: u32 = 37;
+    pub const LSM_CGROUP: u32 = 43;
+    pub const NETFILTER: u32 = 45;
+    pub const TCX_INGRESS: u32 = 46;
+    pub const TCX_EGRESS: u32 = 47;
+    pub const CGROUP_UNIX_CONNECT: u32 = 49;
+    pub const CGROUP_UNIX_SENDMSG: u32 = 50;
+    pub const CGROUP_UNIX_RECVMSG: u32 = 51;
+    pub const CGROUP_UNIX_GETPEERNAME: u32 = 52;
+    pub const CGROUP_UNIX_GETSOCKNAME: u32 = 53;
+}
+
 /// `BPF_F_RDONLY_PROG`: the program may not write map values.
 pub const BPF_F_RDONLY_PROG: u32 = 1 << 7;
 
@@ -117,6 +166,9 @@ pub struct Options {
     pub allow_uninit_stack: bool,
     /// Processed-instruction limit (the kernel's `BPF_COMPLEXITY_LIMIT_INSNS`).
     pub max_insns: u64,
+    /// The program's `expected_attach_type` (see [`attach_type`]): decides, for some program
+    /// types, the context fields allowed and the range r0 must lie in at exit.
+    pub expected_attach_type: u32,
 }
 
 impl Default for Options {
@@ -125,6 +177,7 @@ impl Default for Options {
             log_level: 0,
             allow_uninit_stack: false,
             max_insns: 1_000_000,
+            expected_attach_type: 0,
         }
     }
 }

@@ -49,6 +49,38 @@ impl Slot {
         bytes: [SlotByte::Invalid; 8],
         spill: None,
     };
+
+    /// Spill `reg` into the first `size` bytes (the kernel's `save_register_state`): the
+    /// other bytes become misc unless zero or never written.
+    pub fn save_spill(&mut self, reg: RegState, size: usize) {
+        self.spill = Some(reg);
+        for (i, b) in self.bytes.iter_mut().enumerate() {
+            if i < size {
+                *b = SlotByte::Spill;
+            } else if *b == SlotByte::Spill {
+                *b = SlotByte::Misc;
+            }
+        }
+    }
+
+    /// A plain write into the slot destroys a spilled register: its bytes become misc.
+    pub fn scrub_spill(&mut self) {
+        if self.spill.take().is_some() {
+            for b in &mut self.bytes {
+                if *b != SlotByte::Invalid {
+                    *b = SlotByte::Misc;
+                }
+            }
+        }
+    }
+
+    /// Number of leading bytes holding the spilled register.
+    pub fn spill_size(&self) -> usize {
+        self.bytes
+            .iter()
+            .take_while(|b| **b == SlotByte::Spill)
+            .count()
+    }
 }
 
 /// One function's registers and stack.
@@ -178,7 +210,7 @@ impl State {
     }
 
     /// Whether every concrete state of `self` is described by `old` (pruning).
-    pub fn covered_by(&self, old: &State) -> bool {
+    pub fn covered_by(&self, old: &State, allow_uninit: bool) -> bool {
         if self.frames.len() != old.frames.len() || self.refs.len() != old.refs.len() {
             return false;
         }
@@ -201,7 +233,7 @@ impl State {
             for i in 0..n {
                 let os = of.stack.get(i).copied().unwrap_or(Slot::EMPTY);
                 let cs = cf.stack.get(i).copied().unwrap_or(Slot::EMPTY);
-                if !slot_covered(&cs, &os, &mut ids) {
+                if !slot_covered(&cs, &os, &mut ids, allow_uninit) {
                     return false;
                 }
             }
@@ -260,33 +292,48 @@ fn reg_covered(cur: &RegState, old: &RegState, ids: &mut IdMap) -> bool {
     }
 }
 
-fn slot_covered(cur: &Slot, old: &Slot, ids: &mut IdMap) -> bool {
-    if let Some(o) = &old.spill {
-        return match &cur.spill {
-            Some(c) => reg_covered(c, o, ids),
-            None => {
-                // An old spilled unknown-ish scalar is covered by misc/zero bytes only when it
-                // constrains nothing.
-                o.ty == RegType::Scalar
-                    && o.id == 0
-                    && o.var == crate::scalar::Scalar::unknown()
-                    && cur.bytes.iter().all(|b| *b != SlotByte::Invalid)
-            }
-        };
+/// The slot read as one 8-byte scalar, when that is all it can give: a spilled 64-bit
+/// scalar, or all bytes misc (or never written, when such reads are allowed).
+fn scalar_view(s: &Slot, allow_uninit: bool) -> Option<RegState> {
+    if let Some(r) = s.spill {
+        return (r.ty == RegType::Scalar && s.spill_size() == 8).then_some(r);
     }
+    s.bytes
+        .iter()
+        .all(|b| *b == SlotByte::Misc || (allow_uninit && *b == SlotByte::Invalid))
+        .then(RegState::unknown)
+}
+
+fn slot_covered(cur: &Slot, old: &Slot, ids: &mut IdMap, allow_uninit: bool) -> bool {
+    if old.bytes.iter().all(|b| *b == SlotByte::Invalid) {
+        return true;
+    }
+    if let (Some(o), Some(c)) = (
+        scalar_view(old, allow_uninit),
+        scalar_view(cur, allow_uninit),
+    ) {
+        return reg_covered(&c, &o, ids);
+    }
+    if let Some(o) = &old.spill {
+        match &cur.spill {
+            Some(c) if cur.spill_size() == old.spill_size() && reg_covered(c, o, ids) => {}
+            _ => return false,
+        }
+    }
+    let cur_scalar_spill = cur.spill.is_some_and(|r| r.ty == RegType::Scalar);
     for (o, c) in old.bytes.iter().zip(&cur.bytes) {
         let ok = match o {
             SlotByte::Invalid => true,
             SlotByte::Misc => match c {
                 SlotByte::Misc | SlotByte::Zero => true,
-                SlotByte::Spill => cur.spill.is_some_and(|r| r.ty == RegType::Scalar),
-                SlotByte::Invalid => false,
+                SlotByte::Spill => cur_scalar_spill,
+                SlotByte::Invalid => allow_uninit,
             },
             SlotByte::Zero => {
                 *c == SlotByte::Zero
                     || (*c == SlotByte::Spill && cur.spill.is_some_and(|r| r.konst() == Some(0)))
             }
-            SlotByte::Spill => false,
+            SlotByte::Spill => *c == SlotByte::Spill,
         };
         if !ok {
             return false;

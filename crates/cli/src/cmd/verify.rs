@@ -27,6 +27,76 @@ fn prog_type_of(p: &ProgramSpec) -> ProgType {
     }
 }
 
+/// The `expected_attach_type` libbpf sets for a section name (its `section_defs` table; a
+/// leading `?` only disables auto-loading).
+fn expected_attach_type(section: &str) -> u32 {
+    use userbpf_verifier::input::attach_type as at;
+    let s = section.strip_prefix('?').unwrap_or(section);
+    const EXACT: &[(&str, u32)] = &[
+        ("cgroup_skb/ingress", at::CGROUP_INET_INGRESS),
+        ("cgroup_skb/egress", at::CGROUP_INET_EGRESS),
+        ("cgroup/sock_create", at::CGROUP_INET_SOCK_CREATE),
+        ("cgroup/sock_release", at::CGROUP_INET_SOCK_RELEASE),
+        ("cgroup/sock", at::CGROUP_INET_SOCK_CREATE),
+        ("cgroup/post_bind4", at::CGROUP_INET4_POST_BIND),
+        ("cgroup/post_bind6", at::CGROUP_INET6_POST_BIND),
+        ("cgroup/bind4", at::CGROUP_INET4_BIND),
+        ("cgroup/bind6", at::CGROUP_INET6_BIND),
+        ("cgroup/connect4", at::CGROUP_INET4_CONNECT),
+        ("cgroup/connect6", at::CGROUP_INET6_CONNECT),
+        ("cgroup/connect_unix", at::CGROUP_UNIX_CONNECT),
+        ("cgroup/sendmsg4", at::CGROUP_UDP4_SENDMSG),
+        ("cgroup/sendmsg6", at::CGROUP_UDP6_SENDMSG),
+        ("cgroup/sendmsg_unix", at::CGROUP_UNIX_SENDMSG),
+        ("cgroup/recvmsg4", at::CGROUP_UDP4_RECVMSG),
+        ("cgroup/recvmsg6", at::CGROUP_UDP6_RECVMSG),
+        ("cgroup/recvmsg_unix", at::CGROUP_UNIX_RECVMSG),
+        ("cgroup/getpeername4", at::CGROUP_INET4_GETPEERNAME),
+        ("cgroup/getpeername6", at::CGROUP_INET6_GETPEERNAME),
+        ("cgroup/getpeername_unix", at::CGROUP_UNIX_GETPEERNAME),
+        ("cgroup/getsockname4", at::CGROUP_INET4_GETSOCKNAME),
+        ("cgroup/getsockname6", at::CGROUP_INET6_GETSOCKNAME),
+        ("cgroup/getsockname_unix", at::CGROUP_UNIX_GETSOCKNAME),
+        ("cgroup/sysctl", at::CGROUP_SYSCTL),
+        ("cgroup/getsockopt", at::CGROUP_GETSOCKOPT),
+        ("cgroup/setsockopt", at::CGROUP_SETSOCKOPT),
+        ("cgroup/dev", at::CGROUP_DEVICE),
+        ("sockops", at::CGROUP_SOCK_OPS),
+        ("sk_skb/stream_parser", at::SK_SKB_STREAM_PARSER),
+        ("sk_skb/stream_verdict", at::SK_SKB_STREAM_VERDICT),
+        ("sk_msg", at::SK_MSG_VERDICT),
+        ("flow_dissector", at::FLOW_DISSECTOR),
+        ("sk_lookup", at::SK_LOOKUP),
+        ("netfilter", at::NETFILTER),
+        ("tcx/ingress", at::TCX_INGRESS),
+        ("tcx/egress", at::TCX_EGRESS),
+        ("xdp", at::XDP),
+    ];
+    const PREFIX: &[(&str, u32)] = &[
+        ("fentry/", at::TRACE_FENTRY),
+        ("fentry.s/", at::TRACE_FENTRY),
+        ("fexit/", at::TRACE_FEXIT),
+        ("fexit.s/", at::TRACE_FEXIT),
+        ("fmod_ret/", at::MODIFY_RETURN),
+        ("fmod_ret.s/", at::MODIFY_RETURN),
+        ("tp_btf/", at::TRACE_RAW_TP),
+        ("iter/", at::TRACE_ITER),
+        ("iter.s/", at::TRACE_ITER),
+        ("lsm/", at::LSM_MAC),
+        ("lsm.s/", at::LSM_MAC),
+        ("lsm_cgroup/", at::LSM_CGROUP),
+        ("xdp/", at::XDP),
+        ("xdp.frags", at::XDP),
+    ];
+    if let Some(&(_, t)) = EXACT.iter().find(|(n, _)| *n == s) {
+        return t;
+    }
+    PREFIX
+        .iter()
+        .find(|(p, _)| s.starts_with(p))
+        .map_or(0, |&(_, t)| t)
+}
+
 fn source_line(object: &Object, p: &ProgramSpec, insn: usize) -> Option<String> {
     object.line_info(p, insn).map(|l| {
         let file = Path::new(&l.file_name)
@@ -71,6 +141,10 @@ pub fn run(file: &Path, program: Option<&str>, as_json: bool, log_level: u32) ->
             maps: &maps,
             options: Options {
                 log_level,
+                // Privileged loading (CAP_BPF + CAP_PERFMON), as the kernel's selftests and
+                // most loaders run: uninitialised stack reads give unknown scalars.
+                allow_uninit_stack: true,
+                expected_attach_type: expected_attach_type(&p.section),
                 ..Options::default()
             },
         };

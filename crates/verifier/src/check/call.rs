@@ -74,6 +74,7 @@ impl Verifier<'_> {
             return Ok(Flow::Next(callee.callsite + 1));
         }
         self.read(st, Reg::R0)?;
+        self.check_return_code(st)?;
         if let Some(r) = st.refs.first() {
             return Err(self.error(
                 st,
@@ -82,6 +83,75 @@ impl Verifier<'_> {
             ));
         }
         Ok(Flow::End)
+    }
+
+    /// The range r0 must lie in at the program's exit (the kernel's `check_return_code`).
+    fn return_range(&self) -> Option<(i64, i64)> {
+        use crate::input::attach_type as at;
+        let eat = self.input.options.expected_attach_type;
+        Some(match self.input.prog_type.kernel_id() {
+            // cgroup_sock_addr
+            18 => match eat {
+                at::CGROUP_UDP4_RECVMSG
+                | at::CGROUP_UDP6_RECVMSG
+                | at::CGROUP_UNIX_RECVMSG
+                | at::CGROUP_INET4_GETPEERNAME
+                | at::CGROUP_INET6_GETPEERNAME
+                | at::CGROUP_UNIX_GETPEERNAME
+                | at::CGROUP_INET4_GETSOCKNAME
+                | at::CGROUP_INET6_GETSOCKNAME
+                | at::CGROUP_UNIX_GETSOCKNAME => (1, 1),
+                at::CGROUP_INET4_BIND | at::CGROUP_INET6_BIND => (0, 3),
+                _ => (0, 1),
+            },
+            // cgroup_skb
+            8 if eat == at::CGROUP_INET_EGRESS => (0, 3),
+            // cgroup_skb, cgroup_sock, sock_ops, cgroup_device, cgroup_sysctl,
+            // cgroup_sockopt, netfilter
+            8 | 9 | 13 | 15 | 23 | 25 | 32 => (0, 1),
+            // tracing: fentry/fexit return 0; iterators 0 or 1
+            26 => match eat {
+                at::TRACE_FENTRY | at::TRACE_FEXIT => (0, 0),
+                at::TRACE_ITER => (0, 1),
+                _ => return None,
+            },
+            // sk_lookup: SK_DROP or SK_PASS
+            30 => (0, 1),
+            _ => return None,
+        })
+    }
+
+    fn check_return_code(&self, st: &State) -> Result<(), VerifierError> {
+        let Some((lo, hi)) = self.return_range() else {
+            return Ok(());
+        };
+        let r0 = *st.reg(Reg::R0);
+        if !r0.is_scalar() {
+            return Err(self.error(
+                st,
+                format!(
+                    "At program exit the register R0 is not a known value ({})",
+                    r0.ty.name()
+                ),
+                &[Reg::R0],
+            ));
+        }
+        let v = r0.var.full;
+        if v.smin < lo || v.smax > hi {
+            let mut m = "At program exit the register R0 has".to_string();
+            if v.smin > i64::MIN {
+                m += &format!(" smin={}", v.smin);
+            }
+            if v.smax < i64::MAX {
+                m += &format!(" smax={}", v.smax);
+            }
+            if v.smin == i64::MIN && v.smax == i64::MAX {
+                m += " unknown scalar value";
+            }
+            m += &format!(" should have been in [{lo}, {hi}]");
+            return Err(self.error(st, m, &[Reg::R0]));
+        }
+        Ok(())
     }
 
     fn helper_call(&mut self, st: &mut State, id: i32) -> Result<(), VerifierError> {

@@ -118,14 +118,17 @@ impl Verifier<'_> {
             ),
             _ => return,
         };
-        // The side on which `p <= end` (or `p < end`) holds.
-        let side = match cond {
-            Gt | Ge => not_taken,
-            Lt | Le => taken,
+        // The side on which `p <= end` (or `p < end`, `right_open`: one more byte) holds.
+        let (side, right_open) = match cond {
+            Gt => (not_taken, false),
+            Ge => (not_taken, true),
+            Lt => (taken, true),
+            Le => (taken, false),
             _ => return,
         };
         let max = super::alu::MAX_PACKET_OFF;
         if p.off < 0
+            || (p.off == 0 && right_open)
             || p.off > max
             || p.var.full.umax > max as u64
             || p.var.full.umax as i64 + p.off > max
@@ -133,7 +136,7 @@ impl Verifier<'_> {
             return;
         }
         if let Some(s) = side.as_mut() {
-            let (ty, id, range) = (p.ty, p.id, p.off);
+            let (ty, id, range) = (p.ty, p.id, p.off + right_open as i64);
             s.for_each_reg(|r| {
                 if r.ty == ty && r.id == id && r.var == p.var {
                     r.range = r.range.max(range);

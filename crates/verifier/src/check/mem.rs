@@ -45,7 +45,13 @@ impl Verifier<'_> {
             if signed {
                 v = RegState::scalar(v.var.zext(n * 8).sext(n * 8));
             } else if n < 8 {
-                v = RegState::scalar(v.var.zext(n * 8));
+                let z = v.var.zext(n * 8);
+                // A fill that loses no bits keeps its link to the spilled register.
+                let id = if z == v.var { v.id } else { 0 };
+                v = RegState {
+                    id,
+                    ..RegState::scalar(z)
+                };
             }
         }
         *st.reg_mut(dst) = v;
@@ -65,6 +71,9 @@ impl Verifier<'_> {
             Source::Reg(r) => self.read(st, r)?,
         };
         let base = self.read(st, dst)?;
+        if let Source::Reg(r) = src {
+            self.store_src = Some(r);
+        }
         if base.ty == RegType::Ctx && matches!(src, Source::Imm(_)) {
             return Err(self.error(
                 st,
@@ -75,7 +84,7 @@ impl Verifier<'_> {
         if base.ty == RegType::Ctx && value.ty.is_pointer() {
             return Err(self.error(st, format!("R{} leaks addr into ctx", dst.num()), &[dst]));
         }
-        self.access(
+        let res = self.access(
             st,
             dst,
             base,
@@ -83,8 +92,9 @@ impl Verifier<'_> {
             size.bytes() as u32,
             Access::Write,
             Some(value),
-        )?;
-        Ok(())
+        );
+        self.store_src = None;
+        res.map(|_| ())
     }
 
     pub(super) fn atomic(
@@ -394,56 +404,86 @@ impl Verifier<'_> {
         }
         let sub = st.frames[frame].subprog;
         self.stack_depth[sub] = self.stack_depth[sub].max((-off) as u32);
-        let fr = &mut st.frames[frame];
-        let slot = fr.slot(off);
+        let aligned = off % 8 == 0;
         let first = ((off % 8) + 8) % 8;
         match kind {
             Access::Write => {
                 let value = value.unwrap_or_else(RegState::unknown);
-                if size == 8 && (value.ty.is_pointer() || value.is_scalar()) {
-                    let s = fr.slot_mut(off);
-                    s.bytes = [SlotByte::Spill; 8];
-                    s.spill = Some(value);
+                let from_reg = self.store_src;
+                // Scalars written at the start of a slot are spilled whole (with their id
+                // when the value fits the store), as are `*(uN *)(fp - off) = imm` stores;
+                // pointers only as 8-byte spills (`check_stack_write_fixed_off`).
+                if aligned && value.is_scalar() {
+                    let mut spilled = value;
+                    if let Some(src) = from_reg {
+                        let fits = size == 8 || value.var.full.umax < 1u64 << (size * 8);
+                        if fits && value.id == 0 && value.var.as_const().is_none() {
+                            let id = self.new_id();
+                            st.reg_mut(src).id = id;
+                            spilled.id = id;
+                        } else if !fits {
+                            spilled.id = 0;
+                        }
+                    }
+                    st.frames[frame]
+                        .slot_mut(off)
+                        .save_spill(spilled, size as usize);
                     return Ok(None);
                 }
                 if value.ty.is_pointer() {
-                    return Err(self.error(st, "invalid size of register spill".into(), &[r]));
+                    if size != 8 {
+                        return Err(self.error(st, "invalid size of register spill".into(), &[r]));
+                    }
+                    st.frames[frame].slot_mut(off).save_spill(value, 8);
+                    return Ok(None);
                 }
                 let b = if value.konst() == Some(0) {
                     SlotByte::Zero
                 } else {
                     SlotByte::Misc
                 };
-                let s = fr.slot_mut(off);
-                if let Some(old) = s.spill.take() {
-                    let keep = if old.konst() == Some(0) {
-                        SlotByte::Zero
-                    } else {
-                        SlotByte::Misc
-                    };
-                    s.bytes = [keep; 8];
-                }
+                let s = st.frames[frame].slot_mut(off);
+                s.scrub_spill();
                 for i in 0..size as i64 {
                     s.bytes[(first + i) as usize] = b;
                 }
                 Ok(None)
             }
             Access::Read => {
+                let slot = st.frames[frame].slot(off);
                 if let Some(sp) = slot.spill {
-                    if size == 8 {
+                    let spill_size = slot.spill_size();
+                    if size == 8 && spill_size == 8 {
                         return Ok(Some(sp));
                     }
                     if sp.ty.is_pointer() {
                         return Err(self.error(st, "invalid size of register fill".into(), &[r]));
                     }
-                    let v = sp.var;
-                    if let Some(c) = v.as_const() {
-                        let shifted = c >> (8 * first);
-                        return Ok(Some(RegState::scalar(
-                            Scalar::konst(shifted).zext(size * 8),
-                        )));
+                    if size as usize <= spill_size && aligned {
+                        let mut v = sp;
+                        if size < 8 && v.var.full.umax >= 1u64 << (size * 8) {
+                            v.id = 0;
+                        }
+                        return Ok(Some(v));
                     }
-                    return Ok(None);
+                    let (mut spill_cnt, mut zero_cnt) = (0, 0);
+                    for i in 0..size as i64 {
+                        match slot.bytes[(first + i) as usize] {
+                            SlotByte::Spill => spill_cnt += 1,
+                            SlotByte::Zero => zero_cnt += 1,
+                            SlotByte::Misc => {}
+                            SlotByte::Invalid if self.input.options.allow_uninit_stack => {}
+                            SlotByte::Invalid => {
+                                return Err(self.error(
+                                    st,
+                                    format!("invalid read from stack off {off}+{i} size {size}"),
+                                    &[r],
+                                ));
+                            }
+                        }
+                    }
+                    let zero = (spill_cnt == size && sp.konst() == Some(0)) || zero_cnt == size;
+                    return Ok(zero.then(|| RegState::scalar(Scalar::konst(0))));
                 }
                 let mut all_zero = true;
                 for i in 0..size as i64 {
@@ -519,21 +559,9 @@ impl Verifier<'_> {
                             &[r],
                         ));
                     }
-                    if slot.bytes[i] == SlotByte::Spill
-                        && slot.spill.is_some_and(|s| s.ty.is_pointer())
-                    {
-                        return Err(self.error(st, "invalid size of register fill".into(), &[r]));
-                    }
                 }
                 Access::Write => {
-                    if let Some(old) = slot.spill.take() {
-                        let keep = if old.konst() == Some(0) {
-                            SlotByte::Zero
-                        } else {
-                            SlotByte::Misc
-                        };
-                        slot.bytes = [keep; 8];
-                    }
+                    slot.scrub_spill();
                     if slot.bytes[i] != SlotByte::Invalid {
                         slot.bytes[i] = SlotByte::Misc;
                     }
@@ -593,18 +621,11 @@ impl Verifier<'_> {
                     let i = (((b % 8) + 8) % 8) as usize;
                     let slot = fr.slot_mut(b);
                     if write {
-                        if let Some(old) = slot.spill.take() {
-                            let keep = if old.konst() == Some(0) {
-                                SlotByte::Zero
-                            } else {
-                                SlotByte::Misc
-                            };
-                            slot.bytes = [keep; 8];
-                        }
-                        // Bytes beyond the minimum size may stay unwritten.
-                        if (k as u64) < size_lo || slot.bytes[i] != SlotByte::Invalid {
-                            slot.bytes[i] = SlotByte::Misc;
-                        }
+                        // The helper writes up to the largest size (the kernel marks every
+                        // byte of it written).
+                        slot.scrub_spill();
+                        slot.bytes[i] = SlotByte::Misc;
+                        let _ = size_lo;
                     } else if slot.bytes[i] == SlotByte::Invalid
                         && !self.input.options.allow_uninit_stack
                     {

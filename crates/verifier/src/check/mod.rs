@@ -78,6 +78,8 @@ pub(crate) struct Verifier<'a> {
     pc: usize,
     /// `processed` when the last checkpoint was recorded.
     last_checkpoint: u64,
+    /// The source register of the store being checked (`None` for `*(uN *)(rX + off) = imm`).
+    pub(crate) store_src: Option<Reg>,
 }
 
 /// Control flow after one instruction.
@@ -107,6 +109,7 @@ impl<'a> Verifier<'a> {
             log: String::new(),
             pc: 0,
             last_checkpoint: 0,
+            store_src: None,
         }
     }
 
@@ -213,11 +216,12 @@ impl<'a> Verifier<'a> {
             }
         }
         let mut looping = false;
+        let allow_uninit = self.input.options.allow_uninit_stack;
         for &c in &self.explored[pc] {
             let cp = &mut self.checkpoints[c];
             let Some(old) = &cp.state else { continue };
             if cp.branches == 0 || may_goto {
-                if st.covered_by(old) {
+                if st.covered_by(old, allow_uninit) {
                     cp.hits += 1;
                     return Ok(true);
                 }
