@@ -3,10 +3,21 @@
 //! Takes a spec with `BPF_F_NO_PREALLOC` (as the kernel requires), `key_size` from 5 to 260
 //! (a host-endian u32 prefix length followed by the data, compared most significant bit
 //! first, i.e. network order) and `value_size > 0`; gives exact-prefix update and delete and
-//! longest-prefix lookup. Elements are slots `{next u32, used u32, prefixlen u32, pad u32,
-//! data (rounded to 8), value (rounded to 8)}` that never move, so a value pointer stays valid
-//! while its prefix exists. Every operation takes the map lock and scans the slots (linear in
-//! `max_entries`; the kernel walks a trie). Errors as the kernel: prefix length above
+//! longest-prefix lookup.
+//!
+//! ## Layout
+//! The kernel's binary trie (`kernel/bpf/lpm_trie.c`), in the region: after the header, the
+//! trie's state `{root u32, entries u32}`, then `2 * max_entries` node slots
+//! `{next u32, flags u32, prefixlen u32, child[2] u32, pad u32, data (rounded to 8),
+//! value (rounded to 8)}` addressed by 1-based index (0 = none). A node is an element
+//! (`flags` 1) or an intermediate node (`flags` 2) that only joins two subtrees, as in the
+//! kernel; intermediate nodes do not count against `max_entries`. Every node's children
+//! extend its prefix by at least one bit, the bit after the node's prefix choosing the child,
+//! so lookup, update and delete walk one path from the root (at most `8 * data_size + 1`
+//! nodes). Nodes never move, so a value pointer stays valid while its prefix exists; an
+//! update of an existing prefix writes the new data and value in place.
+//!
+//! Every operation takes the map lock. Errors as the kernel: prefix length above
 //! `8 * (key_size - 4)` is `EINVAL`, a full trie `ENOSPC`. Iteration order is the kernel's
 //! post-order: more specific prefixes before the prefixes that contain them.
 
@@ -18,9 +29,20 @@ use super::storage::Storage;
 use super::types::*;
 use super::{region_len, MapError};
 
-const USED: usize = 4;
+/// Node fields.
+const FLAGS: usize = 4;
 const PLEN: usize = 8;
-const DATA: usize = 16;
+const CHILD: usize = 12;
+const DATA: usize = 24;
+/// Node kinds (`FLAGS`).
+const ELEMENT: u32 = 1;
+const INTERMEDIATE: u32 = 2;
+/// Trie state, at the start of the data area.
+const ROOT: usize = HEADER_LEN;
+const ENTRIES: usize = HEADER_LEN + 4;
+const STATE_LEN: usize = 8;
+/// Layout meta tag: the binary trie layout (region layouts without it are refused).
+const TRIE_LAYOUT: u64 = 2;
 
 /// An LPM trie's layout.
 #[derive(Clone, Copy, Debug)]
@@ -46,9 +68,10 @@ fn prefix_eq(a: &[u8], b: &[u8], bits: u32) -> bool {
     a[full] & mask == b[full] & mask
 }
 
-/// Bit `i` of `data`, most significant first.
+/// Bit `i` of `data`, most significant first (0 beyond the data).
 fn bit(data: &[u8], i: u32) -> u8 {
-    (data[(i / 8) as usize] >> (7 - i % 8)) & 1
+    data.get((i / 8) as usize)
+        .map_or(0, |b| (b >> (7 - i % 8)) & 1)
 }
 
 /// Post-order of prefixes: where they differ, the 0 branch first; a prefix after the longer
@@ -62,6 +85,17 @@ fn postorder(a: (u32, &[u8]), b: (u32, &[u8])) -> Ordering {
         }
     }
     b.0.cmp(&a.0)
+}
+
+/// Where a walk from the root stopped: the link that points at `node` (the root word or a
+/// child word), and the node's offset (None: the link is empty).
+struct Stop {
+    link: usize,
+    node: Option<(u32, usize)>,
+    /// Bits `node`'s prefix shares with the key (up to both prefix lengths).
+    matchlen: u32,
+    /// The parent node and the link pointing at it.
+    parent: Option<(u32, usize, usize)>,
 }
 
 impl LpmTrie {
@@ -86,9 +120,11 @@ impl LpmTrie {
         let data_size = spec.key_size as usize - 4;
         let val = DATA + round8(data_size);
         let elem_size = val + round8(spec.value_size as usize);
+        // Elements and the intermediate nodes joining them (at most one fewer).
+        let nodes = spec.max_entries.saturating_mul(2);
         let total = region_len(
-            HEADER_LEN as u64,
-            elem_size as u64 * spec.max_entries as u64,
+            (HEADER_LEN + STATE_LEN) as u64,
+            elem_size as u64 * nodes as u64,
         )?;
         let trie = LpmTrie {
             data_size,
@@ -96,15 +132,15 @@ impl LpmTrie {
             max_entries: spec.max_entries,
             val,
             slab: Slab {
-                first: HEADER_LEN,
+                first: HEADER_LEN + STATE_LEN,
                 elem_size,
-                count: spec.max_entries,
+                count: nodes,
             },
         };
         let layout = Layout {
             total_len: total,
             data_off: HEADER_LEN as u64,
-            meta: [elem_size as u64, 0, 0, 0, 0, 0, 0, 0],
+            meta: [elem_size as u64, TRIE_LAYOUT, 0, 0, 0, 0, 0, 0],
         };
         Ok((trie, layout))
     }
@@ -126,12 +162,107 @@ impl LpmTrie {
         Ok((plen, &key[4..]))
     }
 
-    /// Used slots as (prefixlen, data).
+    /// The node `idx` (1-based): its offset, checked against the region's node count and
+    /// kind (a corrupt shared region is an error, never a crash).
+    #[inline]
+    fn node(&self, st: &Storage, idx: u32) -> Result<usize, MapError> {
+        let off = self.slab.off(idx)?;
+        let flags = st.get32(off + FLAGS);
+        if flags != ELEMENT && flags != INTERMEDIATE {
+            return Err(MapError::Corrupt("LPM link to a free node"));
+        }
+        if st.get32(off + PLEN) > self.max_prefixlen() {
+            return Err(MapError::Corrupt("LPM prefix length out of range"));
+        }
+        Ok(off)
+    }
+
+    /// Bits the data of the node at `off` shares with `data`, up to `limit`.
+    #[inline]
+    fn match_len(&self, st: &Storage, off: usize, data: &[u8], limit: u32) -> u32 {
+        let mut bits = 0u32;
+        let mut i = 0usize;
+        while bits < limit {
+            let n = (self.data_size - i).min(8);
+            let mut a = [0u8; 8];
+            let mut b = [0u8; 8];
+            st.read(off + DATA + i, &mut a[..n]);
+            b[..n].copy_from_slice(&data[i..i + n]);
+            let x = u64::from_be_bytes(a) ^ u64::from_be_bytes(b);
+            if x != 0 {
+                bits += x.leading_zeros();
+                break;
+            }
+            bits += 8 * n as u32;
+            i += n;
+        }
+        bits.min(limit)
+    }
+
+    /// Walk from the root as the kernel's update and delete do: down while the node's
+    /// prefix is a proper prefix of the key's; stop at an empty link, at the node with the
+    /// key's prefix, or at a node that diverges from the key. Map lock held.
+    fn walk(&self, st: &Storage, plen: u32, data: &[u8]) -> Result<Stop, MapError> {
+        let mut link = ROOT;
+        let mut parent = None;
+        for _ in 0..=self.max_prefixlen() + 1 {
+            let idx = st.get32(link);
+            if idx == 0 {
+                return Ok(Stop {
+                    link,
+                    node: None,
+                    matchlen: 0,
+                    parent,
+                });
+            }
+            let off = self.node(st, idx)?;
+            let np = st.get32(off + PLEN);
+            let matchlen = self.match_len(st, off, data, np.min(plen));
+            if np != matchlen || np == plen {
+                return Ok(Stop {
+                    link,
+                    node: Some((idx, off)),
+                    matchlen,
+                    parent,
+                });
+            }
+            parent = Some((idx, off, link));
+            link = off + CHILD + 4 * bit(data, np) as usize;
+        }
+        Err(MapError::Corrupt("LPM trie deeper than its prefix length"))
+    }
+
+    /// The element with the longest prefix matching `(plen, data)`. Map lock held.
+    fn longest(&self, st: &Storage, plen: u32, data: &[u8]) -> Result<Option<usize>, MapError> {
+        let mut found = None;
+        let mut idx = st.get32(ROOT);
+        for _ in 0..=self.max_prefixlen() + 1 {
+            if idx == 0 {
+                return Ok(found);
+            }
+            let off = self.node(st, idx)?;
+            let np = st.get32(off + PLEN);
+            let matchlen = self.match_len(st, off, data, np.min(plen));
+            if matchlen == self.max_prefixlen() {
+                return Ok(Some(off));
+            }
+            if matchlen < np {
+                return Ok(found);
+            }
+            if st.get32(off + FLAGS) == ELEMENT {
+                found = Some(off);
+            }
+            idx = st.get32(off + CHILD + 4 * bit(data, np) as usize);
+        }
+        Err(MapError::Corrupt("LPM trie deeper than its prefix length"))
+    }
+
+    /// Elements as (prefixlen, data).
     fn entries(&self, st: &Storage) -> Result<Vec<(u32, Vec<u8>)>, MapError> {
         let mut out = Vec::new();
         for idx in 1..=self.slab.bumped(st) {
             let off = self.slab.off(idx)?;
-            if st.get32(off + USED) == 0 {
+            if st.get32(off + FLAGS) != ELEMENT {
                 continue;
             }
             let plen = st.get32(off + PLEN);
@@ -145,40 +276,6 @@ impl LpmTrie {
         Ok(out)
     }
 
-    /// Find the slot matching `(plen, data)`: exact prefix, or the longest prefix containing
-    /// it. Map lock held.
-    fn find(
-        &self,
-        st: &Storage,
-        plen: u32,
-        data: &[u8],
-        exact: bool,
-    ) -> Result<Option<(u32, usize)>, MapError> {
-        let mut best: Option<(u32, usize, u32)> = None;
-        let mut buf = vec![0u8; self.data_size];
-        for idx in 1..=self.slab.bumped(st) {
-            let off = self.slab.off(idx)?;
-            if st.get32(off + USED) == 0 {
-                continue;
-            }
-            let p = st.get32(off + PLEN);
-            if p > self.max_prefixlen() {
-                return Err(MapError::Corrupt("LPM prefix length out of range"));
-            }
-            if (exact && p != plen) || p > plen || best.is_some_and(|b| b.2 >= p) {
-                continue;
-            }
-            st.read(off + DATA, &mut buf);
-            if prefix_eq(&buf, data, p) {
-                best = Some((idx, off, p));
-                if exact {
-                    break;
-                }
-            }
-        }
-        Ok(best.map(|(i, o, _)| (i, o)))
-    }
-
     /// The value of the longest prefix matching the key.
     pub(crate) fn lookup(&self, st: &Storage, key: &[u8]) -> Result<Vec<u8>, MapError> {
         let (plen, data) = self.split(key)?;
@@ -186,9 +283,7 @@ impl LpmTrie {
             return Err(MapError::NotFound);
         }
         let _g = st.lock(S_GLOBAL_LOCK);
-        let (_, off) = self
-            .find(st, plen, data, false)?
-            .ok_or(MapError::NotFound)?;
+        let off = self.longest(st, plen, data)?.ok_or(MapError::NotFound)?;
         let mut out = vec![0u8; self.value_size];
         st.read(off + self.val, &mut out);
         Ok(out)
@@ -204,11 +299,31 @@ impl LpmTrie {
         }
         let _g = st.lock(S_GLOBAL_LOCK);
         Ok(self
-            .find(st, plen, data, false)?
-            .map(|(_, off)| st.addr(off + self.val)))
+            .longest(st, plen, data)?
+            .map(|off| st.addr(off + self.val)))
     }
 
-    /// Insert or overwrite the exact prefix.
+    /// A new node (element or intermediate) with `plen`, `data` and no children.
+    fn new_node(
+        &self,
+        st: &Storage,
+        kind: u32,
+        plen: u32,
+        data: &[u8],
+    ) -> Result<(u32, usize), MapError> {
+        let idx = self.slab.alloc(st)?.ok_or_else(|| MapError::NoMemory {
+            reason: "LPM trie has no free node".to_string(),
+        })?;
+        let off = self.slab.off(idx)?;
+        st.set32(off + PLEN, plen);
+        st.set32(off + CHILD, 0);
+        st.set32(off + CHILD + 4, 0);
+        st.write(off + DATA, data);
+        st.set32(off + FLAGS, kind);
+        Ok((idx, off))
+    }
+
+    /// Insert or overwrite the exact prefix (`trie_update_elem`).
     pub(crate) fn update(
         &self,
         st: &Storage,
@@ -234,28 +349,78 @@ impl LpmTrie {
             )));
         }
         let _g = st.lock(S_GLOBAL_LOCK);
-        if let Some((_, off)) = self.find(st, plen, data, true)? {
-            if flags == BPF_NOEXIST {
-                return Err(MapError::Exists);
+        let stop = self.walk(st, plen, data)?;
+        let exact = stop
+            .node
+            .filter(|&(_, off)| st.get32(off + PLEN) == plen && stop.matchlen == plen);
+        if let Some((_, off)) = exact {
+            if st.get32(off + FLAGS) == ELEMENT {
+                if flags == BPF_NOEXIST {
+                    return Err(MapError::Exists);
+                }
+                // The kernel replaces the node, so the stored data becomes the new key's.
+                st.write(off + DATA, data);
+                st.write(off + self.val, value);
+                return Ok(());
             }
-            // The kernel replaces the node, so the stored data becomes the new key's.
-            st.write(off + DATA, data);
-            st.write(off + self.val, value);
-            return Ok(());
         }
+        // A new element (possibly in place of an intermediate node).
         if flags == BPF_EXIST {
             return Err(MapError::NotFound);
         }
-        let no_space = MapError::NoSpace {
-            max_entries: self.max_entries,
-        };
-        let idx = self.slab.alloc(st)?.ok_or(no_space)?;
-        let off = self.slab.off(idx)?;
-        st.set32(off + PLEN, plen);
-        st.write(off + DATA, data);
-        st.zero(off + self.val, self.val_slot());
-        st.write(off + self.val, value);
-        st.set32(off + USED, 1);
+        let entries = st.get32(ENTRIES);
+        if entries >= self.max_entries {
+            return Err(MapError::NoSpace {
+                max_entries: self.max_entries,
+            });
+        }
+        if let Some((_, off)) = exact {
+            // An intermediate node with exactly this prefix becomes the element.
+            st.write(off + DATA, data);
+            st.zero(off + self.val, self.val_slot());
+            st.write(off + self.val, value);
+            st.set32(off + FLAGS, ELEMENT);
+            st.set32(ENTRIES, entries + 1);
+            return Ok(());
+        }
+        let (new, new_off) = self.new_node(st, ELEMENT, plen, data)?;
+        st.zero(new_off + self.val, self.val_slot());
+        st.write(new_off + self.val, value);
+        match stop.node {
+            None => st.set32(stop.link, new),
+            Some((idx, off)) if stop.matchlen == plen => {
+                // The new prefix contains the node's: the node becomes a child.
+                let mut buf = [0u8; 8];
+                let byte = (plen / 8) as usize;
+                st.read(off + DATA + byte.min(self.data_size - 1), &mut buf[..1]);
+                let b = (buf[0] >> (7 - plen % 8)) & 1;
+                st.set32(new_off + CHILD + 4 * b as usize, idx);
+                st.set32(stop.link, new);
+            }
+            Some((idx, off)) => {
+                // They diverge after `matchlen` bits: join them under an intermediate node.
+                let mut node_data = vec![0u8; self.data_size];
+                st.read(off + DATA, &mut node_data);
+                let joined = self.new_node(st, INTERMEDIATE, stop.matchlen, &node_data);
+                let (im, im_off) = match joined {
+                    Ok(j) => j,
+                    Err(e) => {
+                        st.set32(new_off + FLAGS, 0);
+                        self.slab.free(st, new)?;
+                        return Err(e);
+                    }
+                };
+                let (c0, c1) = if bit(data, stop.matchlen) == 1 {
+                    (idx, new)
+                } else {
+                    (new, idx)
+                };
+                st.set32(im_off + CHILD, c0);
+                st.set32(im_off + CHILD + 4, c1);
+                st.set32(stop.link, im);
+            }
+        }
+        st.set32(ENTRIES, entries + 1);
         Ok(())
     }
 
@@ -263,7 +428,12 @@ impl LpmTrie {
         round8(self.value_size)
     }
 
-    /// Remove the exact prefix.
+    fn release(&self, st: &Storage, idx: u32, off: usize) -> Result<(), MapError> {
+        st.set32(off + FLAGS, 0);
+        self.slab.free(st, idx)
+    }
+
+    /// Remove the exact prefix (`trie_delete_elem`).
     pub(crate) fn delete(&self, st: &Storage, key: &[u8]) -> Result<(), MapError> {
         let (plen, data) = self.split(key)?;
         if plen > self.max_prefixlen() {
@@ -273,9 +443,37 @@ impl LpmTrie {
             )));
         }
         let _g = st.lock(S_GLOBAL_LOCK);
-        let (idx, off) = self.find(st, plen, data, true)?.ok_or(MapError::NotFound)?;
-        st.set32(off + USED, 0);
-        self.slab.free(st, idx)
+        let stop = self.walk(st, plen, data)?;
+        let Some((idx, off)) = stop.node else {
+            return Err(MapError::NotFound);
+        };
+        if st.get32(off + PLEN) != plen || stop.matchlen != plen || st.get32(off + FLAGS) != ELEMENT
+        {
+            return Err(MapError::NotFound);
+        }
+        st.set32(ENTRIES, st.get32(ENTRIES).wrapping_sub(1));
+        let (c0, c1) = (st.get32(off + CHILD), st.get32(off + CHILD + 4));
+        if c0 != 0 && c1 != 0 {
+            // Two subtrees still hang from it: it only joins them now.
+            st.set32(off + FLAGS, INTERMEDIATE);
+            return Ok(());
+        }
+        if let Some((p, p_off, p_link)) = stop.parent {
+            if st.get32(p_off + FLAGS) == INTERMEDIATE && c0 == 0 && c1 == 0 {
+                // The intermediate parent joined this node and one other: the other
+                // takes the parent's place.
+                let other = if st.get32(p_off + CHILD) == idx {
+                    st.get32(p_off + CHILD + 4)
+                } else {
+                    st.get32(p_off + CHILD)
+                };
+                st.set32(p_link, other);
+                self.release(st, p, p_off)?;
+                return self.release(st, idx, off);
+            }
+        }
+        st.set32(stop.link, if c0 != 0 { c0 } else { c1 });
+        self.release(st, idx, off)
     }
 
     /// The key after `key` in post-order (or the first key).
@@ -309,6 +507,112 @@ impl LpmTrie {
 
     /// Prefixes stored.
     pub(crate) fn len(&self, st: &Storage) -> u32 {
-        self.slab.in_use(st)
+        st.get32(ENTRIES)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Map, MapSpec, MapType};
+    use super::*;
+
+    /// The longest stored prefix of `data` (up to `plen` bits) in a plain list.
+    fn model_lookup(model: &[(u32, Vec<u8>, Vec<u8>)], plen: u32, data: &[u8]) -> Option<Vec<u8>> {
+        model
+            .iter()
+            .filter(|(p, d, _)| *p <= plen && prefix_eq(d, data, *p))
+            .max_by_key(|(p, _, _)| *p)
+            .map(|(_, _, v)| v.clone())
+    }
+
+    /// Random updates, deletes and lookups on tries of several key sizes agree with a
+    /// linear list of prefixes; iteration gives every prefix once, in post-order.
+    #[test]
+    fn trie_agrees_with_a_prefix_list() {
+        for (data_size, max_entries) in [(1usize, 40u32), (4, 300), (16, 200)] {
+            let spec = MapSpec::new(MapType::LpmTrie, 4 + data_size as u32, 8, max_entries)
+                .with_flags(BPF_F_NO_PREALLOC);
+            let map = Map::create(spec, None).unwrap();
+            let mut model: Vec<(u32, Vec<u8>, Vec<u8>)> = Vec::new();
+            let mut seed = 0x1234_5678_9abc_def0u64 ^ data_size as u64;
+            let mut next = move || {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                seed
+            };
+            let max_plen = 8 * data_size as u32;
+            for step in 0..20_000 {
+                let plen = (next() % (max_plen as u64 + 1)) as u32;
+                // Few distinct leading bytes, so that prefixes nest and share paths.
+                let mut data: Vec<u8> = (0..data_size).map(|_| next() as u8).collect();
+                data[0] = [10u8, 11, 192, 0][(next() % 4) as usize];
+                let mut key = plen.to_ne_bytes().to_vec();
+                key.extend_from_slice(&data);
+                let value = next().to_ne_bytes().to_vec();
+                let pos = model
+                    .iter()
+                    .position(|(p, d, _)| *p == plen && prefix_eq(d, &data, plen));
+                match next() % 8 {
+                    0..=2 => {
+                        let r = map.update(&key, &value, 0);
+                        match pos {
+                            Some(i) => {
+                                r.unwrap();
+                                model[i] = (plen, data.clone(), value);
+                            }
+                            None if model.len() < max_entries as usize => {
+                                r.unwrap();
+                                model.push((plen, data.clone(), value));
+                            }
+                            None => assert_eq!(r.unwrap_err().errno(), 28, "step {step}"),
+                        }
+                    }
+                    3 | 4 => {
+                        let r = map.delete(&key);
+                        match pos {
+                            Some(i) => {
+                                r.unwrap();
+                                model.remove(i);
+                            }
+                            None => assert_eq!(r.unwrap_err().errno(), 2, "step {step}"),
+                        }
+                    }
+                    _ => {
+                        let got = map.lookup(&key).ok();
+                        assert_eq!(got, model_lookup(&model, plen, &data), "step {step}");
+                    }
+                }
+                assert_eq!(map.len(), model.len(), "step {step}");
+            }
+            let keys: Vec<Vec<u8>> = map.keys().map(Result::unwrap).collect();
+            assert_eq!(keys.len(), model.len());
+            for w in keys.windows(2) {
+                let (a, b) = (&w[0], &w[1]);
+                let pa = u32::from_ne_bytes(a[..4].try_into().unwrap());
+                let pb = u32::from_ne_bytes(b[..4].try_into().unwrap());
+                assert_eq!(postorder((pa, &a[4..]), (pb, &b[4..])), Ordering::Less);
+            }
+            // Deleting everything leaves an empty trie that takes max_entries again.
+            for k in &keys {
+                map.delete(k).unwrap();
+            }
+            assert_eq!(map.len(), 0);
+            for i in 0..max_entries {
+                let mut key = max_plen.to_ne_bytes().to_vec();
+                let mut data = vec![0u8; data_size];
+                for (j, b) in i.to_be_bytes().iter().rev().enumerate() {
+                    if j < data_size {
+                        data[data_size - 1 - j] = *b;
+                    }
+                }
+                key.extend_from_slice(&data);
+                let r = map.update(&key, &[0; 8], 0);
+                if data_size == 1 && i >= 256 {
+                    break;
+                }
+                r.unwrap();
+            }
+        }
     }
 }
