@@ -1030,12 +1030,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
         "socket_ld_abs.c:socket_ld_abs",
         "legacy packet loads (ld_abs/ld_ind) are refused when an instance prepares a program",
     ),
-    (
-        "bpf_loop.c:bpf_loop_prog",
-        "a context pointer passed to a callback through its data is not rewritten (reads \
-         of xdp_md.data there see the UAPI value); the kernel's inlined bpf_loop returns \
-         -E2BIG zero-extended (32-bit move), userbpf sign-extended",
-    ),
 ];
 
 fn known_difference(label: &str) -> Option<&'static str> {

@@ -112,6 +112,76 @@ fn spills_fills_and_subprograms_are_followed() {
 }
 
 #[test]
+fn callbacks_get_the_context_through_their_data() {
+    // bpf_loop(1, cb, &slot, 0) with the context spilled in the slot: the callback's r2
+    // points to it, and its read of data_end is a context access.
+    let text = "
+        *(u64 *)(r10 - 8) = r1
+        r1 = 1
+        ld_pseudo r2, 4, 6
+        r3 = r10
+        r3 += -8
+        r4 = 0
+        call 181
+        exit
+        r3 = *(u64 *)(r2 + 0)
+        r0 = *(u32 *)(r3 + 4)
+        r0 = 0
+        exit";
+    let facts = find_context_accesses(&prog(text)).unwrap();
+    let accesses: Vec<(usize, i16)> = facts.accesses.iter().map(|(i, a)| (*i, a.off)).collect();
+    assert_eq!(accesses, [(9, 4)]);
+    let out = rewrite(ProgType::Xdp, text).unwrap();
+    assert!(
+        matches!(
+            out.insns()[9],
+            Insn::Load {
+                size: MemSize::DW,
+                ..
+            }
+        ),
+        "{:?}",
+        out.insns()[9]
+    );
+    // bpf_for_each_map_elem(map, cb, &slot, 0): the data arrives in the callback's r4.
+    let text = "
+        *(u64 *)(r10 - 8) = r1
+        r1 = 0
+        ld_pseudo r2, 4, 6
+        r3 = r10
+        r3 += -8
+        r4 = 0
+        call 164
+        exit
+        r3 = *(u64 *)(r4 + 0)
+        r0 = *(u32 *)(r3 + 0)
+        r0 = 0
+        exit";
+    let facts = find_context_accesses(&prog(text)).unwrap();
+    let accesses: Vec<(usize, i16)> = facts.accesses.iter().map(|(i, a)| (*i, a.off)).collect();
+    assert_eq!(accesses, [(9, 0)]);
+    // The callback's own stack writes reach its next call: here the first call stores the
+    // context into the caller's slot, and a later one reads through it.
+    let text = "
+        *(u64 *)(r10 - 16) = r1
+        r1 = 0
+        *(u64 *)(r10 - 8) = r1
+        r1 = 4
+        ld_pseudo r2, 4, 6
+        r3 = r10
+        r3 += -16
+        r4 = 0
+        call 181
+        exit
+        r3 = *(u64 *)(r2 + 0)
+        *(u64 *)(r2 + 8) = r3
+        r0 = 0
+        exit";
+    let facts = find_context_accesses(&prog(text)).unwrap();
+    assert!(facts.accesses.is_empty(), "{facts:?}");
+}
+
+#[test]
 fn kernel_errors() {
     let e = rewrite(ProgType::Xdp, "r2 = *(u64 *)(r1 + 0)\nr0 = 0\nexit").unwrap_err();
     assert_eq!(

@@ -31,10 +31,21 @@
 //! reject a program for other reasons (say a scalar spilled over a context spill and then
 //! dereferenced), the analysis may be optimistic; such a program still cannot harm the
 //! host: the interpreter checks every access against the run's memory regions.
-//! Callbacks passed to helpers (`bpf_loop`, ...) are analysed with unknown arguments; a
-//! program that hands the context to a helper as a callback argument is refused.
+//!
+//! # Callbacks
+//!
+//! A `bpf_loop` or `bpf_for_each_map_elem` call whose r2 holds a callback (`lddw
+//! BPF_PSEUDO_FUNC`, followed through registers and spills) is analysed as the kernel's
+//! verifier does: as a call of the callback in the caller's context, with the arguments the
+//! helper passes (`bpf_loop`: r1 = index, r2 = the caller's r3; `bpf_for_each_map_elem`:
+//! r1 = map, r2 = key, r3 = value, r4 = the caller's r3), any number of times (the state
+//! after one call feeds the next), then r0 = the helper's result. So a context pointer
+//! reaching the callback through its data (a stack structure holding it) is followed, and
+//! the callback's context accesses are found. Callbacks reached no such way (other
+//! helpers, or an unknown callback register) are analysed with unknown arguments; a program
+//! that hands the context to such a helper in r2–r5 is refused.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use userbpf_isa::{AluOp, CallTarget, Insn, LdImm64Kind, MemSize, Program, Reg, Source, Width};
 
@@ -110,7 +121,12 @@ enum Val {
     Uninit,
     Other,
     Ctx(Option<i64>),
-    Stack { frame: u8, off: Option<i64> },
+    Stack {
+        frame: u8,
+        off: Option<i64>,
+    },
+    /// The address of the subprogram starting at this instruction (`lddw BPF_PSEUDO_FUNC`).
+    Func(usize),
     Mixed,
 }
 
@@ -152,6 +168,37 @@ struct Frame {
     stack: [Val; SLOTS],
     /// Instruction index to resume at in the caller (unused for frame 0).
     ret: usize,
+    /// For a callback's frame: the helper that calls it and the callback's entry.
+    callback: Option<(i32, usize)>,
+}
+
+/// `bpf_loop`.
+const HELPER_LOOP: i32 = 181;
+/// `bpf_for_each_map_elem`.
+const HELPER_FOR_EACH_MAP_ELEM: i32 = 164;
+
+/// The frame a callback of `helper` starts with, called from `caller` at depth `depth`.
+fn callback_frame(helper: i32, entry: usize, caller: &Frame, depth: usize) -> Frame {
+    let mut regs = [Val::Other; 11];
+    regs[0] = Val::Uninit;
+    let data = match caller.regs[3] {
+        Val::Uninit => Val::Other,
+        v => v,
+    };
+    match helper {
+        HELPER_LOOP => regs[2] = data,
+        _ => regs[4] = data,
+    }
+    regs[10] = Val::Stack {
+        frame: (depth + 1) as u8,
+        off: Some(0),
+    };
+    Frame {
+        regs,
+        stack: [Val::Uninit; SLOTS],
+        ret: 0,
+        callback: Some((helper, entry)),
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -252,8 +299,9 @@ pub fn find_context_accesses(program: &Program) -> Result<CtxAccessFacts, Contex
         return Ok(CtxAccessFacts::default());
     }
 
-    // Roots: the entry with r1 = ctx, and every callback with unknown arguments.
-    let mut roots = vec![(0usize, true)];
+    // Roots: the entry with r1 = ctx; then every callback the analysis did not enter from
+    // a helper call, with unknown arguments.
+    let mut callbacks = Vec::new();
     for (i, insn) in insns.iter().enumerate() {
         if let Insn::LdImm64 {
             kind: LdImm64Kind::Func,
@@ -261,280 +309,348 @@ pub fn find_context_accesses(program: &Program) -> Result<CtxAccessFacts, Contex
             ..
         } = *insn
         {
-            roots.push((target(i, imm as i64)?, false));
+            callbacks.push(target(i, imm as i64)?);
         }
     }
-    let has_callbacks = roots.len() > 1;
+    let has_callbacks = !callbacks.is_empty();
 
     type Key = (Vec<usize>, usize);
     let mut states: HashMap<Key, State> = HashMap::new();
     let mut work: VecDeque<Key> = VecDeque::new();
-    for &(pc, is_entry) in &roots {
-        let mut regs = [Val::Uninit; 11];
-        regs[1] = if is_entry {
-            Val::Ctx(Some(0))
-        } else {
-            Val::Other
-        };
-        if !is_entry {
-            for r in &mut regs[2..6] {
-                *r = Val::Other;
-            }
-        }
-        regs[10] = Val::Stack {
-            frame: 0,
-            off: Some(0),
-        };
-        let st = State {
-            frames: vec![Frame {
-                regs,
-                stack: [Val::Uninit; SLOTS],
-                ret: 0,
-            }],
-        };
-        let key = (vec![usize::MAX - pc], pc);
-        merge(&mut states, &mut work, key, st);
-    }
-
+    let mut entered: HashSet<usize> = HashSet::new();
+    let mut rooted: HashSet<usize> = HashSet::new();
+    let mut roots = vec![(0usize, true)];
     let mut budget = MAX_NODES;
-    while let Some(key) = work.pop_front() {
-        budget = budget
-            .checked_sub(1)
-            .ok_or_else(|| ContextError::Analysis {
-                insn: key.1,
-                why: "program too complex for the context analysis".into(),
-            })?;
-        let (calls, pc) = key.clone();
-        let Some(mut st) = states.get(&key).cloned() else {
-            continue;
-        };
-        let Some(insn) = insns.get(pc).copied() else {
-            return Err(ContextError::Analysis {
-                insn: pc.saturating_sub(1),
-                why: "execution falls off the end of the program".into(),
-            });
-        };
-        let next = pc + 1;
-        let mut succ: Vec<(Vec<usize>, usize, State)> = Vec::new();
-        let depth = st.frames.len() - 1;
-        match insn {
-            Insn::Alu {
-                width,
-                op,
-                dst,
-                src,
-                ..
-            } => {
-                let d = st.reg(dst);
-                let s = match src {
-                    Source::Reg(r) => Some(st.reg(r)),
-                    Source::Imm(_) => None,
-                };
-                let imm = match src {
-                    Source::Imm(v) => Some(v as i64),
-                    Source::Reg(_) => None,
-                };
-                let v = match (width, op) {
-                    (Width::W64, AluOp::Mov) => s.unwrap_or(Val::Other),
-                    (Width::W64, AluOp::Add) => match (d, s) {
-                        (_, None) => offset(d, imm),
-                        (Val::Mixed, _) | (_, Some(Val::Mixed)) => Val::Mixed,
-                        (Val::Ctx(_) | Val::Stack { .. }, Some(Val::Other | Val::Uninit)) => {
-                            offset(d, None)
-                        }
-                        (Val::Other | Val::Uninit, Some(p @ (Val::Ctx(_) | Val::Stack { .. }))) => {
-                            offset(p, None)
-                        }
-                        _ => Val::Other,
-                    },
-                    (Width::W64, AluOp::Sub) => match (d, s) {
-                        (_, None) => offset(d, imm.map(|v| -v)),
-                        (Val::Mixed, _) => Val::Mixed,
-                        (Val::Ctx(_) | Val::Stack { .. }, Some(Val::Other | Val::Uninit)) => {
-                            offset(d, None)
-                        }
-                        _ => Val::Other,
-                    },
-                    _ => Val::Other,
-                };
-                st.set(dst, v);
-                succ.push((calls, next, st));
-            }
-            Insn::Neg { dst, .. } | Insn::Endian { dst, .. } | Insn::MovSx { dst, .. } => {
-                st.set(dst, Val::Other);
-                succ.push((calls, next, st));
-            }
-            Insn::Load {
-                dst,
-                src,
-                off,
-                size,
-            }
-            | Insn::LoadSx {
-                dst,
-                src,
-                off,
-                size,
-            } => {
-                let v = match st.reg(src) {
-                    Val::Stack {
-                        frame,
-                        off: Some(o),
-                    } if size == MemSize::DW => {
-                        st.slot(frame, o + off as i64)
-                            .map_or(Val::Other, |v| match *v {
-                                Val::Uninit => Val::Other,
-                                x => x,
-                            })
-                    }
-                    _ => Val::Other,
-                };
-                st.set(dst, v);
-                succ.push((calls, next, st));
-            }
-            Insn::Store {
-                dst,
-                off,
-                src,
-                size,
-            } => {
-                if let Val::Stack {
-                    frame,
-                    off: Some(o),
-                } = st.reg(dst)
-                {
-                    let at = o + off as i64;
-                    let value = match src {
-                        Source::Reg(r) => match st.reg(r) {
-                            Val::Uninit => Val::Other,
-                            x => x,
-                        },
-                        Source::Imm(_) => Val::Other,
-                    };
-                    match st.slot(frame, at) {
-                        Some(slot) if size == MemSize::DW => *slot = value,
-                        _ => st.clobber(frame, at, size.bytes()),
-                    }
+    loop {
+        for &(pc, is_entry) in &roots {
+            let mut regs = [Val::Uninit; 11];
+            regs[1] = if is_entry {
+                Val::Ctx(Some(0))
+            } else {
+                Val::Other
+            };
+            if !is_entry {
+                for r in &mut regs[2..6] {
+                    *r = Val::Other;
                 }
-                succ.push((calls, next, st));
             }
-            Insn::Atomic {
-                dst,
-                src,
-                off,
-                size,
-                op,
-            } => {
-                if let Val::Stack {
-                    frame,
-                    off: Some(o),
-                } = st.reg(dst)
-                {
-                    st.clobber(frame, o + off as i64, size.mem_size().bytes());
-                }
-                if op.fetches() {
-                    if op == userbpf_isa::AtomicOp::CmpXchg {
-                        st.set(Reg::R0, Val::Other);
-                    } else {
-                        st.set(src, Val::Other);
-                    }
-                }
-                succ.push((calls, next, st));
-            }
-            Insn::LdImm64 { dst, .. } => {
-                st.set(dst, Val::Other);
-                succ.push((calls, next, st));
-            }
-            Insn::LoadPacket { .. } => {
-                st.set(Reg::R0, Val::Other);
-                for r in 1..=5 {
-                    st.cur().regs[r] = Val::Uninit;
-                }
-                succ.push((calls, next, st));
-            }
-            Insn::Ja { off } => succ.push((calls, target(pc, off as i64)?, st)),
-            Insn::Gotol { off } => succ.push((calls, target(pc, off as i64)?, st)),
-            Insn::Jump { off, .. } | Insn::MayGoto { off } => {
-                succ.push((calls.clone(), target(pc, off as i64)?, st.clone()));
-                succ.push((calls, next, st));
-            }
-            Insn::Call(CallTarget::Local(rel)) => {
-                let callee = target(pc, rel as i64)?;
-                if depth + 1 >= MAX_FRAMES {
-                    return Err(ContextError::Analysis {
-                        insn: pc,
-                        why: format!("call nesting deeper than {MAX_FRAMES} frames"),
-                    });
-                }
-                if calls.contains(&callee) {
-                    return Err(ContextError::Analysis {
-                        insn: pc,
-                        why: "recursive bpf-to-bpf call".into(),
-                    });
-                }
-                let mut regs = [Val::Uninit; 11];
-                regs[1..6].copy_from_slice(&st.frames[depth].regs[1..6]);
-                regs[10] = Val::Stack {
-                    frame: (depth + 1) as u8,
-                    off: Some(0),
-                };
-                st.cur().ret = next;
-                st.frames.push(Frame {
+            regs[10] = Val::Stack {
+                frame: 0,
+                off: Some(0),
+            };
+            let st = State {
+                frames: vec![Frame {
                     regs,
                     stack: [Val::Uninit; SLOTS],
                     ret: 0,
+                    callback: None,
+                }],
+            };
+            let key = (vec![usize::MAX - pc], pc);
+            merge(&mut states, &mut work, key, st);
+        }
+
+        while let Some(key) = work.pop_front() {
+            budget = budget
+                .checked_sub(1)
+                .ok_or_else(|| ContextError::Analysis {
+                    insn: key.1,
+                    why: "program too complex for the context analysis".into(),
+                })?;
+            let (calls, pc) = key.clone();
+            let Some(mut st) = states.get(&key).cloned() else {
+                continue;
+            };
+            let Some(insn) = insns.get(pc).copied() else {
+                return Err(ContextError::Analysis {
+                    insn: pc.saturating_sub(1),
+                    why: "execution falls off the end of the program".into(),
                 });
-                let mut c = calls;
-                c.push(callee);
-                succ.push((c, callee, st));
-            }
-            Insn::Call(_) | Insn::CallX { .. } => {
-                if has_callbacks {
-                    for r in 2..=5 {
-                        if matches!(st.frames[depth].regs[r], Val::Ctx(_) | Val::Mixed) {
-                            return Err(ContextError::Analysis {
-                                insn: pc,
-                                why: format!(
-                                    "R{r} passes the context to a helper in a program with \
-                                     callbacks; callbacks receiving the context need the \
-                                     verifier's facts"
-                                ),
-                            });
+            };
+            let next = pc + 1;
+            let mut succ: Vec<(Vec<usize>, usize, State)> = Vec::new();
+            let depth = st.frames.len() - 1;
+            match insn {
+                Insn::Alu {
+                    width,
+                    op,
+                    dst,
+                    src,
+                    ..
+                } => {
+                    let d = st.reg(dst);
+                    let s = match src {
+                        Source::Reg(r) => Some(st.reg(r)),
+                        Source::Imm(_) => None,
+                    };
+                    let imm = match src {
+                        Source::Imm(v) => Some(v as i64),
+                        Source::Reg(_) => None,
+                    };
+                    let v = match (width, op) {
+                        (Width::W64, AluOp::Mov) => s.unwrap_or(Val::Other),
+                        (Width::W64, AluOp::Add) => match (d, s) {
+                            (_, None) => offset(d, imm),
+                            (Val::Mixed, _) | (_, Some(Val::Mixed)) => Val::Mixed,
+                            (Val::Ctx(_) | Val::Stack { .. }, Some(Val::Other | Val::Uninit)) => {
+                                offset(d, None)
+                            }
+                            (
+                                Val::Other | Val::Uninit,
+                                Some(p @ (Val::Ctx(_) | Val::Stack { .. })),
+                            ) => offset(p, None),
+                            _ => Val::Other,
+                        },
+                        (Width::W64, AluOp::Sub) => match (d, s) {
+                            (_, None) => offset(d, imm.map(|v| -v)),
+                            (Val::Mixed, _) => Val::Mixed,
+                            (Val::Ctx(_) | Val::Stack { .. }, Some(Val::Other | Val::Uninit)) => {
+                                offset(d, None)
+                            }
+                            _ => Val::Other,
+                        },
+                        _ => Val::Other,
+                    };
+                    st.set(dst, v);
+                    succ.push((calls, next, st));
+                }
+                Insn::Neg { dst, .. } | Insn::Endian { dst, .. } | Insn::MovSx { dst, .. } => {
+                    st.set(dst, Val::Other);
+                    succ.push((calls, next, st));
+                }
+                Insn::Load {
+                    dst,
+                    src,
+                    off,
+                    size,
+                }
+                | Insn::LoadSx {
+                    dst,
+                    src,
+                    off,
+                    size,
+                } => {
+                    let v = match st.reg(src) {
+                        Val::Stack {
+                            frame,
+                            off: Some(o),
+                        } if size == MemSize::DW => {
+                            st.slot(frame, o + off as i64)
+                                .map_or(Val::Other, |v| match *v {
+                                    Val::Uninit => Val::Other,
+                                    x => x,
+                                })
+                        }
+                        _ => Val::Other,
+                    };
+                    st.set(dst, v);
+                    succ.push((calls, next, st));
+                }
+                Insn::Store {
+                    dst,
+                    off,
+                    src,
+                    size,
+                } => {
+                    if let Val::Stack {
+                        frame,
+                        off: Some(o),
+                    } = st.reg(dst)
+                    {
+                        let at = o + off as i64;
+                        let value = match src {
+                            Source::Reg(r) => match st.reg(r) {
+                                Val::Uninit => Val::Other,
+                                x => x,
+                            },
+                            Source::Imm(_) => Val::Other,
+                        };
+                        match st.slot(frame, at) {
+                            Some(slot) if size == MemSize::DW => *slot = value,
+                            _ => st.clobber(frame, at, size.bytes()),
                         }
                     }
+                    succ.push((calls, next, st));
                 }
-                st.set(Reg::R0, Val::Other);
-                for r in 1..=5 {
-                    st.cur().regs[r] = Val::Uninit;
+                Insn::Atomic {
+                    dst,
+                    src,
+                    off,
+                    size,
+                    op,
+                } => {
+                    if let Val::Stack {
+                        frame,
+                        off: Some(o),
+                    } = st.reg(dst)
+                    {
+                        st.clobber(frame, o + off as i64, size.mem_size().bytes());
+                    }
+                    if op.fetches() {
+                        if op == userbpf_isa::AtomicOp::CmpXchg {
+                            st.set(Reg::R0, Val::Other);
+                        } else {
+                            st.set(src, Val::Other);
+                        }
+                    }
+                    succ.push((calls, next, st));
                 }
-                succ.push((calls, next, st));
-            }
-            Insn::Exit => {
-                if depth > 0 {
-                    let r0 = st.reg(Reg::R0);
-                    st.frames.pop();
-                    let ret = st.cur().ret;
-                    st.set(Reg::R0, r0);
+                Insn::LdImm64 {
+                    dst,
+                    kind: LdImm64Kind::Func,
+                    imm,
+                    ..
+                } => {
+                    st.set(dst, Val::Func(target(pc, imm as i64)?));
+                    succ.push((calls, next, st));
+                }
+                Insn::LdImm64 { dst, .. } => {
+                    st.set(dst, Val::Other);
+                    succ.push((calls, next, st));
+                }
+                Insn::LoadPacket { .. } => {
+                    st.set(Reg::R0, Val::Other);
                     for r in 1..=5 {
                         st.cur().regs[r] = Val::Uninit;
                     }
-                    // Values pointing into the popped frame are dangling: forget them.
-                    let gone = (depth) as u8;
-                    for f in &mut st.frames {
-                        for v in f.regs.iter_mut().chain(f.stack.iter_mut()) {
-                            if matches!(v, Val::Stack { frame, .. } if *frame == gone) {
-                                *v = Val::Other;
+                    succ.push((calls, next, st));
+                }
+                Insn::Ja { off } => succ.push((calls, target(pc, off as i64)?, st)),
+                Insn::Gotol { off } => succ.push((calls, target(pc, off as i64)?, st)),
+                Insn::Jump { off, .. } | Insn::MayGoto { off } => {
+                    succ.push((calls.clone(), target(pc, off as i64)?, st.clone()));
+                    succ.push((calls, next, st));
+                }
+                Insn::Call(CallTarget::Local(rel)) => {
+                    let callee = target(pc, rel as i64)?;
+                    if depth + 1 >= MAX_FRAMES {
+                        return Err(ContextError::Analysis {
+                            insn: pc,
+                            why: format!("call nesting deeper than {MAX_FRAMES} frames"),
+                        });
+                    }
+                    if calls.contains(&callee) {
+                        return Err(ContextError::Analysis {
+                            insn: pc,
+                            why: "recursive bpf-to-bpf call".into(),
+                        });
+                    }
+                    let mut regs = [Val::Uninit; 11];
+                    regs[1..6].copy_from_slice(&st.frames[depth].regs[1..6]);
+                    regs[10] = Val::Stack {
+                        frame: (depth + 1) as u8,
+                        off: Some(0),
+                    };
+                    st.cur().ret = next;
+                    st.frames.push(Frame {
+                        regs,
+                        stack: [Val::Uninit; SLOTS],
+                        ret: 0,
+                        callback: None,
+                    });
+                    let mut c = calls;
+                    c.push(callee);
+                    succ.push((c, callee, st));
+                }
+                Insn::Call(CallTarget::Helper(id @ (HELPER_LOOP | HELPER_FOR_EACH_MAP_ELEM)))
+                    if matches!(st.reg(Reg::R2), Val::Func(_)) =>
+                {
+                    let Val::Func(callback) = st.reg(Reg::R2) else {
+                        unreachable!("matched above")
+                    };
+                    if depth + 1 >= MAX_FRAMES {
+                        return Err(ContextError::Analysis {
+                            insn: pc,
+                            why: format!("call nesting deeper than {MAX_FRAMES} frames"),
+                        });
+                    }
+                    if calls.contains(&callback) {
+                        return Err(ContextError::Analysis {
+                            insn: pc,
+                            why: "recursive callback".into(),
+                        });
+                    }
+                    entered.insert(callback);
+                    // The helper may call the callback zero times...
+                    let mut none = st.clone();
+                    none.set(Reg::R0, Val::Other);
+                    for r in 1..=5 {
+                        none.cur().regs[r] = Val::Uninit;
+                    }
+                    succ.push((calls.clone(), next, none));
+                    // ...or once and more (see Exit).
+                    st.cur().ret = next;
+                    let frame = callback_frame(id, callback, &st.frames[depth], depth);
+                    st.frames.push(frame);
+                    let mut c = calls;
+                    c.push(callback);
+                    succ.push((c, callback, st));
+                }
+                Insn::Call(_) | Insn::CallX { .. } => {
+                    if has_callbacks {
+                        for r in 2..=5 {
+                            if matches!(st.frames[depth].regs[r], Val::Ctx(_) | Val::Mixed) {
+                                return Err(ContextError::Analysis {
+                                    insn: pc,
+                                    why: format!(
+                                        "R{r} passes the context to a helper in a program with \
+                                     callbacks; callbacks receiving the context need the \
+                                     verifier's facts"
+                                    ),
+                                });
                             }
                         }
                     }
-                    let mut c = calls;
-                    c.pop();
-                    succ.push((c, ret, st));
+                    st.set(Reg::R0, Val::Other);
+                    for r in 1..=5 {
+                        st.cur().regs[r] = Val::Uninit;
+                    }
+                    succ.push((calls, next, st));
+                }
+                Insn::Exit => {
+                    if depth > 0 {
+                        let r0 = st.reg(Reg::R0);
+                        let callback = st.frames.pop().and_then(|f| f.callback);
+                        // Values pointing into the popped frame are dangling: forget them.
+                        let gone = (depth) as u8;
+                        for f in &mut st.frames {
+                            for v in f.regs.iter_mut().chain(f.stack.iter_mut()) {
+                                if matches!(v, Val::Stack { frame, .. } if *frame == gone) {
+                                    *v = Val::Other;
+                                }
+                            }
+                        }
+                        if let Some((helper, entry)) = callback {
+                            // The helper calls the callback again with what this call left in
+                            // the caller's frame, or returns its own result.
+                            let mut again = st.clone();
+                            let frame =
+                                callback_frame(helper, entry, &again.frames[depth - 1], depth - 1);
+                            again.frames.push(frame);
+                            succ.push((calls.clone(), entry, again));
+                        }
+                        let ret = st.cur().ret;
+                        st.set(Reg::R0, if callback.is_some() { Val::Other } else { r0 });
+                        for r in 1..=5 {
+                            st.cur().regs[r] = Val::Uninit;
+                        }
+                        let mut c = calls;
+                        c.pop();
+                        succ.push((c, ret, st));
+                    }
                 }
             }
+            for (c, pc, s) in succ {
+                merge(&mut states, &mut work, (c, pc), s);
+            }
         }
-        for (c, pc, s) in succ {
-            merge(&mut states, &mut work, (c, pc), s);
+        roots = callbacks
+            .iter()
+            .filter(|pc| !entered.contains(pc) && rooted.insert(**pc))
+            .map(|&pc| (pc, false))
+            .collect();
+        if roots.is_empty() {
+            break;
         }
     }
 
@@ -555,7 +671,7 @@ pub fn find_context_accesses(program: &Program) -> Result<CtxAccessFacts, Contex
             Val::Ctx(None) => e.var = true,
             Val::Mixed => e.mixed = true,
             Val::Uninit => {}
-            Val::Other | Val::Stack { .. } => e.other = true,
+            Val::Other | Val::Stack { .. } | Val::Func(_) => e.other = true,
         }
         let touches_ctx = e.ctx || e.moved.is_some() || e.var || e.mixed;
         if atomic && touches_ctx {

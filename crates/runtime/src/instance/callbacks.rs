@@ -5,8 +5,14 @@
 //!
 //! - `bpf_loop(nr_loops, callback_fn, callback_ctx, flags)` calls
 //!   `callback_fn(index, callback_ctx)` for index `0..nr_loops` until it returns non-zero;
-//!   returns the number of calls made. Flags other than 0 are `-EINVAL`, more than
-//!   `BPF_MAX_LOOPS` (1 << 23) iterations `-E2BIG`.
+//!   returns the number of calls made. Flags other than 0 are `-EINVAL` (sign-extended, as
+//!   the helper returns it). With flags 0 the kernel's verifier inlines the call
+//!   (`inline_bpf_loop`), and the inlined form is what runs: it compares the whole 64-bit
+//!   r1 with `BPF_MAX_LOOPS` (1 << 23) and sets r0 = -E2BIG with a 32-bit move, so a count
+//!   that is too large gives 0x00000000fffffff9. (The kernel inlines only when the verifier
+//!   proved flags to be 0 and the callback the same on every path; a program whose flags
+//!   are 0 only at run time gets the helper's sign-extended -E2BIG for a count above
+//!   1 << 23 in its low 32 bits there, and the inlined result here.)
 //! - `bpf_for_each_map_elem(map, callback_fn, callback_ctx, flags)` calls
 //!   `callback_fn(map, &key, &value, callback_ctx)` for each element of a hash or array map
 //!   (per-CPU maps: this CPU's value) until it returns non-zero; returns the number of
@@ -26,24 +32,25 @@ use crate::maps::{MapError, MapType};
 pub const BPF_MAX_LOOPS: u32 = 1 << 23;
 
 const EINVAL: u64 = (-22i64) as u64;
-const E2BIG: u64 = (-7i64) as u64;
+/// `-E2BIG` as the inlined `bpf_loop` sets it: `BPF_MOV32_IMM(BPF_REG_0, -E2BIG)`.
+const E2BIG_MOV32: u64 = (-7i32) as u32 as u64;
 
 /// Register `bpf_loop` (181) and `bpf_for_each_map_elem` (164).
 pub(crate) fn register(engine: &mut EngineHelpers, shared: &Arc<Shared>) {
     engine.register(ids::LOOP, "bpf_loop", |ctx, a| {
-        let (nr, func, cb_ctx, flags) = (a[0] as u32, a[1], a[2], a[3]);
+        let (nr, func, cb_ctx, flags) = (a[0], a[1], a[2], a[3]);
         if flags != 0 {
             return Ok(EINVAL);
         }
-        if nr > BPF_MAX_LOOPS {
-            return Ok(E2BIG);
+        if nr > u64::from(BPF_MAX_LOOPS) {
+            return Ok(E2BIG_MOV32);
         }
         for i in 0..nr {
-            if ctx.call_function(func, [i as u64, cb_ctx, 0, 0, 0], &[])? != 0 {
-                return Ok(i as u64 + 1);
+            if ctx.call_function(func, [i, cb_ctx, 0, 0, 0], &[])? != 0 {
+                return Ok(i + 1);
             }
         }
-        Ok(nr as u64)
+        Ok(nr)
     });
     let shared = shared.clone();
     engine.register(
@@ -106,7 +113,8 @@ fn for_each(
                 }
             }
             for key in &keys {
-                let Some(value) = map.lookup_ptr(key) else {
+                // The kernel walks the buckets: no LRU reference bit is set.
+                let Some(value) = map.value_ptr_unmarked(key) else {
                     continue;
                 };
                 visited += 1;

@@ -384,12 +384,14 @@ impl HashMap {
         out
     }
 
-    /// Address of the value (`cpu`'s slot for per-CPU maps); marks LRU elements used.
+    /// Address of the value (`cpu`'s slot for per-CPU maps); with `mark`, sets an LRU
+    /// element's reference bit.
     pub(crate) fn lookup_ptr(
         &self,
         st: &Storage,
         key: &[u8],
         cpu: usize,
+        mark: bool,
     ) -> Result<Option<u64>, MapError> {
         if key.len() != self.key_size {
             return Ok(None);
@@ -400,7 +402,7 @@ impl HashMap {
         let Some(f) = self.find(st, b, key, h)? else {
             return Ok(None);
         };
-        if let Some(lru) = &self.lru {
+        if let (Some(lru), true) = (&self.lru, mark) {
             lru.set_ref(st, f.idx)?;
         }
         let cpu = if self.percpu { cpu % self.ncpus } else { 0 };

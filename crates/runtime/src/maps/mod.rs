@@ -743,12 +743,25 @@ impl Map {
         self.lookup_ptr_cpu(key, cpu as usize)
     }
 
+    /// The address of the value as [`Map::lookup_ptr`] gives it, without marking an LRU
+    /// element used (iteration by `bpf_for_each_map_elem`, which the kernel does by walking
+    /// the buckets).
+    pub(crate) fn value_ptr_unmarked(&self, key: &[u8]) -> Option<u64> {
+        match &self.family {
+            Family::Hash(h) => h
+                .lookup_ptr(&self.storage, key, current_cpu() as usize, false)
+                .ok()
+                .flatten(),
+            _ => self.lookup_ptr(key),
+        }
+    }
+
     fn lookup_ptr_cpu(&self, key: &[u8], cpu: usize) -> Option<u64> {
         let st = &self.storage;
         match &self.family {
             Family::Array(a) => a.lookup_ptr(st, key, cpu),
             // A corrupt shared region reads as "not found" to programs.
-            Family::Hash(h) => h.lookup_ptr(st, key, cpu).ok().flatten(),
+            Family::Hash(h) => h.lookup_ptr(st, key, cpu, true).ok().flatten(),
             Family::Lpm(l) => l.lookup_ptr(st, key).ok().flatten(),
             _ => None,
         }
