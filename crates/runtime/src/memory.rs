@@ -89,6 +89,14 @@ impl<'a> MemoryMap<'a> {
         }
     }
 
+    /// An empty map with room for `n` regions (no reallocation while they are added).
+    pub fn with_capacity(n: usize) -> Self {
+        MemoryMap {
+            regions: Vec::with_capacity(n),
+            _buffers: PhantomData,
+        }
+    }
+
     /// Add a writable buffer; returns its address.
     pub fn add_mut(&mut self, buf: &'a mut [u8], kind: RegionKind) -> u64 {
         let start = buf.as_mut_ptr() as u64;
@@ -214,6 +222,16 @@ impl<'a> MemoryMap<'a> {
         }
         Ok(())
     }
+}
+
+/// Zero `len` bytes at `addr` (a stack frame the interpreter hands a program).
+///
+/// # Safety
+/// `[addr, addr + len)` must be writable memory the caller owns for the duration of the call.
+#[inline]
+pub unsafe fn zero(addr: u64, len: usize) {
+    // SAFETY: guaranteed by the caller.
+    unsafe { std::ptr::write_bytes(addr as *mut u8, 0, len) }
 }
 
 /// Load `size` bytes (1, 2, 4 or 8) from `addr`, zero-extended.

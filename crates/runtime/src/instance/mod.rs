@@ -349,6 +349,7 @@ impl ObjectInstance {
             interp: prepared.interp,
             set,
             shared: self.shared.clone(),
+            map_regions: self.shared.regions(),
         })
     }
 
@@ -408,6 +409,8 @@ pub struct PreparedProgram {
     interp: Arc<Interpreter>,
     set: Arc<tail_call::ProgramSet>,
     shared: Arc<Shared>,
+    /// The instance's map regions when the program was prepared.
+    map_regions: Arc<[Region]>,
 }
 
 impl std::fmt::Debug for PreparedProgram {
@@ -497,8 +500,16 @@ impl PreparedProgram {
     /// A [`Trap`] when the program misbehaves.
     pub fn run_with(&self, args: &[u64], memory: &MemoryMap<'_>) -> Result<u64, Trap> {
         let _keep = &self.set;
-        let regions = self.shared.regions();
-        let mut run_memory = MemoryMap::new();
+        // The map regions as the program was prepared, unless maps were added since.
+        let latest;
+        let regions: &[Region] = if self.map_regions.len() == self.shared.count() {
+            &self.map_regions
+        } else {
+            latest = self.shared.regions();
+            &latest
+        };
+        // Room for the stack region the interpreter adds.
+        let mut run_memory = MemoryMap::with_capacity(memory.regions().len() + regions.len() + 2);
         for r in memory.regions().iter().chain(regions.iter()) {
             // SAFETY: the caller's regions are valid for its map's lifetime, which outlasts
             // this call; the map regions belong to maps held by `self.shared` (each map's

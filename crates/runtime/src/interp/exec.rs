@@ -270,11 +270,16 @@ impl<'m> Machine<'_, 'm> {
         saved.copy_from_slice(&self.regs[6..10]);
         self.frames.push(Frame {
             saved,
-            saved_fp: self.regs[10],
+            // The frame pointer of the current frame as the machine knows it (r10 itself is
+            // program state: an unverified program may have overwritten it).
+            saved_fp: self.stack_lo + STACK_FRAME_SIZE as u64,
             return_pc,
         });
-        self.regs[10] -= STACK_FRAME_SIZE as u64;
-        self.stack_lo = self.regs[10] - STACK_FRAME_SIZE as u64;
+        self.regs[10] = self.stack_lo;
+        self.stack_lo -= STACK_FRAME_SIZE as u64;
+        // SAFETY: the new frame lies inside the run's stack (at most MAX_CALL_FRAMES frames,
+        // checked above), which `execute` owns for the whole run.
+        unsafe { memory::zero(self.stack_lo, STACK_FRAME_SIZE) };
         Ok(target)
     }
 
@@ -447,16 +452,48 @@ impl<'m> Machine<'_, 'm> {
     }
 }
 
+thread_local! {
+    /// Stacks of finished runs, reused by the next runs of this thread (a run inside a
+    /// helper takes another one).
+    static STACKS: std::cell::RefCell<Vec<Box<[u64]>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A stack of `STACK_SIZE` bytes, from this thread's pool when it has one; returned with
+/// [`give_back`] after the run.
+fn take_stack() -> Box<[u64]> {
+    STACKS
+        .try_with(|s| s.borrow_mut().pop())
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| vec![0u64; STACK_SIZE / 8].into_boxed_slice())
+}
+
+fn give_back(stack: Box<[u64]>) {
+    let _ = STACKS.try_with(|s| {
+        let mut pool = s.borrow_mut();
+        if pool.len() < 4 {
+            pool.push(stack);
+        }
+    });
+}
+
 /// Run `vm` with r1.. from `args`. The loop is compiled twice: with the instruction budget
 /// counted, and without (no per-instruction cost when no budget is set).
+///
+/// The stack comes from a per-thread pool; each frame is zeroed when it comes into use (the
+/// outermost one here, the others in [`Machine::push_frame`]), so a program never sees what
+/// an earlier run left there.
 pub(super) fn execute(
     vm: &Interpreter,
     args: &[u64],
     memory: &mut MemoryMap<'_>,
 ) -> Result<u64, Trap> {
-    let mut stack = vec![0u64; STACK_SIZE / 8];
+    let mut stack = take_stack();
     let stack_base = stack.as_mut_ptr() as u64;
     let stack_top = stack_base + STACK_SIZE as u64;
+    // SAFETY: the top frame lies inside `stack`, which this function owns and nothing else
+    // references during the run.
+    unsafe { memory::zero(stack_top - STACK_FRAME_SIZE as u64, STACK_FRAME_SIZE) };
     let stack_region = Region {
         start: stack_base,
         len: STACK_SIZE as u64,
@@ -475,7 +512,7 @@ pub(super) fn execute(
                 cache_hi: 0,
                 cache_writable: false,
                 memory,
-                frames: Vec::with_capacity(MAX_CALL_FRAMES),
+                frames: Vec::new(),
                 may_goto: MAY_GOTO_BUDGET,
                 tail_calls: 0,
                 budget_left: vm.budget.unwrap_or(u64::MAX),
@@ -492,7 +529,7 @@ pub(super) fn execute(
             }
         })
     };
-    drop(stack);
+    give_back(stack);
     result
 }
 
@@ -737,6 +774,76 @@ impl<const METERED: bool> CallbackContext for Callbacks<'_, '_, '_, METERED> {
         unsafe {
             self.m
                 .with_extra_region(region, |m| m.invoke::<METERED>(vm, slot, func, args))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use userbpf_isa::{asm::assemble, Program};
+
+    use crate::helpers::Helpers;
+    use crate::interp::Interpreter;
+
+    fn vm(text: &str) -> Interpreter {
+        let program = Program::from_insns(assemble(text).expect("assembles"));
+        Interpreter::new(&program, &Helpers::new()).expect("prepares")
+    }
+
+    /// A program that overwrites r10 and then calls a function gets a frame inside the
+    /// run's stack all the same: the new frame follows the machine's frame, not r10.
+    #[test]
+    fn calls_after_an_overwritten_frame_pointer_stay_in_the_stack() {
+        let v = vm("
+            r10 = 4096
+            call local f
+            exit
+        f:
+            r1 = r10
+            r1 += -8
+            *(u64 *)(r1 + 0) = 7
+            r0 = *(u64 *)(r1 + 0)
+            exit
+        ");
+        assert_eq!(v.run_raw(&mut []), Ok(7));
+        let v = vm("
+            r10 = 4096
+            call local f
+            exit
+        f:
+            *(u64 *)(r10 - 8) = 7
+            r0 = 1
+            exit
+        ");
+        assert!(v.run_raw(&mut []).is_ok());
+    }
+
+    /// Each frame starts zeroed, also when a pooled stack held an earlier run's data.
+    #[test]
+    fn frames_start_zeroed() {
+        let dirty = vm("
+            r1 = -1
+            *(u64 *)(r10 - 8) = r1
+            call local f
+            r0 = 0
+            exit
+        f:
+            r1 = -1
+            *(u64 *)(r10 - 8) = r1
+            exit
+        ");
+        let read = vm("
+            call local f
+            r0 = *(u64 *)(r10 - 8)
+            r0 |= r6
+            exit
+        f:
+            r6 = *(u64 *)(r10 - 8)
+            exit
+        ");
+        for _ in 0..3 {
+            assert_eq!(dirty.run_raw(&mut []), Ok(0));
+            assert_eq!(read.run_raw(&mut []), Ok(0));
         }
     }
 }
