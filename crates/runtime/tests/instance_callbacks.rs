@@ -7,6 +7,7 @@ use support::*;
 use userbpf_runtime::maps::{current_cpu, BPF_ANY};
 
 const ENOENT: i64 = -2;
+const E2BIG: i64 = -7;
 /// `-E2BIG` as the kernel's inlined `bpf_loop` returns it (a 32-bit move: zero-extended).
 const E2BIG_INLINED: i64 = 0xffff_fff9;
 const EINVAL: i64 = -22;
