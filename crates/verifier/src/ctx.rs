@@ -83,7 +83,7 @@ const SK_BUFF: [(&str, u32, u32); 34] = [
 pub fn ctx_size(pt: ProgType) -> u32 {
     match pt {
         ProgType::Xdp => 24,
-        ProgType::SocketFilter | ProgType::SchedCls => 192,
+        ProgType::SocketFilter | ProgType::SchedCls | ProgType::Other(CGROUP_SKB) => 192,
         ProgType::Raw { size } => size,
         ProgType::Other(_) => 0,
     }
@@ -106,8 +106,26 @@ pub fn check_access(pt: ProgType, off: i64, size: u32, write: bool) -> Option<Ct
                 .map(|&(field, _, kind)| CtxAccess { field, kind })
         }
         ProgType::SocketFilter | ProgType::SchedCls => skb_access(pt, off, size, write),
+        ProgType::Other(CGROUP_SKB) => cg_skb_access(off, size, write),
         ProgType::Raw { .. } | ProgType::Other(_) => None,
     }
+}
+
+/// Kernel number of `BPF_PROG_TYPE_CGROUP_SKB`.
+const CGROUP_SKB: u32 = 8;
+
+/// `__sk_buff` for cgroup_skb (`cg_skb_is_valid_access`): no tc_classid, data_meta or
+/// wire_len; direct packet reads; writes only to mark, priority, cb[] and tstamp; the
+/// socket fields are readable.
+fn cg_skb_access(off: u32, size: u32, write: bool) -> Option<CtxAccess> {
+    let &(field, _, _) = SK_BUFF.iter().find(|&&(_, o, s)| off >= o && off < o + s)?;
+    if matches!(field, "tc_classid" | "data_meta" | "wire_len") {
+        return None;
+    }
+    if write && !matches!(field, "mark" | "priority" | "cb" | "tstamp") {
+        return None;
+    }
+    common_skb_access(field, off, size, write)
 }
 
 fn in_field(off: u32, name: &str) -> bool {
@@ -164,6 +182,11 @@ fn skb_access(pt: ProgType, off: u32, size: u32, write: bool) -> Option<CtxAcces
             return None;
         }
     }
+    common_skb_access(field, off, size, write)
+}
+
+/// The checks every `__sk_buff` access goes through (`bpf_skb_is_valid_access`).
+fn common_skb_access(field: &'static str, off: u32, size: u32, write: bool) -> Option<CtxAccess> {
     let kind = match field {
         "data" => FieldKind::PacketData,
         "data_end" => FieldKind::PacketEnd,

@@ -42,6 +42,11 @@ pub enum Arg {
     Func,
     /// `ARG_PTR_TO_CONST_STR`: a read-only map value holding a string.
     ConstStr,
+    /// `ARG_PTR_TO_CTX | PTR_MAYBE_NULL`: the unmodified context or NULL.
+    CtxOrNull,
+    /// `ARG_PTR_TO_FIXED_SIZE_MEM | MEM_UNINIT | MEM_ALIGNED`: `size` writable bytes,
+    /// aligned to their size (`long *res` of `bpf_strtol`, `u32 *mtu_len` of `bpf_check_mtu`).
+    FixedAlignedOut(u8),
 }
 
 /// Return kinds (the kernel's `RET_*`).
@@ -72,6 +77,11 @@ pub enum Allowed {
     Xdp,
     /// XDP and tc.
     XdpTc,
+    /// Every program type except the tracing ones (kprobe, tracepoint, perf_event,
+    /// raw_tracepoint, tracing, lsm).
+    NotTracing,
+    /// The program types with these kernel numbers (`enum bpf_prog_type`).
+    Ids(&'static [u32]),
 }
 
 /// A helper prototype.
@@ -235,6 +245,253 @@ pub static PROTOS: &[Proto] = &[
         Ret::Integer,
         Allowed::XdpTc,
     ),
+    p(
+        13,
+        "clone_redirect",
+        [Ctx, A, A, D, D],
+        Ret::Integer,
+        Allowed::Tc,
+    ),
+    p(
+        17,
+        "get_cgroup_classid",
+        [Ctx, D, D, D, D],
+        Ret::Integer,
+        Allowed::Tc,
+    ),
+    pkt(p(
+        18,
+        "skb_vlan_push",
+        [Ctx, A, A, D, D],
+        Ret::Integer,
+        Allowed::Tc,
+    )),
+    pkt(p(
+        19,
+        "skb_vlan_pop",
+        [Ctx, D, D, D, D],
+        Ret::Integer,
+        Allowed::Tc,
+    )),
+    p(
+        20,
+        "skb_get_tunnel_key",
+        [Ctx, UninitMem, ConstSize, A, D],
+        Ret::Integer,
+        Allowed::Tc,
+    ),
+    p(
+        21,
+        "skb_set_tunnel_key",
+        [Ctx, Mem, ConstSize, A, D],
+        Ret::Integer,
+        Allowed::Tc,
+    ),
+    p(
+        22,
+        "perf_event_read",
+        [ConstMapPtr, A, D, D, D],
+        Ret::Integer,
+        Allowed::Tracing,
+    ),
+    p(
+        24,
+        "get_route_realm",
+        [Ctx, D, D, D, D],
+        Ret::Integer,
+        Allowed::Tc,
+    ),
+    p(
+        27,
+        "get_stackid",
+        [Ctx, ConstMapPtr, A, D, D],
+        Ret::Integer,
+        Allowed::Ids(TRACING_TYPES),
+    ),
+    pkt(p(
+        31,
+        "skb_change_proto",
+        [Ctx, A, A, D, D],
+        Ret::Integer,
+        Allowed::Tc,
+    )),
+    p(
+        32,
+        "skb_change_type",
+        [Ctx, A, D, D, D],
+        Ret::Integer,
+        Allowed::Tc,
+    ),
+    p(
+        34,
+        "get_hash_recalc",
+        [Ctx, D, D, D, D],
+        Ret::Integer,
+        Allowed::Tc,
+    ),
+    p(35, "get_current_task", [D; 5], Ret::Integer, Allowed::All),
+    p(
+        36,
+        "probe_write_user",
+        [A, Mem, ConstSize, D, D],
+        Ret::Integer,
+        Allowed::Ids(TRACING_TYPES),
+    ),
+    pkt(p(
+        38,
+        "skb_change_tail",
+        [Ctx, A, A, D, D],
+        Ret::Integer,
+        Allowed::Tc,
+    )),
+    pkt(p(
+        39,
+        "skb_pull_data",
+        [Ctx, A, D, D, D],
+        Ret::Integer,
+        Allowed::Tc,
+    )),
+    p(
+        40,
+        "csum_update",
+        [Ctx, A, D, D, D],
+        Ret::Integer,
+        Allowed::Tc,
+    ),
+    p(
+        41,
+        "set_hash_invalid",
+        [Ctx, D, D, D, D],
+        Ret::Integer,
+        Allowed::Tc,
+    ),
+    pkt(p(
+        43,
+        "skb_change_head",
+        [Ctx, A, A, D, D],
+        Ret::Integer,
+        Allowed::Tc,
+    )),
+    p(
+        45,
+        "probe_read_str",
+        [UninitMem, ConstSizeOrZero, A, D, D],
+        Ret::Integer,
+        Allowed::Ids(TRACING_TYPES),
+    ),
+    p(
+        46,
+        "get_socket_cookie",
+        [Ctx, D, D, D, D],
+        Ret::Integer,
+        Allowed::Ids(&[1, 3, 4, 8, 9, 13, 14, 18]),
+    ),
+    p(
+        47,
+        "get_socket_uid",
+        [Ctx, D, D, D, D],
+        Ret::Integer,
+        Allowed::Skb,
+    ),
+    p(48, "set_hash", [Ctx, A, D, D, D], Ret::Integer, Allowed::Tc),
+    pkt(p(
+        50,
+        "skb_adjust_room",
+        [Ctx, A, A, A, D],
+        Ret::Integer,
+        Allowed::Tc,
+    )),
+    p(
+        58,
+        "override_return",
+        [Ctx, A, D, D, D],
+        Ret::Integer,
+        Allowed::Ids(&[2]),
+    ),
+    p(
+        67,
+        "get_stack",
+        [Ctx, UninitMem, ConstSizeOrZero, A, D],
+        Ret::Integer,
+        Allowed::Ids(TRACING_TYPES),
+    ),
+    p(
+        68,
+        "skb_load_bytes_relative",
+        [Ctx, A, UninitMem, ConstSize, A],
+        Ret::Integer,
+        Allowed::Skb,
+    ),
+    p(
+        69,
+        "fib_lookup",
+        [Ctx, Mem, ConstSize, A, D],
+        Ret::Integer,
+        Allowed::XdpTc,
+    ),
+    p(
+        79,
+        "skb_cgroup_id",
+        [Ctx, D, D, D, D],
+        Ret::Integer,
+        Allowed::Tc,
+    ),
+    p(
+        80,
+        "get_current_cgroup_id",
+        [D; 5],
+        Ret::Integer,
+        Allowed::Tracing,
+    ),
+    p(
+        105,
+        "strtol",
+        [Mem, ConstSize, A, FixedAlignedOut(8), D],
+        Ret::Integer,
+        Allowed::All,
+    ),
+    p(
+        106,
+        "strtoul",
+        [Mem, ConstSize, A, FixedAlignedOut(8), D],
+        Ret::Integer,
+        Allowed::All,
+    ),
+    p(
+        109,
+        "send_signal",
+        [A, D, D, D, D],
+        Ret::Integer,
+        Allowed::Ids(TRACING_TYPES),
+    ),
+    p(
+        117,
+        "send_signal_thread",
+        [A, D, D, D, D],
+        Ret::Integer,
+        Allowed::Ids(TRACING_TYPES),
+    ),
+    p(
+        122,
+        "get_netns_cookie",
+        [CtxOrNull, D, D, D, D],
+        Ret::Integer,
+        Allowed::Ids(&[3, 4, 8, 9, 13, 16, 18, 25]),
+    ),
+    p(
+        123,
+        "get_current_ancestor_cgroup_id",
+        [A, D, D, D, D],
+        Ret::Integer,
+        Allowed::Tracing,
+    ),
+    p(
+        163,
+        "check_mtu",
+        [Ctx, A, FixedAlignedOut(4), A, A],
+        Ret::Integer,
+        Allowed::XdpTc,
+    ),
     p(42, "get_numa_node_id", [D; 5], Ret::Integer, Allowed::All),
     pkt(p(
         44,
@@ -355,7 +612,7 @@ pub static PROTOS: &[Proto] = &[
         "ktime_get_coarse_ns",
         [D; 5],
         Ret::Integer,
-        Allowed::All,
+        Allowed::NotTracing,
     ),
     p(
         164,
@@ -400,14 +657,26 @@ pub fn proto(id: i32) -> Option<&'static Proto> {
     PROTOS.iter().find(|p| p.id == id)
 }
 
+/// Kernel numbers of the tracing program types (kprobe, tracepoint, perf_event,
+/// raw_tracepoint, raw_tracepoint_writable, tracing, lsm).
+pub const TRACING_TYPES: &[u32] = &[2, 5, 7, 17, 24, 26, 29];
+/// Kernel numbers of the cgroup program types that see the current task (cgroup_skb,
+/// cgroup_sock, cgroup_device, cgroup_sock_addr, cgroup_sysctl, cgroup_sockopt).
+const CGROUP_TYPES: &[u32] = &[8, 9, 15, 18, 23, 25];
+
 /// Whether `pt` may call the helper.
 pub fn allowed(proto: &Proto, pt: ProgType) -> bool {
+    let id = pt.kernel_id();
+    let raw = matches!(pt, ProgType::Raw { .. } | ProgType::Other(0));
     match proto.allowed {
         Allowed::All => true,
-        Allowed::Tracing => matches!(pt, ProgType::Other(_) | ProgType::Raw { .. }),
-        Allowed::Skb => pt.is_skb(),
-        Allowed::Tc => pt == ProgType::SchedCls,
-        Allowed::Xdp => pt == ProgType::Xdp,
-        Allowed::XdpTc => matches!(pt, ProgType::Xdp | ProgType::SchedCls),
+        Allowed::Tracing => raw || TRACING_TYPES.contains(&id) || CGROUP_TYPES.contains(&id),
+        // socket filter, tc, cgroup_skb, lwt, sk_skb
+        Allowed::Skb => raw || matches!(id, 1 | 3 | 4 | 8 | 10 | 11 | 12 | 14),
+        Allowed::Tc => raw || matches!(id, 3 | 4),
+        Allowed::Xdp => raw || id == 6,
+        Allowed::XdpTc => raw || matches!(id, 3 | 4 | 6),
+        Allowed::NotTracing => !TRACING_TYPES.contains(&id),
+        Allowed::Ids(ids) => raw || ids.contains(&id),
     }
 }

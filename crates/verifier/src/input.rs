@@ -73,6 +73,10 @@ pub mod map_type {
     pub const PERCPU_HASH: u32 = 5;
     /// `BPF_MAP_TYPE_PERCPU_ARRAY`
     pub const PERCPU_ARRAY: u32 = 6;
+    /// `BPF_MAP_TYPE_STACK_TRACE`
+    pub const STACK_TRACE: u32 = 7;
+    /// `BPF_MAP_TYPE_CGROUP_ARRAY`
+    pub const CGROUP_ARRAY: u32 = 8;
     /// `BPF_MAP_TYPE_LRU_HASH`
     pub const LRU_HASH: u32 = 9;
     /// `BPF_MAP_TYPE_DEVMAP`

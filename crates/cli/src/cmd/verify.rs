@@ -17,9 +17,24 @@ use userbpf_verifier::{verify, MapInfo, Options, ProgType, VerifierInput};
 use super::read_file;
 use crate::{CmdResult, Failure};
 
+/// The program type libbpf gives the section: the loader's, or for names it leaves
+/// unspecified, libbpf's rules that a leading `?` only disables auto-loading and that a
+/// prefix such as `tracepoint`, `raw_tp` or `fentry` also matches without its `/TARGET`.
+fn section_prog_type(p: &ProgramSpec) -> userbpf_object::ProgramType {
+    use userbpf_object::{classify, ProgramType as P};
+    if p.prog_type != P::Unspecified {
+        return p.prog_type;
+    }
+    let s = p.section.strip_prefix('?').unwrap_or(&p.section);
+    match classify(s).prog_type {
+        P::Unspecified => classify(&format!("{s}/")).prog_type,
+        t => t,
+    }
+}
+
 fn prog_type_of(p: &ProgramSpec) -> ProgType {
     use userbpf_object::ProgramType as P;
-    match p.prog_type {
+    match section_prog_type(p) {
         P::SocketFilter => ProgType::SocketFilter,
         P::SchedCls | P::SchedAct => ProgType::SchedCls,
         P::Xdp => ProgType::Xdp,
@@ -151,7 +166,7 @@ pub fn run(file: &Path, program: Option<&str>, as_json: bool, log_level: u32) ->
         let start = Instant::now();
         let result = verify(&input);
         let duration_us = start.elapsed().as_secs_f64() * 1e6;
-        let prog_type = p.prog_type.name();
+        let prog_type = section_prog_type(p).name();
         match result {
             Ok(v) => {
                 if as_json {

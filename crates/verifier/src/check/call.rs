@@ -155,18 +155,22 @@ impl Verifier<'_> {
     }
 
     fn helper_call(&mut self, st: &mut State, id: i32) -> Result<(), VerifierError> {
-        let Some(proto) = helpers::proto(id).filter(|p| helpers::allowed(p, self.input.prog_type))
-        else {
-            let name = helpers::proto(id).map_or("unknown", |p| p.name);
-            let name = if name == "unknown" {
-                name.to_string()
-            } else {
-                format!("bpf_{name}")
-            };
-            return Err(self.error(st, format!("unknown func {name}#{id}"), &[]));
+        let Some(proto) = helpers::proto(id) else {
+            return Err(self.error(st, format!("unknown func unknown#{id}"), &[]));
         };
+        if !helpers::allowed(proto, self.input.prog_type) {
+            return Err(self.error(
+                st,
+                format!(
+                    "program of this type cannot use helper bpf_{}#{id}",
+                    proto.name
+                ),
+                &[],
+            ));
+        }
         let mut map: Option<u32> = None;
         let mut mem_size_arg: u64 = 0;
+        let mut msize_max: u64 = 0;
         let mut released: Option<u32> = None;
         for (i, arg) in proto.args.iter().enumerate() {
             if *arg == Arg::DontCare {
@@ -195,9 +199,14 @@ impl Verifier<'_> {
                         130..=134 => mt == map_type::RINGBUF,
                         25 => mt == map_type::PERF_EVENT_ARRAY,
                         87..=89 => mt == map_type::QUEUE || mt == map_type::STACK,
+                        27 => mt == map_type::STACK_TRACE,
                         1..=3 => !matches!(
                             mt,
-                            map_type::RINGBUF | map_type::PROG_ARRAY | map_type::PERF_EVENT_ARRAY
+                            map_type::RINGBUF
+                                | map_type::PROG_ARRAY
+                                | map_type::PERF_EVENT_ARRAY
+                                | map_type::STACK_TRACE
+                                | map_type::CGROUP_ARRAY
                         ),
                         _ => true,
                     };
@@ -236,10 +245,30 @@ impl Verifier<'_> {
                     let sr = Reg::new(i as u8 + 2).expect("size register");
                     let s = self.read(st, sr)?;
                     let (lo, hi) = self.size_arg(st, sr, s, proto.args[i + 1])?;
+                    msize_max = hi;
                     self.check_helper_mem(st, r, v, lo, hi, *arg == Arg::UninitMem)?;
                 }
                 Arg::ConstSize | Arg::ConstSizeOrZero => {}
-                Arg::Ctx => {
+                Arg::FixedAlignedOut(n) => {
+                    let n = *n as u64;
+                    if v.ty == RegType::Stack {
+                        if let Some(c) = v.var.as_const() {
+                            let o = v.off + c as i64;
+                            if o % n as i64 != 0 {
+                                return Err(self.error(
+                                    st,
+                                    format!("misaligned stack access off 0+{}+0 size {n}", o),
+                                    &[r],
+                                ));
+                            }
+                        }
+                    }
+                    self.check_helper_mem(st, r, v, n, n, true)?;
+                }
+                Arg::CtxOrNull | Arg::Ctx => {
+                    if *arg == Arg::CtxOrNull && v.konst() == Some(0) {
+                        continue;
+                    }
                     if v.ty != RegType::Ctx {
                         return Err(bad(self, "ctx"));
                     }
@@ -323,6 +352,11 @@ impl Verifier<'_> {
             });
         }
         let r0 = match proto.ret {
+            // Helpers that return a length of at most the buffer size, or an error
+            // (`do_refine_retval_range`).
+            Ret::Integer if matches!(proto.id, 45 | 67 | 114 | 115 | 141) => {
+                RegState::scalar(Scalar::srange(-4095, msize_max as i64))
+            }
             Ret::Integer => RegState::unknown(),
             Ret::Void => RegState::not_init(),
             Ret::MapValueOrNull => {

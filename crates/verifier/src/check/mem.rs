@@ -39,6 +39,17 @@ impl Verifier<'_> {
         let base = self.read(st, src)?;
         self.check_dst(st, dst)?;
         let n = size.bytes() as u32;
+        if signed && base.ty == RegType::Ctx {
+            // Sign-extending loads of context fields are not converted by the kernel.
+            return Err(self.error(
+                st,
+                format!(
+                    "invalid bpf_context access off={} size={n}",
+                    base.off + off as i64
+                ),
+                &[src],
+            ));
+        }
         let loaded = self.access(st, src, base, off as i64, n, Access::Read, None)?;
         let mut v = loaded.unwrap_or_else(|| RegState::scalar(Scalar::unknown().zext(n * 8)));
         if v.is_scalar() {
@@ -129,6 +140,26 @@ impl Verifier<'_> {
             return Err(self.error(st, format!("R{} leaks addr into mem", src.num()), &[src]));
         }
         let n = size.mem_size().bytes() as u32;
+        // Atomic accesses must be aligned whatever the architecture (the kernel's
+        // `strict_alignment_once`).
+        let t = base.var.var;
+        let fixed = (base.off + off as i64) as u64;
+        let low_mask = n as u64 - 1;
+        if t.mask & low_mask != 0 || t.value.wrapping_add(fixed) & low_mask != 0 {
+            let what = match base.ty {
+                RegType::Stack => "stack ",
+                RegType::MapValue => "value ",
+                _ => "",
+            };
+            return Err(self.error(
+                st,
+                format!(
+                    "misaligned {what}access off {}+{}+{off} size {n}",
+                    t, base.off
+                ),
+                &[dst],
+            ));
+        }
         self.access(st, dst, base, off as i64, n, Access::Read, None)?;
         self.access(
             st,
