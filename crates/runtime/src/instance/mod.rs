@@ -33,6 +33,7 @@
 
 pub mod callbacks;
 mod error;
+pub mod engine_support;
 pub mod map_helpers;
 pub mod maps_setup;
 pub mod relocate;

@@ -1,0 +1,102 @@
+//! What engines other than the interpreter need from a prepared program.
+//!
+//! Takes a [`PreparedProgram`]; gives the program with its context accesses rewritten
+//! ([`PreparedProgram::runnable_program`], what the interpreter runs), tail call resolution
+//! down to a program index of the instance ([`PreparedProgram::tail_call_slot`], the same
+//! rules as the interpreter's resolver) and the other programs of the instance prepared
+//! with the same helpers ([`PreparedProgram::sibling`]), so that a JIT can compile
+//! tail-call targets itself.
+
+use userbpf_isa::Program;
+
+use super::{PreparedProgram, RuntimeError};
+use crate::context::rewrite_context_accesses;
+use crate::maps::MapType;
+
+/// What slot `index` of a program array holds for `bpf_tail_call`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TailCallSlot {
+    /// `index >= max_entries`: the call fails without counting.
+    OutOfRange,
+    /// An empty slot: the call fails (and counts towards the limit, as in the kernel).
+    Empty,
+    /// The instance's program with this index replaces the caller.
+    Program(usize),
+}
+
+impl PreparedProgram {
+    /// The instructions an engine runs: [`PreparedProgram::program`] with the context
+    /// accesses rewritten for the program type (as the interpreter runs it).
+    ///
+    /// # Errors
+    /// [`RuntimeError::Context`] when the accesses cannot be rewritten (they were when the
+    /// program was prepared, so this does not happen in practice).
+    pub fn runnable_program(&self) -> Result<Program, RuntimeError> {
+        match &self.context {
+            None => Ok(self.program.clone()),
+            Some((pt, facts)) => rewrite_context_accesses(&self.program, *pt, facts).map_err(|e| {
+                RuntimeError::Context {
+                    program: self.name.clone(),
+                    message: e.to_string(),
+                }
+            }),
+        }
+    }
+
+    /// Number of programs in the instance (the valid arguments of
+    /// [`PreparedProgram::sibling`]).
+    pub fn instance_program_count(&self) -> usize {
+        self.shared.programs.len()
+    }
+
+    /// Resolve `bpf_tail_call(ctx, map, index)` to a program of the instance.
+    ///
+    /// # Errors
+    /// A message when `map` is not a program array of this instance.
+    pub fn tail_call_slot(&self, map: u64, index: u32) -> Result<TailCallSlot, String> {
+        let entry = self.shared.by_handle(map).ok_or_else(|| {
+            format!("bpf_tail_call: r2 = 0x{map:x} is not a map of this instance")
+        })?;
+        if entry.map.map_type() != MapType::ProgArray {
+            return Err(format!(
+                "bpf_tail_call: map '{}' is a {}, not a program array",
+                entry.name,
+                entry.map.map_type()
+            ));
+        }
+        Ok(match entry.map.slot_id(index) {
+            Err(()) => TailCallSlot::OutOfRange,
+            Ok(None) => TailCallSlot::Empty,
+            Ok(Some(p)) if (p as usize) < self.shared.programs.len() => {
+                TailCallSlot::Program(p as usize)
+            }
+            Ok(Some(_)) => TailCallSlot::Empty,
+        })
+    }
+
+    /// Program `index` of the instance, prepared with the same helpers as this one (what a
+    /// tail call from this program runs).
+    ///
+    /// # Errors
+    /// As [`super::ObjectInstance::program`].
+    pub fn sibling(&self, index: usize) -> Result<PreparedProgram, RuntimeError> {
+        let spec = self
+            .shared
+            .programs
+            .get(index)
+            .ok_or_else(|| RuntimeError::NoSuchProgram(format!("#{index}")))?;
+        let prepared = self.set.prepare(index)?;
+        Ok(PreparedProgram {
+            name: spec.name.clone(),
+            index,
+            program: prepared.program,
+            context: prepared.context,
+            helpers: prepared.helpers,
+            engine: prepared.engine,
+            interp: prepared.interp,
+            set: self.set.clone(),
+            shared: self.shared.clone(),
+            map_regions: self.shared.regions(),
+        })
+    }
+}
