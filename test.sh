@@ -16,6 +16,12 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
 fi
 
+# The shared references (conformance suite, corpus) live beside the repository; a clone
+# elsewhere finds them through USERBPF_SHARED.
+if [ -z "${USERBPF_SHARED:-}" ] && [ ! -d ../shared ] && [ -d /work/shared ]; then
+    export USERBPF_SHARED=/work/shared
+fi
+
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 # --show-output prints what passing tests report (counts compared, skips).

@@ -14,16 +14,10 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The shared references directory: `$USERBPF_SHARED`, else `../shared` next to the
-/// workspace.
+/// The shared references directory: `$USERBPF_SHARED` (set by `.cargo/config.toml` to
+/// `../shared` beside the workspace unless the environment overrides it).
 pub fn shared_dir() -> PathBuf {
-    match std::env::var_os("USERBPF_SHARED") {
-        Some(dir) => PathBuf::from(dir),
-        None => workspace_root()
-            .parent()
-            .map(|p| p.join("shared"))
-            .unwrap_or_else(|| PathBuf::from("shared")),
-    }
+    PathBuf::from(env!("USERBPF_SHARED"))
 }
 
 /// The full path of an executable found on `PATH`, if any.

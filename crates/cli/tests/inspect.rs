@@ -4,8 +4,8 @@ use std::path::Path;
 use std::process::Command;
 
 fn corpus(rel: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus/ebpf-samples")
+    Path::new(env!("USERBPF_SHARED"))
+        .join("corpus/ebpf-samples")
         .join(rel)
         .to_string_lossy()
         .into_owned()

@@ -9,9 +9,7 @@ use userbpf_isa::*;
 fn suite_dir() -> PathBuf {
     std::env::var_os("USERBPF_CONFORMANCE_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/tests")
-        })
+        .unwrap_or_else(|| PathBuf::from(env!("USERBPF_SHARED")).join("conformance/tests"))
 }
 
 /// The lines of the section opened by `-- {name}`, if the file has one.

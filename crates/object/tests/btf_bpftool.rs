@@ -135,7 +135,7 @@ fn corpus_objects(dir: &Path, out: &mut Vec<PathBuf>) {
 
 #[test]
 fn corpus_btf_parses() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/ebpf-samples");
+    let root = Path::new(env!("USERBPF_SHARED")).join("corpus/ebpf-samples");
     let mut files = Vec::new();
     corpus_objects(&root, &mut files);
     if files.is_empty() {

@@ -125,8 +125,8 @@ fn a_missing_field_names_itself() {
 #[test]
 fn objects_without_btf_are_untouched() {
     let bytes = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/corpus/ebpf-samples/linux/sockex1_kern.o"
+        env!("USERBPF_SHARED"),
+        "/corpus/ebpf-samples/linux/sockex1_kern.o"
     ))
     .unwrap();
     let mut object = Object::parse(&bytes).unwrap();
@@ -147,10 +147,7 @@ fn corpus_core_relocations_against_the_host() {
         return;
     }
     let vmlinux = core_relo::host_btf().unwrap();
-    let root = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/corpus/ebpf-samples"
-    );
+    let root = concat!(env!("USERBPF_SHARED"), "/corpus/ebpf-samples");
     let mut stack = vec![std::path::PathBuf::from(root)];
     let (mut objects, mut applied, mut failed) = (0, 0, Vec::new());
     while let Some(dir) = stack.pop() {

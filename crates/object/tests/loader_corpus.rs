@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use userbpf_object::Object;
 
 fn corpus() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/ebpf-samples");
+    let dir = Path::new(env!("USERBPF_SHARED")).join("corpus/ebpf-samples");
     if dir.is_dir() {
         Some(dir)
     } else {

@@ -7,7 +7,7 @@ use userbpf_isa::{Insn, LdImm64Kind};
 use userbpf_object::Object;
 
 fn objects() -> Vec<(PathBuf, Vec<u8>)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/ebpf-samples");
+    let dir = Path::new(env!("USERBPF_SHARED")).join("corpus/ebpf-samples");
     let mut out = Vec::new();
     let mut stack = vec![dir];
     while let Some(d) = stack.pop() {

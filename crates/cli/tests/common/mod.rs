@@ -26,7 +26,7 @@ pub struct Case {
 
 /// The suite's directory.
 pub fn suite_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/tests")
+    Path::new(env!("USERBPF_SHARED")).join("conformance/tests")
 }
 
 fn parse_number(s: &str) -> u64 {
