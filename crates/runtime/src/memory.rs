@@ -148,11 +148,14 @@ impl<'a> MemoryMap<'a> {
         &self.regions
     }
 
-    /// The region holding `[addr, addr + size)` with the needed permission, if any.
+    /// The region holding `[addr, addr + size)` with the needed permission, if any. The
+    /// regions added last (the interpreter's stack, where helpers' key and value arguments
+    /// usually are) are tried first.
     #[inline]
     pub fn find(&self, addr: u64, size: u64, write: bool) -> Option<&Region> {
         self.regions
             .iter()
+            .rev()
             .find(|r| r.contains(addr, size) && (r.writable || !write))
     }
 

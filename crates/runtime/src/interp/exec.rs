@@ -666,7 +666,22 @@ fn run_loop<const METERED: bool>(
             Op::Stw(d, off, v) => try_or_break!(m.store::<4>(slot, d, off, v as i64 as u64)),
             Op::Stdw(d, off, v) => try_or_break!(m.store::<8>(slot, d, off, v as i64 as u64)),
             Op::Atomic(size, aop, d, s, off) => try_or_break!(m.atomic(slot, size, aop, d, s, off)),
-            Op::LoadImm(d, v) => m.set(d, v),
+            Op::LoadImm(d, v) => {
+                m.set(d, v);
+                // Skip the second slot (metered runs count it, as before).
+                if !METERED {
+                    pc += 1;
+                }
+            }
+            Op::LddwR1Call(id, v) => {
+                m.regs[1] = v;
+                if METERED {
+                    // Count the three slots one by one.
+                    continue;
+                }
+                try_or_break!(m.call_helper(vm, slot + 2, id as u64));
+                pc = slot + 3;
+            }
             Op::Nop => {}
             Op::Ja(t) => pc = t as usize,
             Op::JeqI(d, v, t) => jump_if!(m.r(d) == v as i64 as u64, t),

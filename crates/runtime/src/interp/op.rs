@@ -105,6 +105,9 @@ pub(crate) enum Op {
     Stdw(u8, i16, i32),
     Atomic(AtomicSize, AtomicOp, u8, u8, i16),
     LoadImm(u8, u64),
+    /// `lddw r1, imm` directly followed by `call helper id` (a map helper's map argument):
+    /// (id, imm). Runs both; the original ops stay in the following slots for jumps there.
+    LddwR1Call(u32, u64),
     /// Second slot of lddw; never a jump target.
     Nop,
     Ja(u32),
@@ -434,7 +437,19 @@ pub(crate) fn translate(
         }
     }
     ops.push(Op::End);
+    fuse(&mut ops);
     Ok(ops)
+}
+
+/// Fuse `lddw r1, imm; call helper` (how clang passes a map to a map helper) into one op
+/// in the lddw's slot.
+fn fuse(ops: &mut [Op]) {
+    for i in 0..ops.len().saturating_sub(2) {
+        if let (Op::LoadImm(1, imm), Op::Nop, Op::CallHelper(id)) = (ops[i], ops[i + 1], ops[i + 2])
+        {
+            ops[i] = Op::LddwR1Call(id, imm);
+        }
+    }
 }
 
 #[cfg(test)]

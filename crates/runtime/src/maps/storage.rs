@@ -154,6 +154,18 @@ impl Storage {
     /// Whether the `key.len()` bytes at `off` equal `key`.
     #[inline]
     pub(crate) fn eq(&self, off: usize, key: &[u8]) -> bool {
+        // The common key sizes as fixed-size copies and one comparison.
+        fn fixed<const N: usize>(st: &Storage, off: usize, key: &[u8]) -> bool {
+            let mut buf = [0u8; N];
+            st.read(off, &mut buf);
+            buf[..] == key[..N]
+        }
+        match key.len() {
+            4 => return fixed::<4>(self, off, key),
+            8 => return fixed::<8>(self, off, key),
+            16 => return fixed::<16>(self, off, key),
+            _ => {}
+        }
         let mut buf = [0u8; 64];
         let mut done = 0;
         while done < key.len() {
