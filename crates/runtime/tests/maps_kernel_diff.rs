@@ -623,3 +623,109 @@ fn lru_eviction_matches_the_kernel() {
     ];
     lru_compare(&MapSpec::new(T::LruHash, 4, 8, 3), &script);
 }
+
+// ------------------------------------------------------------------ redirect maps
+
+#[test]
+fn redirect_maps_match_the_kernel() {
+    if !kernel_ok() {
+        return;
+    }
+    use MapType as T;
+    // Creation checks.
+    let specs = [
+        MapSpec::new(T::Devmap, 4, 4, 4),
+        MapSpec::new(T::Devmap, 4, 8, 4),
+        MapSpec::new(T::Devmap, 4, 12, 4),
+        MapSpec::new(T::Devmap, 8, 4, 4),
+        MapSpec::new(T::Devmap, 4, 4, 0),
+        MapSpec::new(T::Devmap, 4, 4, 4).with_flags(BPF_F_NO_PREALLOC),
+        MapSpec::new(T::DevmapHash, 4, 8, 5),
+        MapSpec::new(T::Cpumap, 4, 4, 2),
+        MapSpec::new(T::Cpumap, 4, 6, 2),
+        MapSpec::new(T::Cpumap, 4, 8, 2).with_flags(BPF_F_RDONLY),
+        MapSpec::new(T::Xskmap, 4, 4, 2),
+        MapSpec::new(T::Xskmap, 4, 8, 2),
+    ];
+    for s in &specs {
+        let k = KMap::create(s).map(drop);
+        let u = ours(Map::create(s.clone(), None)).map(drop);
+        assert_eq!(k, u, "{s:?}");
+    }
+    // Random updates (existing, missing and zero ifindexes, programs), deletes, lookups and
+    // iteration (order included: array indexes, devmap_hash buckets by the key's low bits).
+    let n = possible_cpus();
+    for (spec, keys) in [
+        (MapSpec::new(T::Devmap, 4, 8, 6), 8u64),
+        (MapSpec::new(T::Devmap, 4, 4, 3), 4),
+        (MapSpec::new(T::DevmapHash, 4, 8, 5), 24),
+        (MapSpec::new(T::DevmapHash, 4, 4, 3), 9),
+        (MapSpec::new(T::Cpumap, 4, 8, n + 2), (n + 3) as u64),
+    ] {
+        let k = KMap::create(&spec).unwrap();
+        let u = Map::create(spec.clone(), None).unwrap();
+        let mut rng = Rng(0xdeu64 ^ spec.map_type as u64);
+        let cpumap = spec.map_type == T::Cpumap;
+        for step in 0..1500 {
+            let key = (rng.below(keys) as u32).to_ne_bytes();
+            let first: u32 = if cpumap {
+                [0, 1, 64, 16384, 16385][rng.below(5) as usize]
+            } else {
+                [0, 1, 1, 1, 0x7fff_fff0][rng.below(5) as usize]
+            };
+            let mut val = first.to_ne_bytes().to_vec();
+            if spec.value_size == 8 {
+                val.extend_from_slice(&[-1i32, 0, -1][rng.below(3) as usize].to_ne_bytes());
+            }
+            let what = rng.below(10);
+            let (kr, ur) = match what {
+                0..=3 => {
+                    let flags = [0, 0, 1, 2, 3][rng.below(5) as usize];
+                    (
+                        k.update(&key, &val, flags).map(|()| Vec::new()),
+                        ours(u.update(&key, &val, flags)).map(|()| Vec::new()),
+                    )
+                }
+                4..=5 => (k.lookup(&key), ours(u.lookup(&key))),
+                6..=7 => (
+                    k.delete(&key).map(|()| Vec::new()),
+                    ours(u.delete(&key)).map(|()| Vec::new()),
+                ),
+                _ => (k.next_key(Some(&key)), ours(u.get_next_key(Some(&key)))),
+            };
+            assert_eq!(
+                kr, ur,
+                "{} step {step}: op {what} key {key:?} value {val:?}",
+                spec.map_type
+            );
+        }
+        assert_eq!(
+            k.keys(),
+            u.keys().map(Result::unwrap).collect::<Vec<_>>(),
+            "{}",
+            spec.map_type
+        );
+        assert!(!u.is_empty(), "{}: some updates succeed", spec.map_type);
+    }
+    // xskmaps: no AF_XDP sockets, so only the checks before the socket are compared.
+    let spec = MapSpec::new(T::Xskmap, 4, 4, 2);
+    let k = KMap::create(&spec).unwrap();
+    let u = Map::create(spec, None).unwrap();
+    for (key, flags) in [(5u32, 0u64), (0, 3)] {
+        assert_eq!(
+            k.update(&key.to_ne_bytes(), &0u32.to_ne_bytes(), flags),
+            ours(u.update(&key.to_ne_bytes(), &0u32.to_ne_bytes(), flags))
+        );
+    }
+    for key in [0u32, 1, 2] {
+        assert_eq!(
+            k.delete(&key.to_ne_bytes()),
+            ours(u.delete(&key.to_ne_bytes()))
+        );
+        assert_eq!(
+            k.lookup(&key.to_ne_bytes()),
+            ours(u.lookup(&key.to_ne_bytes()))
+        );
+    }
+    assert_eq!(k.keys(), u.keys().map(Result::unwrap).collect::<Vec<_>>());
+}

@@ -41,7 +41,7 @@ pub mod xdp;
 use thiserror::Error;
 use userbpf_isa::MemSize;
 
-pub use packet_helpers::{register_packet_helpers, take_redirect, Redirect};
+pub use packet_helpers::{register_packet_helpers, take_redirect, Redirect, RedirectMap};
 pub use provenance::{find_context_accesses, CtxAccess, CtxAccessFacts, CtxAccessKind};
 pub use rewrite::rewrite_context_accesses;
 pub use test_run::{

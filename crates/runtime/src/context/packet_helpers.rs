@@ -12,11 +12,14 @@
 //! memory only through the run's [`MemoryMap`](crate::MemoryMap). Failures return the
 //! kernel's negative errno. `bpf_redirect` records its target per thread, as the kernel
 //! records it per CPU (`bpf_redirect_info`); [`take_redirect`] reads and clears it.
+//! `bpf_redirect_map` (51), which needs the instance's maps, is registered by the instance
+//! and records its target here through [`xdp_redirect_map`].
 
 use std::cell::Cell;
 
 use super::{csum, skb, xdp, ProgType};
 use crate::helpers::{HelperContext, Helpers};
+use crate::maps::MapType;
 
 const EINVAL: u64 = (-22i64) as u64;
 const EFAULT: u64 = (-14i64) as u64;
@@ -30,13 +33,31 @@ pub const TC_ACT_REDIRECT: u64 = 7;
 /// `BPF_F_INGRESS`.
 pub const BPF_F_INGRESS: u64 = 1;
 
-/// Where `bpf_redirect` asked the packet to go.
+/// `BPF_F_BROADCAST` (`bpf_redirect_map` on a devmap: every entry).
+pub const BPF_F_BROADCAST: u64 = 1 << 3;
+/// `BPF_F_EXCLUDE_INGRESS` (with `BPF_F_BROADCAST`: not the receiving interface).
+pub const BPF_F_EXCLUDE_INGRESS: u64 = 1 << 4;
+
+/// Where `bpf_redirect` or `bpf_redirect_map` asked the packet to go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Redirect {
-    /// Target interface index.
+    /// Target interface index (`bpf_redirect`, or the devmap entry's ifindex; 0 for a
+    /// cpumap, an xskmap or a broadcast).
     pub ifindex: u32,
-    /// Flags (`BPF_F_INGRESS` for the skb flavour).
+    /// Flags (`BPF_F_INGRESS` for the skb flavour; `BPF_F_BROADCAST` and
+    /// `BPF_F_EXCLUDE_INGRESS` for a devmap broadcast, else 0).
     pub flags: u64,
+    /// The map `bpf_redirect_map` used, if it was that helper.
+    pub map: Option<RedirectMap>,
+}
+
+/// The map entry a `bpf_redirect_map` went through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RedirectMap {
+    /// Devmap, devmap_hash, cpumap or xskmap.
+    pub map_type: MapType,
+    /// The key (a devmap index or key, a CPU, an AF_XDP queue).
+    pub key: u32,
 }
 
 thread_local! {
@@ -84,7 +105,54 @@ pub fn register_packet_helpers(helpers: &mut Helpers, prog_type: ProgType) {
 }
 
 fn set_redirect(ifindex: u32, flags: u64) {
-    REDIRECT.with(|r| r.set(Some(Redirect { ifindex, flags })));
+    REDIRECT.with(|r| {
+        r.set(Some(Redirect {
+            ifindex,
+            flags,
+            map: None,
+        }))
+    });
+}
+
+/// `bpf_redirect_map` in an XDP program, as the kernel's `__bpf_xdp_redirect_map`:
+/// flags beyond the fallback action (low 2 bits) and, for devmaps, `BPF_F_BROADCAST |
+/// BPF_F_EXCLUDE_INGRESS` give `XDP_ABORTED`; `target` looks the key (truncated to 32 bits)
+/// up. A miss without `BPF_F_BROADCAST` clears the recorded redirect and returns the
+/// fallback action `flags & 3`; otherwise the target is recorded and the result is
+/// `XDP_REDIRECT`.
+pub(crate) fn xdp_redirect_map(
+    map_type: MapType,
+    key: u64,
+    flags: u64,
+    target: impl FnOnce(u32) -> Option<u32>,
+) -> u64 {
+    const ACTION_MASK: u64 = 3; // XDP_ABORTED | XDP_DROP | XDP_PASS | XDP_TX
+    let flag_mask = match map_type {
+        MapType::Devmap | MapType::DevmapHash => BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS,
+        _ => 0,
+    };
+    if flags & !(ACTION_MASK | flag_mask) != 0 {
+        return xdp::XDP_ABORTED;
+    }
+    let key = key as u32;
+    let found = target(key);
+    let broadcast = flags & BPF_F_BROADCAST != 0;
+    if found.is_none() && !broadcast {
+        REDIRECT.with(|r| r.set(None));
+        return flags & ACTION_MASK;
+    }
+    let ifindex = match map_type {
+        MapType::Devmap | MapType::DevmapHash if !broadcast => found.unwrap_or(0),
+        _ => 0,
+    };
+    REDIRECT.with(|r| {
+        r.set(Some(Redirect {
+            ifindex,
+            flags: if broadcast { flags } else { 0 },
+            map: Some(RedirectMap { map_type, key }),
+        }))
+    });
+    xdp::XDP_REDIRECT
 }
 
 fn read_u64(c: &HelperContext<'_, '_>, addr: u64) -> Result<u64, String> {

@@ -3,7 +3,8 @@
 //! Takes the instance's maps; gives [`register`], which adds to a [`Helpers`] registry
 //! `bpf_map_lookup_elem` (1), `bpf_map_update_elem` (2), `bpf_map_delete_elem` (3),
 //! `bpf_perf_event_output` (25), `bpf_map_push_elem` / `pop_elem` / `peek_elem` (87–89) and
-//! `bpf_ringbuf_output` / `reserve` / `submit` / `discard` / `query` (130–134). Map
+//! `bpf_ringbuf_output` / `reserve` / `submit` / `discard` / `query` (130–134) and
+//! `bpf_redirect_map` (51, XDP: devmaps, cpumaps, xskmaps). Map
 //! arguments are handles (`lddw rX, map` after relocation); keys and values are read from
 //! and written to program memory through the run's checked [`MemoryMap`]. Results follow
 //! the kernel: value pointers or NULL, 0 or a negative errno. A lookup in a map of maps gives
@@ -12,6 +13,7 @@
 //!
 //! [`MemoryMap`]: crate::MemoryMap
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use super::{map_handle, MapEntry, Shared};
@@ -98,7 +100,9 @@ pub(crate) fn register(helpers: &mut Helpers, shared: &Arc<Shared>) {
         move |ctx, a| {
             let e = map_arg(&s, ids::MAP_LOOKUP_ELEM, a[0])?;
             let t = e.map.map_type();
-            if is_element_map(t) {
+            // Devmap and xskmap entries may be looked up (read-only; xskmaps are empty).
+            let redirect_map = matches!(t, MapType::Devmap | MapType::DevmapHash | MapType::Xskmap);
+            if is_element_map(t) || redirect_map {
                 return with_bytes(ctx, a[1], e.map.spec().key_size, |key| {
                     e.map.lookup_ptr(key).unwrap_or(0)
                 });
@@ -113,6 +117,24 @@ pub(crate) fn register(helpers: &mut Helpers, shared: &Arc<Shared>) {
             Err(refuse(ids::MAP_LOOKUP_ELEM, e))
         },
     );
+
+    let s = shared.clone();
+    helpers.register(ids::REDIRECT_MAP, "bpf_redirect_map", move |_, a| {
+        let e = map_arg(&s, ids::REDIRECT_MAP, a[0])?;
+        let t = e.map.map_type();
+        if !matches!(
+            t,
+            MapType::Devmap | MapType::DevmapHash | MapType::Cpumap | MapType::Xskmap
+        ) {
+            return Err(refuse(ids::REDIRECT_MAP, e));
+        }
+        Ok(crate::context::packet_helpers::xdp_redirect_map(
+            t,
+            a[1],
+            a[2],
+            |key| e.map.redirect_target(key).ok().flatten(),
+        ))
+    });
 
     let s = shared.clone();
     helpers.register(
@@ -238,11 +260,24 @@ pub(crate) fn register(helpers: &mut Helpers, shared: &Arc<Shared>) {
         (ids::RINGBUF_DISCARD, "bpf_ringbuf_discard", true),
     ] {
         let s = shared.clone();
+        // The ring buffer of the last record submitted through this helper: tried first.
+        let last = AtomicU32::new(u32::MAX);
         helpers.register(id, name, move |_, a| {
             let (addr, flags) = (a[0], a[1]);
-            let owner = s.entries().find(|(_, e)| {
+            let owns = |e: &MapEntry| {
                 let (start, len) = e.map.region();
                 e.map.map_type() == MapType::Ringbuf && addr >= start && addr - start < len
+            };
+            let cached = s
+                .entry(last.load(Ordering::Relaxed))
+                .filter(|e| owns(e))
+                .map(|e| (u32::MAX, e));
+            let owner = cached.or_else(|| {
+                let found = s.entries().find(|(_, e)| owns(e));
+                if let Some((i, _)) = found {
+                    last.store(i, Ordering::Relaxed);
+                }
+                found
             });
             let Some((_, e)) = owner else {
                 return Err(format!(

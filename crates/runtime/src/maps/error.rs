@@ -143,6 +143,14 @@ pub enum MapError {
     /// into a pinned file (`EUCLEAN`).
     #[error("map storage is corrupt: {0}")]
     Corrupt(&'static str),
+    /// A failure with an errno of its own (`EOVERFLOW`, `ENODEV`...).
+    #[error("{reason}")]
+    Errno {
+        /// The kernel's errno for it.
+        errno: i32,
+        /// What failed.
+        reason: String,
+    },
     /// A batch operation stopped after `processed` elements (errno of the cause).
     #[error("batch stopped after {processed} elements: {source}")]
     Batch {
@@ -177,6 +185,7 @@ impl MapError {
             MapError::Io { source, .. } => source.raw_os_error().unwrap_or(EIO),
             MapError::Corrupt(_) => EUCLEAN,
             MapError::Batch { source, .. } => source.errno(),
+            MapError::Errno { errno, .. } => *errno,
         }
     }
 

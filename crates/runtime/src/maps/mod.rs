@@ -27,6 +27,7 @@
 //! - [`prog_array`] — `PROG_ARRAY` (and the slots of `ARRAY_OF_MAPS`)
 //! - [`perf_event_array`] — `PERF_EVENT_ARRAY`
 //! - [`map_in_map`] — `ARRAY_OF_MAPS`, `HASH_OF_MAPS`
+//! - [`devmap`] — `DEVMAP`, `DEVMAP_HASH`, `CPUMAP`, `XSKMAP` (targets of `bpf_redirect_map`)
 //!
 //! Other kernel map types are refused with [`MapError::TypeNotSupported`].
 //!
@@ -41,6 +42,7 @@
 pub mod array;
 pub mod bloom;
 pub mod cpu;
+pub mod devmap;
 pub mod error;
 pub mod hash;
 mod header;
@@ -67,6 +69,7 @@ pub use types::*;
 
 use array::ArrayMap;
 use bloom::BloomFilter;
+use devmap::DevMap;
 use hash::HashMap;
 use header::{read_header, write_header, Layout, HEADER_LEN};
 use lpm::LpmTrie;
@@ -138,6 +141,8 @@ enum Family {
     /// Program arrays and arrays of maps.
     FdArray(FdArray),
     PerfEvent(PerfEventArray),
+    /// Devmaps, cpumaps and xskmaps.
+    Dev(DevMap),
 }
 
 impl Family {
@@ -184,6 +189,10 @@ impl Family {
                 let (m, l) = PerfEventArray::new(spec)?;
                 (Family::PerfEvent(m), l)
             }
+            T::Devmap | T::DevmapHash | T::Cpumap | T::Xskmap => {
+                let (m, l) = DevMap::new(spec, ncpus)?;
+                (Family::Dev(m), l)
+            }
             T::Unspec => return Err(MapError::invalid("map type BPF_MAP_TYPE_UNSPEC")),
             other => return Err(MapError::TypeNotSupported(other)),
         })
@@ -226,7 +235,8 @@ impl Map {
     #[doc(alias = "bpf_map_create")]
     pub fn create(spec: MapSpec, pin: Option<&Path>) -> Result<Map, MapError> {
         let ncpus = possible_cpus();
-        let spec = hash::effective_spec(spec, ncpus);
+        let mut spec = hash::effective_spec(spec, ncpus);
+        spec.flags = devmap::effective_flags(spec.map_type, spec.flags);
         let seed = if spec.flags & BPF_F_ZERO_SEED != 0 {
             0
         } else {
@@ -367,6 +377,7 @@ impl Map {
             Family::RingBuf(r) => r.query(st, ringbuf::BPF_RB_AVAIL_DATA) as usize,
             Family::FdArray(a) => a.len(st),
             Family::PerfEvent(p) => p.len(st),
+            Family::Dev(d) => d.len(st),
         }
     }
 
@@ -461,6 +472,7 @@ impl Map {
             Family::RingBuf(_) => Err(self.unsupported("lookup", error::ENOTSUPP)),
             Family::FdArray(a) => a.lookup(st, key),
             Family::PerfEvent(_) => Err(self.unsupported("lookup", error::ENOTSUPP)),
+            Family::Dev(d) => d.lookup(st, key),
         }
     }
 
@@ -495,6 +507,7 @@ impl Map {
             Family::RingBuf(_) => Err(self.unsupported("update", error::ENOTSUPP)),
             Family::FdArray(a) => a.update(st, key, value, flags),
             Family::PerfEvent(p) => p.update(st, key, value, flags),
+            Family::Dev(d) => d.update(st, key, value, flags),
         }
     }
 
@@ -520,6 +533,7 @@ impl Map {
             Family::RingBuf(_) => Err(self.unsupported("delete", error::ENOTSUPP)),
             Family::FdArray(a) => a.delete(st, key),
             Family::PerfEvent(p) => p.delete(st, key),
+            Family::Dev(d) => d.delete(st, key),
         }
     }
 
@@ -548,6 +562,7 @@ impl Map {
             Family::RingBuf(_) => Err(self.unsupported("get_next_key", error::ENOTSUPP)),
             Family::FdArray(a) => a.get_next_key(key),
             Family::PerfEvent(p) => p.get_next_key(key),
+            Family::Dev(d) => d.get_next_key(st, key),
         }
     }
 
@@ -763,6 +778,7 @@ impl Map {
             // A corrupt shared region reads as "not found" to programs.
             Family::Hash(h) => h.lookup_ptr(st, key, cpu, true).ok().flatten(),
             Family::Lpm(l) => l.lookup_ptr(st, key).ok().flatten(),
+            Family::Dev(d) => d.lookup_ptr(st, key).ok().flatten(),
             _ => None,
         }
     }
@@ -890,6 +906,19 @@ impl Map {
     /// `EINVAL` if the map is not a ring buffer; `EUCLEAN` for a corrupt ring.
     pub fn ringbuf_consume(&self, mut f: impl FnMut(&[u8])) -> Result<usize, MapError> {
         self.ring("ringbuf_consume")?.consume(&self.storage, &mut f)
+    }
+
+    /// What `bpf_redirect_map` finds under `key` in a redirect map: `Ok(Some(ifindex))` for
+    /// a devmap entry, `Ok(Some(cpu))` for a cpumap entry, `Ok(None)` when the entry is
+    /// empty (always, for an xskmap).
+    ///
+    /// # Errors
+    /// `EINVAL` for maps that are not devmaps, cpumaps or xskmaps.
+    pub fn redirect_target(&self, key: u32) -> Result<Option<u32>, MapError> {
+        match &self.family {
+            Family::Dev(d) => Ok(d.redirect_target(&self.storage, key)),
+            _ => Err(self.unsupported("bpf_redirect_map", error::EINVAL)),
+        }
     }
 
     /// The id stored under `key` in a prog_array, array_of_maps or hash_of_maps (a program
