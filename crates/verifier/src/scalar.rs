@@ -588,6 +588,17 @@ impl<B: Bits> ScalarW<B> {
                             r.full.umax = self.full.umax << s;
                             r.full.signed_from_unsigned(w);
                         }
+                        if s == h {
+                            // `<< half` moves the low half's signed bounds up (the kernel's
+                            // special case for the `<<32 s>>32` sign-extension idiom).
+                            let scale = |x: i64| sext((x as u64) << h, w);
+                            if self.sub.smax >= 0 {
+                                r.full.smax = r.full.smax.min(scale(self.sub.smax));
+                            }
+                            if self.sub.smin >= 0 {
+                                r.full.smin = r.full.smin.max(scale(self.sub.smin));
+                            }
+                        }
                     }
                     AluOp::Rsh => {
                         r.var = self.var.rsh(s);

@@ -68,7 +68,26 @@ impl Verifier<'_> {
                 }
                 (Width::W64, _) => srcv,
                 (Width::W32, RegType::Scalar) => {
-                    RegState::scalar(Scalar::unknown().alu32(AluOp::Mov, &srcv.var))
+                    let v = RegState::scalar(Scalar::unknown().alu32(AluOp::Mov, &srcv.var));
+                    match src {
+                        // A value that fits in 32 bits is copied unchanged: link the copies
+                        // as a 64-bit move does.
+                        Source::Reg(r)
+                            if srcv.var.full.umax <= u32::MAX as u64
+                                && srcv.var.as_const().is_none() =>
+                        {
+                            let id = match st.reg(r).id {
+                                0 => {
+                                    let id = self.new_id();
+                                    st.reg_mut(r).id = id;
+                                    id
+                                }
+                                id => id,
+                            };
+                            RegState { id, ..v }
+                        }
+                        _ => v,
+                    }
                 }
                 // A 32-bit copy of a pointer is a (meaningless) number in privileged mode.
                 (Width::W32, _) => RegState::scalar(Scalar::unknown().zext(32)),
@@ -78,6 +97,15 @@ impl Verifier<'_> {
         }
         let dstv = self.read(st, dst)?;
         self.check_dst(st, dst)?;
+        if let Source::Imm(i) = src {
+            if i == 0 && matches!(op, AluOp::Div | AluOp::Mod | AluOp::SDiv | AluOp::SMod) {
+                return Err(self.error(st, "div by zero".into(), &[]));
+            }
+            let bits = if width == Width::W64 { 64 } else { 32 };
+            if matches!(op, AluOp::Lsh | AluOp::Rsh | AluOp::Arsh) && (i < 0 || i >= bits) {
+                return Err(self.error(st, format!("invalid shift {i}"), &[]));
+            }
+        }
         if matches!(op, AluOp::Div | AluOp::Mod | AluOp::SDiv | AluOp::SMod) {
             let nz = srcv.is_scalar()
                 && match width {

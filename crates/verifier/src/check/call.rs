@@ -238,8 +238,10 @@ impl Verifier<'_> {
                     self.check_helper_mem(st, r, v, n, n, *arg == Arg::UninitMapValue)?;
                 }
                 Arg::Mem | Arg::MemOrNull | Arg::UninitMem => {
-                    if *arg == Arg::MemOrNull && v.konst() == Some(0) {
-                        continue;
+                    // NULL for a nullable argument is checked below as a zero-sized access:
+                    // only a size of 0 is allowed with it.
+                    if *arg != Arg::MemOrNull && !v.ty.is_pointer() {
+                        return Err(bad(self, "fp, pkt, pkt_meta, map_value, mem"));
                     }
                     // The size comes in the next register.
                     let sr = Reg::new(i as u8 + 2).expect("size register");
@@ -355,7 +357,13 @@ impl Verifier<'_> {
             // Helpers that return a length of at most the buffer size, or an error
             // (`do_refine_retval_range`).
             Ret::Integer if matches!(proto.id, 45 | 67 | 114 | 115 | 141) => {
-                RegState::scalar(Scalar::srange(-4095, msize_max as i64))
+                let mut v = Scalar::unknown();
+                v.full.smin = -4095;
+                v.full.smax = msize_max as i64;
+                v.sub.smin = -4095;
+                v.sub.smax = msize_max as i64;
+                v.sync();
+                RegState::scalar(v)
             }
             Ret::Integer => RegState::unknown(),
             Ret::Void => RegState::not_init(),

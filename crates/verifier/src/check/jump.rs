@@ -68,7 +68,12 @@ impl Verifier<'_> {
                 if let Some(s) = nonnull_side.as_mut() {
                     mark_null(s, ptr.id, ptr.ref_id, false);
                 }
-            } else {
+            } else if matches!(
+                ptr.ty,
+                RegType::MapValue | RegType::Mem | RegType::RingbufMem
+            ) {
+                // Only these are known non-null (`reg_not_null`); a context or stack
+                // pointer compared with 0 leaves both sides possible.
                 *null_side = None;
             }
         } else if !half {
