@@ -1021,10 +1021,7 @@ fn userbpf_maps(
 /// `should_fail` list). Listed cases still run and print their differences; the test fails
 /// on any other mismatch, and also when a listed case starts to match, so the list stays
 /// current.
-const KNOWN_DIFFERENCES: &[(&str, &str)] = &[(
-    "socket_ld_abs.c:socket_ld_abs",
-    "legacy packet loads (ld_abs/ld_ind) are refused when an instance prepares a program",
-)];
+const KNOWN_DIFFERENCES: &[(&str, &str)] = &[];
 
 fn known_difference(label: &str) -> Option<&'static str> {
     KNOWN_DIFFERENCES

@@ -182,6 +182,78 @@ fn callbacks_get_the_context_through_their_data() {
 }
 
 #[test]
+fn legacy_packet_loads_in_skb_programs() {
+    let mut pkt = vec![0u8; 12];
+    pkt.extend_from_slice(&[0x08, 0x00]);
+    pkt.extend_from_slice(&[0x45, 0x00, 0x12, 0x34, 0xde, 0xad, 0xbe, 0xef]);
+    pkt.resize(14 + 19, 0);
+    pkt.push(0x77);
+    // Big-endian B/H/W loads, ABS and IND (tc programs see the packet from its start).
+    let text = "
+        r6 = r1
+        r0 = *(u8 *)skb[14]
+        r7 = r0
+        r0 = *(u16 *)skb[16]
+        r7 += r0
+        r8 = 4
+        r0 = *(u32 *)skb[r8 + 14]
+        r7 += r0
+        r0 = r7
+        exit";
+    assert_eq!(
+        run(ProgType::SchedCls, text, &pkt, None),
+        0x45 + 0x1234 + 0xdead_beef
+    );
+    // The last byte is in bounds; past it (or before the start) the program returns 0.
+    let last = format!("r6 = r1\nr0 = *(u8 *)skb[{}]\nexit", pkt.len() - 1);
+    assert_eq!(run(ProgType::SchedCls, &last, &pkt, None), 0x77);
+    // The offset is the helper's int: only the low 32 bits of the register count.
+    for (reg, imm, expect) in [
+        (pkt.len() as i64 - 1, 0, 0),
+        (1000, 0, 0),
+        (-1, 0, 0),
+        (0x1_0000_0000, 5, 9),
+    ] {
+        let text = format!("r6 = r1\nr8 = {reg} ll\nr0 = *(u16 *)skb[r8 + {imm}]\nr0 = 9\nexit");
+        assert_eq!(
+            run(ProgType::SchedCls, &text, &pkt, None),
+            expect,
+            "r8 = {reg} imm {imm}"
+        );
+    }
+    // Socket filters see the packet from the network header.
+    assert_eq!(
+        run(
+            ProgType::SocketFilter,
+            "r6 = r1\nr0 = *(u8 *)skb[0]\nexit",
+            &pkt,
+            None
+        ),
+        0x45
+    );
+    // What the kernel refuses.
+    let e = rewrite(ProgType::Xdp, "r6 = r1\nr0 = *(u8 *)skb[0]\nexit").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "instruction 1: BPF_LD_[ABS|IND] instructions not allowed for this program type"
+    );
+    let e = rewrite(
+        ProgType::SchedCls,
+        "r6 = r1\nr0 = *(u8 *)skb[0]\ncall sub\nexit\nsub:\nr0 = 0\nexit",
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "instruction 1: BPF_LD_[ABS|IND] instructions cannot be mixed with bpf-to-bpf calls"
+    );
+    let e = rewrite(ProgType::SocketFilter, "r0 = *(u8 *)skb[0]\nexit").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "instruction 0: at the time of BPF_LD_ABS|IND R6 != pointer to skb"
+    );
+}
+
+#[test]
 fn kernel_errors() {
     let e = rewrite(ProgType::Xdp, "r2 = *(u64 *)(r1 + 0)\nr0 = 0\nexit").unwrap_err();
     assert_eq!(

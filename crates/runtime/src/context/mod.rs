@@ -224,6 +224,15 @@ pub enum ContextError {
         /// What went wrong.
         why: String,
     },
+    /// A legacy packet load (`BPF_LD | BPF_ABS/BPF_IND`) the kernel refuses here (the
+    /// kernel's message).
+    #[error("instruction {insn}: {why}")]
+    LdAbs {
+        /// Instruction index.
+        insn: usize,
+        /// The kernel's message.
+        why: String,
+    },
     /// Rewriting made a jump too long for its 16-bit offset.
     #[error("instruction {insn}: jump offset out of range after rewriting context accesses")]
     JumpRange {

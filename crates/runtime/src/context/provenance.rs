@@ -658,6 +658,16 @@ pub fn find_context_accesses(program: &Program) -> Result<CtxAccessFacts, Contex
     let mut seen: BTreeMap<usize, Seen> = BTreeMap::new();
     for ((_, pc), st) in &states {
         let insn = insns[*pc];
+        if let Insn::LoadPacket { .. } = insn {
+            // The kernel's check_ld_abs: the skb must be in r6.
+            if st.reg(Reg::R6) != Val::Ctx(Some(0)) {
+                return Err(ContextError::LdAbs {
+                    insn: *pc,
+                    why: "at the time of BPF_LD_ABS|IND R6 != pointer to skb".into(),
+                });
+            }
+            continue;
+        }
         let (base, atomic) = match insn {
             Insn::Load { src, .. } | Insn::LoadSx { src, .. } => (src, false),
             Insn::Store { dst, .. } => (dst, false),

@@ -11,11 +11,19 @@
 //! one; a register store to `__sk_buff.queue_mapping` expands to two (a guard and a 2-byte
 //! store), and then every jump, local call and function reference is moved to its target's
 //! new position.
+//!
+//! Legacy packet loads (`BPF_LD | BPF_ABS/BPF_IND`, B/H/W) of socket filter and tc programs
+//! are expanded here too, as the kernel's `bpf_gen_ld_abs` does (see [`ld_abs`]); other
+//! program types, and programs with bpf-to-bpf calls, are refused with the kernel's
+//! messages.
 
-use userbpf_isa::{CallTarget, Insn, JmpCond, LdImm64Kind, MemSize, Program, Source, Width};
+use userbpf_isa::{
+    AluOp, ByteOrder, CallTarget, EndianBits, Insn, JmpCond, LdImm64Kind, MemSize, PacketMode,
+    Program, Reg, Source, Width,
+};
 
 use super::provenance::{CtxAccess, CtxAccessFacts, CtxAccessKind};
-use super::{check_access, ContextError, FieldAccess, ProgType};
+use super::{check_access, skb, ContextError, FieldAccess, ProgType};
 
 /// `NO_QUEUE_MAPPING`: stores of this value or above leave `queue_mapping` unchanged.
 const NO_QUEUE_MAPPING: i32 = 0xffff;
@@ -26,16 +34,32 @@ const NO_QUEUE_MAPPING: i32 = 0xffff;
 /// [`ContextError::InvalidAccess`] (the kernel's message) for an access the type does not
 /// allow, [`ContextError::Unsupported`] for fields user space cannot provide (`__sk_buff.sk`),
 /// [`ContextError::Analysis`] when `facts` does not match the program, and
-/// [`ContextError::JumpRange`] when an expansion pushes a jump out of its 16-bit range.
+/// [`ContextError::JumpRange`] when an expansion pushes a jump out of its 16-bit range;
+/// [`ContextError::LdAbs`] for a legacy packet load the kernel would refuse.
 pub fn rewrite_context_accesses(
     program: &Program,
     prog_type: ProgType,
     facts: &CtxAccessFacts,
 ) -> Result<Program, ContextError> {
     let insns = program.insns();
+    let has_subprogs = insns.iter().any(|i| {
+        matches!(
+            i,
+            Insn::Call(CallTarget::Local(_))
+                | Insn::LdImm64 {
+                    kind: LdImm64Kind::Func,
+                    ..
+                }
+        )
+    });
     let mut pieces: Vec<Vec<Insn>> = Vec::with_capacity(insns.len());
     let mut expanded = false;
     for (i, &insn) in insns.iter().enumerate() {
+        if let Insn::LoadPacket { size, mode, imm } = insn {
+            pieces.push(ld_abs(i, prog_type, size, mode, imm, has_subprogs)?);
+            expanded = true;
+            continue;
+        }
         match facts.get(i) {
             None => pieces.push(vec![insn]),
             Some(access) => {
@@ -231,4 +255,138 @@ fn convert(
             _ => return Err(mismatch()),
         },
     })
+}
+
+/// A legacy packet load `r0 = ntoh(*(size *)(skb->data + off))` with `off = imm` (ABS) or
+/// `src + imm` (IND), as the kernel's `bpf_gen_ld_abs` and `bpf_skb_load_helper_*` do it,
+/// in plain instructions (r6 holds the context, as the kernel's verifier checks):
+///
+/// ```text
+///   r2 = imm | r2 = src; r2 += imm      the offset, as the helper's `int`:
+///   r2 <<= 32; r2 s>>= 32
+///   if r2 s< 0 goto fail                 (SKF_NET_OFF / SKF_LL_OFF are not provided)
+///   r1 = *(u64 *)(r6 + RT_DATA)
+///   r3 = *(u64 *)(r6 + RT_DATA_END)
+///   r3 -= r1; r3 -= r2                   the linear length minus the offset
+///   if r3 s< size goto fail
+///   r1 += r2
+///   r0 = *(size *)(r1 + 0); r0 = be16/be32 r0
+///   goto +2
+/// fail:
+///   w0 ^= w0; exit                       the kernel's "return 0 from the program"
+/// ```
+///
+/// r1–r3 are clobbered; the kernel's verifier treats r1–r5 as unreadable after the load.
+fn ld_abs(
+    i: usize,
+    prog_type: ProgType,
+    size: MemSize,
+    mode: PacketMode,
+    imm: i32,
+    has_subprogs: bool,
+) -> Result<Vec<Insn>, ContextError> {
+    let refuse = |why: &str| ContextError::LdAbs {
+        insn: i,
+        why: why.to_string(),
+    };
+    if !matches!(
+        prog_type,
+        ProgType::SocketFilter | ProgType::SchedCls | ProgType::SchedAct
+    ) {
+        return Err(refuse(
+            "BPF_LD_[ABS|IND] instructions not allowed for this program type",
+        ));
+    }
+    if has_subprogs {
+        return Err(refuse(
+            "BPF_LD_[ABS|IND] instructions cannot be mixed with bpf-to-bpf calls",
+        ));
+    }
+    let (bytes, swap) = match size {
+        MemSize::B => (1, None),
+        MemSize::H => (2, Some(EndianBits::B16)),
+        MemSize::W => (4, Some(EndianBits::B32)),
+        MemSize::DW => return Err(refuse("BPF_LD_[ABS|IND] uses reserved fields")),
+    };
+    if matches!(mode, PacketMode::Abs) && imm < 0 {
+        return Err(ContextError::Unsupported {
+            insn: i,
+            what: format!(
+                "a legacy packet load at negative offset {imm} (SKF_NET_OFF / SKF_LL_OFF)"
+            ),
+        });
+    }
+    let alu = |op, dst, src| Insn::Alu {
+        width: Width::W64,
+        op,
+        dst,
+        src,
+    };
+    let mut v = Vec::with_capacity(16);
+    match mode {
+        PacketMode::Abs => v.push(alu(AluOp::Mov, Reg::R2, Source::Imm(imm))),
+        PacketMode::Ind(src) => {
+            v.push(alu(AluOp::Mov, Reg::R2, Source::Reg(src)));
+            if imm != 0 {
+                v.push(alu(AluOp::Add, Reg::R2, Source::Imm(imm)));
+            }
+        }
+    }
+    v.push(alu(AluOp::Lsh, Reg::R2, Source::Imm(32)));
+    v.push(alu(AluOp::Arsh, Reg::R2, Source::Imm(32)));
+    let mut to_fail = vec![v.len()];
+    v.push(Insn::Jump {
+        width: Width::W64,
+        cond: JmpCond::SLt,
+        dst: Reg::R2,
+        src: Source::Imm(0),
+        off: 0,
+    });
+    let load = |dst, off: usize| Insn::Load {
+        size: MemSize::DW,
+        dst,
+        src: Reg::R6,
+        off: off as i16,
+    };
+    v.push(load(Reg::R1, skb::RT_DATA));
+    v.push(load(Reg::R3, skb::RT_DATA_END));
+    v.push(alu(AluOp::Sub, Reg::R3, Source::Reg(Reg::R1)));
+    v.push(alu(AluOp::Sub, Reg::R3, Source::Reg(Reg::R2)));
+    to_fail.push(v.len());
+    v.push(Insn::Jump {
+        width: Width::W64,
+        cond: JmpCond::SLt,
+        dst: Reg::R3,
+        src: Source::Imm(bytes),
+        off: 0,
+    });
+    v.push(alu(AluOp::Add, Reg::R1, Source::Reg(Reg::R2)));
+    v.push(Insn::Load {
+        size,
+        dst: Reg::R0,
+        src: Reg::R1,
+        off: 0,
+    });
+    if let Some(bits) = swap {
+        v.push(Insn::Endian {
+            order: ByteOrder::ToBe,
+            bits,
+            dst: Reg::R0,
+        });
+    }
+    v.push(Insn::Ja { off: 2 });
+    let fail = v.len();
+    v.push(Insn::Alu {
+        width: Width::W32,
+        op: AluOp::Xor,
+        dst: Reg::R0,
+        src: Source::Reg(Reg::R0),
+    });
+    v.push(Insn::Exit);
+    for j in to_fail {
+        if let Insn::Jump { off, .. } = &mut v[j] {
+            *off = (fail - j - 1) as i16;
+        }
+    }
+    Ok(v)
 }

@@ -382,7 +382,8 @@ pub(crate) fn translate(
             Insn::LoadPacket { .. } => {
                 return Err(unsupported(
                     "a legacy packet load (ld_abs/ld_ind)",
-                    "it needs a socket-buffer context, which plain bytecode does not have",
+                    "it needs a socket-buffer context: only socket filter and tc programs \
+                     have one (their instances rewrite these loads)",
                 ))
             }
             Insn::Ja { off } => Op::Ja(target(slot, off as i64)),
