@@ -32,8 +32,8 @@
 //! ```
 
 pub mod callbacks;
-mod error;
 pub mod engine_support;
+mod error;
 pub mod map_helpers;
 pub mod maps_setup;
 pub mod relocate;
