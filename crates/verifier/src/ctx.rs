@@ -3,7 +3,9 @@
 //!
 //! Takes a program type and an access (offset, size, read or write); gives the
 //! [`CtxAccess`] (field name and what the loaded value is) or `None` when the kernel would
-//! say "invalid bpf_context access". Layouts follow the UAPI structs `xdp_md` and
+//! say "invalid bpf_context access". The tracing types read their context only (`pt_regs`
+//! for kprobe, the event record for tracepoint, `u64 args[]` for raw_tracepoint,
+//! `bpf_perf_event_data` for perf_event). Layouts follow the UAPI structs `xdp_md` and
 //! `__sk_buff`, and the rules of the kernel's `xdp_is_valid_access`,
 //! `sk_filter_is_valid_access`, `tc_cls_act_is_valid_access` and `bpf_skb_is_valid_access`.
 
@@ -85,8 +87,64 @@ pub fn ctx_size(pt: ProgType) -> u32 {
         ProgType::Xdp => 24,
         ProgType::SocketFilter | ProgType::SchedCls | ProgType::Other(CGROUP_SKB) => 192,
         ProgType::Raw { size } => size,
+        ProgType::Other(KPROBE) => PT_REGS_SIZE,
+        ProgType::Other(TRACEPOINT) => PERF_MAX_TRACE_SIZE,
+        ProgType::Other(RAW_TRACEPOINT | RAW_TRACEPOINT_WRITABLE) => RAW_TP_ARGS_SIZE,
+        ProgType::Other(PERF_EVENT) => PERF_EVENT_DATA_SIZE,
         ProgType::Other(_) => 0,
     }
+}
+
+/// Kernel number of `BPF_PROG_TYPE_KPROBE` (context: `struct pt_regs`).
+const KPROBE: u32 = 2;
+/// Kernel number of `BPF_PROG_TYPE_TRACEPOINT` (context: the event's record).
+const TRACEPOINT: u32 = 5;
+/// Kernel number of `BPF_PROG_TYPE_PERF_EVENT` (context: `struct bpf_perf_event_data`).
+const PERF_EVENT: u32 = 7;
+/// Kernel number of `BPF_PROG_TYPE_RAW_TRACEPOINT` (context: `u64 args[]`).
+const RAW_TRACEPOINT: u32 = 17;
+/// Kernel number of `BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE`.
+const RAW_TRACEPOINT_WRITABLE: u32 = 24;
+/// `sizeof(struct pt_regs)` on x86-64 (21 registers).
+pub const PT_REGS_SIZE: u32 = 168;
+/// `PERF_MAX_TRACE_SIZE`: the largest tracepoint record.
+pub const PERF_MAX_TRACE_SIZE: u32 = 2048;
+/// `sizeof(u64) * MAX_BPF_FUNC_ARGS`: raw tracepoint arguments.
+pub const RAW_TP_ARGS_SIZE: u32 = 8 * 12;
+/// `sizeof(struct bpf_perf_event_data)`: `pt_regs`, then `sample_period` and `addr`.
+pub const PERF_EVENT_DATA_SIZE: u32 = PT_REGS_SIZE + 16;
+
+/// Read-only contexts of the tracing program types (`kprobe_prog_is_valid_access`,
+/// `tp_prog_is_valid_access`, `raw_tp_prog_is_valid_access`, `pe_prog_is_valid_access`):
+/// aligned reads inside the struct; perf_event registers only as whole 8-byte words.
+fn tracing_access(id: u32, off: u32, size: u32, write: bool) -> Option<CtxAccess> {
+    if write {
+        return None;
+    }
+    let field = match id {
+        KPROBE => {
+            if off + size > PT_REGS_SIZE {
+                return None;
+            }
+            "regs"
+        }
+        TRACEPOINT => "record",
+        PERF_EVENT => match off {
+            o if o < PT_REGS_SIZE => {
+                if size != 8 {
+                    return None;
+                }
+                "regs"
+            }
+            o if o < PT_REGS_SIZE + 8 => "sample_period",
+            _ => "addr",
+        },
+        _ => "args",
+    };
+    Some(CtxAccess {
+        field,
+        kind: FieldKind::Scalar,
+    })
 }
 
 /// Check an access of `size` bytes at `off` into the context of `pt`.
@@ -107,6 +165,9 @@ pub fn check_access(pt: ProgType, off: i64, size: u32, write: bool) -> Option<Ct
         }
         ProgType::SocketFilter | ProgType::SchedCls => skb_access(pt, off, size, write),
         ProgType::Other(CGROUP_SKB) => cg_skb_access(off, size, write),
+        ProgType::Other(
+            id @ (KPROBE | TRACEPOINT | PERF_EVENT | RAW_TRACEPOINT | RAW_TRACEPOINT_WRITABLE),
+        ) => tracing_access(id, off, size, write),
         ProgType::Raw { .. } | ProgType::Other(_) => None,
     }
 }
