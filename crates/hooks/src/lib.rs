@@ -1,1 +1,2 @@
 //! userbpf-hooks: attach points (not yet built; see the tracing issue).
+pub mod packet;

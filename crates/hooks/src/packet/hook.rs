@@ -1,0 +1,424 @@
+//! The packet hook: one program, run on every packet of a stream, in order.
+//!
+//! Takes a [`PreparedProgram`] of type xdp, sched_cls/sched_act (tc) or socket_filter;
+//! gives, for each packet, a [`PacketResult`]: the [`Verdict`], the packet as the program
+//! left it, the redirect target. Each packet runs with `BPF_PROG_TEST_RUN` semantics for
+//! the type (an XDP frame with 256 bytes of headroom on the loopback device; an skb whose
+//! protocol and packet type come from its Ethernet header), and the maps are the program
+//! instance's, so their state carries from one packet to the next, as in a real run.
+//! [`PacketHook::run_capture`] does this for a capture file and writes the packets that go
+//! on (passed or sent back) to a [`CaptureWriter`], with their original timestamps.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use thiserror::Error;
+use userbpf_runtime::context::{ProgType, TestRunError, TestRunInput};
+use userbpf_runtime::PreparedProgram;
+
+use super::capture::{
+    link_type_name, CaptureError, CaptureReader, CaptureWriter, Packet, LINKTYPE_ETHERNET,
+};
+
+const ETH_HLEN: usize = 14;
+
+/// Which family of packet program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PacketProgKind {
+    /// `xdp`: verdicts `XDP_*`.
+    Xdp,
+    /// `tc` (sched_cls, sched_act): verdicts `TC_ACT_*`.
+    Tc,
+    /// `socket` (socket_filter): the return value is how many bytes to keep.
+    Socket,
+}
+
+impl PacketProgKind {
+    /// The family of a program type, if it runs on packets here.
+    pub fn of(prog_type: ProgType) -> Option<PacketProgKind> {
+        match prog_type {
+            ProgType::Xdp => Some(PacketProgKind::Xdp),
+            ProgType::SchedCls | ProgType::SchedAct => Some(PacketProgKind::Tc),
+            ProgType::SocketFilter => Some(PacketProgKind::Socket),
+            _ => None,
+        }
+    }
+
+    /// Every verdict name of the family, for summaries.
+    pub fn verdict_names(self) -> &'static [&'static str] {
+        match self {
+            PacketProgKind::Xdp => &[
+                "XDP_ABORTED",
+                "XDP_DROP",
+                "XDP_PASS",
+                "XDP_TX",
+                "XDP_REDIRECT",
+            ],
+            PacketProgKind::Tc => &["TC_ACT_OK", "TC_ACT_SHOT", "TC_ACT_REDIRECT"],
+            PacketProgKind::Socket => &["ACCEPT", "DROP"],
+        }
+    }
+}
+
+/// What happens to a packet after the program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fate {
+    /// Goes on into the stack (XDP_PASS, TC_ACT_OK, a socket filter keeping bytes).
+    Pass,
+    /// Goes back out of the interface it came in on (XDP_TX).
+    Transmit,
+    /// Goes out of another interface (XDP_REDIRECT, TC_ACT_REDIRECT).
+    Redirect,
+    /// Dropped (XDP_DROP, XDP_ABORTED, TC_ACT_SHOT, a socket filter returning 0), or
+    /// consumed by the program (TC_ACT_STOLEN, QUEUED, TRAP).
+    Drop,
+}
+
+/// The program's decision on one packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// An XDP action (`retval`; values above 4 act as `XDP_ABORTED`, as the kernel's
+    /// `bpf_warn_invalid_xdp_action` path drops them).
+    Xdp(u32),
+    /// A tc action (`TC_ACT_*`, signed).
+    Tc(i32),
+    /// A socket filter: bytes of the packet to keep (0 drops it).
+    Socket(u32),
+    /// The program stopped on a fault the checked interpreter caught (the kernel's
+    /// verifier would have refused such a program); the packet is dropped.
+    Trap,
+    /// The packet never reached the program: the kernel refuses it too (shorter than an
+    /// Ethernet header, an skb without a whole IP header) or user space cannot model it
+    /// (larger than one page).
+    NotRun,
+}
+
+impl Verdict {
+    /// The kernel's name of the verdict (`XDP_PASS`, `TC_ACT_SHOT`, `ACCEPT`...).
+    pub fn name(self, kind: PacketProgKind) -> String {
+        match self {
+            Verdict::Xdp(a) => match a {
+                1 => "XDP_DROP",
+                2 => "XDP_PASS",
+                3 => "XDP_TX",
+                4 => "XDP_REDIRECT",
+                _ => "XDP_ABORTED",
+            }
+            .to_string(),
+            Verdict::Tc(a) => match a {
+                -1 => "TC_ACT_UNSPEC".to_string(),
+                0 => "TC_ACT_OK".to_string(),
+                1 => "TC_ACT_RECLASSIFY".to_string(),
+                2 => "TC_ACT_SHOT".to_string(),
+                3 => "TC_ACT_PIPE".to_string(),
+                4 => "TC_ACT_STOLEN".to_string(),
+                5 => "TC_ACT_QUEUED".to_string(),
+                6 => "TC_ACT_REPEAT".to_string(),
+                7 => "TC_ACT_REDIRECT".to_string(),
+                8 => "TC_ACT_TRAP".to_string(),
+                n => format!("TC_ACT({n})"),
+            },
+            Verdict::Socket(0) => "DROP".to_string(),
+            Verdict::Socket(_) => "ACCEPT".to_string(),
+            Verdict::Trap => match kind {
+                PacketProgKind::Xdp => "XDP_ABORTED",
+                PacketProgKind::Tc => "TC_ACT_SHOT",
+                PacketProgKind::Socket => "DROP",
+            }
+            .to_string(),
+            Verdict::NotRun => "NOT_RUN".to_string(),
+        }
+    }
+
+    /// What becomes of the packet.
+    pub fn fate(self) -> Fate {
+        match self {
+            Verdict::Xdp(2) => Fate::Pass,
+            Verdict::Xdp(3) => Fate::Transmit,
+            Verdict::Xdp(4) => Fate::Redirect,
+            Verdict::Xdp(_) => Fate::Drop,
+            Verdict::Tc(2 | 4 | 5 | 8) => Fate::Drop,
+            Verdict::Tc(7) => Fate::Redirect,
+            Verdict::Tc(_) => Fate::Pass,
+            Verdict::Socket(0) => Fate::Drop,
+            Verdict::Socket(_) => Fate::Pass,
+            Verdict::Trap | Verdict::NotRun => Fate::Drop,
+        }
+    }
+}
+
+/// The outcome of one packet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PacketResult {
+    /// Position of the packet in the stream, from 0.
+    pub index: u64,
+    /// The program's decision.
+    pub verdict: Verdict,
+    /// The return value as the kernel reports it (low 32 bits of r0).
+    pub retval: u32,
+    /// The packet as the program left it: without XDP metadata; for socket filters, the
+    /// Ethernet header and the bytes kept.
+    pub data: Vec<u8>,
+    /// XDP metadata the program left before the packet (`bpf_xdp_adjust_meta`).
+    pub meta: Vec<u8>,
+    /// Target interface of a redirect.
+    pub redirect_ifindex: Option<u32>,
+    /// Why the packet was not run, or the trap.
+    pub error: Option<String>,
+    /// Time the run took.
+    pub duration: Duration,
+}
+
+/// Counts of a run over a stream.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Packets read.
+    pub packets: u64,
+    /// Packets per verdict name (NOT_RUN for packets the program never saw).
+    pub verdicts: BTreeMap<String, u64>,
+    /// Packets that trapped.
+    pub traps: u64,
+    /// Packets written to the output.
+    pub written: u64,
+    /// Bytes read.
+    pub bytes_in: u64,
+    /// Bytes written.
+    pub bytes_out: u64,
+    /// Time spent running the program (packet and context set-up included).
+    pub run_time: Duration,
+}
+
+impl Summary {
+    /// Packets per second of program time.
+    pub fn packets_per_second(&self) -> f64 {
+        let s = self.run_time.as_secs_f64();
+        if s > 0.0 {
+            self.packets as f64 / s
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Why a packet stream could not be run.
+#[derive(Debug, Error)]
+pub enum HookError {
+    /// The program's type does not run on packets.
+    #[error(
+        "program {program} has type {prog_type}; packet hooks run xdp, tc (sched_cls, \
+         sched_act) and socket_filter programs"
+    )]
+    ProgType {
+        /// The program.
+        program: String,
+        /// Its type, as the section names it.
+        prog_type: String,
+    },
+    /// The capture file is malformed.
+    #[error(transparent)]
+    Capture(#[from] CaptureError),
+    /// A packet of a link type other than Ethernet.
+    #[error(
+        "record {record} at offset {offset}: interface {interface} has link type {link_type} \
+         ({name}); only Ethernet (1) is supported"
+    )]
+    LinkType {
+        /// Record index.
+        record: u64,
+        /// Record offset.
+        offset: u64,
+        /// Interface id.
+        interface: u32,
+        /// Its link type.
+        link_type: u32,
+        /// The link type's name.
+        name: &'static str,
+    },
+    /// Writing the output failed.
+    #[error("writing the output: {0}")]
+    Write(#[from] std::io::Error),
+}
+
+/// Runs one packet program on packet after packet.
+#[derive(Debug)]
+pub struct PacketHook {
+    prepared: PreparedProgram,
+    prog_type: ProgType,
+    kind: PacketProgKind,
+    next_index: u64,
+}
+
+impl PacketHook {
+    /// A hook running `prepared` (xdp, tc or socket_filter).
+    ///
+    /// # Errors
+    /// [`HookError::ProgType`] for other program types.
+    pub fn new(prepared: PreparedProgram) -> Result<PacketHook, HookError> {
+        let prog_type = prepared.context().map(|(t, _)| t);
+        let Some((prog_type, kind)) = prog_type.and_then(|t| PacketProgKind::of(t).map(|k| (t, k)))
+        else {
+            return Err(HookError::ProgType {
+                program: prepared.name().to_string(),
+                prog_type: prog_type
+                    .map_or_else(|| prepared.spec().prog_type.to_string(), |t| t.to_string()),
+            });
+        };
+        Ok(PacketHook {
+            prepared,
+            prog_type,
+            kind,
+            next_index: 0,
+        })
+    }
+
+    /// The program's type.
+    pub fn prog_type(&self) -> ProgType {
+        self.prog_type
+    }
+
+    /// The program's family.
+    pub fn kind(&self) -> PacketProgKind {
+        self.kind
+    }
+
+    /// The program.
+    pub fn program(&self) -> &PreparedProgram {
+        &self.prepared
+    }
+
+    /// Run the program on one Ethernet frame (the next in the stream).
+    pub fn run_packet(&mut self, frame: &[u8]) -> PacketResult {
+        let index = self.next_index;
+        self.next_index += 1;
+        let start = Instant::now();
+        let out = self.prepared.test_run(&TestRunInput {
+            data_in: frame,
+            ctx_in: None,
+            repeat: 1,
+        });
+        let duration = start.elapsed();
+        let mut result = PacketResult {
+            index,
+            verdict: Verdict::NotRun,
+            retval: 0,
+            data: frame.to_vec(),
+            meta: Vec::new(),
+            redirect_ifindex: None,
+            error: None,
+            duration,
+        };
+        let out = match out {
+            Ok(out) => out,
+            Err(TestRunError::Trap(t)) => {
+                result.verdict = Verdict::Trap;
+                result.error = Some(t.to_string());
+                return result;
+            }
+            Err(e) => {
+                result.error = Some(e.to_string());
+                return result;
+            }
+        };
+        result.retval = out.retval;
+        match self.kind {
+            PacketProgKind::Xdp => {
+                let meta_len = (u32::from_ne_bytes([
+                    out.ctx_out[0],
+                    out.ctx_out[1],
+                    out.ctx_out[2],
+                    out.ctx_out[3],
+                ]) as usize)
+                    .min(out.data_out.len());
+                let mut data = out.data_out;
+                result.meta = data.drain(..meta_len).collect();
+                result.data = data;
+                result.verdict = Verdict::Xdp(out.retval);
+            }
+            PacketProgKind::Tc => {
+                result.data = out.data_out;
+                result.verdict = Verdict::Tc(out.retval as i32);
+            }
+            PacketProgKind::Socket => {
+                let keep = (out.retval as usize).min(frame.len().saturating_sub(ETH_HLEN));
+                result.data = frame[..(ETH_HLEN + keep).min(frame.len())].to_vec();
+                result.verdict = Verdict::Socket(out.retval);
+            }
+        }
+        if result.verdict.fate() == Fate::Redirect {
+            result.redirect_ifindex = out.redirect.map(|r| r.ifindex);
+        }
+        result
+    }
+
+    /// Run every packet of `reader` in order; write the packets that pass or are sent
+    /// back, as the program left them, to `writer` with their original timestamps.
+    ///
+    /// # Errors
+    /// A malformed capture (naming the record), a link type other than Ethernet, or a
+    /// write failure. Packets already run keep their effects on the maps.
+    pub fn run_pcap<R: Read, W: Write>(
+        &mut self,
+        reader: CaptureReader<R>,
+        writer: Option<&mut CaptureWriter<W>>,
+    ) -> Result<Summary, HookError> {
+        self.run_capture(reader, writer, |_, _| {})
+    }
+
+    /// [`run_pcap`](Self::run_pcap), calling `each` with every packet and its result.
+    ///
+    /// # Errors
+    /// As [`run_pcap`](Self::run_pcap).
+    pub fn run_capture<R: Read, W: Write>(
+        &mut self,
+        mut reader: CaptureReader<R>,
+        mut writer: Option<&mut CaptureWriter<W>>,
+        mut each: impl FnMut(&Packet, &PacketResult),
+    ) -> Result<Summary, HookError> {
+        let mut summary = Summary::default();
+        for name in self.kind.verdict_names() {
+            summary.verdicts.insert((*name).to_string(), 0);
+        }
+        while let Some(packet) = reader.next_packet()? {
+            if packet.link_type != LINKTYPE_ETHERNET {
+                return Err(HookError::LinkType {
+                    record: packet.record,
+                    offset: packet.offset,
+                    interface: packet.interface,
+                    link_type: packet.link_type,
+                    name: link_type_name(packet.link_type),
+                });
+            }
+            let result = self.run_packet(&packet.data);
+            summary.packets += 1;
+            summary.bytes_in += packet.data.len() as u64;
+            summary.run_time += result.duration;
+            if result.verdict == Verdict::Trap {
+                summary.traps += 1;
+            }
+            *summary
+                .verdicts
+                .entry(result.verdict.name(self.kind))
+                .or_insert(0) += 1;
+            if matches!(result.verdict.fate(), Fate::Pass | Fate::Transmit) {
+                if let Some(w) = writer.as_deref_mut() {
+                    // The wire length grows or shrinks with the program's changes; a
+                    // packet captured short stays short by as much.
+                    let missing = packet.orig_len.saturating_sub(packet.data.len() as u32);
+                    let orig = (result.data.len() as u32).saturating_add(missing);
+                    w.write(
+                        packet.timestamp,
+                        &result.data,
+                        orig,
+                        packet.interface,
+                        packet.link_type,
+                    )?;
+                    summary.written += 1;
+                    summary.bytes_out += result.data.len() as u64;
+                }
+            }
+            each(&packet, &result);
+        }
+        Ok(summary)
+    }
+}
