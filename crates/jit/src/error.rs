@@ -37,6 +37,16 @@ pub enum JitError {
         /// The limit.
         max: usize,
     },
+    /// [`crate::compile`] takes programs verified as `Raw`; programs of kernel types come
+    /// from ELF objects ([`crate::compile_prepared`]).
+    #[error(
+        "program type {0} cannot be compiled from a verified program alone (its context \
+             accesses need rewriting and its maps an instance); use compile_prepared"
+    )]
+    ProgType(String),
+    /// Preparing the program (or a tail-call target) failed.
+    #[error("{0}")]
+    Prepare(String),
     /// Executable memory could not be mapped.
     #[error("{what} for the JIT's code failed: {source}")]
     Memory {

@@ -1,24 +1,76 @@
 //! Running generated code: the run context and the trampolines into the runtime.
 //!
 //! Takes a [`JitProgram`], arguments and the run's [`MemoryMap`]; gives r0 or a [`Trap`].
-//! Each run gets a fresh [`RunCtx`] (held in r12 by the generated code) and a zeroed
-//! 8 × 512-byte stack. Helpers are called through [`helper_trampoline`] and `callx` to a
-//! helper id through [`callx_trampoline`]: `extern "C"` functions that take r1–r5 and the
-//! context, call the registered closure with a [`HelperContext`], and return the result in
-//! rax with a failure flag in rdx. On failure the generated code restores the stack pointer
-//! saved at entry and returns; the trap is then built here from the recorded site.
+//! Each run gets a fresh [`RunCtx`] (held in r12 by the generated code) and a stack of
+//! 8 × 512 bytes from a per-thread pool. The stack is not cleared between runs: eBPF stack
+//! contents are undefined at entry, and the verifier rejects reads of stack slots the program
+//! has not written (the pool's stacks start zeroed, so nothing of another process leaks).
+//! The stack is added to the memory map as a region, so helpers' checked copies can reach
+//! keys and buffers on it.
+//!
+//! Generated code records the current call or trap site as a pointer to a [`Site`] of the
+//! program it belongs to (tail calls run code of several programs in one run). Helpers are
+//! called through [`helper_trampoline`], `callx` to a helper id through
+//! [`callx_trampoline`], callback-taking helpers (`bpf_loop`, ...) through
+//! [`callback_trampoline`] and `bpf_tail_call` through [`tail_call_trampoline`]:
+//! `extern "C"` functions that take r1–r5 and the context, and return the result in rax with
+//! a failure flag in rdx. On failure the generated code restores the stack pointer saved at
+//! entry and returns; the trap is then built here from the recorded site.
 
+use std::cell::RefCell;
 use std::ffi::c_void;
 use std::mem::offset_of;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 
-use userbpf_runtime::interp::MAY_GOTO_BUDGET;
-use userbpf_runtime::{HelperContext, MemoryMap, Trap, MAX_CALL_FRAMES, STACK_FRAME_SIZE};
+use userbpf_runtime::interp::callbacks::TAIL_CALL_ID;
+use userbpf_runtime::interp::{
+    CallbackContext, CallbackError, CallbackHelperFn, FUNC_PTR_TAG, MAX_TAIL_CALL_CNT,
+    MAY_GOTO_BUDGET,
+};
+use userbpf_runtime::{
+    HelperContext, HelperFn, MemoryMap, Region, RegionKind, Trap, MAX_CALL_FRAMES, STACK_FRAME_SIZE,
+};
 
 use crate::codegen::SiteKind;
 use crate::JitProgram;
 
 const STACK_SIZE: usize = STACK_FRAME_SIZE * MAX_CALL_FRAMES;
+
+/// What generated code and the trampolines know about one compiled program. Boxed by the
+/// [`JitProgram`], so its address is stable and embedded in the code.
+pub(crate) struct ProgramData {
+    /// Absolute code address of every slot (0: not an instruction start).
+    pub slot_table: Box<[u64]>,
+    /// Helper implementations, indexed by id.
+    pub helpers: Box<[Option<Arc<HelperFn>>]>,
+    /// Callback-taking helpers, indexed by id.
+    pub callbacks: Box<[Option<Arc<CallbackHelperFn>>]>,
+    /// The address of the entry prologue.
+    pub entry: u64,
+}
+
+/// A call or trap site. The generated code stores its address in [`RunCtx::site`].
+#[derive(Debug)]
+pub(crate) struct Site {
+    pub slot: usize,
+    pub kind: SiteKind,
+    pub program: *const ProgramData,
+}
+
+/// Resolves tail calls for the programs of one run (see `crate::object`).
+pub(crate) trait TailCalls {
+    /// The body address of the program tail-called through `map[index]`: `Ok(None)` when
+    /// the slot is out of range or empty (`counts` says whether the attempt counts towards
+    /// the limit), with the program kept alive by the resolver.
+    fn resolve(&self, map: u64, index: u32) -> Result<TailResolution, String>;
+}
+
+pub(crate) enum TailResolution {
+    OutOfRange,
+    Empty,
+    Program(u64),
+}
 
 /// The state of one run, addressed by the generated code at fixed offsets from r12.
 #[repr(C)]
@@ -27,11 +79,9 @@ pub(crate) struct RunCtx {
     stack_limit: u64,
     /// Remaining `may_goto` iterations.
     may_goto: u64,
-    /// Absolute code address of every slot (0: not an instruction start).
-    slot_table: *const u64,
     /// rsp after the prologue's pushes, restored by the abort path.
     saved_rsp: u64,
-    /// The current call or trap site (index into the program's site table).
+    /// The current call or trap site (a `*const Site`).
     site: u64,
     /// The value `callx` was asked to call.
     callx_target: u64,
@@ -39,14 +89,23 @@ pub(crate) struct RunCtx {
     args: [u64; 5],
     /// r10 at entry.
     stack_top: u64,
+    /// The code the prologue calls.
+    entry_target: u64,
     /// Non-zero when the run trapped (see [`trap_code`]).
     trap_code: u64,
-    /// The stack area (kept as a pointer so the compiler knows the code may write it).
-    stack_base: *mut u8,
-    program: *const JitProgram,
+    /// r10 at the last callback-taking helper call.
+    cur_fp: u64,
+    /// r0 and r1 around a tail call.
+    saved_r0: u64,
+    saved_r1: u64,
+    /// Tail calls taken in this run.
+    tail_calls: u64,
     memory: *mut c_void,
+    tail: Option<*const dyn TailCalls>,
     /// What the failing helper reported.
     helper_error: Option<(u64, String)>,
+    /// A trap passed on by a callback-taking helper.
+    pending: Option<Trap>,
 }
 
 /// Offsets of [`RunCtx`] fields used by the generated code.
@@ -54,13 +113,16 @@ pub(crate) mod off {
     use super::*;
     pub const STACK_LIMIT: i32 = offset_of!(RunCtx, stack_limit) as i32;
     pub const MAY_GOTO: i32 = offset_of!(RunCtx, may_goto) as i32;
-    pub const SLOT_TABLE: i32 = offset_of!(RunCtx, slot_table) as i32;
     pub const SAVED_RSP: i32 = offset_of!(RunCtx, saved_rsp) as i32;
     pub const SITE: i32 = offset_of!(RunCtx, site) as i32;
     pub const CALLX_TARGET: i32 = offset_of!(RunCtx, callx_target) as i32;
     pub const ARGS: i32 = offset_of!(RunCtx, args) as i32;
     pub const STACK_TOP: i32 = offset_of!(RunCtx, stack_top) as i32;
+    pub const ENTRY_TARGET: i32 = offset_of!(RunCtx, entry_target) as i32;
     pub const TRAP_CODE: i32 = offset_of!(RunCtx, trap_code) as i32;
+    pub const CUR_FP: i32 = offset_of!(RunCtx, cur_fp) as i32;
+    pub const SAVED_R0: i32 = offset_of!(RunCtx, saved_r0) as i32;
+    pub const SAVED_R1: i32 = offset_of!(RunCtx, saved_r1) as i32;
 }
 
 /// Values of [`RunCtx::trap_code`].
@@ -69,6 +131,8 @@ pub(crate) mod trap_code {
     pub const BAD_CALLX: u64 = 2;
     pub const HELPER: u64 = 3;
     pub const FELL_OFF_END: u64 = 4;
+    pub const PENDING: u64 = 5;
+    pub const UNKNOWN_HELPER: u64 = 6;
 }
 
 /// rax and rdx on return from a trampoline.
@@ -78,44 +142,56 @@ pub(crate) struct HelperRet {
     failed: u64,
 }
 
-/// Call helper `id` with `args`; on `Err` or panic, record the error in `ctx`.
-fn call_helper(ctx: &mut RunCtx, id: u64, args: [u64; 5]) -> HelperRet {
-    // SAFETY: `program` points to the JitProgram whose code is running (set in `execute`,
-    // which borrows it for the whole run).
-    let program = unsafe { &*ctx.program };
+const FAILED: HelperRet = HelperRet {
+    value: 0,
+    failed: 1,
+};
+
+/// The site the generated code recorded (not tied to the borrow of `ctx`: sites live as
+/// long as their program, longer than the run).
+fn site_of<'s>(ctx: &RunCtx) -> &'s Site {
+    // SAFETY: the generated code stores the address of a Site of a program that is alive
+    // for the run (the running program, or a tail-call target its resolver keeps) before
+    // every call into a trampoline and before every trap.
+    unsafe { &*(ctx.site as *const Site) }
+}
+
+fn program_of<'p>(site: &Site) -> &'p ProgramData {
+    // SAFETY: a site's program pointer is set when its JitProgram is built and refers to
+    // that program's boxed data, alive as long as the site.
+    unsafe { &*site.program }
+}
+
+fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    format!("the helper panicked: {what}")
+}
+
+/// Call helper `id` of `program` with `args`; on `Err` or panic, record the error in `ctx`.
+fn call_helper(ctx: &mut RunCtx, program: &ProgramData, id: u64, args: [u64; 5]) -> HelperRet {
     let Some(Some(f)) = usize::try_from(id)
         .ok()
         .and_then(|i| program.helpers.get(i))
     else {
         ctx.trap_code = trap_code::BAD_CALLX;
-        return HelperRet {
-            value: 0,
-            failed: 1,
-        };
+        return FAILED;
     };
     // SAFETY: `memory` points to the MemoryMap `execute` was given, exclusively borrowed
     // for the run; no other reference to it is live while the helper runs.
     let memory = unsafe { &mut *(ctx.memory as *mut MemoryMap<'_>) };
     let mut hctx = HelperContext { memory };
-    let result = catch_unwind(AssertUnwindSafe(|| f(&mut hctx, args)));
-    let message = match result {
+    let message = match catch_unwind(AssertUnwindSafe(|| f(&mut hctx, args))) {
         Ok(Ok(value)) => return HelperRet { value, failed: 0 },
         Ok(Err(message)) => message,
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            format!("the helper panicked: {what}")
-        }
+        Err(panic) => panic_message(panic),
     };
     ctx.trap_code = trap_code::HELPER;
     ctx.helper_error = Some((id, message));
-    HelperRet {
-        value: 0,
-        failed: 1,
-    }
+    FAILED
 }
 
 /// Static helper calls: the helper id comes from the current site.
@@ -130,13 +206,12 @@ pub(crate) extern "C" fn helper_trampoline(
     // SAFETY: the generated code passes the run's context, alive for the whole run and not
     // otherwise borrowed while generated code runs.
     let ctx = unsafe { &mut *ctx };
-    // SAFETY: as in call_helper.
-    let program = unsafe { &*ctx.program };
-    let id = match program.sites.get(ctx.site as usize).map(|s| s.kind) {
-        Some(SiteKind::Helper(id)) => id as u64,
+    let site = site_of(ctx);
+    let id = match site.kind {
+        SiteKind::Helper(id) => id as u64,
         _ => u64::MAX,
     };
-    call_helper(ctx, id, [a1, a2, a3, a4, a5])
+    call_helper(ctx, program_of(site), id, [a1, a2, a3, a4, a5])
 }
 
 /// `callx` of a value that is not a function of the program: a helper id.
@@ -151,51 +226,239 @@ pub(crate) extern "C" fn callx_trampoline(
     // SAFETY: as in helper_trampoline.
     let ctx = unsafe { &mut *ctx };
     let id = ctx.callx_target;
-    call_helper(ctx, id, [a1, a2, a3, a4, a5])
+    let program = program_of(site_of(ctx));
+    call_helper(ctx, program, id, [a1, a2, a3, a4, a5])
 }
 
-/// Run `program` with r1.. from `args` and `memory` for its helpers.
-pub(crate) fn execute(
-    program: &JitProgram,
-    args: &[u64],
-    memory: &mut MemoryMap<'_>,
-) -> Result<u64, Trap> {
-    let mut stack = [0u64; STACK_SIZE / 8];
-    let stack_base = stack.as_mut_ptr() as *mut u8;
-    let top = stack_base as u64 + STACK_SIZE as u64;
-    let mut regs = [0u64; 5];
-    for (r, a) in regs.iter_mut().zip(args) {
-        *r = *a;
+/// What a callback-taking helper sees: the run's memory, and calls into the program.
+struct JitCallbacks {
+    ctx: *mut RunCtx,
+    program: *const ProgramData,
+    slot: usize,
+}
+
+impl CallbackContext for JitCallbacks {
+    fn memory(&self) -> &MemoryMap<'_> {
+        // SAFETY: as in call_helper; the helper holds no other reference to the map.
+        unsafe { &*((*self.ctx).memory as *const MemoryMap<'_>) }
     }
-    let mut ctx = RunCtx {
-        stack_limit: top - ((MAX_CALL_FRAMES - 1) * STACK_FRAME_SIZE) as u64,
-        may_goto: MAY_GOTO_BUDGET,
-        slot_table: program.slot_table.as_ptr(),
-        saved_rsp: 0,
-        site: 0,
-        callx_target: 0,
-        args: regs,
-        stack_top: top,
-        trap_code: 0,
-        stack_base,
-        program,
-        memory: memory as *mut MemoryMap<'_> as *mut c_void,
-        helper_error: None,
-    };
-    // SAFETY: the code at offset 0 is the prologue generated by `codegen::compile`, an
-    // `extern "C" fn(*mut RunCtx) -> u64` that preserves the System V callee-saved
-    // registers. `compile_unchecked`'s contract makes the program's own memory accesses
-    // safe; the context, stack and memory map outlive the call.
-    let r0 = unsafe {
-        let entry: extern "C" fn(*mut RunCtx) -> u64 = std::mem::transmute(program.code.addr());
-        entry(&mut ctx)
-    };
-    if ctx.trap_code == 0 {
-        return Ok(r0);
+
+    fn call_function(&mut self, func: u64, args: [u64; 5], readonly: &[u8]) -> Result<u64, Trap> {
+        // SAFETY: the program of the calling site, alive for the run.
+        let program = unsafe { &*self.program };
+        let bad = Trap::BadCallTarget {
+            slot: self.slot,
+            target: func,
+        };
+        if func & 0xffff_ffff_0000_0000 != FUNC_PTR_TAG {
+            return Err(bad);
+        }
+        let Some(&addr) = program.slot_table.get(func as u32 as usize) else {
+            return Err(bad);
+        };
+        if addr == 0 {
+            return Err(bad);
+        }
+        // SAFETY: the run's context; generated code is suspended in the helper call.
+        let ctx = unsafe { &mut *self.ctx };
+        if ctx.cur_fp <= ctx.stack_limit {
+            return Err(Trap::CallDepth {
+                slot: self.slot,
+                max: MAX_CALL_FRAMES,
+            });
+        }
+        let saved = (
+            ctx.saved_rsp,
+            ctx.args,
+            ctx.stack_top,
+            ctx.entry_target,
+            ctx.cur_fp,
+            ctx.site,
+        );
+        ctx.args = args;
+        ctx.stack_top = ctx.cur_fp - STACK_FRAME_SIZE as u64;
+        ctx.entry_target = addr;
+        let entry = program.entry;
+        let ctx_ptr = self.ctx;
+        let enter = |_: &mut MemoryMap<'_>| {
+            // SAFETY: `entry` is the prologue of the calling program's code (alive for the
+            // run); it saves the host's registers, runs the function at `addr` on the new
+            // frame below the caller's, and returns r0. The program's memory accesses are
+            // covered by the contract of the function that compiled it.
+            unsafe { enter(entry, ctx_ptr) }
+        };
+        let r0 = if readonly.is_empty() {
+            // SAFETY: see above; the map pointer is the run's.
+            enter(unsafe { &mut *(ctx.memory as *mut MemoryMap<'_>) })
+        } else {
+            let region = Region {
+                start: readonly.as_ptr() as u64,
+                len: readonly.len() as u64,
+                writable: false,
+                kind: RegionKind::Helper,
+            };
+            // SAFETY: `readonly` is borrowed for the whole call; the map is the run's.
+            unsafe { (*(ctx.memory as *mut MemoryMap<'_>)).with_region(region, enter) }
+        };
+        // SAFETY: as above.
+        let ctx = unsafe { &mut *self.ctx };
+        (
+            ctx.saved_rsp,
+            ctx.args,
+            ctx.stack_top,
+            ctx.entry_target,
+            ctx.cur_fp,
+            ctx.site,
+        ) = saved;
+        if ctx.trap_code != 0 {
+            let trap = take_trap(ctx);
+            ctx.trap_code = 0;
+            return Err(trap);
+        }
+        Ok(r0)
     }
-    // The generated code records a valid site before it traps.
-    let slot = program.sites.get(ctx.site as usize).map_or(0, |s| s.slot);
-    Err(match ctx.trap_code {
+}
+
+/// Callback-taking helpers (`bpf_loop`, `bpf_for_each_map_elem`).
+pub(crate) extern "C" fn callback_trampoline(
+    a1: u64,
+    a2: u64,
+    a3: u64,
+    a4: u64,
+    a5: u64,
+    ctx: *mut RunCtx,
+) -> HelperRet {
+    // SAFETY: as in helper_trampoline; the reference ends before the helper runs.
+    let (site_ptr, id, slot) = {
+        let c = unsafe { &*ctx };
+        let site = site_of(c);
+        let id = match site.kind {
+            SiteKind::Callback(id) => id,
+            _ => u32::MAX,
+        };
+        (site as *const Site, id, site.slot)
+    };
+    // SAFETY: as in site_of.
+    let program = unsafe { (*site_ptr).program };
+    // SAFETY: as in program_of.
+    let f = unsafe { &*program }
+        .callbacks
+        .get(id as usize)
+        .and_then(|f| f.clone());
+    let Some(f) = f else {
+        // SAFETY: as in helper_trampoline.
+        unsafe { (*ctx).trap_code = trap_code::UNKNOWN_HELPER };
+        return FAILED;
+    };
+    let mut cb = JitCallbacks { ctx, program, slot };
+    let result = catch_unwind(AssertUnwindSafe(|| f(&mut cb, [a1, a2, a3, a4, a5])));
+    // SAFETY: as in helper_trampoline; no other reference is live now.
+    let ctx = unsafe { &mut *ctx };
+    let message = match result {
+        Ok(Ok(value)) => return HelperRet { value, failed: 0 },
+        Ok(Err(CallbackError::Trap(t))) => {
+            ctx.pending = Some(t);
+            ctx.trap_code = trap_code::PENDING;
+            return FAILED;
+        }
+        Ok(Err(CallbackError::Message(m))) => m,
+        Err(panic) => panic_message(panic),
+    };
+    ctx.trap_code = trap_code::HELPER;
+    ctx.helper_error = Some((id as u64, message));
+    FAILED
+}
+
+/// `bpf_tail_call(ctx, map, index)`: returns the target's body address, or 0 when the call
+/// fails and execution continues after it.
+pub(crate) extern "C" fn tail_call_trampoline(
+    _a1: u64,
+    map: u64,
+    index: u64,
+    _a4: u64,
+    _a5: u64,
+    ctx: *mut RunCtx,
+) -> HelperRet {
+    // SAFETY: as in helper_trampoline.
+    let ctx = unsafe { &mut *ctx };
+    let Some(tail) = ctx.tail else {
+        ctx.trap_code = trap_code::UNKNOWN_HELPER;
+        return FAILED;
+    };
+    // SAFETY: the resolver outlives the run (it is owned by the program being run).
+    let tail = unsafe { &*tail };
+    let resolved = match catch_unwind(AssertUnwindSafe(|| tail.resolve(map, index as u32))) {
+        Ok(r) => r,
+        Err(panic) => Err(panic_message(panic)),
+    };
+    let target = match resolved {
+        Err(message) => {
+            ctx.trap_code = trap_code::HELPER;
+            ctx.helper_error = Some((TAIL_CALL_ID as u64, message));
+            return FAILED;
+        }
+        Ok(t) => t,
+    };
+    let fail = HelperRet {
+        value: 0,
+        failed: 0,
+    };
+    if matches!(target, TailResolution::OutOfRange) || ctx.tail_calls >= MAX_TAIL_CALL_CNT as u64 {
+        return fail;
+    }
+    ctx.tail_calls += 1;
+    match target {
+        TailResolution::Program(addr) => HelperRet {
+            value: addr,
+            failed: 0,
+        },
+        _ => fail,
+    }
+}
+
+/// Enter generated code through the prologue at `entry`.
+///
+/// # Safety
+/// `entry` must be the prologue of live generated code, `ctx` a fully set up context whose
+/// `entry_target` is the address of a function of that program, and the program's memory
+/// accesses must be safe for the arguments in `ctx` (the compile function's contract).
+unsafe fn enter(entry: u64, ctx: *mut RunCtx) -> u64 {
+    // SAFETY: the prologue is an `extern "C" fn(*mut RunCtx) -> u64` that preserves the
+    // System V callee-saved registers (see `codegen::prologue`); the caller's contract
+    // covers what the program does.
+    unsafe {
+        let f: extern "C" fn(*mut RunCtx) -> u64 = std::mem::transmute(entry);
+        f(ctx)
+    }
+}
+
+thread_local! {
+    /// Stacks of finished runs, reused by later runs of this thread (a run inside a helper
+    /// takes another one). Allocated zeroed once; not cleared between runs.
+    static STACKS: RefCell<Vec<Box<[u64]>>> = const { RefCell::new(Vec::new()) };
+}
+
+fn take_stack() -> Box<[u64]> {
+    STACKS
+        .try_with(|s| s.borrow_mut().pop())
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| vec![0u64; STACK_SIZE / 8].into_boxed_slice())
+}
+
+fn give_back(stack: Box<[u64]>) {
+    let _ = STACKS.try_with(|s| {
+        let mut pool = s.borrow_mut();
+        if pool.len() < 4 {
+            pool.push(stack);
+        }
+    });
+}
+
+/// The trap the run ended with (`ctx.trap_code != 0`).
+fn take_trap(ctx: &mut RunCtx) -> Trap {
+    let slot = site_of(ctx).slot;
+    match ctx.trap_code {
         trap_code::CALL_DEPTH => Trap::CallDepth {
             slot,
             max: MAX_CALL_FRAMES,
@@ -208,6 +471,82 @@ pub(crate) fn execute(
             let (id, message) = ctx.helper_error.take().unwrap_or_default();
             Trap::Helper { slot, id, message }
         }
+        trap_code::PENDING => ctx.pending.take().unwrap_or(Trap::FellOffEnd { slot }),
+        trap_code::UNKNOWN_HELPER => Trap::UnknownHelper {
+            slot,
+            id: match site_of(ctx).kind {
+                SiteKind::Callback(id) | SiteKind::Helper(id) => id as u64,
+                _ => TAIL_CALL_ID as u64,
+            },
+        },
         _ => Trap::FellOffEnd { slot },
-    })
+    }
+}
+
+/// Run `program` with r1.. from `args`, `memory` for its helpers and `tail` to resolve tail
+/// calls.
+///
+/// # Safety
+/// The program's memory accesses must be safe for `args` (the contract of the function that
+/// compiled it).
+pub(crate) unsafe fn execute(
+    program: &JitProgram,
+    args: &[u64],
+    memory: &mut MemoryMap<'_>,
+    tail: Option<&dyn TailCalls>,
+) -> Result<u64, Trap> {
+    let mut stack = take_stack();
+    let stack_base = stack.as_mut_ptr() as u64;
+    let top = stack_base + STACK_SIZE as u64;
+    let mut regs = [0u64; 5];
+    for (r, a) in regs.iter_mut().zip(args) {
+        *r = *a;
+    }
+    let mut ctx = RunCtx {
+        stack_limit: top - ((MAX_CALL_FRAMES - 1) * STACK_FRAME_SIZE) as u64,
+        may_goto: MAY_GOTO_BUDGET,
+        saved_rsp: 0,
+        site: 0,
+        callx_target: 0,
+        args: regs,
+        stack_top: top,
+        entry_target: program.data.slot_table.first().copied().unwrap_or(0),
+        trap_code: 0,
+        cur_fp: top,
+        saved_r0: 0,
+        saved_r1: 0,
+        tail_calls: 0,
+        memory: std::ptr::null_mut(),
+        // SAFETY (lifetime extension of the trait object pointer): the resolver outlives
+        // this call, and the pointer is only used during it.
+        tail: tail.map(|t| unsafe {
+            std::mem::transmute::<*const (dyn TailCalls + '_), *const (dyn TailCalls + 'static)>(
+                t as *const dyn TailCalls,
+            )
+        }),
+        helper_error: None,
+        pending: None,
+    };
+    let region = Region {
+        start: stack_base,
+        len: STACK_SIZE as u64,
+        writable: true,
+        kind: RegionKind::Stack,
+    };
+    let entry = program.data.entry;
+    // SAFETY: the stack lives until after the run; generated code and helpers' checked
+    // copies are its only users meanwhile.
+    let r0 = unsafe {
+        memory.with_region(region, |memory| {
+            ctx.memory = memory as *mut MemoryMap<'_> as *mut c_void;
+            // SAFETY: the caller's contract; the context is set up for the program's first
+            // slot.
+            enter(entry, &mut ctx)
+        })
+    };
+    give_back(stack);
+    if ctx.trap_code == 0 {
+        return Ok(r0);
+    }
+    Err(take_trap(&mut ctx))
 }

@@ -474,6 +474,8 @@ fn triples() {
         (X86Insn::Ret, "c3", "ret"),
         (X86Insn::Call { rel: 0x10 }, "e810000000", "call 0x15"),
         (X86Insn::CallReg(R11), "41ffd3", "call r11"),
+        (X86Insn::JmpReg(Rax), "ffe0", "jmp rax"),
+        (X86Insn::JmpReg(R11), "41ffe3", "jmp r11"),
         (
             X86Insn::Jmp {
                 rel: -2,
@@ -673,6 +675,7 @@ fn insn() -> impl Strategy<Value = X86Insn> {
         Just(Ret),
         any::<i32>().prop_map(|rel| Call { rel }),
         reg().prop_map(CallReg),
+        reg().prop_map(JmpReg),
         (-128i32..128).prop_map(|rel| Jmp { rel, short: true }),
         any::<i32>().prop_map(|rel| Jmp { rel, short: false }),
         (0usize..16, -128i32..128).prop_map(|(c, rel)| Jcc {

@@ -5,11 +5,12 @@
 //! zero gives 0 and modulo by zero leaves the dividend, `INT_MIN / -1` gives `INT_MIN` and
 //! `INT_MIN % -1` gives 0. Shifts by a register move the count into cl (rcx is r4) and
 //! division moves the dividend into rdx:rax (r3 and r0), saving what they displace in the
-//! scratch registers.
+//! scratch registers when the displaced eBPF register is live afterwards. A register divisor
+//! the verifier proved non-zero skips the zero check.
 
 use userbpf_isa::{AluOp, ByteOrder, EndianBits, Source, SxFrom, Width};
 
-use super::{Cg, Operand, TMP, TMP2, TMP3};
+use super::{Cg, Known, Operand, TMP, TMP2, TMP3};
 use crate::x86::{self, Cond, ShiftBy, ShiftOp, Size, X86Insn, X86Reg};
 
 pub(crate) fn size_of(width: Width) -> Size {
@@ -29,7 +30,29 @@ fn zext(cg: &mut Cg<'_>, d: X86Reg) {
 }
 
 pub(crate) fn alu(cg: &mut Cg<'_>, width: Width, op: AluOp, d: X86Reg, src: Source) {
+    alu_inner(cg, width, op, d, src);
     let size = size_of(width);
+    let simple = matches!(
+        op,
+        AluOp::Add | AluOp::Sub | AluOp::Or | AluOp::And | AluOp::Xor
+    );
+    // What the result leaves known: 32-bit results and proved 64-bit ones are zero-extended;
+    // the simple operations set the flags from the result.
+    let upper = width == Width::W32 || cg.facts[cg.cur].upper32_zero;
+    cg.known = Known {
+        zext: upper.then_some(d),
+        flags: simple.then_some((d, size)),
+    };
+}
+
+fn alu_inner(cg: &mut Cg<'_>, width: Width, op: AluOp, d: X86Reg, src: Source) {
+    let size = size_of(width);
+    // `w1 = w1` after a result whose upper half is already zero: nothing to do.
+    if let (AluOp::Mov, Width::W32, Source::Reg(s)) = (op, width, src) {
+        if super::xreg(s) == d && cg.prev.zext == Some(d) {
+            return;
+        }
+    }
     let simple = |op| match op {
         AluOp::Add => Some(x86::AluOp::Add),
         AluOp::Sub => Some(x86::AluOp::Sub),
@@ -138,8 +161,13 @@ fn shift(cg: &mut Cg<'_>, size: Size, op: ShiftOp, d: X86Reg, operand: Operand) 
             src,
         })
     };
+    let keep_rcx = cg.live_after(Rcx);
     match (s == Rcx, d == Rcx) {
         (true, false) => sh(cg, d),
+        (false, false) if !keep_rcx => {
+            mov(cg, Rcx, s);
+            sh(cg, d);
+        }
         (true, true) => {
             mov(cg, TMP, Rcx);
             sh(cg, TMP);
@@ -210,14 +238,16 @@ fn div(cg: &mut Cg<'_>, size: Size, op: AluOp, d: X86Reg, operand: Operand) {
                 dst: TMP,
                 src: s,
             });
-            let zero = cg.a.label();
-            cg.emit(X86Insn::Test {
-                size,
-                a: TMP,
-                b: TMP,
-            });
-            cg.a.jcc(Cond::E, zero);
-            special.push((zero, 0));
+            if !cg.facts[cg.cur].divisor_nonzero {
+                let zero = cg.a.label();
+                cg.emit(X86Insn::Test {
+                    size,
+                    a: TMP,
+                    b: TMP,
+                });
+                cg.a.jcc(Cond::E, zero);
+                special.push((zero, 0));
+            }
             if signed {
                 let minus_one = cg.a.label();
                 cg.emit(X86Insn::AluImm {
@@ -238,11 +268,16 @@ fn div(cg: &mut Cg<'_>, size: Size, op: AluOp, d: X86Reg, operand: Operand) {
             src,
         })
     };
-    if d != Rax {
+    // rax and rdx are restored only when their eBPF registers (r0, r3) are live.
+    let keep_rax = d != Rax && cg.live_after(Rax);
+    let keep_rdx = d != Rdx && cg.live_after(Rdx);
+    if keep_rax {
         mov(cg, TMP2, Rax);
+    }
+    if d != Rax {
         mov(cg, Rax, d);
     }
-    if d != Rdx {
+    if keep_rdx {
         mov(cg, TMP3, Rdx);
     }
     if signed {
@@ -261,10 +296,10 @@ fn div(cg: &mut Cg<'_>, size: Size, op: AluOp, d: X86Reg, operand: Operand) {
     if d != result {
         mov(cg, d, result);
     }
-    if d != Rax {
+    if keep_rax {
         mov(cg, Rax, TMP2);
     }
-    if d != Rdx {
+    if keep_rdx {
         mov(cg, Rdx, TMP3);
     }
     if !special.is_empty() {

@@ -7,6 +7,7 @@
 //! in rdx and aborts the run), and the `may_goto` budget kept in the context.
 
 use userbpf_isa::{CallTarget, JmpCond, Source, Width};
+use userbpf_runtime::interp::callbacks::TAIL_CALL_ID;
 use userbpf_runtime::interp::FUNC_PTR_TAG;
 use userbpf_runtime::STACK_FRAME_SIZE;
 
@@ -52,6 +53,15 @@ pub(crate) fn jump(
 ) {
     let size = size_of(width);
     let operand = cg.operand(src);
+    let l = cg.slot_label(target(slot, off as i64));
+    // The previous ALU operation on `d` at this width set the flags from its result.
+    if matches!(c, JmpCond::Eq | JmpCond::Ne)
+        && operand == Operand::Imm(0)
+        && cg.prev.flags == Some((d, size))
+    {
+        cg.a.jcc(cond(c), l);
+        return;
+    }
     let insn = match (c, operand) {
         (JmpCond::Set, Operand::Reg(s)) => X86Insn::Test { size, a: d, b: s },
         (JmpCond::Set, Operand::Imm(imm)) => X86Insn::TestImm { size, dst: d, imm },
@@ -70,7 +80,6 @@ pub(crate) fn jump(
         },
     };
     cg.emit(insn);
-    let l = cg.slot_label(target(slot, off as i64));
     cg.a.jcc(cond(c), l);
 }
 
@@ -130,12 +139,29 @@ fn call_trampoline(cg: &mut Cg<'_>, addr: u64) {
 pub(crate) fn call(cg: &mut Cg<'_>, slot: usize, t: CallTarget) -> Result<(), JitError> {
     match t {
         CallTarget::Helper(id) => {
-            if id < 0 || !cg.helpers.contains(id as u32) {
+            let uid = id as u32;
+            let engine = cg.env.engine;
+            if id >= 0 && engine.is_some_and(|e| e.get(uid).is_some()) {
+                // A helper that calls back into the program: its callee frames go below
+                // the current r10.
+                cg.callbacks.push(uid);
+                let site = cg.site(slot, SiteKind::Callback(uid));
+                cg.set_site(site);
+                cg.emit(X86Insn::Store {
+                    size: Size::S64,
+                    mem: Mem::at(CTX, off::CUR_FP),
+                    src: X86Reg::Rbp,
+                });
+                call_trampoline(cg, run::callback_trampoline as *const () as u64);
+            } else if uid == TAIL_CALL_ID && engine.is_some_and(|e| e.tail_calls().is_some()) {
+                tail_call(cg, slot);
+            } else if id >= 0 && cg.env.helpers.contains(uid) {
+                let site = cg.site(slot, SiteKind::Helper(uid));
+                cg.set_site(site);
+                call_trampoline(cg, run::helper_trampoline as *const () as u64);
+            } else {
                 return Err(JitError::UnknownHelper { slot, id });
             }
-            let site = cg.site(slot, SiteKind::Helper(id as u32));
-            cg.set_site(site);
-            call_trampoline(cg, run::helper_trampoline as *const () as u64);
         }
         CallTarget::Local(rel) => {
             let l = cg.slot_label(target(slot, rel as i64));
@@ -150,6 +176,46 @@ pub(crate) fn call(cg: &mut Cg<'_>, slot: usize, t: CallTarget) -> Result<(), Ji
         }
     }
     Ok(())
+}
+
+/// `bpf_tail_call(ctx, map, index)`: the trampoline resolves the target and returns its
+/// body address; the target then runs in place of the current function (same frame, same
+/// return address) with r1 restored. When the call fails, r0 is restored and execution
+/// continues.
+fn tail_call(cg: &mut Cg<'_>, slot: usize) {
+    use X86Reg::{Rax, Rdi};
+    let site = cg.site(slot, SiteKind::TailCall);
+    cg.set_site(site);
+    cg.emit(X86Insn::Store {
+        size: Size::S64,
+        mem: Mem::at(CTX, off::SAVED_R0),
+        src: Rax,
+    });
+    cg.emit(X86Insn::Store {
+        size: Size::S64,
+        mem: Mem::at(CTX, off::SAVED_R1),
+        src: Rdi,
+    });
+    call_trampoline(cg, run::tail_call_trampoline as *const () as u64);
+    let failed = cg.a.label();
+    cg.emit(X86Insn::Test {
+        size: Size::S64,
+        a: Rax,
+        b: Rax,
+    });
+    cg.a.jcc(Cond::E, failed);
+    cg.emit(X86Insn::Load {
+        size: Size::S64,
+        dst: Rdi,
+        mem: Mem::at(CTX, off::SAVED_R1),
+    });
+    cg.emit(X86Insn::JmpReg(Rax));
+    cg.a.bind(failed);
+    cg.emit(X86Insn::Load {
+        size: Size::S64,
+        dst: Rax,
+        mem: Mem::at(CTX, off::SAVED_R0),
+    });
 }
 
 /// `callx reg`: a tagged function pointer of this program (`FUNC_PTR_TAG | slot`) is called
@@ -194,10 +260,9 @@ pub(crate) fn callx(cg: &mut Cg<'_>, slot: usize, reg: X86Reg) {
         imm: cg.slot_count as i32,
     });
     cg.a.jcc(Cond::Ae, helper);
-    cg.emit(X86Insn::Load {
-        size: Size::S64,
+    cg.emit(X86Insn::MovAbs {
         dst: TMP2,
-        mem: Mem::at(CTX, off::SLOT_TABLE),
+        imm: cg.env.slot_table,
     });
     cg.emit(X86Insn::Load {
         size: Size::S64,

@@ -29,6 +29,9 @@ pub(crate) fn load(cg: &mut Cg<'_>, size: MemSize, d: X86Reg, s: X86Reg, off: i1
         cg.emit(X86Insn::LoadSx { size, dst: d, mem });
     } else {
         cg.emit(X86Insn::Load { size, dst: d, mem });
+        if size != Size::S64 {
+            cg.known.zext = Some(d);
+        }
     }
 }
 

@@ -1,8 +1,9 @@
 //! Code generation: eBPF instructions to typed x86-64 instructions.
 //!
-//! Takes a decoded [`Program`], the [`Helpers`] it may call and the [`JitOptions`]; gives
-//! [`Compiled`]: machine code, the code offset of every instruction slot, and the table of
-//! call sites the runtime uses to report traps. Split by family: [`alu`] (arithmetic, byte
+//! Takes a decoded [`Program`], its [`Env`] (the helpers and engine helpers it may call, the
+//! verifier's facts when it was verified, and the addresses of the program's site and slot
+//! tables) and the [`JitOptions`]; gives [`Compiled`]: machine code, the code offset of
+//! every instruction slot, and the kind of every call or trap site. Split by family: [`alu`] (arithmetic, byte
 //! order, sign extension), [`mem`] (loads, stores, atomics, `lddw`), [`flow`] (jumps, calls,
 //! exit, `may_goto`).
 //!
@@ -15,12 +16,22 @@
 //! limit, pushes r6–r9 and r10, moves r10 down 512 bytes and `call`s the target; `exit` is a
 //! `ret`, so the main program is itself entered with `call` from the prologue. Every body
 //! runs with rsp 16-byte aligned, so helpers are called directly.
+//!
+//! Optimisations: with the verifier's facts, divisions skip the zero check when the divisor
+//! is proved non-zero, and zero-extensions (`w1 = w1`, `r1 <<= 32; r1 >>= 32`) of values
+//! whose upper half is known zero are dropped; without facts, the same holds for values the
+//! previous instruction computed in 32 bits. Copy-and-add pairs become `lea`, a test against
+//! zero after an ALU operation on the same register reuses its flags, and division, modulo
+//! and shifts by a register save only the x86 registers whose eBPF values are live (a
+//! backward liveness analysis over the program).
 
 mod alu;
 mod flow;
+mod live;
 mod mem;
 
-use userbpf_isa::{Insn, Program, Reg, Source};
+use userbpf_isa::{AluOp as BpfAluOp, CallTarget, Insn, LdImm64Kind, Program, Reg, Source, Width};
+use userbpf_runtime::interp::EngineHelpers;
 use userbpf_runtime::Helpers;
 
 use crate::asm::{Assembler, Label};
@@ -59,6 +70,10 @@ pub(crate) const SAVED: [X86Reg; 5] = [
 pub(crate) enum SiteKind {
     /// A static helper call.
     Helper(u32),
+    /// A call of a callback-taking helper.
+    Callback(u32),
+    /// `bpf_tail_call`.
+    TailCall,
     /// `callx`.
     CallX,
     /// A bpf-to-bpf call.
@@ -67,11 +82,23 @@ pub(crate) enum SiteKind {
     End,
 }
 
-/// A site that may trap.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Site {
-    pub slot: usize,
-    pub kind: SiteKind,
+/// What the code generator needs besides the program.
+pub(crate) struct Env<'a> {
+    pub helpers: &'a Helpers,
+    pub engine: Option<&'a EngineHelpers>,
+    /// The verifier's facts, one per instruction (parallel to `Program::insns`).
+    pub facts: Option<&'a [userbpf_verifier::InsnFacts]>,
+    /// Address of the program's site table (one `run::Site` per slot, plus the end).
+    pub sites_base: u64,
+    /// Address of the program's slot table.
+    pub slot_table: u64,
+}
+
+/// Per-slot facts the code generator uses.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct SlotFacts {
+    pub divisor_nonzero: bool,
+    pub upper32_zero: bool,
 }
 
 /// A second operand after constant blinding: a register or a plain immediate.
@@ -87,7 +114,10 @@ pub(crate) struct Compiled {
     pub code: Vec<u8>,
     /// Offset of each slot's code (None for the second slot of `lddw`).
     pub slot_offsets: Vec<Option<usize>>,
-    pub sites: Vec<Site>,
+    /// The kind of each site used, by slot.
+    pub sites: Vec<(usize, SiteKind)>,
+    /// Callback-taking helpers called.
+    pub callbacks: Vec<u32>,
 }
 
 /// An out-of-line trap stub: records the site and the trap code, then aborts the run.
@@ -95,6 +125,22 @@ struct Stub {
     label: Label,
     site: usize,
     code: u64,
+}
+
+/// What the previous instruction left in a register, for peepholes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Known {
+    /// The register whose upper 32 bits are known zero.
+    pub zext: Option<X86Reg>,
+    /// The register (and width) the flags were last set from by an ALU result.
+    pub flags: Option<(X86Reg, Size)>,
+}
+
+impl Known {
+    pub const NONE: Known = Known {
+        zext: None,
+        flags: None,
+    };
 }
 
 /// A xorshift generator for blinding keys, seeded from the OS-seeded hasher.
@@ -132,12 +178,25 @@ impl Rng {
 pub(crate) struct Cg<'h> {
     pub a: Assembler,
     slot_labels: Vec<Label>,
-    pub sites: Vec<Site>,
+    pub sites: Vec<(usize, SiteKind)>,
+    pub callbacks: Vec<u32>,
     stubs: Vec<Stub>,
     pub abort: Label,
     blind: Option<Rng>,
-    pub helpers: &'h Helpers,
+    pub env: &'h Env<'h>,
     pub slot_count: usize,
+    /// Facts by slot.
+    pub facts: Vec<SlotFacts>,
+    /// Slots some jump, call or function pointer enters.
+    pub is_target: Vec<bool>,
+    /// eBPF registers live after each slot (bit i: ri).
+    pub live_out: Vec<u16>,
+    /// The slot being lowered.
+    pub cur: usize,
+    /// What the previous instruction left (nothing at jump targets).
+    pub prev: Known,
+    /// What the current instruction leaves (set by its lowering).
+    pub known: Known,
 }
 
 impl Cg<'_> {
@@ -150,10 +209,11 @@ impl Cg<'_> {
         self.slot_labels[slot]
     }
 
-    /// Register a trap site; returns its index.
+    /// Register the site of `slot` (at most one per slot; the end of the program is slot
+    /// `slot_count`); returns its index.
     pub fn site(&mut self, slot: usize, kind: SiteKind) -> usize {
-        self.sites.push(Site { slot, kind });
-        self.sites.len() - 1
+        self.sites.push((slot, kind));
+        slot
     }
 
     /// A label that records `site` with trap `code` and aborts the run.
@@ -163,13 +223,26 @@ impl Cg<'_> {
         label
     }
 
-    /// `mov qword [ctx + site], index`.
+    /// Record the site's address in the context (clobbers r11).
     pub fn set_site(&mut self, site: usize) {
-        self.emit(X86Insn::StoreImm {
+        let addr = self.env.sites_base + (site * std::mem::size_of::<crate::run::Site>()) as u64;
+        self.emit(X86Insn::MovAbs {
+            dst: TMP,
+            imm: addr,
+        });
+        self.emit(X86Insn::Store {
             size: Size::S64,
             mem: Mem::at(CTX, off::SITE),
-            imm: site as i32,
+            src: TMP,
         });
+    }
+
+    /// Whether eBPF register `r` (as its x86 register) is live after the current slot.
+    pub fn live_after(&self, x: X86Reg) -> bool {
+        match Reg::all().find(|&r| xreg(r) == x) {
+            Some(r) => self.live_out[self.cur] & (1 << r.idx()) != 0,
+            None => false,
+        }
     }
 
     /// The second operand of an instruction. With constant blinding, an immediate `imm` is
@@ -241,10 +314,38 @@ impl Cg<'_> {
     }
 }
 
+/// Slots that jumps, calls and function pointers enter (slot 0 included).
+fn jump_targets(program: &Program) -> Vec<bool> {
+    let n = program.slot_count();
+    let mut t = vec![false; n + 1];
+    t[0] = true;
+    let mut mark = |slot: usize, off: i64| {
+        let to = slot as i64 + 1 + off;
+        if (0..=n as i64).contains(&to) {
+            t[to as usize] = true;
+        }
+    };
+    for (slot, insn) in program.iter() {
+        match *insn {
+            Insn::Ja { off } => mark(slot, off as i64),
+            Insn::Gotol { off } => mark(slot, off as i64),
+            Insn::Jump { off, .. } | Insn::MayGoto { off } => mark(slot, off as i64),
+            Insn::Call(CallTarget::Local(rel)) => mark(slot, rel as i64),
+            Insn::LdImm64 {
+                kind: LdImm64Kind::Func,
+                imm,
+                ..
+            } => mark(slot, imm as i64),
+            _ => {}
+        }
+    }
+    t
+}
+
 /// Compile `program`.
 pub(crate) fn compile(
     program: &Program,
-    helpers: &Helpers,
+    env: &Env<'_>,
     options: &JitOptions,
 ) -> Result<Compiled, JitError> {
     program.check_targets()?;
@@ -255,6 +356,17 @@ pub(crate) fn compile(
             max: MAX_SLOTS,
         });
     }
+    let mut facts = vec![SlotFacts::default(); slot_count];
+    if let Some(f) = env.facts {
+        if f.len() == program.insns().len() {
+            for (&slot, f) in program.starts().iter().zip(f) {
+                facts[slot] = SlotFacts {
+                    divisor_nonzero: f.divisor_nonzero,
+                    upper32_zero: f.upper32_zero,
+                };
+            }
+        }
+    }
     let mut a = Assembler::new();
     let slot_labels = (0..slot_count).map(|_| a.label()).collect();
     let abort = a.label();
@@ -262,19 +374,45 @@ pub(crate) fn compile(
         a,
         slot_labels,
         sites: Vec::new(),
+        callbacks: Vec::new(),
         stubs: Vec::new(),
         abort,
         blind: options.constant_blinding.then(Rng::new),
-        helpers,
+        env,
         slot_count,
+        facts,
+        is_target: jump_targets(program),
+        live_out: live::live_out(program, env.facts.is_some()),
+        cur: 0,
+        prev: Known::NONE,
+        known: Known::NONE,
     };
-    let body = cg.a.label();
-    prologue(&mut cg, body);
-    cg.a.bind(body);
-    for (slot, insn) in program.iter() {
+    prologue(&mut cg);
+    let insns = program.insns();
+    let starts = program.starts();
+    let mut i = 0;
+    while i < insns.len() {
+        let slot = starts[i];
         let label = cg.slot_label(slot);
         cg.a.bind(label);
-        lower(&mut cg, slot, insn)?;
+        cg.cur = slot;
+        cg.prev = if cg.is_target[slot] {
+            Known::NONE
+        } else {
+            cg.known
+        };
+        cg.known = Known::NONE;
+        // Pairs fused into one x86 instruction: the second must not be a jump target.
+        if let Some(next) = insns.get(i + 1) {
+            let next_slot = starts[i + 1];
+            if !cg.is_target[next_slot] && fuse(&mut cg, &insns[i], next) {
+                cg.a.bind(cg.slot_label(next_slot));
+                i += 2;
+                continue;
+            }
+        }
+        lower(&mut cg, slot, &insns[i])?;
+        i += 1;
     }
     // Falling off the end of the program.
     let end = cg.site(slot_count, SiteKind::End);
@@ -291,6 +429,8 @@ pub(crate) fn compile(
         });
         cg.a.jmp(cg.abort);
     }
+    cg.callbacks.sort_unstable();
+    cg.callbacks.dedup();
     let assembled = cg.a.finish();
     let slot_offsets = (0..slot_count)
         .map(|s| {
@@ -302,13 +442,83 @@ pub(crate) fn compile(
         code: assembled.code,
         slot_offsets,
         sites: cg.sites,
+        callbacks: cg.callbacks,
     })
 }
 
+/// Two instructions that become one x86 instruction; returns whether it emitted them.
+///
+/// - `rX = rY; rX += imm` and `rX = rY; rX += rZ` (64-bit) become `lea`.
+/// - `rX <<= 32; rX >>= 32` becomes `mov eX, eX`, or nothing when the upper half of rX is
+///   known zero.
+fn fuse(cg: &mut Cg<'_>, first: &Insn, second: &Insn) -> bool {
+    use crate::x86::Scale;
+    let alu64 = |i: &Insn| match *i {
+        Insn::Alu {
+            width: Width::W64,
+            op,
+            dst,
+            src,
+        } => Some((op, dst, src)),
+        _ => None,
+    };
+    let (Some((op1, d1, s1)), Some((op2, d2, s2))) = (alu64(first), alu64(second)) else {
+        return false;
+    };
+    if d1 != d2 {
+        return false;
+    }
+    let d = xreg(d1);
+    match (op1, s1, op2, s2) {
+        (BpfAluOp::Mov, Source::Reg(y), BpfAluOp::Add, Source::Imm(imm))
+            if y != d1 && cg.blind.is_none() =>
+        {
+            cg.emit(X86Insn::Lea {
+                dst: d,
+                mem: Mem::at(xreg(y), imm),
+            });
+            true
+        }
+        (BpfAluOp::Mov, Source::Reg(y), BpfAluOp::Add, Source::Reg(z)) if y != d1 => {
+            let (base, index) = if z == d1 {
+                // rX = rY; rX += rX: rY * 2.
+                (xreg(y), xreg(y))
+            } else {
+                (xreg(y), xreg(z))
+            };
+            if index == X86Reg::Rsp {
+                return false;
+            }
+            cg.emit(X86Insn::Lea {
+                dst: d,
+                mem: Mem::indexed(base, index, Scale::S1, 0),
+            });
+            true
+        }
+        (BpfAluOp::Lsh, Source::Imm(32), BpfAluOp::Rsh, Source::Imm(32)) => {
+            let proven = cg.prev.zext == Some(d);
+            if !proven {
+                cg.emit(X86Insn::Mov {
+                    size: Size::S32,
+                    dst: d,
+                    src: d,
+                });
+            }
+            cg.known = Known {
+                zext: Some(d),
+                flags: None,
+            };
+            true
+        }
+        _ => false,
+    }
+}
+
 /// Entry: `extern "C" fn(ctx: *mut RunCtx) -> u64`. Saves the host's callee-saved
-/// registers, loads r1–r5 and r10 from the context, zeroes r0 and r6–r9, `call`s the body,
-/// and restores. The abort path resets rsp from the context and shares the epilogue.
-fn prologue(cg: &mut Cg<'_>, body: Label) {
+/// registers, loads r1–r5 and r10 from the context, zeroes r0 and r6–r9, `call`s the
+/// function whose address is in the context's entry target, and restores. The abort path
+/// resets rsp from the context and shares the epilogue.
+fn prologue(cg: &mut Cg<'_>) {
     use X86Reg::*;
     const HOST_SAVED: [X86Reg; 6] = [Rbx, Rbp, R12, R13, R14, R15];
     for r in HOST_SAVED {
@@ -344,7 +554,12 @@ fn prologue(cg: &mut Cg<'_>, body: Label) {
             src: r,
         });
     }
-    cg.a.call(body);
+    cg.emit(X86Insn::Load {
+        size: Size::S64,
+        dst: TMP,
+        mem: Mem::at(CTX, off::ENTRY_TARGET),
+    });
+    cg.emit(X86Insn::CallReg(TMP));
     let epilogue = cg.a.label();
     cg.a.bind(epilogue);
     for r in HOST_SAVED.into_iter().rev() {

@@ -368,6 +368,7 @@ pub fn encode(insn: &X86Insn, out: &mut Vec<u8>) {
             out.extend_from_slice(&rel.to_le_bytes());
         }
         CallReg(reg) => emit(out, Form::default(), &[0xff], 2, Rm::Reg(reg)),
+        JmpReg(reg) => emit(out, Form::default(), &[0xff], 4, Rm::Reg(reg)),
         Jmp { rel, short } => {
             if short {
                 out.extend_from_slice(&[0xeb, rel as i8 as u8]);

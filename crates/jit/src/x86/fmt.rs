@@ -198,6 +198,7 @@ impl fmt::Display for X86Insn {
             Ret => f.write_str("ret"),
             Call { rel } => write!(f, "call 0x{:x}", branch_target(self, rel)),
             CallReg(reg) => write!(f, "call {}", r(reg, Size::S64)),
+            JmpReg(reg) => write!(f, "jmp {}", r(reg, Size::S64)),
             Jmp { rel, .. } => write!(f, "jmp 0x{:x}", branch_target(self, rel)),
             Jcc { cond, rel, .. } => {
                 write!(f, "j{} 0x{:x}", cond.suffix(), branch_target(self, rel))

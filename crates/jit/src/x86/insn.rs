@@ -406,6 +406,8 @@ pub enum X86Insn {
     },
     /// `call r64`.
     CallReg(X86Reg),
+    /// `jmp r64`.
+    JmpReg(X86Reg),
     /// `jmp rel8/rel32` (relative to the end of the instruction).
     Jmp {
         /// Displacement.

@@ -7,7 +7,8 @@
 //! every ALU and jump form with edge values, loads and stores of every size, sign-extending
 //! loads, all atomics, helper calls (one helper can fail), `callx` to helpers and to
 //! functions, bpf-to-bpf calls including recursion deep enough to hit the frame limit, and
-//! `may_goto`. The main program ends by folding the top 128 bytes of its stack into r0, so
+//! `may_goto`. Every function starts by zeroing the 128 bytes of stack it may use (stack
+//! contents are undefined at entry). The main program ends by folding the top 128 bytes of its stack into r0, so
 //! stack contents are compared too. r9 keeps the input address (r1 is reloaded from it
 //! after helper calls, which clobber r1–r5 in the JIT as in the kernel).
 
@@ -398,6 +399,21 @@ fn body(rng: &mut Rng, func: usize, n_subs: usize, max_units: u64) -> Vec<Vec<Pi
 }
 
 /// Generate a program and its input.
+/// Stores of zero to the 128 bytes of stack the programs use: stack contents are undefined
+/// at function entry (the JIT does not clear them), so programs write before they read.
+fn zero_stack() -> Vec<Piece> {
+    (1..=16)
+        .map(|j| {
+            Piece::Insn(Insn::Store {
+                size: MemSize::DW,
+                dst: Reg::R10,
+                off: -8 * j,
+                src: Source::Imm(0),
+            })
+        })
+        .collect()
+}
+
 pub fn generate(rng: &mut Rng) -> Case {
     // Subprograms 0..n_subs-1; the last is the recursive one.
     let n_subs = rng.below(4) as usize;
@@ -412,6 +428,7 @@ pub fn generate(rng: &mut Rng) -> Case {
     for r in DATA {
         init.push(Piece::Insn(Insn::lddw(r, edge64(rng))));
     }
+    init.extend(zero_stack());
     let mut main_units = vec![init];
     main_units.extend(body(rng, 0, n_subs, 40));
     let mut tail = Vec::new();
@@ -482,7 +499,10 @@ pub fn generate(rng: &mut Rng) -> Case {
                 jump_base: 0,
             });
         } else {
-            let units = body(rng, s + 1, n_subs, 12);
+            let mut units = body(rng, s + 1, n_subs, 12);
+            if let Some(first) = units.first_mut() {
+                first.splice(0..0, zero_stack());
+            }
             funcs.push(Func {
                 units,
                 tail: vec![Insn::Exit],

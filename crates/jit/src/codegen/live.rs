@@ -1,0 +1,147 @@
+//! Register liveness: which eBPF registers may still be read after each instruction.
+//!
+//! Takes a program; gives, per slot, the set of registers live after it (bit i for ri), by
+//! the usual backward dataflow over the control-flow graph, iterated to a fixed point. It
+//! is conservative for unverified (trusted) code, which may rely on the JIT's conventions:
+//! there local calls and `callx` read r0–r9 (the callee runs on the same registers) and
+//! write nothing, and a subprogram's `exit` reads r0–r5. For verified programs (and the
+//! main function's `exit`) the eBPF calling convention holds: calls read r1–r5 and write
+//! r0–r5, `exit` reads r0. Helper calls read r1–r5 and write r0–r5. The code generator uses it to skip saving x86 registers whose eBPF values are dead
+//! around division and shifts.
+
+use userbpf_isa::{AluOp, AtomicOp, CallTarget, Insn, Program, Source};
+
+const ARGS: u16 = 0b11_1110;
+const R0_TO_R5: u16 = 0b11_1111;
+const R0_TO_R9: u16 = 0b11_1111_1111;
+
+fn bit(r: userbpf_isa::Reg) -> u16 {
+    1 << r.idx()
+}
+
+fn src_bits(s: Source) -> u16 {
+    match s {
+        Source::Reg(r) => bit(r),
+        Source::Imm(_) => 0,
+    }
+}
+
+/// (use, def) of one instruction. `verified`: the verifier guarantees that nothing reads
+/// r1–r5 after a call or a subprogram's registers other than its arguments; `main`: the
+/// instruction belongs to the main function (its `exit` ends the run).
+fn use_def(insn: &Insn, verified: bool, main: bool) -> (u16, u16) {
+    match *insn {
+        Insn::Call(CallTarget::Local(_)) | Insn::CallX { .. } if verified => {
+            let reg = match *insn {
+                Insn::CallX { reg } => bit(reg),
+                _ => 0,
+            };
+            (ARGS | reg, R0_TO_R5)
+        }
+        Insn::Exit if verified || main => (1, 0),
+        Insn::Alu {
+            op: AluOp::Mov,
+            dst,
+            src,
+            ..
+        } => (src_bits(src), bit(dst)),
+        Insn::Alu { dst, src, .. } => (bit(dst) | src_bits(src), bit(dst)),
+        Insn::Neg { dst, .. } | Insn::Endian { dst, .. } => (bit(dst), bit(dst)),
+        Insn::MovSx { dst, src, .. } => (bit(src), bit(dst)),
+        Insn::Load { dst, src, .. } | Insn::LoadSx { dst, src, .. } => (bit(src), bit(dst)),
+        Insn::Store { dst, src, .. } => (bit(dst) | src_bits(src), 0),
+        Insn::Atomic { op, dst, src, .. } => match op {
+            AtomicOp::CmpXchg => (bit(dst) | bit(src) | 1, 1),
+            AtomicOp::Add | AtomicOp::Or | AtomicOp::And | AtomicOp::Xor => {
+                (bit(dst) | bit(src), 0)
+            }
+            _ => (bit(dst) | bit(src), bit(src)),
+        },
+        Insn::LdImm64 { dst, .. } => (0, bit(dst)),
+        Insn::LoadPacket { .. } => (0x7ff, R0_TO_R5),
+        Insn::Ja { .. } | Insn::Gotol { .. } | Insn::MayGoto { .. } => (0, 0),
+        Insn::Jump { dst, src, .. } => (bit(dst) | src_bits(src), 0),
+        // The callee runs on the same registers: in trusted code it may read any of them.
+        Insn::Call(CallTarget::Local(_)) => (R0_TO_R9, 0),
+        Insn::Call(_) => (ARGS, R0_TO_R5),
+        Insn::CallX { .. } => (R0_TO_R9, 0),
+        Insn::Exit => (R0_TO_R5, 0),
+    }
+}
+
+/// Registers live after each slot (0 for the second slot of `lddw`).
+pub(crate) fn live_out(program: &Program, verified: bool) -> Vec<u16> {
+    let n = program.slot_count();
+    let insns = program.insns();
+    let starts = program.starts();
+    // Successor slots of each instruction.
+    let mut index_of = vec![usize::MAX; n + 1];
+    for (i, &s) in starts.iter().enumerate() {
+        index_of[s] = i;
+    }
+    // The main function ends where the first subprogram starts.
+    let mut main_end = n;
+    for (slot, insn) in program.iter() {
+        let t = match *insn {
+            Insn::Call(CallTarget::Local(rel)) => slot as i64 + 1 + rel as i64,
+            Insn::LdImm64 {
+                kind: userbpf_isa::LdImm64Kind::Func,
+                imm,
+                ..
+            } => slot as i64 + 1 + imm as i64,
+            _ => continue,
+        };
+        if t > 0 && (t as usize) < main_end {
+            main_end = t as usize;
+        }
+    }
+    let ud: Vec<(u16, u16)> = program
+        .iter()
+        .map(|(slot, insn)| use_def(insn, verified, slot < main_end))
+        .collect();
+    let succs = |i: usize| -> [Option<usize>; 2] {
+        let slot = starts[i] as i64;
+        let next = starts.get(i + 1).copied();
+        let to = |off: i64| {
+            let t = slot + 1 + off;
+            (0..n as i64)
+                .contains(&t)
+                .then(|| index_of[t as usize])
+                .filter(|&j| j != usize::MAX)
+        };
+        let next_i = next.map(|_| i + 1);
+        match insns[i] {
+            Insn::Exit => [None, None],
+            Insn::Ja { off } => [to(off as i64), None],
+            Insn::Gotol { off } => [to(off as i64), None],
+            Insn::Jump { off, .. } | Insn::MayGoto { off } => [next_i, to(off as i64)],
+            _ => [next_i, None],
+        }
+    };
+    let mut live_in = vec![0u16; insns.len()];
+    let mut out = vec![0u16; insns.len()];
+    loop {
+        let mut changed = false;
+        for i in (0..insns.len()).rev() {
+            let mut o = 0;
+            for j in succs(i).into_iter().flatten() {
+                o |= live_in[j];
+            }
+            let (u, d) = ud[i];
+            let li = u | (o & !d);
+            if o != out[i] || li != live_in[i] {
+                out[i] = o;
+                live_in[i] = li;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let mut by_slot = vec![0u16; n];
+    for (i, &s) in starts.iter().enumerate() {
+        by_slot[s] = out[i];
+    }
+    by_slot
+}
