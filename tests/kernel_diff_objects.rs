@@ -881,11 +881,13 @@ enum UserbpfError {
 /// # Errors
 /// [`UserbpfError::Unavailable`] for what the userbpf side cannot do yet,
 /// [`UserbpfError::Failed`] for load, preparation or run failures.
+/// Run `program` on a fresh instance in the interpreter, or with `jit` in the JIT.
 fn run_userbpf(
     object_bytes: &[u8],
     program: &str,
     inputs: &[Vec<u8>],
     setup: &[Setup],
+    jit: bool,
 ) -> Result<Outcome, UserbpfError> {
     use std::sync::Arc;
     use userbpf_runtime::context::{ProgType, TestRunInput};
@@ -934,15 +936,30 @@ fn run_userbpf(
     let prepared = instance
         .program(program)
         .map_err(|e| failed("prepare", &e))?;
+    let compiled = if jit {
+        // SAFETY: the kernel's verifier accepted these programs (the kernel side ran them
+        // before userbpf does), and they run on the contexts test_run builds.
+        Some(
+            unsafe {
+                userbpf_jit::compile_prepared(&prepared, None, &userbpf_jit::JitOptions::default())
+            }
+            .map_err(|e| failed("JIT compile", &e))?,
+        )
+    } else {
+        None
+    };
     let mut runs = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
-        let run = prepared
-            .test_run(&TestRunInput {
-                data_in: input,
-                ctx_in: None,
-                repeat: 1,
-            })
-            .map_err(|e| failed(&format!("input {i}"), &e))?;
+        let test_input = TestRunInput {
+            data_in: input,
+            ctx_in: None,
+            repeat: 1,
+        };
+        let run = match &compiled {
+            Some(j) => j.test_run(&test_input),
+            None => prepared.test_run(&test_input),
+        }
+        .map_err(|e| failed(&format!("input {i}"), &e))?;
         runs.push(Run {
             retval: run.retval,
             data_out: run.data_out,
@@ -1081,6 +1098,7 @@ fn kernel_diff_objects() {
 
     let cases = cases();
     let (mut kernel_ok, mut compared, mut skipped) = (0, 0, 0);
+    let mut jit_same = 0;
     let mut failures = Vec::new();
     let mut mismatches = Vec::new();
     let mut compared_labels: Vec<String> = Vec::new();
@@ -1118,7 +1136,26 @@ fn kernel_diff_objects() {
         if std::env::var_os("KDIFF_VERBOSE").is_some() {
             println!("{label}: kernel outcome {kernel:02x?}");
         }
-        match run_userbpf(&bytes, case.program, &case.inputs, &case.setup) {
+        // The JIT must do exactly what the interpreter does (known differences included).
+        let interp = run_userbpf(&bytes, case.program, &case.inputs, &case.setup, false);
+        let jit = run_userbpf(&bytes, case.program, &case.inputs, &case.setup, true);
+        match (&interp, &jit) {
+            (Ok(i), Ok(j)) => {
+                let diff = describe_difference(i, j);
+                if diff.is_empty() {
+                    jit_same += 1;
+                } else {
+                    failures.push(format!(
+                        "{label}: the JIT differs from the interpreter:\n  {}",
+                        diff.join("\n  ")
+                    ));
+                }
+            }
+            (Err(UserbpfError::Unavailable(_)), _) => {}
+            (Ok(_), Err(e)) => failures.push(format!("{label}: the JIT failed: {e:?}")),
+            (Err(_), _) => {}
+        }
+        match interp {
             Err(UserbpfError::Failed(why)) => {
                 compared += 1;
                 compared_labels.push(label.clone());
@@ -1146,6 +1183,7 @@ fn kernel_diff_objects() {
             }
         }
     }
+    println!("kernel_diff_objects: the JIT agrees with the interpreter on {jit_same} cases");
     let programs: std::collections::BTreeSet<&str> = cases.iter().map(|c| c.file).collect();
     println!(
         "kernel_diff_objects: {} cases from {} programs ({} possible CPUs); kernel ok {}, \
