@@ -45,6 +45,10 @@ struct Machine<'r, 'm> {
     may_goto: u64,
     /// Tail calls taken in this run.
     tail_calls: u32,
+    /// The lowest stack address zeroed in this run: each frame depth is zeroed the first time
+    /// the run enters it, so every run starts with a zeroed stack (as if the whole stack
+    /// were cleared at entry) without paying for frames it never uses.
+    zeroed_lo: u64,
     /// Instructions left (metered runs; saved here around nested loops).
     budget_left: u64,
     /// The budget the run started with, for the trap message.
@@ -60,6 +64,7 @@ struct State {
     frames: Vec<Frame>,
     may_goto: u64,
     tail_calls: u32,
+    zeroed_lo: u64,
     budget_left: u64,
     budget_total: u64,
 }
@@ -78,6 +83,7 @@ impl<'m> Machine<'_, 'm> {
             frames: std::mem::take(&mut self.frames),
             may_goto: self.may_goto,
             tail_calls: self.tail_calls,
+            zeroed_lo: self.zeroed_lo,
             budget_left: self.budget_left,
             budget_total: self.budget_total,
         }
@@ -90,6 +96,7 @@ impl<'m> Machine<'_, 'm> {
         self.frames = s.frames;
         self.may_goto = s.may_goto;
         self.tail_calls = s.tail_calls;
+        self.zeroed_lo = s.zeroed_lo;
         self.budget_left = s.budget_left;
         self.budget_total = s.budget_total;
     }
@@ -119,6 +126,7 @@ impl<'m> Machine<'_, 'm> {
                     frames: Vec::new(),
                     may_goto: 0,
                     tail_calls: 0,
+                    zeroed_lo: 0,
                     budget_left: 0,
                     budget_total: 0,
                 };
@@ -277,9 +285,12 @@ impl<'m> Machine<'_, 'm> {
         });
         self.regs[10] = self.stack_lo;
         self.stack_lo -= STACK_FRAME_SIZE as u64;
-        // SAFETY: the new frame lies inside the run's stack (at most MAX_CALL_FRAMES frames,
-        // checked above), which `execute` owns for the whole run.
-        unsafe { memory::zero(self.stack_lo, STACK_FRAME_SIZE) };
+        if self.stack_lo < self.zeroed_lo {
+            // SAFETY: the new frame lies inside the run's stack (at most MAX_CALL_FRAMES
+            // frames, checked above), which `execute` owns for the whole run.
+            unsafe { memory::zero(self.stack_lo, STACK_FRAME_SIZE) };
+            self.zeroed_lo = self.stack_lo;
+        }
         Ok(target)
     }
 
@@ -515,6 +526,7 @@ pub(super) fn execute(
                 frames: Vec::new(),
                 may_goto: MAY_GOTO_BUDGET,
                 tail_calls: 0,
+                zeroed_lo: stack_top - STACK_FRAME_SIZE as u64,
                 budget_left: vm.budget.unwrap_or(u64::MAX),
                 budget_total: vm.budget.unwrap_or(0),
             };
@@ -860,5 +872,25 @@ mod tests {
             assert_eq!(dirty.run_raw(&mut []), Ok(0));
             assert_eq!(read.run_raw(&mut []), Ok(0));
         }
+    }
+
+    /// Within one run a frame depth is zeroed once: a second call at the same depth sees what
+    /// the first left (as the JIT, whose stack is cleared once per run).
+    #[test]
+    fn frames_are_zeroed_once_per_run() {
+        let prog = vm("
+            call local set
+            call local get
+            exit
+        set:
+            r1 = 7
+            *(u64 *)(r10 - 8) = r1
+            exit
+        get:
+            r0 = *(u64 *)(r10 - 8)
+            exit
+        ");
+        assert_eq!(prog.run_raw(&mut []), Ok(7));
+        assert_eq!(prog.run_raw(&mut []), Ok(7));
     }
 }
