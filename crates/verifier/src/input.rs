@@ -157,6 +157,10 @@ pub struct MapInfo {
     /// The file descriptor `lddw rX, map_fd` instructions use for this map (`BPF_PSEUDO_MAP_FD`);
     /// `BPF_PSEUDO_MAP_IDX` instructions use the index into [`VerifierInput::maps`] instead.
     pub fd: Option<i32>,
+    /// For maps of maps (`ARRAY_OF_MAPS`, `HASH_OF_MAPS`): the index in
+    /// [`VerifierInput::maps`] of the inner map's template. A lookup then gives, after its
+    /// null check, a pointer to that map rather than to a value.
+    pub inner_map: Option<u32>,
 }
 
 /// Verifier settings.

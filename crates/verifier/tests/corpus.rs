@@ -44,6 +44,8 @@ fn prog_type(p: &ProgramSpec) -> ProgType {
         p.prog_type
     };
     match t {
+        // As PREVAIL does for Cilium's objects, whose type is in the file name.
+        ProgramType::Unspecified if p.section == "from-netdev" => ProgType::Xdp,
         ProgramType::SocketFilter => ProgType::SocketFilter,
         ProgramType::SchedCls | ProgramType::SchedAct => ProgType::SchedCls,
         ProgramType::Xdp => ProgType::Xdp,
@@ -93,6 +95,27 @@ fn prevail(dir: &Path) -> BTreeMap<(String, String), bool> {
     out
 }
 
+/// The object's maps, then the inner-map templates of its maps of maps.
+fn map_infos(object: &Object) -> Vec<MapInfo> {
+    let info = |m: &userbpf_object::MapSpec| MapInfo {
+        map_type: m.map_type,
+        key_size: m.key_size,
+        value_size: m.value_size,
+        max_entries: m.max_entries,
+        flags: m.map_flags,
+        fd: None,
+        inner_map: None,
+    };
+    let mut maps: Vec<MapInfo> = object.maps.iter().map(info).collect();
+    for (i, m) in object.maps.iter().enumerate() {
+        if let Some(inner) = &m.inner {
+            maps[i].inner_map = Some(maps.len() as u32);
+            maps.push(info(inner));
+        }
+    }
+    maps
+}
+
 #[test]
 fn corpus() {
     let dir = corpus_dir();
@@ -118,18 +141,7 @@ fn corpus() {
                 continue;
             }
         };
-        let maps: Vec<MapInfo> = object
-            .maps
-            .iter()
-            .map(|m| MapInfo {
-                map_type: m.map_type,
-                key_size: m.key_size,
-                value_size: m.value_size,
-                max_entries: m.max_entries,
-                flags: m.map_flags,
-                fd: None,
-            })
-            .collect();
+        let maps = map_infos(&object);
         for p in &object.programs {
             let input = VerifierInput {
                 program: &p.insns,

@@ -84,6 +84,7 @@ const MAPS: &[MapInfo] = &[
         max_entries: 16,
         flags: 0,
         fd: Some(1),
+        inner_map: None,
     },
     MapInfo {
         map_type: map_type::ARRAY,
@@ -92,6 +93,7 @@ const MAPS: &[MapInfo] = &[
         max_entries: 4,
         flags: 0,
         fd: Some(2),
+        inner_map: None,
     },
     MapInfo {
         map_type: map_type::RINGBUF,
@@ -100,6 +102,7 @@ const MAPS: &[MapInfo] = &[
         max_entries: 4096,
         flags: 0,
         fd: Some(3),
+        inner_map: None,
     },
     MapInfo {
         map_type: map_type::ARRAY,
@@ -108,6 +111,7 @@ const MAPS: &[MapInfo] = &[
         max_entries: 1,
         flags: userbpf_verifier::input::BPF_F_RDONLY_PROG,
         fd: Some(4),
+        inner_map: None,
     },
     MapInfo {
         map_type: map_type::PROG_ARRAY,
@@ -116,6 +120,7 @@ const MAPS: &[MapInfo] = &[
         max_entries: 4,
         flags: 0,
         fd: Some(5),
+        inner_map: None,
     },
 ];
 

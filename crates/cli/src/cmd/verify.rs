@@ -136,18 +136,23 @@ pub fn run(file: &Path, program: Option<&str>, as_json: bool, log_level: u32) ->
             None => anyhow!("{}: no programs", file.display()),
         }));
     }
-    let maps: Vec<MapInfo> = object
-        .maps
-        .iter()
-        .map(|m| MapInfo {
-            map_type: m.map_type,
-            key_size: m.key_size,
-            value_size: m.value_size,
-            max_entries: m.max_entries,
-            flags: m.map_flags,
-            fd: None,
-        })
-        .collect();
+    // The object's maps, then the inner-map templates of its maps of maps.
+    let info = |m: &userbpf_object::MapSpec| MapInfo {
+        map_type: m.map_type,
+        key_size: m.key_size,
+        value_size: m.value_size,
+        max_entries: m.max_entries,
+        flags: m.map_flags,
+        fd: None,
+        inner_map: None,
+    };
+    let mut maps: Vec<MapInfo> = object.maps.iter().map(info).collect();
+    for (i, m) in object.maps.iter().enumerate() {
+        if let Some(inner) = &m.inner {
+            maps[i].inner_map = Some(maps.len() as u32);
+            maps.push(info(inner));
+        }
+    }
     let mut rejected = 0;
     for p in selected {
         let input = VerifierInput {

@@ -197,7 +197,8 @@ impl Verifier<'_> {
                     let ok = match proto.id {
                         12 => mt == map_type::PROG_ARRAY,
                         130..=134 => mt == map_type::RINGBUF,
-                        25 => mt == map_type::PERF_EVENT_ARRAY,
+                        22 | 25 | 55 => mt == map_type::PERF_EVENT_ARRAY,
+                        33 | 37 => mt == map_type::CGROUP_ARRAY,
                         87..=89 => mt == map_type::QUEUE || mt == map_type::STACK,
                         27 => mt == map_type::STACK_TRACE,
                         1..=3 => !matches!(

@@ -67,6 +67,19 @@ impl Verifier<'_> {
                 }
                 if let Some(s) = nonnull_side.as_mut() {
                     mark_null(s, ptr.id, ptr.ref_id, false);
+                    // A lookup in a map of maps gives the inner map.
+                    let maps = self.input.maps;
+                    s.for_each_reg(|r| {
+                        if r.ty == RegType::MapValue && r.id == ptr.id && ptr.id != 0 {
+                            if let Some(inner) = maps.get(r.map as usize).and_then(|m| m.inner_map)
+                            {
+                                *r = RegState {
+                                    map: inner,
+                                    ..RegState::pointer(RegType::MapPtr)
+                                };
+                            }
+                        }
+                    });
                 }
             } else if matches!(
                 ptr.ty,
