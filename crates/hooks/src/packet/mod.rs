@@ -23,6 +23,7 @@ pub mod capture;
 pub mod hook;
 pub mod pcap;
 pub mod pcapng;
+pub mod traffic;
 
 pub use capture::{
     read_all, CaptureError, CaptureErrorKind, CaptureReader, CaptureWriter, Format, Packet,

@@ -1,0 +1,210 @@
+//! `userbpf xdp OBJ --program NAME --pcap IN [--out OUT] [--json] [--pin-dir DIR]`: a
+//! packet program (xdp, tc or socket_filter, from its section) on every packet of a capture.
+//!
+//! Loads the object and creates its maps (pinned with `--pin-dir`, so `userbpf map update`
+//! can fill them first and `userbpf map dump` read them after), then runs the program on the
+//! packets of IN (pcap or pcapng, Ethernet) in order with `BPF_PROG_TEST_RUN` semantics, the
+//! maps carrying their state from packet to packet. `--out` receives the packets that pass
+//! or are sent back, as the program left them, with their original timestamps (pcapng when
+//! OUT ends in `.pcapng`, else pcap). `--json` prints one line per packet and a summary line;
+//! otherwise a readable summary. Exit 2 for malformed captures, 1 when a run trapped.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Write};
+use std::path::Path;
+
+use anyhow::anyhow;
+use serde_json::json;
+use userbpf_hooks::packet::{
+    CaptureReader, CaptureWriter, Format, HookError, PacketHook, PacketProgKind, Verdict,
+};
+use userbpf_object::Object;
+use userbpf_runtime::instance::{LoadOptions, ObjectInstance};
+use userbpf_runtime::pin_btf;
+
+use super::read_file;
+use crate::cli::XdpArgs;
+use crate::{CmdResult, Failure};
+
+/// Load the object and prepare the chosen program.
+fn prepare(args: &XdpArgs) -> Result<PacketHook, Failure> {
+    let path = &args.object;
+    let bytes = read_file(path)?;
+    let object =
+        Object::parse(&bytes).map_err(|e| Failure::input(anyhow!("{}: {e}", path.display())))?;
+    let name = match (&args.program, object.programs.as_slice()) {
+        (Some(n), _) => n.clone(),
+        (None, [only]) => only.name.clone(),
+        (None, programs) => {
+            let names: Vec<&str> = programs.iter().map(|p| p.name.as_str()).collect();
+            return Err(Failure::input(anyhow!(
+                "{}: choose a program with --program: {}",
+                path.display(),
+                names.join(", ")
+            )));
+        }
+    };
+    if object.program(&name).is_none() {
+        return Err(Failure::input(anyhow!(
+            "{}: no program named {name}",
+            path.display()
+        )));
+    }
+    if let Some(dir) = &args.pin_dir {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::input(anyhow!("--pin-dir {}: {e}", dir.display())))?;
+    }
+    let instance = ObjectInstance::load(
+        &object,
+        &LoadOptions {
+            pin_dir: args.pin_dir.clone(),
+            helper_env: None,
+        },
+    )
+    .map_err(|e| Failure::input(anyhow!("{}: {e}", path.display())))?;
+    if let Some(dir) = &args.pin_dir {
+        pin_btf::write_for_object(dir, &object).map_err(|e| Failure::input(anyhow!(e)))?;
+    }
+    let prepared = instance
+        .program(&name)
+        .map_err(|e| Failure::input(anyhow!("{}: {e}", path.display())))?;
+    PacketHook::new(prepared).map_err(|e| Failure::input(anyhow!("{}: {e}", path.display())))
+}
+
+fn output_format(path: &Path, input: Format) -> Format {
+    let ng = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("pcapng"));
+    match (ng, input) {
+        (true, _) => Format::Pcapng,
+        (false, Format::Pcap { nanos, .. }) => Format::Pcap {
+            nanos,
+            big_endian: false,
+        },
+        (false, Format::Pcapng) => Format::Pcap {
+            nanos: true,
+            big_endian: false,
+        },
+    }
+}
+
+pub fn run(args: &XdpArgs) -> CmdResult {
+    if args.iface.is_some() {
+        return Err(Failure::input(anyhow!(
+            "--iface (live capture) is not available yet; record the traffic with tcpdump \
+             and use --pcap"
+        )));
+    }
+    let Some(pcap) = &args.pcap else {
+        return Err(Failure::input(anyhow!("give --pcap IN (or --iface IF)")));
+    };
+    let mut hook = prepare(args)?;
+    let kind = hook.kind();
+    let file = File::open(pcap)
+        .map_err(|e| Failure::input(anyhow!("cannot read {}: {e}", pcap.display())))?;
+    let reader = CaptureReader::new(BufReader::new(file))
+        .map_err(|e| Failure::input(anyhow!("{}: {e}", pcap.display())))?;
+    let mut writer = match &args.out {
+        Some(out) => {
+            let f = File::create(out)
+                .map_err(|e| Failure::input(anyhow!("cannot create {}: {e}", out.display())))?;
+            Some(
+                CaptureWriter::new(BufWriter::new(f), output_format(out, reader.format()))
+                    .map_err(|e| Failure::input(anyhow!("{}: {e}", out.display())))?,
+            )
+        }
+        None => None,
+    };
+    let stdout = std::io::stdout();
+    let mut lines = std::io::BufWriter::new(stdout.lock());
+    let mut traps = Vec::new();
+    let result = hook.run_capture(reader, writer.as_mut(), |_, r| {
+        if args.json {
+            let verdict = match r.verdict {
+                Verdict::NotRun => serde_json::Value::Null,
+                v => json!(v.name(kind)),
+            };
+            let mut line = json!({
+                "index": r.index,
+                "verdict": verdict,
+                "len": r.data.len(),
+                "ifindex": r.redirect_ifindex,
+            });
+            if let Some(e) = &r.error {
+                line["error"] = json!(e);
+            }
+            let _ = writeln!(lines, "{line}");
+        }
+        if r.verdict == Verdict::Trap {
+            traps.push((r.index, r.error.clone().unwrap_or_default()));
+        }
+    });
+    let _ = lines.flush();
+    drop(lines);
+    let summary = result.map_err(|e| match e {
+        HookError::Write(e) => Failure::input(anyhow!(
+            "{}: {e}",
+            args.out.as_deref().unwrap_or(Path::new("-")).display()
+        )),
+        e => Failure::input(anyhow!("{}: {e}", pcap.display())),
+    })?;
+    if let (Some(w), Some(out)) = (writer, &args.out) {
+        w.finish()
+            .map_err(|e| Failure::input(anyhow!("{}: {e}", out.display())))?;
+    }
+    let not_run = summary.verdicts.get("NOT_RUN").copied().unwrap_or(0);
+    if args.json {
+        let verdicts: serde_json::Map<String, serde_json::Value> = summary
+            .verdicts
+            .iter()
+            .filter(|(k, _)| k.as_str() != "NOT_RUN")
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        println!(
+            "{}",
+            json!({
+                "summary": true,
+                "packets": summary.packets,
+                "verdicts": verdicts,
+                "not_run": not_run,
+                "traps": summary.traps,
+                "written": summary.written,
+                "packets_per_second": summary.packets_per_second(),
+            })
+        );
+    } else {
+        let kind_name = match kind {
+            PacketProgKind::Xdp => "xdp",
+            PacketProgKind::Tc => "tc",
+            PacketProgKind::Socket => "socket filter",
+        };
+        println!(
+            "{} ({kind_name}): {} packets, {} bytes, {:.0} packets/s ({:.3} ms in the program)",
+            hook.program().name(),
+            summary.packets,
+            summary.bytes_in,
+            summary.packets_per_second(),
+            summary.run_time.as_secs_f64() * 1e3,
+        );
+        for (name, count) in &summary.verdicts {
+            if name != "NOT_RUN" || *count > 0 {
+                println!("  {name:<16} {count}");
+            }
+        }
+        if let Some(out) = &args.out {
+            println!(
+                "wrote {} packets ({} bytes) to {}",
+                summary.written,
+                summary.bytes_out,
+                out.display()
+            );
+        }
+    }
+    if let Some((index, trap)) = traps.first() {
+        return Err(Failure::program(anyhow!(
+            "{} packet(s) stopped the program; the first, packet {index}: {trap}",
+            traps.len()
+        )));
+    }
+    Ok(())
+}
