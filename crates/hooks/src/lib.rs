@@ -1,2 +1,48 @@
-//! userbpf-hooks: attach points (not yet built; see the tracing issue).
-pub mod packet;
+//! # userbpf-hooks: attach points
+//!
+//! Takes an [`ObjectInstance`](userbpf_runtime::ObjectInstance) and the names of its
+//! programs; gives hooks that turn real events into program contexts, run the programs
+//! synchronously and apply their results:
+//!
+//! - [`tracer`]: the ptrace event loop over every thread and child of a spawned command or
+//!   an attached process, stopping at each syscall entry and exit;
+//! - [`syscall_hooks`]: programs on `tracepoint/syscalls/sys_{enter,exit}_NAME` and
+//!   `raw_tracepoint/sys_{enter,exit}`, with the kernel's context layouts ([`record`]), the
+//!   helpers acting for the traced task ([`env`]) and enforcement (`bpf_override_return`,
+//!   `bpf_send_signal`);
+//! - [`syscalls`] and [`tracefs`]: syscall numbers and tracepoint formats.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use userbpf_hooks::{env::TaskEnv, syscall_hooks::{Event, SyscallHooks}, tracer::Tracer};
+//! use userbpf_runtime::instance::{LoadOptions, ObjectInstance};
+//!
+//! let object = userbpf_object::Object::parse(&std::fs::read("opensnoop.bpf.o").unwrap()).unwrap();
+//! let env = Arc::new(TaskEnv::new());
+//! let options = LoadOptions { helper_env: Some(env.clone()), ..Default::default() };
+//! let instance = ObjectInstance::load(&object, &options).unwrap();
+//! let mut hooks = SyscallHooks::new(&instance, env, |event| {
+//!     if let Event::Ringbuf { data, .. } = event {
+//!         println!("{data:02x?}");
+//!     }
+//! })
+//! .unwrap();
+//! for name in instance.program_names() {
+//!     hooks.attach(&instance, name).unwrap();
+//! }
+//! let mut tracer = Tracer::spawn(&["ls".into()]).unwrap();
+//! let outcome = tracer.run(&mut hooks).unwrap();
+//! println!("{:?}", outcome.status);
+//! ```
+
+pub mod env;
+pub mod error;
+pub mod record;
+pub mod syscall_hooks;
+pub mod syscalls;
+mod sys;
+pub mod tracefs;
+pub mod tracer;
+
+pub use error::HookError;
+pub use sys::Regs;

@@ -32,7 +32,8 @@ pub trait HelperEnv: Send + Sync {
     /// Emit one trace_printk message (without header); the env adds the trace_pipe header.
     fn trace(&self, message: &[u8]);
     /// Read memory of the task's address space outside the run's regions (a traced process);
-    /// None when this env has no such address space.
+    /// None when this env has no such address space. May return fewer than `len` bytes when
+    /// the range runs into unreadable memory (strings are read up to there).
     fn read_task_memory(&self, _addr: u64, _len: usize) -> Option<Vec<u8>> {
         None
     }

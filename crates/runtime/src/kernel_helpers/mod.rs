@@ -51,7 +51,8 @@ fn read(memory: &MemoryMap<'_>, env: &dyn HelperEnv, addr: u64, len: usize) -> O
     memory
         .read_bytes(addr, len)
         .ok()
-        .or_else(|| env.read_task_memory(addr, len))
+        // A task's memory may be readable only in part: the kernel fails the whole read.
+        .or_else(|| env.read_task_memory(addr, len).filter(|b| b.len() == len))
 }
 
 struct FormatMem<'m, 'a> {

@@ -1,0 +1,580 @@
+//! The ptrace event loop: every thread and child of a traced process, stopped at each
+//! syscall entry and exit.
+//!
+//! Takes a command to spawn or a running process to attach to, and a [`Handler`]; gives
+//! [`Tracer::run`], which follows forks, vforks, clones and execs (`PTRACE_SEIZE` with
+//! `TRACESYSGOOD | TRACEFORK | TRACEVFORK | TRACECLONE | TRACEEXEC | TRACEEXIT`), calls the
+//! handler synchronously at each syscall-enter and -exit stop (number and arguments from
+//! `PTRACE_GET_SYSCALL_INFO`), applies what it asks (skip the syscall and return a value:
+//! `orig_rax = -1` at entry, `rax = value` at exit), passes signals through, and detaches
+//! cleanly when [`request_stop`] is called (SIGINT/SIGTERM with
+//! [`install_signal_handlers`]).
+//!
+//! A spawned command is forked held on a pipe, seized, then released to `execvp`, so its
+//! first `execve` is seen; its own syscalls before that `execve` are not reported.
+
+use std::collections::HashMap;
+use std::ffi::{CString, OsString};
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+
+use crate::error::HookError;
+use crate::sys::{self, Regs, SyscallInfo, WaitStatus};
+
+const OPTIONS: u64 = sys::O_TRACESYSGOOD
+    | sys::O_TRACEFORK
+    | sys::O_TRACEVFORK
+    | sys::O_TRACECLONE
+    | sys::O_TRACEEXEC
+    | sys::O_TRACEEXIT;
+
+const SYS_EXECVE: u64 = 59;
+const SYS_EXECVEAT: u64 = 322;
+
+static STOP: AtomicBool = AtomicBool::new(false);
+static LEADER: AtomicI32 = AtomicI32::new(0);
+
+/// Ask the running tracer to detach from every task and return (async-signal-safe).
+pub fn request_stop() {
+    STOP.store(true, Ordering::SeqCst);
+    let leader = LEADER.load(Ordering::SeqCst);
+    if leader > 0 {
+        // Wake the tracer's waitpid: the interrupted tracee reports a stop.
+        let _ = sys::interrupt(leader);
+    }
+}
+
+extern "C" fn on_signal(_: libc::c_int) {
+    request_stop();
+}
+
+/// Make SIGINT and SIGTERM call [`request_stop`].
+pub fn install_signal_handlers() {
+    sys::on_stop_signals(on_signal);
+}
+
+/// A traced thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Task {
+    /// Thread id (the kernel's pid).
+    pub tid: i32,
+    /// Process id (the kernel's tgid).
+    pub tgid: i32,
+}
+
+/// What a handler is told and asked at each stop.
+pub trait Handler {
+    /// Whether syscall stops need the registers (for `pt_regs` contexts).
+    fn needs_regs(&self) -> bool {
+        false
+    }
+
+    /// A syscall-enter stop. Returning `Some(value)` skips the syscall: it does not run and
+    /// returns `value` (a negative errno for an error).
+    fn syscall_enter(
+        &mut self,
+        task: Task,
+        nr: u64,
+        args: &[u64; 6],
+        regs: Option<&Regs>,
+    ) -> Option<i64>;
+
+    /// A syscall-exit stop with the return value (as overridden at entry, if it was).
+    /// Returning `Some(value)` changes the return value.
+    fn syscall_exit(&mut self, task: Task, nr: u64, ret: i64, regs: Option<&Regs>) -> Option<i64>;
+
+    /// A task's exec completed (its comm and memory changed).
+    fn exec(&mut self, _task: Task) {}
+
+    /// A task exited.
+    fn exited(&mut self, _task: Task) {}
+}
+
+/// How the traced process (the spawned command, or the process attached to) ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TargetStatus {
+    /// Exited with this code.
+    Exited(i32),
+    /// Killed by this signal.
+    Signaled {
+        /// The signal.
+        signal: i32,
+        /// A core was dumped.
+        core: bool,
+    },
+}
+
+/// The end of a trace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// The leader's end, if it ended while traced (or, for a spawned command, after the
+    /// tracer detached).
+    pub status: Option<TargetStatus>,
+    /// The tracer detached on request before the target ended.
+    pub detached: bool,
+}
+
+#[derive(Debug)]
+struct TaskState {
+    tgid: i32,
+    /// The task's first stop (attach or auto-attach) has been seen.
+    started: bool,
+    /// The spawned command before its first execve: not reported.
+    pre_exec: bool,
+    /// The syscall the task is in (from its entry stop).
+    nr: Option<u64>,
+    /// Return value to put in rax at the exit stop of a skipped syscall.
+    override_ret: Option<i64>,
+}
+
+/// What the tracer follows.
+#[derive(Debug)]
+pub struct Tracer {
+    tasks: HashMap<i32, TaskState>,
+    leader: i32,
+    spawned: bool,
+    exec_error_fd: Option<i32>,
+    status: Option<TargetStatus>,
+    argv0: String,
+}
+
+fn read_tgid(tid: i32) -> i32 {
+    std::fs::read_to_string(format!("/proc/{tid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Tgid:"))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(tid)
+}
+
+fn is_stop_signal(sig: i32) -> bool {
+    matches!(
+        sig,
+        libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU
+    )
+}
+
+fn ignore_esrch(r: io::Result<()>) {
+    // A tracee killed while stopped (SIGKILL) makes ptrace fail with ESRCH; its exit is
+    // reported by waitpid.
+    let _ = r;
+}
+
+impl Tracer {
+    /// Fork and trace `argv` (`argv[0]` found in PATH).
+    ///
+    /// # Errors
+    /// [`HookError::Spawn`] if the fork or seize fails.
+    pub fn spawn(argv: &[OsString]) -> Result<Tracer, HookError> {
+        STOP.store(false, Ordering::SeqCst);
+        let argv0 = argv
+            .first()
+            .map(|a| a.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let spawn_err = |e: io::Error| HookError::Spawn {
+            command: argv0.clone(),
+            source: e,
+        };
+        let cargs: Vec<CString> = argv
+            .iter()
+            .map(|a| CString::new(a.as_bytes()))
+            .collect::<Result<_, _>>()
+            .map_err(|_| spawn_err(io::Error::from_raw_os_error(libc::EINVAL)))?;
+        let (pid, start, err) = sys::fork_exec_gated(&cargs).map_err(spawn_err)?;
+        let fail = |e: io::Error| {
+            let _ = sys::kill(pid, libc::SIGKILL);
+            let _ = sys::wait(pid, false);
+            spawn_err(e)
+        };
+        sys::seize(pid, OPTIONS).map_err(fail)?;
+        sys::interrupt(pid).map_err(fail)?;
+        // The interrupt stop of the held child.
+        loop {
+            match sys::wait(pid, false).map_err(fail)? {
+                Some(WaitStatus::Stopped(_, _)) => break,
+                Some(WaitStatus::Interrupted) => continue,
+                _ => return Err(fail(io::Error::from_raw_os_error(libc::ECHILD))),
+            }
+        }
+        let mut tasks = HashMap::new();
+        tasks.insert(
+            pid,
+            TaskState {
+                tgid: pid,
+                started: true,
+                pre_exec: true,
+                nr: None,
+                override_ret: None,
+            },
+        );
+        sys::cont_syscall(pid, 0).map_err(fail)?;
+        sys::release(start);
+        LEADER.store(pid, Ordering::SeqCst);
+        Ok(Tracer {
+            tasks,
+            leader: pid,
+            spawned: true,
+            exec_error_fd: Some(err),
+            status: None,
+            argv0,
+        })
+    }
+
+    /// Attach to every thread of running process `pid`.
+    ///
+    /// # Errors
+    /// [`HookError::Attach`] if the process does not exist or cannot be traced.
+    pub fn attach(pid: i32) -> Result<Tracer, HookError> {
+        STOP.store(false, Ordering::SeqCst);
+        let attach_err = |e: io::Error| HookError::Attach { pid, source: e };
+        let mut tasks: HashMap<i32, TaskState> = HashMap::new();
+        // Threads created while attaching are auto-attached by their (seized) creator, or
+        // found by the next pass.
+        loop {
+            let dir = std::fs::read_dir(format!("/proc/{pid}/task")).map_err(attach_err)?;
+            let mut added = false;
+            for entry in dir.flatten() {
+                let Some(tid) = entry
+                    .file_name()
+                    .to_str()
+                    .and_then(|s| s.parse::<i32>().ok())
+                else {
+                    continue;
+                };
+                if tasks.contains_key(&tid) {
+                    continue;
+                }
+                match sys::seize(tid, OPTIONS) {
+                    Ok(()) => {}
+                    // Already attached by its creator's clone event.
+                    Err(e) if e.raw_os_error() == Some(libc::EPERM) && !tasks.is_empty() => {}
+                    Err(e) if tid == pid || tasks.is_empty() => return Err(attach_err(e)),
+                    Err(_) => continue,
+                }
+                let _ = sys::interrupt(tid);
+                tasks.insert(
+                    tid,
+                    TaskState {
+                        tgid: pid,
+                        started: false,
+                        pre_exec: false,
+                        nr: None,
+                        override_ret: None,
+                    },
+                );
+                added = true;
+            }
+            if !added {
+                break;
+            }
+        }
+        LEADER.store(pid, Ordering::SeqCst);
+        Ok(Tracer {
+            tasks,
+            leader: pid,
+            spawned: false,
+            exec_error_fd: None,
+            status: None,
+            argv0: String::new(),
+        })
+    }
+
+    /// The pid of the spawned command or of the process attached to.
+    pub fn pid(&self) -> i32 {
+        self.leader
+    }
+
+    /// Trace until every traced task is gone or [`request_stop`] is called.
+    ///
+    /// # Errors
+    /// [`HookError::Trace`] for a failing waitpid; [`HookError::Exec`] when the spawned
+    /// command could not be executed.
+    pub fn run(&mut self, handler: &mut dyn Handler) -> Result<Outcome, HookError> {
+        let mut detached = false;
+        loop {
+            if STOP.load(Ordering::SeqCst) {
+                self.detach_all();
+                detached = true;
+                break;
+            }
+            if self.tasks.is_empty() {
+                break;
+            }
+            let st = sys::wait(-1, false).map_err(HookError::Trace)?;
+            match st {
+                None | Some(WaitStatus::Interrupted) => continue,
+                Some(WaitStatus::NoChildren) => break,
+                Some(WaitStatus::Exited(pid, code)) => {
+                    self.gone(pid, TargetStatus::Exited(code), handler)
+                }
+                Some(WaitStatus::Signaled(pid, signal, core)) => {
+                    self.gone(pid, TargetStatus::Signaled { signal, core }, handler)
+                }
+                Some(WaitStatus::Stopped(pid, status)) => self.stopped(pid, status, handler),
+            }
+        }
+        LEADER.store(0, Ordering::SeqCst);
+        if detached && self.spawned && self.status.is_none() {
+            // Our child goes on untraced: wait for it, so its status is ours.
+            loop {
+                match sys::wait(self.leader, false) {
+                    Ok(Some(WaitStatus::Exited(_, code))) => {
+                        self.status = Some(TargetStatus::Exited(code));
+                        break;
+                    }
+                    Ok(Some(WaitStatus::Signaled(_, signal, core))) => {
+                        self.status = Some(TargetStatus::Signaled { signal, core });
+                        break;
+                    }
+                    Ok(Some(WaitStatus::Interrupted)) | Ok(Some(WaitStatus::Stopped(..))) => {}
+                    _ => break,
+                }
+            }
+        }
+        if let Some(fd) = self.exec_error_fd.take() {
+            if self.status == Some(TargetStatus::Exited(127)) {
+                if let Some(errno) = sys::exec_error(fd) {
+                    return Err(HookError::Exec {
+                        command: self.argv0.clone(),
+                        source: io::Error::from_raw_os_error(errno),
+                    });
+                }
+            } else {
+                // SAFETY-free close through the same helper (reads EOF or nothing).
+                let _ = sys::exec_error(fd);
+            }
+        }
+        Ok(Outcome {
+            status: self.status,
+            detached,
+        })
+    }
+
+    fn gone(&mut self, pid: i32, how: TargetStatus, handler: &mut dyn Handler) {
+        if let Some(t) = self.tasks.remove(&pid) {
+            handler.exited(Task {
+                tid: pid,
+                tgid: t.tgid,
+            });
+        }
+        if pid == self.leader {
+            self.status = Some(how);
+        }
+    }
+
+    fn new_task(&mut self, tid: i32) -> &mut TaskState {
+        self.tasks.entry(tid).or_insert_with(|| TaskState {
+            tgid: read_tgid(tid),
+            started: false,
+            pre_exec: false,
+            nr: None,
+            override_ret: None,
+        })
+    }
+
+    fn stopped(&mut self, pid: i32, status: i32, handler: &mut dyn Handler) {
+        let sig = libc::WSTOPSIG(status);
+        let event = (status >> 16) & 0xffff;
+        let task = self.new_task(pid);
+        if !task.started {
+            task.started = true;
+            if event == sys::EVENT_STOP || sig == libc::SIGSTOP {
+                ignore_esrch(sys::cont_syscall(pid, 0));
+                return;
+            }
+        }
+        if sig == (libc::SIGTRAP | 0x80) {
+            self.syscall_stop(pid, handler);
+            return;
+        }
+        if sig == libc::SIGTRAP && event != 0 {
+            match event {
+                sys::EVENT_FORK | sys::EVENT_VFORK | sys::EVENT_CLONE => {
+                    if let Ok(child) = sys::event_msg(pid) {
+                        self.new_task(child as i32);
+                    }
+                }
+                sys::EVENT_EXEC => {
+                    // A thread other than the leader exec'd: it now has the leader's id.
+                    if let Ok(former) = sys::event_msg(pid) {
+                        let former = former as i32;
+                        if former != pid {
+                            if let Some(state) = self.tasks.remove(&former) {
+                                self.tasks.insert(pid, state);
+                            }
+                        }
+                    }
+                    let tgid = self.tasks.get(&pid).map_or(pid, |t| t.tgid);
+                    handler.exec(Task { tid: pid, tgid });
+                }
+                _ => {}
+            }
+            ignore_esrch(sys::cont_syscall(pid, 0));
+            return;
+        }
+        if event == sys::EVENT_STOP {
+            if is_stop_signal(sig) {
+                // A group-stop: stay stopped until SIGCONT, still traced.
+                ignore_esrch(sys::listen(pid));
+            } else {
+                ignore_esrch(sys::cont_syscall(pid, 0));
+            }
+            return;
+        }
+        // A signal-delivery-stop: deliver it.
+        ignore_esrch(sys::cont_syscall(pid, sig));
+    }
+
+    fn syscall_stop(&mut self, pid: i32, handler: &mut dyn Handler) {
+        let info = match sys::syscall_info(pid) {
+            Ok(i) => i,
+            Err(_) => {
+                ignore_esrch(sys::cont_syscall(pid, 0));
+                return;
+            }
+        };
+        let Some(state) = self.tasks.get_mut(&pid) else {
+            ignore_esrch(sys::cont_syscall(pid, 0));
+            return;
+        };
+        let task = Task {
+            tid: pid,
+            tgid: state.tgid,
+        };
+        match info {
+            SyscallInfo::Entry { nr, args } => {
+                state.nr = Some(nr);
+                if state.pre_exec {
+                    if nr == SYS_EXECVE || nr == SYS_EXECVEAT {
+                        state.pre_exec = false;
+                    } else {
+                        ignore_esrch(sys::cont_syscall(pid, 0));
+                        return;
+                    }
+                }
+                let regs = if handler.needs_regs() {
+                    sys::get_regs(pid).ok()
+                } else {
+                    None
+                };
+                if let Some(ret) = handler.syscall_enter(task, nr, &args, regs.as_ref()) {
+                    let regs = match regs {
+                        Some(r) => Some(r),
+                        None => sys::get_regs(pid).ok(),
+                    };
+                    if let Some(mut r) = regs {
+                        r.orig_rax = u64::MAX;
+                        if sys::set_regs(pid, &r).is_ok() {
+                            state.override_ret = Some(ret);
+                        }
+                    }
+                }
+            }
+            SyscallInfo::Exit { rval } => {
+                if state.pre_exec {
+                    state.nr = None;
+                    ignore_esrch(sys::cont_syscall(pid, 0));
+                    return;
+                }
+                let mut regs = None;
+                let nr = match state.nr.take() {
+                    Some(nr) => nr,
+                    // Attached in the middle of this syscall.
+                    None => match sys::get_regs(pid) {
+                        Ok(r) => {
+                            let nr = r.orig_rax;
+                            regs = Some(r);
+                            nr
+                        }
+                        Err(_) => u64::MAX,
+                    },
+                };
+                let mut ret = rval;
+                if let Some(value) = state.override_ret.take() {
+                    ret = value;
+                    set_rax(pid, &mut regs, value);
+                }
+                if handler.needs_regs() && regs.is_none() {
+                    regs = sys::get_regs(pid).ok();
+                }
+                if nr != u64::MAX {
+                    if let Some(value) = handler.syscall_exit(task, nr, ret, regs.as_ref()) {
+                        if value != ret {
+                            set_rax(pid, &mut regs, value);
+                        }
+                    }
+                }
+            }
+            SyscallInfo::Other => {}
+        }
+        ignore_esrch(sys::cont_syscall(pid, 0));
+    }
+
+    /// Stop every task and detach, delivering pending signals and finishing skipped
+    /// syscalls.
+    fn detach_all(&mut self) {
+        for &tid in self.tasks.keys() {
+            let _ = sys::interrupt(tid);
+        }
+        while !self.tasks.is_empty() {
+            let st = match sys::wait(-1, false) {
+                Ok(Some(s)) => s,
+                _ => break,
+            };
+            match st {
+                WaitStatus::Exited(pid, code) => {
+                    self.tasks.remove(&pid);
+                    if pid == self.leader {
+                        self.status = Some(TargetStatus::Exited(code));
+                    }
+                }
+                WaitStatus::Signaled(pid, signal, core) => {
+                    self.tasks.remove(&pid);
+                    if pid == self.leader {
+                        self.status = Some(TargetStatus::Signaled { signal, core });
+                    }
+                }
+                WaitStatus::Stopped(pid, status) => {
+                    let sig = libc::WSTOPSIG(status);
+                    let event = (status >> 16) & 0xffff;
+                    let state = self.tasks.remove(&pid);
+                    let mut deliver = 0;
+                    if sig == (libc::SIGTRAP | 0x80) {
+                        if let Some(value) = state.and_then(|s| s.override_ret) {
+                            if let Ok(SyscallInfo::Exit { .. }) = sys::syscall_info(pid) {
+                                set_rax(pid, &mut None, value);
+                            }
+                        }
+                    } else if event == 0 && sig != libc::SIGTRAP && sig != libc::SIGSTOP {
+                        deliver = sig;
+                    }
+                    let _ = sys::detach(pid, deliver);
+                }
+                WaitStatus::Interrupted => continue,
+                WaitStatus::NoChildren => break,
+            }
+        }
+        self.tasks.clear();
+    }
+}
+
+fn set_rax(pid: i32, regs: &mut Option<Regs>, value: i64) {
+    if regs.is_none() {
+        *regs = sys::get_regs(pid).ok();
+    }
+    if let Some(r) = regs.as_mut() {
+        r.rax = value as u64;
+        let _ = sys::set_regs(pid, r);
+    }
+}
+
+/// The exit code a shell gives for `status` (128 + signal for a killed process).
+pub fn exit_code(status: TargetStatus) -> i32 {
+    match status {
+        TargetStatus::Exited(c) => c,
+        TargetStatus::Signaled { signal, .. } => 128 + signal,
+    }
+}
