@@ -5,7 +5,7 @@
 //
 // Fill the maps from user space, then run a capture through it:
 //
-//   userbpf xdp examples/xdp_firewall.bpf.o --pcap /dev/null --pin-dir /tmp/fw   # create pins
+//   userbpf xdp examples/xdp_firewall.bpf.o --pin-dir /tmp/fw   # create and pin the maps
 //   # block 192.168.0.0/16: key = prefix length (u32, little-endian) + address (network order)
 //   userbpf map update /tmp/fw/blocked_src --key 10000000c0a80000 --value 01
 //   # block destination port 23 (key: u16, host order)

@@ -6,12 +6,12 @@
 // the IP and TCP/UDP checksums are updated incrementally, and the packet is sent back out
 // with XDP_TX. Other packets pass. Counts packets per backend.
 //
-//   userbpf xdp examples/xdp_lb.bpf.o --pcap /dev/null --pin-dir /tmp/lb
+//   userbpf xdp examples/xdp_lb.bpf.o --pin-dir /tmp/lb
 //   # VIP 10.0.0.100 and 2 backends (config value: vip (network order), backend count)
 //   userbpf map update /tmp/lb/config --key 00000000 --value 0a00006402000000
 //   # backend 0: 10.0.1.1, MAC 02:00:00:00:01:01; backend 1: 10.0.1.2, MAC 02:00:00:00:01:02
-//   userbpf map update /tmp/lb/backends --key 00000000 --value 0a000101020000000101000000000000
-//   userbpf map update /tmp/lb/backends --key 01000000 --value 0a000102020000000102000000000000
+//   userbpf map update /tmp/lb/backends --key 00000000 --value 0a0001010200000001010000000000000000000000000000
+//   userbpf map update /tmp/lb/backends --key 01000000 --value 0a0001020200000001020000000000000000000000000000
 //   userbpf xdp examples/xdp_lb.bpf.o --pin-dir /tmp/lb --pcap examples/xdp_lb.pcap --out /tmp/tx.pcap
 #include <linux/bpf.h>
 #include <linux/if_ether.h>

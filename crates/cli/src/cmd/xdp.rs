@@ -8,6 +8,7 @@
 //! or are sent back, as the program left them, with their original timestamps (pcapng when
 //! OUT ends in `.pcapng`, else pcap). `--json` prints one line per packet and a summary line;
 //! otherwise a readable summary. Exit 2 for malformed captures, 1 when a run trapped.
+//! With `--pin-dir` and no `--pcap`, only creates and pins the maps (to fill them first).
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
@@ -96,7 +97,19 @@ pub fn run(args: &XdpArgs) -> CmdResult {
         )));
     }
     let Some(pcap) = &args.pcap else {
-        return Err(Failure::input(anyhow!("give --pcap IN (or --iface IF)")));
+        let Some(dir) = &args.pin_dir else {
+            return Err(Failure::input(anyhow!(
+                "give --pcap IN (or --pin-dir DIR alone to create and pin the maps)"
+            )));
+        };
+        // Only create (or reuse) the pinned maps, to be filled with `userbpf map update`.
+        let hook = prepare(args)?;
+        println!(
+            "{}: maps pinned in {}",
+            hook.program().name(),
+            dir.display()
+        );
+        return Ok(());
     };
     let mut hook = prepare(args)?;
     let kind = hook.kind();
@@ -120,19 +133,23 @@ pub fn run(args: &XdpArgs) -> CmdResult {
     let mut traps = Vec::new();
     let result = hook.run_capture(reader, writer.as_mut(), |_, r| {
         if args.json {
+            // Keys in the documented order.
             let verdict = match r.verdict {
-                Verdict::NotRun => serde_json::Value::Null,
-                v => json!(v.name(kind)),
+                Verdict::NotRun => "null".to_string(),
+                v => json!(v.name(kind)).to_string(),
             };
-            let mut line = json!({
-                "index": r.index,
-                "verdict": verdict,
-                "len": r.data.len(),
-                "ifindex": r.redirect_ifindex,
-            });
-            if let Some(e) = &r.error {
-                line["error"] = json!(e);
-            }
+            let ifindex = r
+                .redirect_ifindex
+                .map_or_else(|| "null".to_string(), |i| i.to_string());
+            let error = r
+                .error
+                .as_ref()
+                .map_or_else(String::new, |e| format!(",\"error\":{}", json!(e)));
+            let line = format!(
+                "{{\"index\":{},\"verdict\":{verdict},\"len\":{},\"ifindex\":{ifindex}{error}}}",
+                r.index,
+                r.data.len()
+            );
             let _ = writeln!(lines, "{line}");
         }
         if r.verdict == Verdict::Trap {
@@ -154,23 +171,20 @@ pub fn run(args: &XdpArgs) -> CmdResult {
     }
     let not_run = summary.verdicts.get("NOT_RUN").copied().unwrap_or(0);
     if args.json {
-        let verdicts: serde_json::Map<String, serde_json::Value> = summary
+        let verdicts: Vec<String> = summary
             .verdicts
             .iter()
             .filter(|(k, _)| k.as_str() != "NOT_RUN")
-            .map(|(k, v)| (k.clone(), json!(v)))
+            .map(|(k, v)| format!("{}:{v}", json!(k)))
             .collect();
         println!(
-            "{}",
-            json!({
-                "summary": true,
-                "packets": summary.packets,
-                "verdicts": verdicts,
-                "not_run": not_run,
-                "traps": summary.traps,
-                "written": summary.written,
-                "packets_per_second": summary.packets_per_second(),
-            })
+            "{{\"summary\":true,\"packets\":{},\"verdicts\":{{{}}},\"not_run\":{not_run},\
+             \"traps\":{},\"written\":{},\"packets_per_second\":{}}}",
+            summary.packets,
+            verdicts.join(","),
+            summary.traps,
+            summary.written,
+            json!(summary.packets_per_second()),
         );
     } else {
         let kind_name = match kind {
