@@ -36,6 +36,7 @@
 //! ```
 
 pub mod env;
+pub mod packet;
 pub mod error;
 pub mod record;
 pub mod syscall_hooks;
