@@ -95,8 +95,8 @@ pub enum Command {
     Plugin {
         /// Input memory as hex.
         memory: Option<String>,
-        /// Execution engine.
-        #[arg(long, value_enum, default_value = "interp")]
+        /// Execution engine (default: the JIT on x86-64, the interpreter elsewhere).
+        #[arg(long, value_enum, default_value_t = Engine::native_default())]
         engine: Engine,
         /// Standard input holds an ELF object's hex instead of bytecode.
         #[arg(long)]

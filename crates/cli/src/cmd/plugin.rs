@@ -3,7 +3,7 @@
 //! Memory as hex in the first argument, the program's bytecode as hex on standard input
 //! (with `--elf`, an ELF object's hex); prints r0 in hex and exits 0, or prints the error on
 //! standard error and exits non-zero. Helper 5 is registered as the suite needs. With
-//! `--engine jit` the program is compiled without verification: the plugin runs trusted
+//! `--engine jit` (the default on x86-64) the program is compiled without verification: the plugin runs trusted
 //! bytecode.
 
 use std::io::Read;
@@ -15,6 +15,18 @@ use userbpf_runtime::{Helpers, Interpreter};
 
 use crate::cli::Engine;
 use crate::{CmdResult, Failure};
+
+impl Engine {
+    /// The default engine of the commands that run programs: the JIT on x86-64, the
+    /// interpreter elsewhere.
+    pub(crate) const fn native_default() -> Engine {
+        if cfg!(target_arch = "x86_64") {
+            Engine::Jit
+        } else {
+            Engine::Interp
+        }
+    }
+}
 
 pub fn run(memory: Option<&str>, engine: Engine, elf: bool) -> CmdResult {
     let mut input = String::new();

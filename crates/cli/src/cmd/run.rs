@@ -4,10 +4,16 @@ use anyhow::anyhow;
 use userbpf_isa::Program;
 use userbpf_runtime::engine::Executable;
 use userbpf_runtime::{test_run, Helpers, Interpreter};
+use userbpf_verifier::{Options, ProgType, VerifierInput};
 
 use super::{is_elf, read_file};
 use crate::cli::{Engine, RunArgs};
 use crate::{CmdResult, Failure};
+
+/// The engine when none is chosen: the JIT on x86-64, the interpreter elsewhere.
+pub fn default_engine() -> Engine {
+    Engine::native_default()
+}
 
 pub fn run(args: &RunArgs) -> CmdResult {
     let Some(raw) = &args.raw else {
@@ -18,13 +24,14 @@ pub fn run(args: &RunArgs) -> CmdResult {
             ))),
         };
     };
-    let engine = args.engine.unwrap_or(Engine::Interp);
-    if engine == Engine::Jit && !args.unverified {
-        return Err(Failure::input(anyhow!(
-            "the JIT runs only verified programs and the verifier is not built yet; \
-             pass --unverified for trusted bytecode"
-        )));
-    }
+    // The default is the JIT (on x86-64) for programs the verifier accepts. With
+    // --unverified (no verifier pass) or --budget it is the checked interpreter: the
+    // unchecked JIT must be asked for by name (--engine jit --unverified).
+    let engine = match args.engine {
+        Some(e) => e,
+        None if args.budget.is_some() || args.unverified => Engine::Interp,
+        None => default_engine(),
+    };
     if engine == Engine::Jit && args.budget.is_some() {
         return Err(Failure::input(anyhow!(
             "--budget applies to the interpreter; the JIT has no instruction budget"
@@ -51,13 +58,50 @@ pub fn run(args: &RunArgs) -> CmdResult {
         }
         (None, None) => Vec::new(),
     };
-    if engine == Engine::Interp && !args.unverified {
-        eprintln!(
-            "note: the verifier is not built yet; running in the checked interpreter, \
-             which stops the program on any access outside its memory"
-        );
-    }
     let helpers = Helpers::new();
+    // Without --unverified the JIT takes the program only once the verifier accepted it as
+    // plain bytecode on an input of this size; the default engine falls back to the
+    // interpreter when it does not.
+    let verified = if engine == Engine::Jit && !args.unverified {
+        let size = u32::try_from(data_in.len())
+            .map_err(|_| Failure::input(anyhow!("the input is too large")))?;
+        let input = VerifierInput {
+            program: &program,
+            prog_type: ProgType::Raw { size },
+            maps: &[],
+            options: Options {
+                allow_uninit_stack: true,
+                ..Options::default()
+            },
+        };
+        match userbpf_verifier::verify(&input) {
+            Ok(v) => Some(v),
+            Err(e) if args.engine == Some(Engine::Jit) => {
+                return Err(Failure::program(anyhow!(
+                    "{}: the verifier rejected the program at instruction {}: {}; the JIT runs \
+                     only verified programs (--unverified for trusted bytecode)",
+                    raw.display(),
+                    e.insn,
+                    e.message
+                )))
+            }
+            Err(e) => {
+                eprintln!(
+                    "note: the verifier rejected the program at instruction {}: {}; running \
+                     in the checked interpreter",
+                    e.insn, e.message
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let engine = if engine == Engine::Jit && !args.unverified && verified.is_none() {
+        Engine::Interp
+    } else {
+        engine
+    };
     let vm: Box<dyn Executable> = match engine {
         Engine::Interp => {
             let mut vm = Interpreter::new(&program, &helpers)
@@ -65,15 +109,19 @@ pub fn run(args: &RunArgs) -> CmdResult {
             vm.set_budget(args.budget);
             Box::new(vm)
         }
-        // SAFETY: reached only with --unverified, by which the user vouches that the
-        // bytecode is trusted (tests, benchmarks); the JIT does not check memory accesses.
         Engine::Jit => Box::new(
-            unsafe {
-                userbpf_jit::compile_unchecked(
-                    &program,
-                    &helpers,
-                    &userbpf_jit::JitOptions::default(),
-                )
+            match &verified {
+                Some(v) => userbpf_jit::compile(v, &helpers, &userbpf_jit::JitOptions::default()),
+                // SAFETY: reached only with --unverified, by which the user vouches that the
+                // bytecode is trusted (tests, benchmarks); the JIT does not check memory
+                // accesses.
+                None => unsafe {
+                    userbpf_jit::compile_unchecked(
+                        &program,
+                        &helpers,
+                        &userbpf_jit::JitOptions::default(),
+                    )
+                },
             }
             .map_err(|e| Failure::input(anyhow!("{}: {e}", raw.display())))?,
         ),
