@@ -42,6 +42,9 @@ struct event {
 	char path[PATH_MAX_LEN];
 };
 
+/* Puts struct event in the BTF, so `userbpf trace` decodes the records. */
+struct event *unused_event __attribute__((unused));
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 10240);

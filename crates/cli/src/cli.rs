@@ -91,6 +91,8 @@ pub enum Command {
         #[arg(short = 'D', long = "define")]
         defines: Vec<String>,
     },
+    /// Attach programs to the syscalls of a traced process (`-p PID` or `-- CMD ARGS...`).
+    Trace(crate::cmd::TraceArgs),
     /// The bpf_conformance plugin protocol: program hex on stdin, r0 hex on stdout.
     Plugin {
         /// Input memory as hex.

@@ -201,10 +201,12 @@ fn decode(pid: i32, status: i32) -> WaitStatus {
     }
 }
 
-/// `waitpid(pid, __WALL)` (pid -1: any tracee or child).
+/// `waitpid(pid, __WALL | __WNOTHREAD)` (pid -1: any tracee or child of this thread).
 pub fn wait(pid: i32, nohang: bool) -> io::Result<Option<WaitStatus>> {
     let mut status = 0;
-    let flags = libc::__WALL | if nohang { libc::WNOHANG } else { 0 };
+    // __WNOTHREAD: only this thread's children and tracees (ptrace requests must come
+    // from the tracing thread; other threads may trace other processes).
+    let flags = libc::__WALL | libc::__WNOTHREAD | if nohang { libc::WNOHANG } else { 0 };
     // SAFETY: `status` is a writable int.
     let rc = unsafe { libc::waitpid(pid, &mut status, flags) };
     if rc == -1 {

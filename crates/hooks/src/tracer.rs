@@ -18,6 +18,7 @@ use std::ffi::{CString, OsString};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::Arc;
 
 use crate::error::HookError;
 use crate::sys::{self, Regs, SyscallInfo, WaitStatus};
@@ -47,6 +48,23 @@ pub fn request_stop() {
 
 extern "C" fn on_signal(_: libc::c_int) {
     request_stop();
+}
+
+/// Stops one tracer from another thread (see [`Tracer::stop_handle`]).
+#[derive(Clone, Debug)]
+pub struct StopHandle {
+    flag: Arc<AtomicBool>,
+    leader: i32,
+}
+
+impl StopHandle {
+    /// Ask the tracer to detach from every task and return. From the tracing thread (a
+    /// signal handler) the target is interrupted so the tracer notices at once; from another
+    /// thread it notices at the next event of any traced task.
+    pub fn stop(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+        let _ = sys::interrupt(self.leader);
+    }
 }
 
 /// Make SIGINT and SIGTERM call [`request_stop`].
@@ -137,6 +155,7 @@ pub struct Tracer {
     exec_error_fd: Option<i32>,
     status: Option<TargetStatus>,
     argv0: String,
+    stop: Arc<AtomicBool>,
 }
 
 fn read_tgid(tid: i32) -> i32 {
@@ -220,6 +239,7 @@ impl Tracer {
             exec_error_fd: Some(err),
             status: None,
             argv0,
+            stop: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -279,6 +299,7 @@ impl Tracer {
             exec_error_fd: None,
             status: None,
             argv0: String::new(),
+            stop: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -287,7 +308,16 @@ impl Tracer {
         self.leader
     }
 
-    /// Trace until every traced task is gone or [`request_stop`] is called.
+    /// A handle that stops this tracer from another thread.
+    pub fn stop_handle(&self) -> StopHandle {
+        StopHandle {
+            flag: self.stop.clone(),
+            leader: self.leader,
+        }
+    }
+
+    /// Trace until every traced task is gone or [`request_stop`] (or a [`StopHandle`]) is
+    /// called.
     ///
     /// # Errors
     /// [`HookError::Trace`] for a failing waitpid; [`HookError::Exec`] when the spawned
@@ -295,7 +325,7 @@ impl Tracer {
     pub fn run(&mut self, handler: &mut dyn Handler) -> Result<Outcome, HookError> {
         let mut detached = false;
         loop {
-            if STOP.load(Ordering::SeqCst) {
+            if STOP.load(Ordering::SeqCst) || self.stop.load(Ordering::SeqCst) {
                 self.detach_all();
                 detached = true;
                 break;

@@ -15,10 +15,11 @@ use userbpf_runtime::pin_btf;
 use crate::cli::{MapCommand, UpdateFlag};
 use crate::{CmdResult, Failure};
 
-struct Typed {
-    btf: Btf,
-    key: u32,
-    value: u32,
+/// BTF of a map's key and value (from a pin's sidecar or the object).
+pub(crate) struct Typed {
+    pub(crate) btf: Btf,
+    pub(crate) key: u32,
+    pub(crate) value: u32,
 }
 
 fn open(pin: &Path) -> Result<(Map, Option<Typed>), Failure> {
@@ -39,7 +40,7 @@ fn open(pin: &Path) -> Result<(Map, Option<Typed>), Failure> {
     Ok((map, typed))
 }
 
-fn to_json(v: &BtfValue) -> Value {
+pub(crate) fn to_json(v: &BtfValue) -> Value {
     match v {
         BtfValue::Int(i) => i64::try_from(*i).map_or_else(|_| json!(i.to_string()), |x| json!(x)),
         BtfValue::Uint(u) => u64::try_from(*u).map_or_else(|_| json!(u.to_string()), |x| json!(x)),
@@ -101,7 +102,12 @@ fn entry_json(map: &Map, typed: Option<&Typed>, key: &[u8], value: &[u8]) -> Val
     }
 }
 
-fn print_entries(map: &Map, typed: Option<&Typed>, entries: &[(Vec<u8>, Vec<u8>)], as_json: bool) {
+pub(crate) fn print_entries(
+    map: &Map,
+    typed: Option<&Typed>,
+    entries: &[(Vec<u8>, Vec<u8>)],
+    as_json: bool,
+) {
     if as_json || typed.is_some() {
         let list: Vec<Value> = entries
             .iter()

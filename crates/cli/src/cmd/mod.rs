@@ -10,11 +10,14 @@ mod map;
 mod plugin;
 mod run;
 mod run_object;
+mod trace;
 mod verify;
 
 use std::path::Path;
 
 use anyhow::Context;
+
+pub use trace::TraceArgs;
 
 use crate::cli::{Cli, Command};
 use crate::{CmdResult, Failure};
@@ -43,6 +46,7 @@ pub fn dispatch(cli: Cli) -> CmdResult {
             includes,
             defines,
         } => build::run(&src, output.as_deref(), &includes, &defines),
+        Command::Trace(args) => trace::run(&args),
         Command::Plugin {
             memory,
             engine,
