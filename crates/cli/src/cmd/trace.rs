@@ -200,11 +200,11 @@ fn value_total(map: &Map, value: &[u8]) -> u64 {
 
 fn bucket_label(slot: u64) -> (String, String) {
     let fmt = |v: u64| -> String {
-        if v >= 1 << 30 && v % (1 << 30) == 0 {
+        if v >= 1 << 30 && v.is_multiple_of(1 << 30) {
             format!("{}G", v >> 30)
-        } else if v >= 1 << 20 && v % (1 << 20) == 0 {
+        } else if v >= 1 << 20 && v.is_multiple_of(1 << 20) {
             format!("{}M", v >> 20)
-        } else if v >= 1 << 10 && v % (1 << 10) == 0 {
+        } else if v >= 1 << 10 && v.is_multiple_of(1 << 10) {
             format!("{}K", v >> 10)
         } else {
             v.to_string()
