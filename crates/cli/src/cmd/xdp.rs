@@ -16,8 +16,12 @@ use std::path::Path;
 
 use anyhow::anyhow;
 use serde_json::json;
+use std::time::{Duration, Instant};
+
+use userbpf_hooks::packet::live::{self, LiveOptions};
 use userbpf_hooks::packet::{
-    CaptureReader, CaptureWriter, Format, HookError, PacketHook, PacketProgKind, Verdict,
+    CaptureReader, CaptureWriter, Format, HookError, PacketHook, PacketProgKind, PacketResult,
+    Summary, Verdict,
 };
 use userbpf_object::Object;
 use userbpf_runtime::instance::{LoadOptions, ObjectInstance};
@@ -72,6 +76,122 @@ fn prepare(args: &XdpArgs) -> Result<PacketHook, Failure> {
     PacketHook::new(prepared).map_err(|e| Failure::input(anyhow!("{}: {e}", path.display())))
 }
 
+/// Print one packet's JSON line, keys in the documented order.
+fn json_line(out: &mut impl Write, kind: PacketProgKind, r: &PacketResult) {
+    let verdict = match r.verdict {
+        Verdict::NotRun => "null".to_string(),
+        v => json!(v.name(kind)).to_string(),
+    };
+    let ifindex = r
+        .redirect_ifindex
+        .map_or_else(|| "null".to_string(), |i| i.to_string());
+    let error = r
+        .error
+        .as_ref()
+        .map_or_else(String::new, |e| format!(",\"error\":{}", json!(e)));
+    let _ = writeln!(
+        out,
+        "{{\"index\":{},\"verdict\":{verdict},\"len\":{},\"ifindex\":{ifindex}{error}}}",
+        r.index,
+        r.data.len()
+    );
+}
+
+/// Print the summary: a JSON line or readable text.
+fn print_summary(
+    json_out: bool,
+    hook: &PacketHook,
+    summary: &Summary,
+    out: Option<&Path>,
+    elapsed: Option<f64>,
+) {
+    let not_run = summary.verdicts.get("NOT_RUN").copied().unwrap_or(0);
+    if json_out {
+        let verdicts: Vec<String> = summary
+            .verdicts
+            .iter()
+            .filter(|(k, _)| k.as_str() != "NOT_RUN")
+            .map(|(k, v)| format!("{}:{v}", json!(k)))
+            .collect();
+        println!(
+            "{{\"summary\":true,\"packets\":{},\"verdicts\":{{{}}},\"not_run\":{not_run},\
+             \"traps\":{},\"written\":{},\"packets_per_second\":{}}}",
+            summary.packets,
+            verdicts.join(","),
+            summary.traps,
+            summary.written,
+            json!(summary.packets_per_second()),
+        );
+        return;
+    }
+    let kind_name = match hook.kind() {
+        PacketProgKind::Xdp => "xdp",
+        PacketProgKind::Tc => "tc",
+        PacketProgKind::Socket => "socket filter",
+    };
+    println!(
+        "{} ({kind_name}): {} packets, {} bytes, {:.0} packets/s ({:.3} ms in the program)",
+        hook.program().name(),
+        summary.packets,
+        summary.bytes_in,
+        summary.packets_per_second(),
+        summary.run_time.as_secs_f64() * 1e3,
+    );
+    for (name, count) in &summary.verdicts {
+        if name != "NOT_RUN" || *count > 0 {
+            println!("  {name:<16} {count}");
+        }
+    }
+    if let Some(out) = out {
+        println!(
+            "wrote {} packets ({} bytes) to {}",
+            summary.written,
+            summary.bytes_out,
+            out.display()
+        );
+    }
+    if let Some(secs) = elapsed {
+        println!(
+            "live for {secs:.1} s: sent {} frames ({} bytes), {} send errors",
+            summary.written, summary.bytes_out, summary.send_errors
+        );
+    }
+}
+
+fn run_live(args: &XdpArgs, iface: &str) -> CmdResult {
+    if args.out.is_some() {
+        return Err(Failure::input(anyhow!("--out is for --pcap runs")));
+    }
+    let mut hook = prepare(args)?;
+    let kind = hook.kind();
+    let options = LiveOptions {
+        iface: iface.to_string(),
+        peer: args.peer.clone(),
+        duration: args.duration.map(Duration::from_secs_f64),
+        max_packets: args.count,
+    };
+    let stop = live::stop_on_signals();
+    let started = Instant::now();
+    let stdout = std::io::stdout();
+    let mut lines = stdout.lock();
+    let summary = live::run_live(&mut hook, &options, stop, |_, r| {
+        if args.json {
+            json_line(&mut lines, kind, r);
+            let _ = lines.flush();
+        }
+    })
+    .map_err(|e| Failure::input(anyhow!("{e}")))?;
+    drop(lines);
+    print_summary(
+        args.json,
+        &hook,
+        &summary,
+        None,
+        Some(started.elapsed().as_secs_f64()),
+    );
+    Ok(())
+}
+
 fn output_format(path: &Path, input: Format) -> Format {
     let ng = path
         .extension()
@@ -90,11 +210,8 @@ fn output_format(path: &Path, input: Format) -> Format {
 }
 
 pub fn run(args: &XdpArgs) -> CmdResult {
-    if args.iface.is_some() {
-        return Err(Failure::input(anyhow!(
-            "--iface (live capture) is not available yet; record the traffic with tcpdump \
-             and use --pcap"
-        )));
+    if let Some(iface) = &args.iface {
+        return run_live(args, iface);
     }
     let Some(pcap) = &args.pcap else {
         let Some(dir) = &args.pin_dir else {
@@ -133,24 +250,7 @@ pub fn run(args: &XdpArgs) -> CmdResult {
     let mut traps = Vec::new();
     let result = hook.run_capture(reader, writer.as_mut(), |_, r| {
         if args.json {
-            // Keys in the documented order.
-            let verdict = match r.verdict {
-                Verdict::NotRun => "null".to_string(),
-                v => json!(v.name(kind)).to_string(),
-            };
-            let ifindex = r
-                .redirect_ifindex
-                .map_or_else(|| "null".to_string(), |i| i.to_string());
-            let error = r
-                .error
-                .as_ref()
-                .map_or_else(String::new, |e| format!(",\"error\":{}", json!(e)));
-            let line = format!(
-                "{{\"index\":{},\"verdict\":{verdict},\"len\":{},\"ifindex\":{ifindex}{error}}}",
-                r.index,
-                r.data.len()
-            );
-            let _ = writeln!(lines, "{line}");
+            json_line(&mut lines, kind, r);
         }
         if r.verdict == Verdict::Trap {
             traps.push((r.index, r.error.clone().unwrap_or_default()));
@@ -169,51 +269,7 @@ pub fn run(args: &XdpArgs) -> CmdResult {
         w.finish()
             .map_err(|e| Failure::input(anyhow!("{}: {e}", out.display())))?;
     }
-    let not_run = summary.verdicts.get("NOT_RUN").copied().unwrap_or(0);
-    if args.json {
-        let verdicts: Vec<String> = summary
-            .verdicts
-            .iter()
-            .filter(|(k, _)| k.as_str() != "NOT_RUN")
-            .map(|(k, v)| format!("{}:{v}", json!(k)))
-            .collect();
-        println!(
-            "{{\"summary\":true,\"packets\":{},\"verdicts\":{{{}}},\"not_run\":{not_run},\
-             \"traps\":{},\"written\":{},\"packets_per_second\":{}}}",
-            summary.packets,
-            verdicts.join(","),
-            summary.traps,
-            summary.written,
-            json!(summary.packets_per_second()),
-        );
-    } else {
-        let kind_name = match kind {
-            PacketProgKind::Xdp => "xdp",
-            PacketProgKind::Tc => "tc",
-            PacketProgKind::Socket => "socket filter",
-        };
-        println!(
-            "{} ({kind_name}): {} packets, {} bytes, {:.0} packets/s ({:.3} ms in the program)",
-            hook.program().name(),
-            summary.packets,
-            summary.bytes_in,
-            summary.packets_per_second(),
-            summary.run_time.as_secs_f64() * 1e3,
-        );
-        for (name, count) in &summary.verdicts {
-            if name != "NOT_RUN" || *count > 0 {
-                println!("  {name:<16} {count}");
-            }
-        }
-        if let Some(out) = &args.out {
-            println!(
-                "wrote {} packets ({} bytes) to {}",
-                summary.written,
-                summary.bytes_out,
-                out.display()
-            );
-        }
-    }
+    print_summary(args.json, &hook, &summary, args.out.as_deref(), None);
     if let Some((index, trap)) = traps.first() {
         return Err(Failure::program(anyhow!(
             "{} packet(s) stopped the program; the first, packet {index}: {trap}",

@@ -185,6 +185,8 @@ pub struct Summary {
     pub bytes_in: u64,
     /// Bytes written.
     pub bytes_out: u64,
+    /// Frames that could not be sent (live mode).
+    pub send_errors: u64,
     /// Time spent running the program (packet and context set-up included).
     pub run_time: Duration,
 }
@@ -235,6 +237,9 @@ pub enum HookError {
         /// The link type's name.
         name: &'static str,
     },
+    /// Live capture failed.
+    #[error("live capture: {0}")]
+    Live(String),
     /// Writing the output failed.
     #[error("writing the output: {0}")]
     Write(#[from] std::io::Error),

@@ -21,6 +21,7 @@
 
 pub mod capture;
 pub mod hook;
+pub mod live;
 pub mod pcap;
 pub mod pcapng;
 pub mod traffic;
