@@ -91,6 +91,8 @@ pub enum Command {
         #[arg(short = 'D', long = "define")]
         defines: Vec<String>,
     },
+    /// Run a packet program (xdp, tc, socket filter) on every packet of a capture file.
+    Xdp(XdpArgs),
     /// Attach programs to the syscalls of a traced process (`-p PID` or `-- CMD ARGS...`).
     Trace(crate::cmd::TraceArgs),
     /// The bpf_conformance plugin protocol: program hex on stdin, r0 hex on stdout.
@@ -150,6 +152,41 @@ pub struct RunArgs {
     /// Target BTF for CO-RE relocations (default: /sys/kernel/btf/vmlinux).
     #[arg(long)]
     pub btf: Option<PathBuf>,
+}
+
+/// Arguments of `userbpf xdp`.
+#[derive(Debug, clap::Args)]
+pub struct XdpArgs {
+    /// ELF object.
+    pub object: PathBuf,
+    /// Program name within the object (xdp, tc or socket section).
+    #[arg(long)]
+    pub program: Option<String>,
+    /// Input capture (pcap or pcapng, Ethernet); without it and --iface, --pin-dir only
+    /// creates and pins the maps.
+    #[arg(long)]
+    pub pcap: Option<PathBuf>,
+    /// Write the packets that pass or are sent back here (pcapng if it ends in .pcapng).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// One JSON line per packet, then a summary line.
+    #[arg(long)]
+    pub json: bool,
+    /// Pin every map of the object as DIR/<map name>.
+    #[arg(long)]
+    pub pin_dir: Option<PathBuf>,
+    /// Live: receive packets on this interface.
+    #[arg(long, conflicts_with = "pcap")]
+    pub iface: Option<String>,
+    /// Live bridge mode: forward passed packets between --iface and this interface.
+    #[arg(long, requires = "iface")]
+    pub peer: Option<String>,
+    /// Live: stop after this many seconds (default: at SIGINT/SIGTERM).
+    #[arg(long, requires = "iface")]
+    pub duration: Option<f64>,
+    /// Live: stop after this many packets.
+    #[arg(long, requires = "iface")]
+    pub count: Option<u64>,
 }
 
 /// Update flags of `map update`.

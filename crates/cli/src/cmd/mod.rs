@@ -12,6 +12,7 @@ mod run;
 mod run_object;
 mod trace;
 mod verify;
+mod xdp;
 
 use std::path::Path;
 
@@ -46,6 +47,7 @@ pub fn dispatch(cli: Cli) -> CmdResult {
             includes,
             defines,
         } => build::run(&src, output.as_deref(), &includes, &defines),
+        Command::Xdp(args) => xdp::run(&args),
         Command::Trace(args) => trace::run(&args),
         Command::Plugin {
             memory,
