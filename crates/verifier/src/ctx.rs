@@ -91,8 +91,165 @@ pub fn ctx_size(pt: ProgType) -> u32 {
         ProgType::Other(TRACEPOINT) => PERF_MAX_TRACE_SIZE,
         ProgType::Other(RAW_TRACEPOINT | RAW_TRACEPOINT_WRITABLE) => RAW_TP_ARGS_SIZE,
         ProgType::Other(PERF_EVENT) => PERF_EVENT_DATA_SIZE,
+        ProgType::Other(CGROUP_SOCK) => 80,
+        ProgType::Other(SOCK_OPS) => 224,
+        ProgType::Other(CGROUP_SOCK_ADDR) => 72,
         ProgType::Other(_) => 0,
     }
+}
+
+/// Kernel number of `BPF_PROG_TYPE_CGROUP_SOCK` (context: `struct bpf_sock`).
+const CGROUP_SOCK: u32 = 9;
+/// Kernel number of `BPF_PROG_TYPE_SOCK_OPS` (context: `struct bpf_sock_ops`).
+const SOCK_OPS: u32 = 13;
+/// Kernel number of `BPF_PROG_TYPE_CGROUP_SOCK_ADDR` (context: `struct bpf_sock_addr`).
+const CGROUP_SOCK_ADDR: u32 = 18;
+
+fn scalar(field: &'static str) -> Option<CtxAccess> {
+    Some(CtxAccess {
+        field,
+        kind: FieldKind::Scalar,
+    })
+}
+
+/// A narrow read of a u32 field: 1, 2 or 4 bytes (`bpf_ctx_narrow_access_ok`).
+fn narrow_ok(size: u32) -> bool {
+    matches!(size, 1 | 2 | 4)
+}
+
+/// `struct bpf_sock` for cgroup_sock (`sock_filter_is_valid_access`): bound_dev_if, mark
+/// and priority are writable at socket creation and release; source addresses and port
+/// are readable after bind only.
+fn sock_access(attach: u32, off: u32, size: u32, write: bool) -> Option<CtxAccess> {
+    use crate::input::attach_type as at;
+    // The kernel loads cgroup_sock programs without an attach type as sock_create.
+    let attach = if attach == 0 {
+        at::CGROUP_INET_SOCK_CREATE
+    } else {
+        attach
+    };
+    let (field, ok) = match off {
+        0 | 16 | 20 => {
+            let name = match off {
+                0 => "bound_dev_if",
+                16 => "mark",
+                _ => "priority",
+            };
+            let full = matches!(
+                attach,
+                at::CGROUP_INET_SOCK_CREATE | at::CGROUP_INET_SOCK_RELEASE
+            );
+            (name, full && size == 4)
+        }
+        24..=27 => (
+            "src_ip4",
+            attach == at::CGROUP_INET4_POST_BIND && !write && narrow_ok(size),
+        ),
+        28..=43 => (
+            "src_ip6",
+            attach == at::CGROUP_INET6_POST_BIND && !write && narrow_ok(size),
+        ),
+        44..=47 => (
+            "src_port",
+            matches!(
+                attach,
+                at::CGROUP_INET4_POST_BIND | at::CGROUP_INET6_POST_BIND
+            ) && !write
+                && narrow_ok(size),
+        ),
+        4..=15 | 72..=79 => ("family", !write && narrow_ok(size)),
+        48..=49 => ("dst_port", !write && matches!(size, 1 | 2 | 4)),
+        52..=71 => ("dst_ip", !write && narrow_ok(size)),
+        _ => return None,
+    };
+    if !ok {
+        return None;
+    }
+    scalar(field)
+}
+
+/// `struct bpf_sock_ops` (`sock_ops_is_valid_access`): u32 fields read whole, the byte
+/// counters and pointers as u64; writes only to `reply`/`replylong` and `sk_txhash`.
+fn sock_ops_access(off: u32, size: u32, write: bool) -> Option<CtxAccess> {
+    if off >= 224 {
+        return None;
+    }
+    if write {
+        return (matches!(off, 4..=19 | 164) && size == 4)
+            .then(|| scalar("reply"))
+            .flatten();
+    }
+    // The u64 fields and pointers are read whole (a narrower read of any of their bytes
+    // is refused).
+    match off {
+        168..=183 | 216..=223 => (size == 8 && off.is_multiple_of(8))
+            .then(|| scalar("u64_field"))
+            .flatten(),
+        // The socket pointer is not modelled.
+        184..=191 => None,
+        192..=199 => (off == 192 && size == 8).then_some(CtxAccess {
+            field: "skb_data",
+            kind: FieldKind::PacketData,
+        }),
+        200..=207 => (off == 200 && size == 8).then_some(CtxAccess {
+            field: "skb_data_end",
+            kind: FieldKind::PacketEnd,
+        }),
+        212..=215 => narrow_ok(size).then(|| scalar("skb_tcp_flags")).flatten(),
+        _ => (size == 4).then(|| scalar("field")).flatten(),
+    }
+}
+
+/// `struct bpf_sock_addr` (`sock_addr_is_valid_access`): the user address fields of the
+/// attach type's family are readable (narrowly) and writable (whole), the others read as
+/// u32; the socket pointer is not modelled.
+fn sock_addr_access(attach: u32, off: u32, size: u32, write: bool) -> Option<CtxAccess> {
+    use crate::input::attach_type as at;
+    if off >= 72 {
+        return None;
+    }
+    let v4 = matches!(
+        attach,
+        at::CGROUP_INET4_BIND
+            | at::CGROUP_INET4_CONNECT
+            | at::CGROUP_INET4_GETPEERNAME
+            | at::CGROUP_INET4_GETSOCKNAME
+            | at::CGROUP_UDP4_SENDMSG
+            | at::CGROUP_UDP4_RECVMSG
+    );
+    let v6 = matches!(
+        attach,
+        at::CGROUP_INET6_BIND
+            | at::CGROUP_INET6_CONNECT
+            | at::CGROUP_INET6_GETPEERNAME
+            | at::CGROUP_INET6_GETSOCKNAME
+            | at::CGROUP_UDP6_SENDMSG
+            | at::CGROUP_UDP6_RECVMSG
+    );
+    let (field, family_ok, wide) = match off {
+        4..=7 => ("user_ip4", v4, false),
+        8..=23 => ("user_ip6", v6, true),
+        40..=43 => ("msg_src_ip4", attach == at::CGROUP_UDP4_SENDMSG, false),
+        44..=59 => ("msg_src_ip6", attach == at::CGROUP_UDP6_SENDMSG, true),
+        24..=27 => ("user_port", true, false),
+        // The socket pointer (not modelled), whole or in part.
+        64..=71 => {
+            return None;
+        }
+        _ => {
+            return (!write && size == 4).then(|| scalar("field")).flatten();
+        }
+    };
+    if !family_ok {
+        return None;
+    }
+    let wide_ok = wide && size == 8 && off.is_multiple_of(8);
+    let ok = if write {
+        wide_ok || size == 4
+    } else {
+        wide_ok || narrow_ok(size)
+    };
+    ok.then(|| scalar(field)).flatten()
 }
 
 /// Kernel number of `BPF_PROG_TYPE_KPROBE` (context: `struct pt_regs`).
@@ -147,8 +304,32 @@ fn tracing_access(id: u32, off: u32, size: u32, write: bool) -> Option<CtxAccess
     })
 }
 
-/// Check an access of `size` bytes at `off` into the context of `pt`.
+/// Check an access of `size` bytes at `off` into the context of `pt` (expected attach
+/// type 0).
 pub fn check_access(pt: ProgType, off: i64, size: u32, write: bool) -> Option<CtxAccess> {
+    check_access_attach(pt, 0, off, size, write)
+}
+
+/// Check an access of `size` bytes at `off` into the context of `pt` loaded with
+/// `expected_attach_type` `attach` (some fields exist only for some attach points).
+pub fn check_access_attach(
+    pt: ProgType,
+    attach: u32,
+    off: i64,
+    size: u32,
+    write: bool,
+) -> Option<CtxAccess> {
+    if let ProgType::Other(id @ (CGROUP_SOCK | SOCK_OPS | CGROUP_SOCK_ADDR)) = pt {
+        if off < 0 || off % size as i64 != 0 {
+            return None;
+        }
+        let off = off as u32;
+        return match id {
+            CGROUP_SOCK => sock_access(attach, off, size, write),
+            SOCK_OPS => sock_ops_access(off, size, write),
+            _ => sock_addr_access(attach, off, size, write),
+        };
+    }
     if off < 0 || off >= ctx_size(pt) as i64 || off % size as i64 != 0 {
         return None;
     }

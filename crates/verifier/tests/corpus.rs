@@ -33,7 +33,7 @@ fn objects(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn prog_type(p: &ProgramSpec) -> ProgType {
+fn prog_type(p: &ProgramSpec, path: &str) -> ProgType {
     let t = if p.prog_type == ProgramType::Unspecified {
         let s = p.section.strip_prefix('?').unwrap_or(&p.section);
         match classify(s).prog_type {
@@ -45,7 +45,7 @@ fn prog_type(p: &ProgramSpec) -> ProgType {
     };
     match t {
         // As PREVAIL does for Cilium's objects, whose type is in the file name.
-        ProgramType::Unspecified if p.section == "from-netdev" => ProgType::Xdp,
+        ProgramType::Unspecified if path.contains("xdp") => ProgType::Xdp,
         ProgramType::SocketFilter => ProgType::SocketFilter,
         ProgramType::SchedCls | ProgramType::SchedAct => ProgType::SchedCls,
         ProgramType::Xdp => ProgType::Xdp,
@@ -56,9 +56,25 @@ fn prog_type(p: &ProgramSpec) -> ProgType {
     }
 }
 
+/// libbpf's expected attach type for the section names of the corpus.
 fn attach_type(section: &str) -> u32 {
     match section {
         "cgroup_skb/egress" => at::CGROUP_INET_EGRESS,
+        "cgroup/post_bind4" => at::CGROUP_INET4_POST_BIND,
+        "cgroup/post_bind6" => at::CGROUP_INET6_POST_BIND,
+        "cgroup/sock_release" => at::CGROUP_INET_SOCK_RELEASE,
+        "cgroup/connect4" => at::CGROUP_INET4_CONNECT,
+        "cgroup/connect6" => at::CGROUP_INET6_CONNECT,
+        "cgroup/sendmsg4" => at::CGROUP_UDP4_SENDMSG,
+        "cgroup/sendmsg6" => at::CGROUP_UDP6_SENDMSG,
+        "cgroup/recvmsg4" => at::CGROUP_UDP4_RECVMSG,
+        "cgroup/recvmsg6" => at::CGROUP_UDP6_RECVMSG,
+        "cgroup/bind4" => at::CGROUP_INET4_BIND,
+        "cgroup/bind6" => at::CGROUP_INET6_BIND,
+        "cgroup/getpeername4" => at::CGROUP_INET4_GETPEERNAME,
+        "cgroup/getpeername6" => at::CGROUP_INET6_GETPEERNAME,
+        "cgroup/getsockname4" => at::CGROUP_INET4_GETSOCKNAME,
+        "cgroup/getsockname6" => at::CGROUP_INET6_GETSOCKNAME,
         s if s.starts_with("fentry/") => at::TRACE_FENTRY,
         s if s.starts_with("fexit/") => at::TRACE_FEXIT,
         _ => 0,
@@ -145,7 +161,7 @@ fn corpus() {
         for p in &object.programs {
             let input = VerifierInput {
                 program: &p.insns,
-                prog_type: prog_type(p),
+                prog_type: prog_type(p, &rel),
                 maps: &maps,
                 options: Options {
                     allow_uninit_stack: true,

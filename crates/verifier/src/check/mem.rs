@@ -267,9 +267,13 @@ impl Verifier<'_> {
                         &[r],
                     ));
                 }
-                let Some(acc) =
-                    ctx::check_access(self.input.prog_type, off, size, kind == Access::Write)
-                else {
+                let Some(acc) = ctx::check_access_attach(
+                    self.input.prog_type,
+                    self.input.options.expected_attach_type,
+                    off,
+                    size,
+                    kind == Access::Write,
+                ) else {
                     return Err(self.error(
                         st,
                         format!("invalid bpf_context access off={off} size={size}"),
