@@ -122,9 +122,16 @@ pub fn syscall_attach(spec: &ProgramSpec) -> Result<SyscallAttach, HookError> {
                 "raw tracepoint {other}: only sys_enter and sys_exit are traced from user space"
             ))),
         },
-        other => Err(unsupported(format!(
-            "attach point {other:?} is not a syscall hook"
-        ))),
+        AttachTarget::Uprobe { .. } => Err(unsupported(
+            "uprobes and uretprobes are not attached by the hooks yet (syscall hooks only)"
+                .to_string(),
+        )),
+        _ => Err(unsupported(
+            "not a syscall hook: attach tracepoint/syscalls/sys_enter_NAME, \
+             tracepoint/syscalls/sys_exit_NAME, raw_tracepoint/sys_enter or \
+             raw_tracepoint/sys_exit programs"
+                .to_string(),
+        )),
     }
 }
 

@@ -434,7 +434,7 @@ pub fn run(args: &TraceArgs) -> CmdResult {
         Some(pid) => Tracer::attach(pid),
         None => Tracer::spawn(&args.command),
     }
-    .map_err(Failure::input)?;
+    .map_err(|e| Failure::input(anyhow!("{e}")))?;
     let target = tracer.pid();
     let what = match args.pid {
         Some(pid) => format!("process {pid}"),
@@ -448,7 +448,7 @@ pub fn run(args: &TraceArgs) -> CmdResult {
     }
     let outcome = tracer.run(&mut hooks);
     drop(hooks);
-    let outcome = outcome.map_err(Failure::input)?;
+    let outcome = outcome.map_err(|e| Failure::input(anyhow!("{e}")))?;
     let _ = std::io::stdout().flush();
     let message = match (outcome.detached, outcome.status) {
         (true, _) if args.pid.is_some() => format!("detached from {what}, which goes on"),
