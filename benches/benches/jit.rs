@@ -123,7 +123,13 @@ fn benches() -> Vec<Bench> {
             &pad,
             vec![("big", early)],
         ),
-        b("log2 x 1,024", "log2_", "n_log2", &pad, vec![("small", logs)]),
+        b(
+            "log2 x 1,024",
+            "log2_",
+            "n_log2",
+            &pad,
+            vec![("small", logs)],
+        ),
         b(
             "switch x 16 KiB",
             "switch_",
@@ -218,7 +224,11 @@ fn time_native(f: NativeFn, bench: &Bench) -> (u64, f64) {
     // SAFETY: the buffers match what each native function reads (packet, map value sizes
     // of jit.bpf.c).
     let call = |p: &mut Vec<u8>, m: &mut Vec<u8>| unsafe {
-        f(black_box(p.as_mut_ptr()), black_box(len), black_box(m.as_mut_ptr()))
+        f(
+            black_box(p.as_mut_ptr()),
+            black_box(len),
+            black_box(m.as_mut_ptr()),
+        )
     };
     let first = call(&mut packet, &mut map);
     let t = Instant::now();
@@ -331,8 +341,8 @@ fn time_ours(object: &Object, bench: &Bench) -> Ours {
     let inst = instance(&bench.fill);
     let prepared = inst.program(bench.program).unwrap();
     // SAFETY: the verifier accepted the program (checked just above).
-    let jit = unsafe { compile_prepared(&prepared, Some(&verified), &JitOptions::default()) }
-        .unwrap();
+    let jit =
+        unsafe { compile_prepared(&prepared, Some(&verified), &JitOptions::default()) }.unwrap();
     let jit_r = run(&|n| {
         let o = jit.test_run(&input(n)).unwrap();
         (o.retval as u64, o.duration)
@@ -345,9 +355,7 @@ fn time_ours(object: &Object, bench: &Bench) -> Ours {
     for _ in 0..50 {
         let t = Instant::now();
         // SAFETY: only compiled, never run.
-        let p = unsafe {
-            compile_unchecked(&runnable, prepared.helpers(), &JitOptions::default())
-        };
+        let p = unsafe { compile_unchecked(&runnable, prepared.helpers(), &JitOptions::default()) };
         samples.push(t.elapsed().as_nanos() as f64);
         drop(black_box(p));
     }
@@ -401,7 +409,12 @@ fn main() {
         // Retvals are the low 32 bits of r0.
         let low = |v: u64| v & 0xffff_ffff;
         assert_eq!(low(ours.jit.0), native_r, "{}: jit result", bench.name);
-        assert_eq!(low(ours.interp.0), native_r, "{}: interp result", bench.name);
+        assert_eq!(
+            low(ours.interp.0),
+            native_r,
+            "{}: interp result",
+            bench.name
+        );
         let (kernel_ns, kernel_cell) = match &kernel {
             Ok((r, ns)) => {
                 assert_eq!(low(*r), native_r, "{}: kernel result", bench.name);

@@ -95,6 +95,9 @@ pub struct JitProgram {
     sites: Box<[Site]>,
     slot_offsets: Vec<Option<usize>>,
     guard: Guard,
+    /// Whether the code calls out (helpers, callbacks, tail calls, `callx`): only then do
+    /// runs show their stack to the helpers as a region.
+    calls: bool,
 }
 
 // SAFETY: the raw pointers in `sites` point into `data`, owned by the same JitProgram and
@@ -146,6 +149,7 @@ pub fn compile(
             helpers,
             None,
             Some(&verified.facts),
+            None,
             options,
         )
     }?;
@@ -176,19 +180,22 @@ pub unsafe fn compile_unchecked(
     options: &JitOptions,
 ) -> Result<JitProgram, JitError> {
     // SAFETY: the caller's contract.
-    unsafe { build(program, helpers, None, None, options) }
+    unsafe { build(program, helpers, None, None, None, options) }
 }
 
 /// Compile with engine helpers and facts.
 ///
 /// # Safety
 /// As [`compile_unchecked`]; `facts`, when given, must be the verifier's facts for exactly
-/// this program (they are ignored when their length does not match).
+/// this program (they are ignored when their length does not match); `arrays`, when given,
+/// must describe array maps whose values stay where it says for the life of the program,
+/// and helper 1 must be the kernel's `bpf_map_lookup_elem` on them.
 pub(crate) unsafe fn build(
     program: &Program,
     helpers: &Helpers,
     engine: Option<&EngineHelpers>,
     facts: Option<&[InsnFacts]>,
+    arrays: Option<&dyn Fn(u64) -> Option<codegen::ArrayLayout>>,
     options: &JitOptions,
 ) -> Result<JitProgram, JitError> {
     let n = program.slot_count();
@@ -223,6 +230,7 @@ pub(crate) unsafe fn build(
         facts,
         sites_base: sites.as_ptr() as u64,
         slot_table: data.slot_table.as_ptr() as u64,
+        arrays,
     };
     let compiled = codegen::compile(program, &env, options)?;
     let code = code::ExecutableCode::new(&compiled.code)?;
@@ -238,8 +246,10 @@ pub(crate) unsafe fn build(
         }
         data.callbacks = table.into_boxed_slice();
     }
+    let mut calls = false;
     for &(slot, kind) in &compiled.sites {
         sites[slot].kind = kind;
+        calls |= !matches!(kind, codegen::SiteKind::Local | codegen::SiteKind::End);
     }
     Ok(JitProgram {
         code,
@@ -247,6 +257,7 @@ pub(crate) unsafe fn build(
         sites,
         slot_offsets: compiled.slot_offsets,
         guard: Guard::Trusted,
+        calls,
     })
 }
 

@@ -24,6 +24,7 @@ use std::sync::{Arc, OnceLock};
 use userbpf_runtime::context::{test_run_program_with, TestRunError, TestRunInput, TestRunOutput};
 use userbpf_runtime::engine::Executable;
 use userbpf_runtime::instance::engine_support::TailCallSlot;
+use userbpf_runtime::maps::MapType;
 use userbpf_runtime::{MemoryMap, PreparedProgram, Region, RegionKind, Trap};
 use userbpf_verifier::VerifiedProgram;
 
@@ -51,12 +52,14 @@ impl JitSet {
             let program = p.runnable_program().map_err(|e| e.to_string())?;
             // SAFETY: the caller of `compile_prepared` vouched for every program of the
             // instance, tail-call targets included.
+            let arrays = |h| array_layout(&p, h);
             let jit = unsafe {
                 crate::build(
                     &program,
                     p.helpers(),
                     Some(p.engine_helpers()),
                     None,
+                    Some(&arrays),
                     &self.options,
                 )
             }
@@ -121,12 +124,14 @@ pub unsafe fn compile_prepared(
         .filter(|v| v.program().insns().len() == program.insns().len())
         .map(|v| v.facts.as_slice());
     // SAFETY: the caller's contract.
+    let arrays = |h| array_layout(prepared, h);
     let root = Arc::new(unsafe {
         crate::build(
             &program,
             prepared.helpers(),
             Some(prepared.engine_helpers()),
             facts,
+            Some(&arrays),
             options,
         )
     }?);
@@ -147,6 +152,37 @@ pub unsafe fn compile_prepared(
             programs,
         }),
         regions: prepared.map_regions(),
+    })
+}
+
+/// Where the values of the plain array map `handle` names live, for inlining lookups (the
+/// kernel's `array_map_gen_lookup`). Only when the layout is checked regular.
+fn array_layout(prepared: &PreparedProgram, handle: u64) -> Option<crate::codegen::ArrayLayout> {
+    let map = prepared.map_by_handle(handle)?;
+    if map.map_type() != MapType::Array {
+        return None;
+    }
+    let max = map.spec().max_entries;
+    if max == 0 || max > i32::MAX as u32 {
+        return None;
+    }
+    let at = |k: u32| map.lookup_ptr(&k.to_ne_bytes());
+    let base = at(0)?;
+    let stride = if max >= 2 {
+        at(1)?.checked_sub(base)?
+    } else {
+        u64::from(map.spec().value_size).next_multiple_of(8)
+    };
+    if stride < u64::from(map.spec().value_size) || stride > i32::MAX as u64 {
+        return None;
+    }
+    if at(max - 1)? != base + stride * u64::from(max - 1) {
+        return None;
+    }
+    Some(crate::codegen::ArrayLayout {
+        base,
+        stride: stride as u32,
+        max_entries: max,
     })
 }
 

@@ -17,7 +17,7 @@
 //! a failure flag in rdx. On failure the generated code restores the stack pointer saved at
 //! entry and returns; the trap is then built here from the recorded site.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::ffi::c_void;
 use std::mem::offset_of;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -433,26 +433,21 @@ unsafe fn enter(entry: u64, ctx: *mut RunCtx) -> u64 {
 }
 
 thread_local! {
-    /// Stacks of finished runs, reused by later runs of this thread (a run inside a helper
-    /// takes another one). Allocated zeroed once; not cleared between runs.
-    static STACKS: RefCell<Vec<Box<[u64]>>> = const { RefCell::new(Vec::new()) };
+    /// The stack of the last finished run of this thread, reused by the next run (a run
+    /// inside a helper allocates its own). Allocated zeroed once; not cleared between runs.
+    static SPARE: Cell<Option<Box<[u64]>>> = const { Cell::new(None) };
 }
 
 fn take_stack() -> Box<[u64]> {
-    STACKS
-        .try_with(|s| s.borrow_mut().pop())
+    SPARE
+        .try_with(Cell::take)
         .ok()
         .flatten()
         .unwrap_or_else(|| vec![0u64; STACK_SIZE / 8].into_boxed_slice())
 }
 
 fn give_back(stack: Box<[u64]>) {
-    let _ = STACKS.try_with(|s| {
-        let mut pool = s.borrow_mut();
-        if pool.len() < 4 {
-            pool.push(stack);
-        }
-    });
+    let _ = SPARE.try_with(|s| s.set(Some(stack)));
 }
 
 /// The trap the run ended with (`ctx.trap_code != 0`).
@@ -498,10 +493,8 @@ pub(crate) unsafe fn execute(
     let mut stack = take_stack();
     let stack_base = stack.as_mut_ptr() as u64;
     let top = stack_base + STACK_SIZE as u64;
-    let mut regs = [0u64; 5];
-    for (r, a) in regs.iter_mut().zip(args) {
-        *r = *a;
-    }
+    let arg = |i: usize| args.get(i).copied().unwrap_or(0);
+    let regs = [arg(0), arg(1), arg(2), arg(3), arg(4)];
     let mut ctx = RunCtx {
         stack_limit: top - ((MAX_CALL_FRAMES - 1) * STACK_FRAME_SIZE) as u64,
         may_goto: MAY_GOTO_BUDGET,
@@ -534,15 +527,22 @@ pub(crate) unsafe fn execute(
         kind: RegionKind::Stack,
     };
     let entry = program.data.entry;
-    // SAFETY: the stack lives until after the run; generated code and helpers' checked
-    // copies are its only users meanwhile.
-    let r0 = unsafe {
-        memory.with_region(region, |memory| {
-            ctx.memory = memory as *mut MemoryMap<'_> as *mut c_void;
-            // SAFETY: the caller's contract; the context is set up for the program's first
-            // slot.
-            enter(entry, &mut ctx)
-        })
+    let r0 = if program.calls {
+        // SAFETY: the stack lives until after the run; generated code and helpers' checked
+        // copies are its only users meanwhile.
+        unsafe {
+            memory.with_region(region, |memory| {
+                ctx.memory = memory as *mut MemoryMap<'_> as *mut c_void;
+                // SAFETY: the caller's contract; the context is set up for the program's
+                // first slot.
+                enter(entry, &mut ctx)
+            })
+        }
+    } else {
+        // Nothing the program calls can look at memory: no region to add.
+        ctx.memory = memory as *mut MemoryMap<'_> as *mut c_void;
+        // SAFETY: as above.
+        unsafe { enter(entry, &mut ctx) }
     };
     give_back(stack);
     if ctx.trap_code == 0 {

@@ -52,7 +52,10 @@ fn fill(instance: &ObjectInstance) {
     }
 }
 
-fn map_state(instance: &ObjectInstance) -> Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)> {
+/// Every map's entries, sorted, by map name.
+type MapState = Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)>;
+
+fn map_state(instance: &ObjectInstance) -> MapState {
     instance
         .maps()
         .into_iter()
@@ -74,10 +77,7 @@ fn map_state(instance: &ObjectInstance) -> Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)
         .collect()
 }
 
-type Outcome = (
-    Vec<Result<(u32, Vec<u8>), String>>,
-    Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)>,
-);
+type Outcome = (Vec<Result<(u32, Vec<u8>), String>>, MapState);
 
 fn run(object: &Object, program: &str, jit: bool) -> Outcome {
     let instance = ObjectInstance::load(object, &LoadOptions::default()).unwrap();

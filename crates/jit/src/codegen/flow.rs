@@ -12,7 +12,7 @@ use userbpf_runtime::interp::FUNC_PTR_TAG;
 use userbpf_runtime::STACK_FRAME_SIZE;
 
 use super::alu::size_of;
-use super::{Cg, Operand, SiteKind, CTX, SAVED, TMP, TMP2, TMP3};
+use super::{ArrayLayout, Cg, Operand, SiteKind, CTX, SAVED, TMP, TMP2, TMP3};
 use crate::asm::Label;
 use crate::error::JitError;
 use crate::run::{self, off, trap_code};
@@ -155,6 +155,13 @@ pub(crate) fn call(cg: &mut Cg<'_>, slot: usize, t: CallTarget) -> Result<(), Ji
                 call_trampoline(cg, run::callback_trampoline as *const () as u64);
             } else if uid == TAIL_CALL_ID && engine.is_some_and(|e| e.tail_calls().is_some()) {
                 tail_call(cg, slot);
+            } else if uid == MAP_LOOKUP_ELEM && cg.r1_array.is_some() && cg.blind_off() {
+                let layout = cg.r1_array.unwrap_or(ArrayLayout {
+                    base: 0,
+                    stride: 0,
+                    max_entries: 0,
+                });
+                inline_array_lookup(cg, layout);
             } else if id >= 0 && cg.env.helpers.contains(uid) {
                 let site = cg.site(slot, SiteKind::Helper(uid));
                 cg.set_site(site);
@@ -176,6 +183,67 @@ pub(crate) fn call(cg: &mut Cg<'_>, slot: usize, t: CallTarget) -> Result<(), Ji
         }
     }
     Ok(())
+}
+
+/// `bpf_map_lookup_elem`'s id.
+const MAP_LOOKUP_ELEM: u32 = 1;
+
+/// `bpf_map_lookup_elem(array, &key)` inlined, as the kernel's `array_map_gen_lookup`:
+/// r0 = key < max_entries ? base + key * stride : NULL. r1–r5 keep their values (a helper
+/// call may leave anything there).
+fn inline_array_lookup(cg: &mut Cg<'_>, layout: ArrayLayout) {
+    use X86Reg::{Rax, Rsi};
+    let null = cg.a.label();
+    let done = cg.a.label();
+    cg.emit(X86Insn::Load {
+        size: Size::S32,
+        dst: Rax,
+        mem: Mem::at(Rsi, 0),
+    });
+    cg.emit(X86Insn::AluImm {
+        op: AluOp::Cmp,
+        size: Size::S32,
+        dst: Rax,
+        imm: layout.max_entries as i32,
+    });
+    cg.a.jcc(Cond::Ae, null);
+    if layout.stride.is_power_of_two() {
+        let shift = layout.stride.trailing_zeros() as u8;
+        if shift > 0 {
+            cg.emit(X86Insn::Shift {
+                op: crate::x86::ShiftOp::Shl,
+                size: Size::S64,
+                dst: Rax,
+                by: crate::x86::ShiftBy::Imm(shift),
+            });
+        }
+    } else {
+        cg.emit(X86Insn::ImulImm {
+            size: Size::S64,
+            dst: Rax,
+            src: Rax,
+            imm: layout.stride as i32,
+        });
+    }
+    cg.emit(X86Insn::MovAbs {
+        dst: TMP,
+        imm: layout.base,
+    });
+    cg.emit(X86Insn::Alu {
+        op: AluOp::Add,
+        size: Size::S64,
+        dst: Rax,
+        src: TMP,
+    });
+    cg.a.jmp(done);
+    cg.a.bind(null);
+    cg.emit(X86Insn::Alu {
+        op: AluOp::Xor,
+        size: Size::S32,
+        dst: Rax,
+        src: Rax,
+    });
+    cg.a.bind(done);
 }
 
 /// `bpf_tail_call(ctx, map, index)`: the trampoline resolves the target and returns its

@@ -69,6 +69,15 @@ fn use_def(insn: &Insn, verified: bool, main: bool) -> (u16, u16) {
     }
 }
 
+/// Registers an instruction may write (conservatively, as for unverified code).
+pub(crate) fn defs(insn: &Insn) -> u16 {
+    let (_, d) = use_def(insn, false, false);
+    match insn {
+        Insn::Call(_) | Insn::CallX { .. } => R0_TO_R5,
+        _ => d,
+    }
+}
+
 /// Registers live after each slot (0 for the second slot of `lddw`).
 pub(crate) fn live_out(program: &Program, verified: bool) -> Vec<u16> {
     let n = program.slot_count();

@@ -92,6 +92,21 @@ pub(crate) struct Env<'a> {
     pub sites_base: u64,
     /// Address of the program's slot table.
     pub slot_table: u64,
+    /// The layout of the array map a constant (a map handle) names, for inlining
+    /// `bpf_map_lookup_elem` (helper 1 is the kernel's when this is given).
+    pub arrays: Option<&'a dyn Fn(u64) -> Option<ArrayLayout>>,
+}
+
+/// Where the values of a (non-per-CPU) array map live: value `k` is at
+/// `base + k * stride` for `k < max_entries`, for the life of the map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ArrayLayout {
+    /// Address of value 0.
+    pub base: u64,
+    /// Distance between values.
+    pub stride: u32,
+    /// Number of values.
+    pub max_entries: u32,
 }
 
 /// Per-slot facts the code generator uses.
@@ -197,6 +212,9 @@ pub(crate) struct Cg<'h> {
     pub prev: Known,
     /// What the current instruction leaves (set by its lowering).
     pub known: Known,
+    /// The array map r1 holds the handle of (set by `lddw r1, map`, cleared by any other
+    /// write of r1 and at jump targets).
+    pub r1_array: Option<ArrayLayout>,
 }
 
 impl Cg<'_> {
@@ -235,6 +253,11 @@ impl Cg<'_> {
             mem: Mem::at(CTX, off::SITE),
             src: TMP,
         });
+    }
+
+    /// Whether constant blinding is off (inlined constants are allowed).
+    pub fn blind_off(&self) -> bool {
+        self.blind.is_none()
     }
 
     /// Whether eBPF register `r` (as its x86 register) is live after the current slot.
@@ -386,6 +409,7 @@ pub(crate) fn compile(
         cur: 0,
         prev: Known::NONE,
         known: Known::NONE,
+        r1_array: None,
     };
     prologue(&mut cg);
     let insns = program.insns();
@@ -402,16 +426,32 @@ pub(crate) fn compile(
             cg.known
         };
         cg.known = Known::NONE;
+        if cg.is_target[slot] {
+            cg.r1_array = None;
+        }
         // Pairs fused into one x86 instruction: the second must not be a jump target.
         if let Some(next) = insns.get(i + 1) {
             let next_slot = starts[i + 1];
             if !cg.is_target[next_slot] && fuse(&mut cg, &insns[i], next) {
+                if (live::defs(&insns[i]) | live::defs(next)) & 2 != 0 {
+                    cg.r1_array = None;
+                }
                 cg.a.bind(cg.slot_label(next_slot));
                 i += 2;
                 continue;
             }
         }
         lower(&mut cg, slot, &insns[i])?;
+        cg.r1_array = match insns[i] {
+            Insn::LdImm64 {
+                dst: Reg::R1,
+                kind: LdImm64Kind::Imm,
+                imm,
+                next_imm,
+            } => env.arrays.and_then(|f| f(Insn::imm64(imm, next_imm))),
+            ref other if live::defs(other) & 2 != 0 => None,
+            _ => cg.r1_array,
+        };
         i += 1;
     }
     // Falling off the end of the program.
@@ -471,7 +511,7 @@ fn fuse(cg: &mut Cg<'_>, first: &Insn, second: &Insn) -> bool {
     let d = xreg(d1);
     match (op1, s1, op2, s2) {
         (BpfAluOp::Mov, Source::Reg(y), BpfAluOp::Add, Source::Imm(imm))
-            if y != d1 && cg.blind.is_none() =>
+            if y != d1 && d1 != Reg::R1 && cg.blind.is_none() =>
         {
             cg.emit(X86Insn::Lea {
                 dst: d,
@@ -479,7 +519,9 @@ fn fuse(cg: &mut Cg<'_>, first: &Insn, second: &Insn) -> bool {
             });
             true
         }
-        (BpfAluOp::Mov, Source::Reg(y), BpfAluOp::Add, Source::Reg(z)) if y != d1 => {
+        (BpfAluOp::Mov, Source::Reg(y), BpfAluOp::Add, Source::Reg(z))
+            if y != d1 && d1 != Reg::R1 =>
+        {
             let (base, index) = if z == d1 {
                 // rX = rY; rX += rX: rY * 2.
                 (xreg(y), xreg(y))

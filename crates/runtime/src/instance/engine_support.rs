@@ -43,6 +43,12 @@ impl PreparedProgram {
         }
     }
 
+    /// The map a handle (`lddw rX, map` after relocation) names, if it is one of this
+    /// instance's maps.
+    pub fn map_by_handle(&self, handle: u64) -> Option<std::sync::Arc<crate::maps::Map>> {
+        self.shared.by_handle(handle).map(|e| e.map.clone())
+    }
+
     /// Number of programs in the instance (the valid arguments of
     /// [`PreparedProgram::sibling`]).
     pub fn instance_program_count(&self) -> usize {
