@@ -99,12 +99,20 @@ impl Assembler {
     /// If a branch refers to a label that was never bound.
     pub fn finish(self) -> Assembled {
         let n = self.items.len();
-        // Fixed sizes of plain instructions; branch sizes vary with `short`.
+        // Plain instructions are encoded once, here, into `plain` (item i's bytes start at
+        // `plain_at[i]`); branch sizes vary with `short`.
         let mut size = vec![0u32; n];
         let mut short = vec![false; n];
+        let mut plain = Vec::with_capacity(n * 4);
+        let mut plain_at = vec![0u32; n];
         for (i, item) in self.items.iter().enumerate() {
             size[i] = match item {
-                Item::Insn(x) => x.encoded_len() as u32,
+                Item::Insn(x) => {
+                    let at = plain.len();
+                    plain_at[i] = at as u32;
+                    encode(x, &mut plain);
+                    (plain.len() - at) as u32
+                }
                 Item::Bind(_) => 0,
                 Item::Jmp(_) | Item::Call(_) => 5,
                 Item::Jcc(..) => 6,
@@ -150,7 +158,10 @@ impl Assembler {
                 (t as i64 - (starts[i] + size[i] as usize) as i64) as i32
             };
             match item {
-                Item::Insn(x) => encode(x, &mut code),
+                Item::Insn(_) => {
+                    let at = plain_at[i] as usize;
+                    code.extend_from_slice(&plain[at..at + size[i] as usize]);
+                }
                 Item::Bind(_) => {}
                 Item::Jmp(l) => encode(
                     &X86Insn::Jmp {
