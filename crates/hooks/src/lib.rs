@@ -36,12 +36,12 @@
 //! ```
 
 pub mod env;
-pub mod packet;
 pub mod error;
+pub mod packet;
 pub mod record;
+mod sys;
 pub mod syscall_hooks;
 pub mod syscalls;
-mod sys;
 pub mod tracefs;
 pub mod tracer;
 

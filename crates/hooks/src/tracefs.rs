@@ -50,11 +50,7 @@ pub fn parse_format(text: &str) -> Option<EventFormat> {
                 decl = part;
             }
         }
-        let name = decl
-            .rsplit([' ', '*'])
-            .next()
-            .unwrap_or("")
-            .to_string();
+        let name = decl.rsplit([' ', '*']).next().unwrap_or("").to_string();
         let (Some(off), Some(size)) = (off, size) else {
             continue;
         };
