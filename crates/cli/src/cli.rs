@@ -187,6 +187,10 @@ pub struct XdpArgs {
     /// Live: stop after this many packets.
     #[arg(long, requires = "iface")]
     pub count: Option<u64>,
+    /// Execution engine (default: the JIT on x86-64 when the verifier accepts the
+    /// program, else the checked interpreter with a note).
+    #[arg(long, value_enum)]
+    pub engine: Option<Engine>,
 }
 
 /// Update flags of `map update`.

@@ -18,7 +18,8 @@ use std::process::Command;
 
 use userbpf_hooks::packet::traffic::{self, ip6, Frame, L4};
 use userbpf_hooks::packet::{
-    read_all, CaptureWriter, Format, PacketHook, PacketProgKind, Timestamp, Verdict,
+    read_all, CaptureWriter, EngineKind, Format, PacketHook, PacketProgKind, Runner, Timestamp,
+    Verdict,
 };
 use userbpf_object::Object;
 use userbpf_runtime::instance::{LoadOptions, ObjectInstance};
@@ -292,7 +293,7 @@ fn sorted(mut v: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<(Vec<u8>, Vec<u8>)> {
     v
 }
 
-fn run_case(case: &Case, totals: &mut Totals) -> Result<(), String> {
+fn run_case(case: &Case, engine: EngineKind, totals: &mut Totals) -> Result<(), String> {
     let object = Object::parse(&case.object).map_err(|e| e.to_string())?;
 
     // The kernel.
@@ -337,8 +338,10 @@ fn run_case(case: &Case, totals: &mut Totals) -> Result<(), String> {
         m.update(key, &v, 0)
             .map_err(|e| format!("map {map}: {e}"))?;
     }
-    let mut hook = PacketHook::new(instance.program(case.program).map_err(|e| e.to_string())?)
-        .map_err(|e| e.to_string())?;
+    let prepared = instance.program(case.program).map_err(|e| e.to_string())?;
+    let runner = Runner::verified_or_interp(&object, prepared, Some(engine))?;
+    let mut hook = PacketHook::with_runner(runner).map_err(|e| e.to_string())?;
+    assert_eq!(hook.engine(), engine);
     let kind = hook.kind();
     let mut mismatched = 0;
     let mut verdicts = std::collections::BTreeMap::new();
@@ -416,7 +419,8 @@ fn run_case(case: &Case, totals: &mut Totals) -> Result<(), String> {
         }
     }
     println!(
-        "{:<48} {:>5} packets {} {:?}",
+        "{:<6} {:<48} {:>5} packets {} {:?}",
+        format!("{engine:?}"),
         case.name,
         case.packets.len(),
         if mismatched == 0 { "same" } else { "DIFFERENT" },
@@ -442,14 +446,21 @@ fn packets_match_the_kernel() {
         mismatches: Vec::new(),
     };
     let mut failures = Vec::new();
-    for case in &cases {
-        if let Err(e) = run_case(case, &mut totals) {
-            failures.push(format!("{}: {e}", case.name));
+    let mut engines = vec![EngineKind::Interp];
+    if cfg!(target_arch = "x86_64") {
+        engines.push(EngineKind::Jit);
+    }
+    for &engine in &engines {
+        for case in &cases {
+            if let Err(e) = run_case(case, engine, &mut totals) {
+                failures.push(format!("{engine:?}: {}: {e}", case.name));
+            }
         }
     }
     println!(
-        "{} cases, {} packets compared with the kernel, {} mismatches, {} failures",
+        "{} cases x {} engines, {} packets compared with the kernel, {} mismatches, {} failures",
         cases.len(),
+        engines.len(),
         totals.compared,
         totals.mismatches.len(),
         failures.len()

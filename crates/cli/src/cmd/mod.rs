@@ -6,6 +6,7 @@ mod asm;
 mod build;
 mod disasm;
 mod inspect;
+mod load;
 mod map;
 mod plugin;
 mod run;

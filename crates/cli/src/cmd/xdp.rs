@@ -9,6 +9,10 @@
 //! OUT ends in `.pcapng`, else pcap). `--json` prints one line per packet and a summary line;
 //! otherwise a readable summary. Exit 2 for malformed captures, 1 when a run trapped.
 //! With `--pin-dir` and no `--pcap`, only creates and pins the maps (to fill them first).
+//!
+//! `--engine interp|jit`: by default the program is verified and runs in the JIT on x86-64;
+//! a program the verifier rejects runs in the checked interpreter, with a note (`--engine
+//! jit` refuses it instead). See `load.rs`, shared with `userbpf run OBJ`.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
@@ -23,57 +27,24 @@ use userbpf_hooks::packet::{
     CaptureReader, CaptureWriter, Format, HookError, PacketHook, PacketProgKind, PacketResult,
     Summary, Verdict,
 };
-use userbpf_object::Object;
-use userbpf_runtime::instance::{LoadOptions, ObjectInstance};
-use userbpf_runtime::pin_btf;
 
-use super::read_file;
+use super::load::{self, LoadRequest};
 use crate::cli::XdpArgs;
 use crate::{CmdResult, Failure};
 
-/// Load the object and prepare the chosen program.
+/// Load the object and prepare the chosen program in its engine.
 fn prepare(args: &XdpArgs) -> Result<PacketHook, Failure> {
-    let path = &args.object;
-    let bytes = read_file(path)?;
-    let object =
-        Object::parse(&bytes).map_err(|e| Failure::input(anyhow!("{}: {e}", path.display())))?;
-    let name = match (&args.program, object.programs.as_slice()) {
-        (Some(n), _) => n.clone(),
-        (None, [only]) => only.name.clone(),
-        (None, programs) => {
-            let names: Vec<&str> = programs.iter().map(|p| p.name.as_str()).collect();
-            return Err(Failure::input(anyhow!(
-                "{}: choose a program with --program: {}",
-                path.display(),
-                names.join(", ")
-            )));
-        }
-    };
-    if object.program(&name).is_none() {
-        return Err(Failure::input(anyhow!(
-            "{}: no program named {name}",
-            path.display()
-        )));
-    }
-    if let Some(dir) = &args.pin_dir {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Failure::input(anyhow!("--pin-dir {}: {e}", dir.display())))?;
-    }
-    let instance = ObjectInstance::load(
-        &object,
-        &LoadOptions {
-            pin_dir: args.pin_dir.clone(),
-            helper_env: None,
-        },
-    )
-    .map_err(|e| Failure::input(anyhow!("{}: {e}", path.display())))?;
-    if let Some(dir) = &args.pin_dir {
-        pin_btf::write_for_object(dir, &object).map_err(|e| Failure::input(anyhow!(e)))?;
-    }
-    let prepared = instance
-        .program(&name)
-        .map_err(|e| Failure::input(anyhow!("{}: {e}", path.display())))?;
-    PacketHook::new(prepared).map_err(|e| Failure::input(anyhow!("{}: {e}", path.display())))
+    let loaded = load::load(&LoadRequest {
+        object: &args.object,
+        program: args.program.as_deref(),
+        btf: None,
+        pin_dir: args.pin_dir.as_ref(),
+        engine: args.engine,
+        unverified: false,
+    })?;
+    let runner = loaded.runner(|_| {})?;
+    PacketHook::with_runner(runner)
+        .map_err(|e| Failure::input(anyhow!("{}: {e}", args.object.display())))
 }
 
 /// Print one packet's JSON line, keys in the documented order.

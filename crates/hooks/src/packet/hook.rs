@@ -20,6 +20,7 @@ use userbpf_runtime::PreparedProgram;
 use super::capture::{
     link_type_name, CaptureError, CaptureReader, CaptureWriter, Packet, LINKTYPE_ETHERNET,
 };
+use super::engine::{EngineKind, Runner};
 
 const ETH_HLEN: usize = 14;
 
@@ -248,18 +249,28 @@ pub enum HookError {
 /// Runs one packet program on packet after packet.
 #[derive(Debug)]
 pub struct PacketHook {
-    prepared: PreparedProgram,
+    runner: Runner,
     prog_type: ProgType,
     kind: PacketProgKind,
     next_index: u64,
 }
 
 impl PacketHook {
-    /// A hook running `prepared` (xdp, tc or socket_filter).
+    /// A hook running `prepared` (xdp, tc or socket_filter) in the checked interpreter.
     ///
     /// # Errors
     /// [`HookError::ProgType`] for other program types.
     pub fn new(prepared: PreparedProgram) -> Result<PacketHook, HookError> {
+        PacketHook::with_runner(Runner::Interp(prepared))
+    }
+
+    /// A hook running a program in the engine `runner` holds (see
+    /// [`engine`](super::engine): the JIT over a verified program, or the interpreter).
+    ///
+    /// # Errors
+    /// [`HookError::ProgType`] for program types other than xdp, tc and socket_filter.
+    pub fn with_runner(runner: Runner) -> Result<PacketHook, HookError> {
+        let prepared = runner.prepared();
         let prog_type = prepared.context().map(|(t, _)| t);
         let Some((prog_type, kind)) = prog_type.and_then(|t| PacketProgKind::of(t).map(|k| (t, k)))
         else {
@@ -270,7 +281,7 @@ impl PacketHook {
             });
         };
         Ok(PacketHook {
-            prepared,
+            runner,
             prog_type,
             kind,
             next_index: 0,
@@ -289,7 +300,12 @@ impl PacketHook {
 
     /// The program.
     pub fn program(&self) -> &PreparedProgram {
-        &self.prepared
+        self.runner.prepared()
+    }
+
+    /// The engine running the program.
+    pub fn engine(&self) -> EngineKind {
+        self.runner.kind()
     }
 
     /// Run the program on one Ethernet frame (the next in the stream).
@@ -297,7 +313,7 @@ impl PacketHook {
         let index = self.next_index;
         self.next_index += 1;
         let start = Instant::now();
-        let out = self.prepared.test_run(&TestRunInput {
+        let out = self.runner.test_run(&TestRunInput {
             data_in: frame,
             ctx_in: None,
             repeat: 1,

@@ -20,6 +20,7 @@
 //! ```
 
 pub mod capture;
+pub mod engine;
 pub mod hook;
 pub mod live;
 pub mod pcap;
@@ -30,4 +31,5 @@ pub use capture::{
     read_all, CaptureError, CaptureErrorKind, CaptureReader, CaptureWriter, Format, Packet,
     Timestamp, LINKTYPE_ETHERNET,
 };
+pub use engine::{EngineKind, Runner, Selection};
 pub use hook::{Fate, HookError, PacketHook, PacketProgKind, PacketResult, Summary, Verdict};

@@ -1,0 +1,139 @@
+//! Loading one program of an ELF object for a run, shared by `userbpf run OBJ` and
+//! `userbpf xdp`: parse the object, choose the program (`--program`, or the only one),
+//! apply CO-RE relocations, create its maps (pinned with `--pin-dir`), choose the engine
+//! (verify, then the JIT; see [`userbpf_hooks::packet::engine`]) and prepare the program in
+//! it.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::anyhow;
+use userbpf_hooks::packet::engine::{self, EngineKind, Runner, SelectError, Selection};
+use userbpf_object::{core_relo, Object};
+use userbpf_runtime::instance::{LoadOptions, ObjectInstance};
+use userbpf_runtime::{pin_btf, PreparedProgram};
+
+use super::read_file;
+use crate::cli::Engine;
+use crate::Failure;
+
+pub(super) fn apply_core(object: &mut Object, btf_path: Option<&Path>) -> Result<(), Failure> {
+    let has_relos = object
+        .btf_ext
+        .as_ref()
+        .is_some_and(|e| e.sections.iter().any(|s| !s.core_relos.is_empty()));
+    if !has_relos {
+        return Ok(());
+    }
+    let target = match btf_path {
+        Some(p) => {
+            let bytes = read_file(p)?;
+            userbpf_object::btf::Btf::parse(&bytes)
+                .map_err(|e| Failure::input(anyhow!("{}: {e}", p.display())))?
+        }
+        None => core_relo::host_btf().map_err(|e| {
+            Failure::input(anyhow!(
+                "the object has CO-RE relocations and no target BTF: {e}; pass --btf FILE"
+            ))
+        })?,
+    };
+    core_relo::apply(object, &target).map_err(Failure::input)?;
+    Ok(())
+}
+
+/// What to load.
+pub(super) struct LoadRequest<'a> {
+    pub object: &'a Path,
+    pub program: Option<&'a str>,
+    pub btf: Option<&'a Path>,
+    pub pin_dir: Option<&'a PathBuf>,
+    /// The engine asked for (None: the host's default).
+    pub engine: Option<Engine>,
+    /// Run the JIT without a verifier pass (trusted objects).
+    pub unverified: bool,
+}
+
+/// A loaded object with its chosen program, before the engine is built.
+pub(super) struct Loaded {
+    pub name: String,
+    pub instance: ObjectInstance,
+    selection: Selection,
+    path: PathBuf,
+}
+
+/// Load the object and choose the engine (printing the verifier's note when the default
+/// JIT falls back to the interpreter).
+pub(super) fn load(req: &LoadRequest<'_>) -> Result<Loaded, Failure> {
+    let path = req.object;
+    let bytes = read_file(path)?;
+    let mut object =
+        Object::parse(&bytes).map_err(|e| Failure::input(anyhow!("{}: {e}", path.display())))?;
+    let name = match (req.program, object.programs.as_slice()) {
+        (Some(n), _) => n.to_string(),
+        (None, [only]) => only.name.clone(),
+        (None, programs) => {
+            let names: Vec<&str> = programs.iter().map(|p| p.name.as_str()).collect();
+            return Err(Failure::input(anyhow!(
+                "{}: choose a program with --program: {}",
+                path.display(),
+                names.join(", ")
+            )));
+        }
+    };
+    if object.program(&name).is_none() {
+        return Err(Failure::input(anyhow!(
+            "{}: no program named {name}",
+            path.display()
+        )));
+    }
+    apply_core(&mut object, req.btf)?;
+    if let Some(dir) = req.pin_dir {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::input(anyhow!("--pin-dir {}: {e}", dir.display())))?;
+    }
+    let instance = ObjectInstance::load(
+        &object,
+        &LoadOptions {
+            pin_dir: req.pin_dir.cloned(),
+            helper_env: None,
+        },
+    )
+    .map_err(|e| Failure::input(anyhow!("{}: {e}", path.display())))?;
+    if let Some(dir) = req.pin_dir {
+        pin_btf::write_for_object(dir, &object).map_err(|e| Failure::input(anyhow!(e)))?;
+    }
+    let requested = req.engine.map(|e| match e {
+        Engine::Interp => EngineKind::Interp,
+        Engine::Jit => EngineKind::Jit,
+    });
+    let selection =
+        engine::select(&object, &name, requested, req.unverified).map_err(|e| match e {
+            SelectError::NotModelled(m) => Failure::input(anyhow!(m)),
+            SelectError::Rejected(m) => Failure::program(anyhow!(m)),
+        })?;
+    if let Selection::Interp { note: Some(note) } = &selection {
+        eprintln!("note: {note}");
+    }
+    Ok(Loaded {
+        name,
+        instance,
+        selection,
+        path: path.to_path_buf(),
+    })
+}
+
+impl Loaded {
+    /// The program prepared in the chosen engine; `adjust` sees the prepared program
+    /// first (to set an interpreter budget, for example).
+    pub fn runner(&self, adjust: impl FnOnce(&mut PreparedProgram)) -> Result<Runner, Failure> {
+        let mut prepared = self
+            .instance
+            .program(&self.name)
+            .map_err(|e| Failure::input(anyhow!("{}: {e}", self.path.display())))?;
+        adjust(&mut prepared);
+        // SAFETY: `engine::select` gave the verifier's result for this program of the
+        // object the instance was loaded from (and for every possible tail-call target), or
+        // the user vouched for the object with --unverified.
+        unsafe { Runner::new(prepared, &self.selection) }
+            .map_err(|e| Failure::input(anyhow!("{}: {e}", self.path.display())))
+    }
+}
