@@ -14,7 +14,8 @@
 //!   variable offsets; [`state`]: frames, per-byte stack and spilled registers, references;
 //! - [`ctx`]: context layouts per program type; [`helpers`]: helper prototypes;
 //! - [`cfg`]: control-flow checks before the analysis; `check`: the path exploration with
-//!   state pruning and the safety checks of every instruction.
+//!   state pruning (liveness and precision tracking, as the kernel) and the safety checks
+//!   of every instruction.
 //!
 //! ```
 //! use userbpf_isa::{asm, Program};

@@ -209,8 +209,23 @@ impl State {
         }
     }
 
-    /// Whether every concrete state of `self` is described by `old` (pruning).
+    /// Whether every concrete state of `self` is described by `old` (pruning), comparing
+    /// every register and every scalar by range.
     pub fn covered_by(&self, old: &State, allow_uninit: bool) -> bool {
+        self.covered_by_with(old, allow_uninit, &[], None)
+    }
+
+    /// [`State::covered_by`] with liveness and precision (the kernel's `states_equal`):
+    /// `live[f]` masks the registers of frame `f` that may be read before being written
+    /// (missing: all); with `precise` given, a scalar of `old` not marked precise there
+    /// (`regs` bit per register, `stack` bit per slot) matches any scalar of `self`.
+    pub fn covered_by_with(
+        &self,
+        old: &State,
+        allow_uninit: bool,
+        live: &[u16],
+        precise: Option<&[Precise]>,
+    ) -> bool {
         if self.frames.len() != old.frames.len() || self.refs.len() != old.refs.len() {
             return false;
         }
@@ -220,12 +235,18 @@ impl State {
                 return false;
             }
         }
-        for (of, cf) in old.frames.iter().zip(&self.frames) {
+        for (fi, (of, cf)) in old.frames.iter().zip(&self.frames).enumerate() {
             if of.callsite != cf.callsite || of.subprog != cf.subprog {
                 return false;
             }
-            for (o, c) in of.regs.iter().zip(&cf.regs) {
-                if !reg_covered(c, o, &mut ids) {
+            let live = live.get(fi).copied().unwrap_or(u16::MAX);
+            let prec = precise.map(|p| p.get(fi).copied().unwrap_or_default());
+            for (ri, (o, c)) in of.regs.iter().zip(&cf.regs).enumerate() {
+                if live & (1 << ri) == 0 {
+                    continue;
+                }
+                let exact = prec.is_none_or(|p| p.regs & (1 << ri) != 0);
+                if !reg_covered(c, o, &mut ids, exact) {
                     return false;
                 }
             }
@@ -233,13 +254,31 @@ impl State {
             for i in 0..n {
                 let os = of.stack.get(i).copied().unwrap_or(Slot::EMPTY);
                 let cs = cf.stack.get(i).copied().unwrap_or(Slot::EMPTY);
-                if !slot_covered(&cs, &os, &mut ids, allow_uninit) {
+                let exact = prec.is_none_or(|p| i >= 64 || p.stack & (1 << i) != 0);
+                if !slot_covered(&cs, &os, &mut ids, allow_uninit, exact) {
                     return false;
                 }
             }
         }
         true
     }
+}
+
+/// Precision marks of one frame: registers and stack slots whose scalar values matter.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Precise {
+    /// Bit `r` for register `r`.
+    pub regs: u16,
+    /// Bit `i` for the slot `fp - 8*(i+1)`.
+    pub stack: u64,
+}
+
+impl Precise {
+    /// Everything precise.
+    pub const ALL: Precise = Precise {
+        regs: u16::MAX,
+        stack: u64::MAX,
+    };
 }
 
 /// A consistent renaming of ids between an old and a current state (both directions).
@@ -269,9 +308,11 @@ impl IdMap {
     }
 }
 
-fn reg_covered(cur: &RegState, old: &RegState, ids: &mut IdMap) -> bool {
+fn reg_covered(cur: &RegState, old: &RegState, ids: &mut IdMap, exact: bool) -> bool {
     match old.ty {
         RegType::NotInit => true,
+        // An imprecise scalar: its value never decided anything after this point.
+        RegType::Scalar if !exact => cur.ty == RegType::Scalar,
         RegType::Scalar => {
             // An old scalar with an id constrains copies; require the same sharing.
             cur.ty == RegType::Scalar
@@ -304,7 +345,7 @@ fn scalar_view(s: &Slot, allow_uninit: bool) -> Option<RegState> {
         .then(RegState::unknown)
 }
 
-fn slot_covered(cur: &Slot, old: &Slot, ids: &mut IdMap, allow_uninit: bool) -> bool {
+fn slot_covered(cur: &Slot, old: &Slot, ids: &mut IdMap, allow_uninit: bool, exact: bool) -> bool {
     if old.bytes.iter().all(|b| *b == SlotByte::Invalid) {
         return true;
     }
@@ -312,11 +353,11 @@ fn slot_covered(cur: &Slot, old: &Slot, ids: &mut IdMap, allow_uninit: bool) -> 
         scalar_view(old, allow_uninit),
         scalar_view(cur, allow_uninit),
     ) {
-        return reg_covered(&c, &o, ids);
+        return reg_covered(&c, &o, ids, exact);
     }
     if let Some(o) = &old.spill {
         match &cur.spill {
-            Some(c) if cur.spill_size() == old.spill_size() && reg_covered(c, o, ids) => {}
+            Some(c) if cur.spill_size() == old.spill_size() && reg_covered(c, o, ids, exact) => {}
             _ => return false,
         }
     }

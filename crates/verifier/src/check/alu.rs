@@ -112,6 +112,12 @@ impl Verifier<'_> {
                     Width::W64 => !srcv.var.contains(0),
                     Width::W32 => !srcv.var.zext(32).contains(0),
                 };
+            if nz {
+                // The JIT trusts this on every path, pruned ones included.
+                if let Source::Reg(r) = src {
+                    self.mark_precise(st, r);
+                }
+            }
             let f = &mut self.facts[self.pc];
             f.divisor_nonzero = if f.visits == 0 {
                 nz
@@ -125,10 +131,24 @@ impl Verifier<'_> {
                 Width::W32 => dstv.var.alu32(op, &srcv.var),
             })
         } else {
+            // The scalar's bounds become the pointer's offset.
+            if dstv.is_scalar() {
+                self.mark_precise(st, dst);
+            }
+            if let Source::Reg(r) = src {
+                if srcv.is_scalar() {
+                    self.mark_precise(st, r);
+                }
+            }
             self.ptr_alu(st, width, op, dst, dstv, srcv)?
         };
         let f = &mut self.facts[self.pc];
-        let upper = result.is_scalar() && result.var.upper_zero();
+        // Only what holds whatever the operands (scalars need not be precise when pruning).
+        let upper = result.is_scalar()
+            && result.var.upper_zero()
+            && (width == Width::W32
+                || matches!((op, src), (AluOp::And, Source::Imm(i)) if i >= 0)
+                || matches!((op, src), (AluOp::Rsh, Source::Imm(i)) if i >= 32));
         f.upper32_zero = if f.visits == 0 {
             upper
         } else {

@@ -121,11 +121,12 @@ impl Verifier<'_> {
         })
     }
 
-    fn check_return_code(&self, st: &State) -> Result<(), VerifierError> {
+    fn check_return_code(&mut self, st: &State) -> Result<(), VerifierError> {
         let Some((lo, hi)) = self.return_range() else {
             return Ok(());
         };
         let r0 = *st.reg(Reg::R0);
+        self.mark_precise(st, Reg::R0);
         if !r0.is_scalar() {
             return Err(self.error(
                 st,
@@ -247,6 +248,10 @@ impl Verifier<'_> {
                     // The size comes in the next register.
                     let sr = Reg::new(i as u8 + 2).expect("size register");
                     let s = self.read(st, sr)?;
+                    self.mark_precise(st, sr);
+                    if v.is_scalar() {
+                        self.mark_precise(st, r);
+                    }
                     let (lo, hi) = self.size_arg(st, sr, s, proto.args[i + 1])?;
                     msize_max = hi;
                     self.check_helper_mem(st, r, v, lo, hi, *arg == Arg::UninitMem)?;
@@ -270,6 +275,7 @@ impl Verifier<'_> {
                 }
                 Arg::CtxOrNull | Arg::Ctx => {
                     if *arg == Arg::CtxOrNull && v.konst() == Some(0) {
+                        self.mark_precise(st, r);
                         continue;
                     }
                     if v.ty != RegType::Ctx {
@@ -300,6 +306,7 @@ impl Verifier<'_> {
                     released = Some(v.ref_id);
                 }
                 Arg::ConstAllocSize => {
+                    self.mark_precise(st, r);
                     let Some(c) = v.konst() else {
                         return Err(self.error(
                             st,

@@ -34,6 +34,7 @@ impl Verifier<'_> {
             .unwrap_or(self.pc + 1);
         let fall = self.pc + 1;
         let half = width == Width::W32;
+        self.link_operands(st, &a, &b);
         let (mut taken, mut not_taken) = (Some(st.clone()), Some(st.clone()));
         if a.is_scalar() && b.is_scalar() {
             for (side, t) in [(&mut taken, true), (&mut not_taken, false)] {
@@ -56,6 +57,11 @@ impl Verifier<'_> {
                 (b, src_reg.unwrap_or(dst))
             };
             let _ = ptr_reg;
+            // The other operand's being zero made this a null check.
+            if let Some(r) = src_reg {
+                self.mark_precise(st, r);
+            }
+            self.mark_precise(st, dst);
             let (null_side, nonnull_side) = if is_eq {
                 (&mut taken, &mut not_taken)
             } else {
@@ -91,6 +97,13 @@ impl Verifier<'_> {
             }
         } else if !half {
             self.packet_compare(&mut taken, &mut not_taken, a, b, cond);
+        }
+        if taken.is_none() || not_taken.is_none() {
+            // One direction only: the operands decided it.
+            self.mark_precise(st, dst);
+            if let Some(r) = src_reg {
+                self.mark_precise(st, r);
+            }
         }
         match (taken, not_taken) {
             (Some(t), Some(n)) => {
@@ -165,6 +178,38 @@ impl Verifier<'_> {
 }
 
 /// Write a refined scalar to `r` and every copy sharing its id.
+impl Verifier<'_> {
+    /// Record the scalars linked (same id) with the operands, for backtracking.
+    fn link_operands(&mut self, st: &State, a: &RegState, b: &RegState) {
+        let ids: Vec<u32> = [a, b]
+            .iter()
+            .filter(|r| r.is_scalar() && r.id != 0)
+            .map(|r| r.id)
+            .collect();
+        if ids.is_empty() {
+            return;
+        }
+        let mut items = Vec::new();
+        for (f, fr) in st.frames.iter().enumerate() {
+            for (i, r) in fr.regs.iter().enumerate() {
+                if r.ty == RegType::Scalar && ids.contains(&r.id) {
+                    items.push((f as u8, i as u8));
+                }
+            }
+            for (i, s) in fr.stack.iter().enumerate().take(64) {
+                if let Some(r) = s.spill {
+                    if r.ty == RegType::Scalar && ids.contains(&r.id) {
+                        items.push((f as u8, 11 + i as u8));
+                    }
+                }
+            }
+        }
+        if items.len() > 1 {
+            self.hist_linked = Some(items.into_boxed_slice());
+        }
+    }
+}
+
 fn set_scalar(st: &mut State, r: Reg, id: u32, v: Scalar) {
     st.reg_mut(r).var = v;
     if id != 0 {

@@ -438,6 +438,7 @@ impl Verifier<'_> {
             ));
         }
         let sub = st.frames[frame].subprog;
+        self.hist_stack = Some((frame as u8, ((-off - 1) / 8) as u8));
         self.stack_depth[sub] = self.stack_depth[sub].max((-off) as u32);
         let aligned = off % 8 == 0;
         let first = ((off % 8) + 8) % 8;

@@ -5,19 +5,23 @@
 //! [`VerifierError`]. One path is followed at a time; at a conditional jump whose direction
 //! is not known the other side is pushed on a worklist. Constant-folded branches are not
 //! explored. At prune points the current state is compared with the completed states
-//! recorded there ([`State::covered_by`]); a covered path stops. A checkpoint is complete
+//! recorded there ([`State::covered_by_with`]), ignoring dead registers and scalars whose
+//! values never mattered below the recorded state (`precise`: static liveness and the
+//! kernel's precision backtracking); a covered path stops and passes the recorded state's
+//! precision marks up its own checkpoints. A checkpoint is complete
 //! when every path through it has ended (branch counts, as in the kernel), so pruning never
 //! relies on a state whose exploration is still in progress, except at `may_goto`, whose
 //! runtime budget bounds the loop.
 //!
 //! Submodules hold the transfer functions and safety checks: `alu` (arithmetic and pointer
 //! arithmetic), `mem` (loads, stores, atomics), `jump` (branches and their refinements),
-//! `call` (helpers and bpf-to-bpf calls).
+//! `call` (helpers and bpf-to-bpf calls), `precise` (liveness and precision).
 
 mod alu;
 mod call;
 mod jump;
 mod mem;
+mod precise;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -27,7 +31,7 @@ use crate::error::VerifierError;
 use crate::input::{ProgType, VerifierInput};
 use crate::reg::{RegState, RegType};
 use crate::scalar::Scalar;
-use crate::state::{Frame, State};
+use crate::state::{Frame, Precise, State};
 use crate::{CtxRewrite, InsnFacts};
 use userbpf_isa::{Insn, Reg};
 
@@ -38,6 +42,10 @@ struct Checkpoint {
     misses: u32,
     parent: Option<usize>,
     branches: u32,
+    /// Precision marks per frame (see `precise`).
+    precise: Vec<Precise>,
+    /// Instructions from the parent checkpoint to this one.
+    hist: Vec<precise::Hist>,
 }
 
 struct Pending {
@@ -45,6 +53,7 @@ struct Pending {
     pc: usize,
     parent: Option<usize>,
     from: usize,
+    hist: Vec<precise::Hist>,
 }
 
 /// What the analysis found.
@@ -80,6 +89,19 @@ pub(crate) struct Verifier<'a> {
     last_checkpoint: u64,
     /// The source register of the store being checked (`None` for `*(uN *)(rX + off) = imm`).
     pub(crate) store_src: Option<Reg>,
+    /// Live-in registers per instruction.
+    live: Vec<u16>,
+    /// Instructions of the current path since its checkpoint.
+    hist: Vec<precise::Hist>,
+    /// Frame of the instruction being executed.
+    cur_frame: u8,
+    /// Stack slot the current instruction accessed at a fixed offset.
+    pub(crate) hist_stack: Option<(u8, u8)>,
+    /// Scalars linked with the operands of the current conditional jump.
+    pub(crate) hist_linked: Option<Box<[(u8, u8)]>>,
+    /// A path was pruned against a state whose exploration was in progress (`may_goto`):
+    /// precision marks may be incomplete from then on, so scalars are compared by range.
+    loop_pruned: bool,
 }
 
 /// Control flow after one instruction.
@@ -110,6 +132,12 @@ impl<'a> Verifier<'a> {
             pc: 0,
             last_checkpoint: 0,
             store_src: None,
+            live: Vec::new(),
+            hist: Vec::new(),
+            cur_frame: 0,
+            hist_stack: None,
+            hist_linked: None,
+            loop_pruned: false,
         }
     }
 
@@ -183,11 +211,14 @@ impl<'a> Verifier<'a> {
         if let Some(p) = self.parent {
             self.checkpoints[p].branches += 1;
         }
+        let mut hist = self.hist.clone();
+        hist.push(self.cur_hist());
         self.worklist.push(Pending {
             state,
             pc,
             parent: self.parent,
             from: self.pc,
+            hist,
         });
     }
 
@@ -217,12 +248,23 @@ impl<'a> Verifier<'a> {
         }
         let mut looping = false;
         let allow_uninit = self.input.options.allow_uninit_stack;
+        let live = self.live_masks(st, pc);
+        let mut hit = None;
         for &c in &self.explored[pc] {
             let cp = &mut self.checkpoints[c];
             let Some(old) = &cp.state else { continue };
-            if cp.branches == 0 || may_goto {
-                if st.covered_by(old, allow_uninit) {
+            if cp.branches == 0 {
+                let prec = (!self.loop_pruned).then_some(&cp.precise[..]);
+                if st.covered_by_with(old, allow_uninit, &live, prec) {
                     cp.hits += 1;
+                    hit = Some(c);
+                    break;
+                }
+                cp.misses += 1;
+            } else if may_goto {
+                if st.covered_by_with(old, allow_uninit, &live, None) {
+                    cp.hits += 1;
+                    self.loop_pruned = true;
                     return Ok(true);
                 }
                 cp.misses += 1;
@@ -232,6 +274,10 @@ impl<'a> Verifier<'a> {
                 }
                 cp.misses += 1;
             }
+        }
+        if let Some(c) = hit {
+            self.propagate(c, &live);
+            return Ok(true);
         }
         if looping {
             return Err(self.error(
@@ -262,6 +308,8 @@ impl<'a> Verifier<'a> {
             misses: 0,
             parent: self.parent,
             branches: 1,
+            precise: Vec::new(),
+            hist: std::mem::take(&mut self.hist),
         });
         self.explored[pc].push(idx);
         self.parent = Some(idx);
@@ -269,20 +317,24 @@ impl<'a> Verifier<'a> {
     }
 
     pub(crate) fn run(mut self) -> Result<Outcome, VerifierError> {
+        self.compute_liveness();
         let mut next = Some(Pending {
             state: self.initial_state(),
             pc: 0,
             parent: None,
             from: 0,
+            hist: Vec::new(),
         });
         while let Some(Pending {
             mut state,
             mut pc,
             parent,
             from,
+            hist,
         }) = next.take().or_else(|| self.worklist.pop())
         {
             self.parent = parent;
+            self.hist = hist;
             if self.log_level() >= 1 && self.processed > 0 {
                 let _ = writeln!(
                     self.log,
@@ -320,8 +372,13 @@ impl<'a> Verifier<'a> {
                         userbpf_isa::disasm::format_insn(&self.insns[pc])
                     );
                 }
+                self.cur_frame = (state.frames.len() - 1) as u8;
+                self.hist_stack = None;
+                self.hist_linked = None;
                 match self.step(&mut state)? {
                     Flow::Next(n) => {
+                        let h = self.cur_hist();
+                        self.hist.push(h);
                         if self.log_level() >= 2 {
                             let _ =
                                 writeln!(self.log, "{}: {}", self.starts[pc], state_str(&state));
