@@ -44,6 +44,8 @@ pub enum RegType {
     RingbufMemOrNull,
     /// A subprogram address (`PTR_TO_FUNC`).
     Func,
+    /// A key of map [`RegState::map`], read only (`PTR_TO_MAP_KEY`, callback argument).
+    MapKey,
 }
 
 impl RegType {
@@ -64,6 +66,7 @@ impl RegType {
             RegType::RingbufMem => "ringbuf_mem",
             RegType::RingbufMemOrNull => "ringbuf_mem_or_null",
             RegType::Func => "func",
+            RegType::MapKey => "map_key",
         }
     }
 
@@ -192,7 +195,7 @@ impl fmt::Display for RegState {
                 }
                 if matches!(
                     ty,
-                    RegType::MapPtr | RegType::MapValue | RegType::MapValueOrNull
+                    RegType::MapPtr | RegType::MapValue | RegType::MapValueOrNull | RegType::MapKey
                 ) {
                     parts.push(format!("map={}", self.map));
                 }

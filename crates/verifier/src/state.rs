@@ -94,6 +94,9 @@ pub struct Frame {
     pub callsite: usize,
     /// Index of the subprogram this frame runs.
     pub subprog: usize,
+    /// A callback called by a helper (`bpf_loop`, `bpf_for_each_map_elem`): at its exit
+    /// the caller goes back to the helper call (another iteration, or none).
+    pub callback: bool,
 }
 
 impl Frame {
@@ -109,6 +112,7 @@ impl Frame {
             stack: Vec::new(),
             callsite,
             subprog,
+            callback: false,
         }
     }
 
@@ -236,7 +240,8 @@ impl State {
             }
         }
         for (fi, (of, cf)) in old.frames.iter().zip(&self.frames).enumerate() {
-            if of.callsite != cf.callsite || of.subprog != cf.subprog {
+            if of.callsite != cf.callsite || of.subprog != cf.subprog || of.callback != cf.callback
+            {
                 return false;
             }
             let live = live.get(fi).copied().unwrap_or(u16::MAX);

@@ -55,6 +55,36 @@ impl Verifier<'_> {
     }
 
     pub(super) fn exit(&mut self, st: &mut State) -> Result<Flow, VerifierError> {
+        if st.frames.len() > 1 && st.cur().callback {
+            // The callback's return value must be 0 or 1 (continue or stop); the caller
+            // goes back to the helper call, which may call it again or return.
+            let r0 = self.read(st, Reg::R0)?;
+            self.mark_precise(st, Reg::R0);
+            if !r0.is_scalar() {
+                return Err(self.error(
+                    st,
+                    format!(
+                        "At callback return the register R0 is not a known value ({})",
+                        r0.ty.name()
+                    ),
+                    &[Reg::R0],
+                ));
+            }
+            let v = r0.var.full;
+            if v.smin < 0 || v.smax > 1 {
+                return Err(self.error(
+                    st,
+                    format!(
+                        "At callback return the register R0 has smin={} smax={} should have been in [0, 1]",
+                        v.smin, v.smax
+                    ),
+                    &[Reg::R0],
+                ));
+            }
+            let callee = st.frames.pop().expect("frame");
+            self.hist_cb = true;
+            return Ok(Flow::Next(callee.callsite));
+        }
         if st.frames.len() > 1 {
             // Static subprograms may return nothing; the caller sees r0 as it was left.
             let r0 = *st.reg(Reg::R0);
@@ -173,6 +203,7 @@ impl Verifier<'_> {
         let mut mem_size_arg: u64 = 0;
         let mut msize_max: u64 = 0;
         let mut released: Option<u32> = None;
+        let mut callback: Option<usize> = None;
         for (i, arg) in proto.args.iter().enumerate() {
             if *arg == Arg::DontCare {
                 break;
@@ -320,11 +351,14 @@ impl Verifier<'_> {
                     if v.ty != RegType::Func {
                         return Err(bad(self, "func"));
                     }
-                    return Err(self.error(
-                        st,
-                        format!("callbacks (bpf_{}) are not supported yet", proto.name),
-                        &[r],
-                    ));
+                    if !matches!(proto.id, 164 | 181) {
+                        return Err(self.error(
+                            st,
+                            format!("callbacks (bpf_{}) are not supported yet", proto.name),
+                            &[r],
+                        ));
+                    }
+                    callback = Some(v.mem_size as usize);
                 }
                 Arg::ConstStr => {
                     if v.ty != RegType::MapValue {
@@ -347,6 +381,9 @@ impl Verifier<'_> {
                     *x = RegState::unknown();
                 }
             });
+        }
+        if let Some(t) = callback {
+            self.push_callback(st, proto.id, map, t)?;
         }
         for r in 1..=5 {
             st.cur_mut().regs[r] = RegState::not_init();
@@ -398,6 +435,62 @@ impl Verifier<'_> {
             }
         };
         *st.reg_mut(Reg::R0) = r0;
+        Ok(())
+    }
+
+    /// Queue the callback of `bpf_loop` / `bpf_for_each_map_elem` as a call with its own
+    /// frame (the kernel's `push_callback_call`); the caller meanwhile continues as if the
+    /// helper returned without calling it.
+    fn push_callback(
+        &mut self,
+        st: &State,
+        helper: i32,
+        map: Option<u32>,
+        target: usize,
+    ) -> Result<(), VerifierError> {
+        if st.frames.len() >= MAX_FRAMES {
+            return Err(self.error(
+                st,
+                format!(
+                    "the call stack of {} frames is too deep !",
+                    st.frames.len() + 1
+                ),
+                &[],
+            ));
+        }
+        let mut cb = st.clone();
+        let mut f = Frame::new(
+            st.frames.len() as u8,
+            self.pc,
+            self.cfg.insn_subprog[target],
+        );
+        f.callback = true;
+        let caller = st.cur();
+        match helper {
+            // bpf_loop: callback(index, callback_ctx)
+            181 => {
+                f.regs[1] = RegState::scalar(Scalar::unknown().zext(32));
+                f.regs[2] = caller.regs[3];
+            }
+            // bpf_for_each_map_elem: callback(map, key, value, callback_ctx)
+            _ => {
+                let m = map.unwrap_or(0);
+                f.regs[1] = caller.regs[1];
+                f.regs[2] = RegState {
+                    map: m,
+                    ..RegState::pointer(RegType::MapKey)
+                };
+                f.regs[3] = RegState {
+                    map: m,
+                    ..RegState::pointer(RegType::MapValue)
+                };
+                f.regs[4] = caller.regs[3];
+            }
+        }
+        cb.frames.push(f);
+        self.hist_cb = true;
+        self.push_branch(cb, target);
+        self.hist_cb = false;
         Ok(())
     }
 

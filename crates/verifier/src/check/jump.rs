@@ -89,7 +89,7 @@ impl Verifier<'_> {
                 }
             } else if matches!(
                 ptr.ty,
-                RegType::MapValue | RegType::Mem | RegType::RingbufMem
+                RegType::MapValue | RegType::Mem | RegType::RingbufMem | RegType::MapKey
             ) {
                 // Only these are known non-null (`reg_not_null`); a context or stack
                 // pointer compared with 0 leaves both sides possible.

@@ -345,6 +345,27 @@ impl Verifier<'_> {
                 self.region_access(st, r, reg, off, size, reg.mem_size, "memory", "mem_size")?;
                 Ok(None)
             }
+            RegType::MapKey => {
+                if kind == Access::Write {
+                    return Err(self.error(
+                        st,
+                        format!("write to change key R{rn} not allowed"),
+                        &[r],
+                    ));
+                }
+                let info = self.input.maps[reg.map as usize];
+                self.region_access(
+                    st,
+                    r,
+                    reg,
+                    off,
+                    size,
+                    info.key_size as u64,
+                    "map key",
+                    "key_size",
+                )?;
+                Ok(None)
+            }
             _ => Err(self.error(
                 st,
                 format!("R{rn} invalid mem access '{}'", reg.ty.name()),
@@ -684,6 +705,7 @@ impl Verifier<'_> {
             | RegType::PacketMeta
             | RegType::MapValue
             | RegType::Mem
+            | RegType::MapKey
             | RegType::RingbufMem => {
                 let kind = if write { Access::Write } else { Access::Read };
                 // Check both ends of the access.

@@ -99,6 +99,8 @@ pub(crate) struct Verifier<'a> {
     pub(crate) hist_stack: Option<(u8, u8)>,
     /// Scalars linked with the operands of the current conditional jump.
     pub(crate) hist_linked: Option<Box<[(u8, u8)]>>,
+    /// The current instruction enters or leaves a callback frame.
+    pub(crate) hist_cb: bool,
     /// A path was pruned against a state whose exploration was in progress (`may_goto`):
     /// precision marks may be incomplete from then on, so scalars are compared by range.
     loop_pruned: bool,
@@ -137,6 +139,7 @@ impl<'a> Verifier<'a> {
             cur_frame: 0,
             hist_stack: None,
             hist_linked: None,
+            hist_cb: false,
             loop_pruned: false,
         }
     }
@@ -234,9 +237,18 @@ impl<'a> Verifier<'a> {
         }
     }
 
+    /// Whether `pc` heads a loop bounded at run time: `may_goto`, or a helper call that
+    /// calls back into the program (reached again at each callback's exit).
+    fn loop_point(&self, pc: usize) -> bool {
+        matches!(
+            self.insns[pc],
+            Insn::MayGoto { .. } | Insn::Call(userbpf_isa::CallTarget::Helper(164 | 181))
+        )
+    }
+
     /// Prune or record a checkpoint at `pc`. Returns true when the path may stop.
     fn visit(&mut self, st: &mut State, pc: usize) -> Result<bool, VerifierError> {
-        let may_goto = matches!(self.insns[pc], Insn::MayGoto { .. });
+        let may_goto = self.loop_point(pc);
         if may_goto {
             if let Some(old) = self.explored[pc]
                 .iter()
@@ -357,7 +369,9 @@ impl<'a> Verifier<'a> {
                         &[],
                     ));
                 }
-                if self.cfg.prune_point[pc] && self.visit(&mut state, pc)? {
+                if (self.cfg.prune_point[pc] || self.loop_point(pc))
+                    && self.visit(&mut state, pc)?
+                {
                     if self.log_level() >= 1 {
                         let _ = writeln!(self.log, "{}: safe", self.starts[pc]);
                     }
@@ -375,6 +389,7 @@ impl<'a> Verifier<'a> {
                 self.cur_frame = (state.frames.len() - 1) as u8;
                 self.hist_stack = None;
                 self.hist_linked = None;
+                self.hist_cb = false;
                 match self.step(&mut state)? {
                     Flow::Next(n) => {
                         let h = self.cur_hist();
@@ -530,7 +545,12 @@ impl<'a> Verifier<'a> {
         let n = self.cfg.subprogs.len();
         let mut callees: Vec<Vec<usize>> = vec![Vec::new(); n];
         for (i, insn) in self.insns.iter().enumerate() {
-            if let Insn::Call(userbpf_isa::CallTarget::Local(_)) = insn {
+            if let Insn::Call(userbpf_isa::CallTarget::Local(_))
+            | Insn::LdImm64 {
+                kind: userbpf_isa::LdImm64Kind::Func,
+                ..
+            } = insn
+            {
                 if let Some(t) = self.cfg.target(self.input.program, i) {
                     callees[self.cfg.insn_subprog[i]].push(self.cfg.insn_subprog[t]);
                 }

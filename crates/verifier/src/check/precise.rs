@@ -31,6 +31,8 @@ pub(crate) struct Hist {
     /// For conditional jumps: scalars linked (same id) with the compared registers, as
     /// (frame, register or 11 + slot).
     pub linked: Option<Box<[(u8, u8)]>>,
+    /// A helper call entering a callback, or a callback's exit.
+    pub cb: bool,
 }
 
 /// Registers and slots being followed, per frame.
@@ -150,6 +152,10 @@ impl Verifier<'_> {
         for f in 0..n {
             if f + 1 == n {
                 v.push(self.live[pc]);
+            } else if st.frames[f + 1].callback {
+                // Back to the helper call at the callback's exit.
+                let l = self.live.get(st.frames[f + 1].callsite).copied();
+                v.push(l.unwrap_or(u16::MAX));
             } else {
                 let ret = st.frames[f + 1].callsite + 1;
                 let l = self.live.get(ret).copied().unwrap_or(u16::MAX);
@@ -166,6 +172,7 @@ impl Verifier<'_> {
             frame: self.cur_frame,
             stack: self.hist_stack,
             linked: self.hist_linked.clone(),
+            cb: self.hist_cb,
         }
     }
 
@@ -367,7 +374,22 @@ impl Verifier<'_> {
                 bt.regs[f + 1] = 0;
                 bt.stack[f + 1] = 0;
             }
+            Insn::Call(_) if h.cb => {
+                // Backwards out of a callback into the helper call: the callback's
+                // arguments come from the helper's (only callback_ctx can be a scalar).
+                if bt.regs[f + 1] & ARGS != 0 {
+                    bt.set(f, Reg::R3);
+                }
+                bt.regs[f + 1] = 0;
+                bt.stack[f + 1] = 0;
+            }
             Insn::Call(_) => bt.regs[f] &= !0b11_1111,
+            Insn::Exit if h.cb => {
+                // Backwards from the helper call into the callback's exit: the caller's
+                // registers did not change.
+                bt.regs[f] = 0;
+                bt.stack[f] = 0;
+            }
             Insn::Exit => {
                 if f == 0 {
                     return false;
