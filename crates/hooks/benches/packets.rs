@@ -1,1 +1,273 @@
-fn main() {}
+//! Packets per second on one core: the examples' XDP programs (firewall, counter, load
+//! balancer) on an in-memory pcap of 64-byte and of 1500-byte packets, through the packet
+//! hook ([`PacketHook::run_capture`]: read the capture, run every packet with test-run
+//! semantics, count verdicts) with the JIT and with the interpreter, against the kernel
+//! running the same object with `BPF_PROG_TEST_RUN` and `repeat` on the same packets
+//! (wall time of the syscalls / runs), in one run, printed as a table with ratios.
+//!
+//! `cargo bench -p userbpf-hooks --bench packets [-- SECONDS_PER_CELL]`
+//!
+//! Needs a usable `bpf()` for the kernel column (otherwise prints "-").
+
+use std::io::Cursor;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use userbpf_hooks::packet::traffic::{Frame, L4};
+use userbpf_hooks::packet::{
+    CaptureReader, CaptureWriter, EngineKind, Format, PacketHook, Runner, Timestamp,
+};
+use userbpf_object::Object;
+use userbpf_runtime::context::TestRunInput;
+use userbpf_runtime::instance::{LoadOptions, ObjectInstance};
+
+/// A map element to set before the run: map, key, value.
+type Setup = (&'static str, Vec<u8>, Vec<u8>);
+
+const VIP: [u8; 4] = [10, 0, 0, 100];
+const PACKETS: usize = 256;
+
+fn lpm4(prefix: u32, addr: [u8; 4]) -> Vec<u8> {
+    let mut k = prefix.to_le_bytes().to_vec();
+    k.extend_from_slice(&addr);
+    k
+}
+
+fn setup(name: &str) -> Vec<Setup> {
+    match name {
+        "xdp_firewall" => vec![
+            ("blocked_src", lpm4(16, [192, 168, 0, 0]), vec![1]),
+            ("blocked_src", lpm4(32, [10, 1, 2, 3]), vec![1]),
+            ("blocked_ports", 22u16.to_le_bytes().to_vec(), vec![1]),
+        ],
+        "xdp_lb" => {
+            let mut cfg = VIP.to_vec();
+            cfg.extend_from_slice(&2u32.to_le_bytes());
+            let backend = |last: u8| {
+                let mut v = vec![10, 0, 1, last, 2, 0, 0, 0, 1, last];
+                v.extend_from_slice(&[0; 14]);
+                v
+            };
+            vec![
+                ("config", 0u32.to_le_bytes().to_vec(), cfg),
+                ("backends", 0u32.to_le_bytes().to_vec(), backend(1)),
+                ("backends", 1u32.to_le_bytes().to_vec(), backend(2)),
+            ]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// `PACKETS` UDP packets of `size` bytes (Ethernet to the end), to the VIP for the load
+/// balancer, from varying sources the firewall lets through.
+fn packets(size: usize) -> Vec<Vec<u8>> {
+    let f = Frame::default();
+    (0..PACKETS)
+        .map(|i| {
+            let payload = vec![0x5a; size - 42];
+            let src = [10, 2, (i / 250) as u8, (i % 250) as u8 + 1];
+            let p = f.ipv4(src, VIP, L4::Udp, 1024 + i as u16, 53, &payload);
+            assert_eq!(p.len(), size);
+            p
+        })
+        .collect()
+}
+
+/// The packets as an in-memory pcap.
+fn pcap(packets: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let format = Format::Pcap {
+        nanos: false,
+        big_endian: false,
+    };
+    let mut w = CaptureWriter::new(&mut out, format).unwrap();
+    for (i, p) in packets.iter().enumerate() {
+        let ts = Timestamp {
+            secs: 1_700_000_000,
+            nanos: i as u32 * 1000,
+        };
+        w.write(ts, p, p.len() as u32, 0, 1).unwrap();
+    }
+    w.finish().unwrap();
+    out
+}
+
+fn hook(object: &Object, name: &str, engine: EngineKind) -> PacketHook {
+    let instance = ObjectInstance::load(object, &LoadOptions::default()).unwrap();
+    for (map, key, value) in setup(name) {
+        let m = instance.map(map).unwrap();
+        let mut v = value;
+        v.resize(m.user_value_size(), 0);
+        m.update(&key, &v, 0).unwrap();
+    }
+    let prepared = instance.program(name).unwrap();
+    let runner = Runner::verified_or_interp(object, prepared, Some(engine)).unwrap();
+    PacketHook::with_runner(runner).unwrap()
+}
+
+/// Packets per second through the hook, reading the in-memory capture again and again
+/// for at least `time`.
+fn userbpf_rate(
+    object: &Object,
+    name: &str,
+    engine: EngineKind,
+    file: &[u8],
+    time: Duration,
+) -> f64 {
+    let mut hook = hook(object, name, engine);
+    let mut run = || {
+        let reader = CaptureReader::new(Cursor::new(file)).unwrap();
+        let s = hook
+            .run_pcap::<_, Vec<u8>>(reader, None)
+            .expect("capture runs");
+        assert_eq!(s.traps, 0);
+        s.packets
+    };
+    run(); // warm up
+    let start = Instant::now();
+    let mut n = 0;
+    while start.elapsed() < time {
+        n += run();
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Runs per second of userbpf's own test-run loop (`repeat` on each packet in turn, its
+/// mean duration): the program alone, as the kernel's loop measures it.
+fn userbpf_loop_rate(object: &Object, name: &str, engine: EngineKind, packets: &[Vec<u8>]) -> f64 {
+    let hook = hook(object, name, engine);
+    let runner = hook.runner();
+    let mut total = 0f64;
+    for p in packets {
+        let out = runner
+            .test_run(&TestRunInput {
+                data_in: p,
+                ctx_in: None,
+                repeat: 2000,
+            })
+            .unwrap();
+        total += out.duration.as_secs_f64();
+    }
+    packets.len() as f64 / total
+}
+
+/// Runs per second of the kernel's test run with `repeat` on each packet in turn, for at
+/// least `time` (wall time of the syscalls).
+fn kernel_rate(
+    object: &Object,
+    name: &str,
+    packets: &[Vec<u8>],
+    time: Duration,
+) -> Option<(f64, f64)> {
+    let kernel = userbpf_kernel::load_object(object).ok()?;
+    for (map, key, value) in setup(name) {
+        let fd = kernel.map(map)?;
+        let mut v = value;
+        v.resize(fd.value_size() as usize, 0);
+        fd.update(&key, &v, 0).ok()?;
+    }
+    let prog = kernel.program(name)?;
+    const REPEAT: u32 = 2000;
+    let start = Instant::now();
+    let mut n = 0u64;
+    let mut reported_ns = 0u64;
+    while start.elapsed() < time {
+        for p in packets {
+            let r = prog
+                .test_run_with(&userbpf_kernel::TestRunOptions {
+                    data_in: p,
+                    repeat: REPEAT,
+                    ..Default::default()
+                })
+                .ok()?;
+            n += u64::from(REPEAT);
+            reported_ns += u64::from(r.duration_ns) * u64::from(REPEAT);
+        }
+    }
+    let wall = n as f64 / start.elapsed().as_secs_f64();
+    let reported = n as f64 * 1e9 / reported_ns.max(1) as f64;
+    Some((wall, reported))
+}
+
+/// Pin the process to one CPU (the kernel's test runs happen on the calling CPU).
+fn pin_one_core() {
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; the call only reads it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(0, &mut set);
+        let _ = libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
+fn mpps(r: f64) -> String {
+    format!("{:>8.2}", r / 1e6)
+}
+
+fn main() {
+    let secs: f64 = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(1.0);
+    let time = Duration::from_secs_f64(secs);
+    pin_one_core();
+    let kernel_ok = userbpf_kernel::available().is_ok();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    println!(
+        "packets/s (millions) on one core, {PACKETS}-packet in-memory pcap, {secs} s per cell; \
+         kernel: BPF_PROG_TEST_RUN repeat"
+    );
+    println!(
+        "{:<13} {:>5} | {:>8} {:>8} {:>8} {:>8} | {:>8} {:>8} | {:>8} {:>8} {:>8}",
+        "program",
+        "size",
+        "hook-jit",
+        "hook-int",
+        "loop-jit",
+        "loop-int",
+        "kern-loop",
+        "kern-wall",
+        "hook/kl",
+        "loop/kl",
+        "hook/kw"
+    );
+    for name in ["xdp_firewall", "xdp_counter", "xdp_lb"] {
+        let path = repo.join("examples").join(format!("{name}.bpf.o"));
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let object = Object::parse(&bytes).unwrap();
+        for size in [64usize, 1500] {
+            let packets = packets(size);
+            let file = pcap(&packets);
+            let jit = userbpf_rate(&object, name, EngineKind::Jit, &file, time);
+            let interp = userbpf_rate(&object, name, EngineKind::Interp, &file, time);
+            let loop_jit = userbpf_loop_rate(&object, name, EngineKind::Jit, &packets);
+            let loop_int = userbpf_loop_rate(&object, name, EngineKind::Interp, &packets);
+            let kernel = kernel_ok
+                .then(|| kernel_rate(&object, name, &packets, time))
+                .flatten();
+            let cols = match kernel {
+                Some((wall, kl)) => format!(
+                    "{} {} | {:>8.2} {:>8.2} {:>8.2}",
+                    mpps(kl),
+                    mpps(wall),
+                    jit / kl,
+                    loop_jit / kl,
+                    jit / wall
+                ),
+                None => format!("{:>8} {:>8} | {:>8} {:>8} {:>8}", "-", "-", "-", "-", "-"),
+            };
+            println!(
+                "{name:<13} {size:>5} | {} {} {} {} | {cols}",
+                mpps(jit),
+                mpps(interp),
+                mpps(loop_jit),
+                mpps(loop_int)
+            );
+        }
+    }
+    println!(
+        "hook: PacketHook::run_pcap over the in-memory pcap (parse, test-run set-up, verdict \
+         counts); loop: userbpf's test_run repeat (the program alone); kern-loop: the kernel's \
+         reported mean run time with repeat; kern-wall: the same runs by wall time (each \
+         BPF_PROG_TEST_RUN call of an XDP program with repeat > 1 swaps the XDP dispatcher)"
+    );
+}

@@ -303,6 +303,11 @@ impl PacketHook {
         self.runner.prepared()
     }
 
+    /// The program in its engine.
+    pub fn runner(&self) -> &Runner {
+        &self.runner
+    }
+
     /// The engine running the program.
     pub fn engine(&self) -> EngineKind {
         self.runner.kind()
