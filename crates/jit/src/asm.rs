@@ -1,12 +1,55 @@
 //! Labels and branch relaxation over typed x86 instructions.
 //!
 //! Takes a sequence of [`X86Insn`]s, label bindings and branches to labels; gives machine
-//! code and the offset of every label. Branches start in their 32-bit form and shrink to
-//! the 8-bit form when their displacement fits, pass after pass, until no branch changes
-//! (the fixed point the kernel's JIT also iterates to). Shrinking only ever shortens
-//! distances, so the iteration terminates and every chosen short form stays valid.
+//! code and the offset of every label. Branches start in their 8-bit form and grow to the
+//! 32-bit form when their displacement does not fit, pass after pass, until no branch
+//! changes. Growing only ever lengthens distances, so the iteration terminates, and at the
+//! fixed point every short branch fits. Plain instructions are encoded once; the passes
+//! visit only label bindings and branches.
+
+use std::cell::Cell;
 
 use crate::x86::{encode, Cond, X86Insn};
+
+/// Buffers of the last finished assembly of this thread, reused by the next one: large
+/// programs need megabytes of them, and fresh allocations of that size cost page faults.
+#[derive(Default)]
+struct Scratch {
+    items: Vec<Item>,
+    events: Vec<Item>,
+    gap: Vec<u32>,
+    long: Vec<bool>,
+    plain: Vec<u8>,
+    plain_at: Vec<u32>,
+    starts: Vec<usize>,
+    code: Vec<u8>,
+}
+
+thread_local! {
+    static SCRATCH: Cell<Option<Box<Scratch>>> = const { Cell::new(None) };
+}
+
+fn take_scratch() -> Box<Scratch> {
+    SCRATCH
+        .try_with(Cell::take)
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+fn give_scratch(s: Box<Scratch>) {
+    let _ = SCRATCH.try_with(|c| c.set(Some(s)));
+}
+
+/// Give the code buffer of an [`Assembled`] back for reuse by this thread's next assembly.
+pub fn recycle_code(mut code: Vec<u8>) {
+    code.clear();
+    let mut s = take_scratch();
+    if code.capacity() > s.code.capacity() {
+        s.code = code;
+    }
+    give_scratch(s);
+}
 
 /// A position in the code, bound once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -29,7 +72,7 @@ enum Item {
 }
 
 /// An instruction stream under construction.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Assembler {
     items: Vec<Item>,
     labels: u32,
@@ -46,10 +89,20 @@ pub struct Assembled {
     pub passes: usize,
 }
 
+impl Default for Assembler {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Assembler {
     /// An empty stream.
     pub fn new() -> Self {
-        Self::default()
+        let mut s = take_scratch();
+        let mut items = std::mem::take(&mut s.items);
+        give_scratch(s);
+        items.clear();
+        Assembler { items, labels: 0 }
     }
 
     /// A fresh, unbound label.
@@ -98,50 +151,85 @@ impl Assembler {
     /// # Panics
     /// If a branch refers to a label that was never bound.
     pub fn finish(self) -> Assembled {
-        let n = self.items.len();
-        // Plain instructions are encoded once, here, into `plain` (item i's bytes start at
-        // `plain_at[i]`); branch sizes vary with `short`.
-        let mut size = vec![0u32; n];
-        let mut short = vec![false; n];
-        let mut plain = Vec::with_capacity(n * 4);
-        let mut plain_at = vec![0u32; n];
-        for (i, item) in self.items.iter().enumerate() {
-            size[i] = match item {
-                Item::Insn(x) => {
-                    let at = plain.len();
-                    plain_at[i] = at as u32;
-                    encode(x, &mut plain);
-                    (plain.len() - at) as u32
+        let mut scratch = take_scratch();
+        // Plain instructions are encoded once, here, into `plain`; the layout passes only
+        // visit the events (bindings and branches), with the plain bytes before each event
+        // (`gap`) summed up. `plain_at[k]` is where the plain bytes after event k start.
+        let mut plain = std::mem::take(&mut scratch.plain);
+        plain.clear();
+        plain.reserve(self.items.len() * 4);
+        let mut events = std::mem::take(&mut scratch.events);
+        events.clear();
+        let mut gap = std::mem::take(&mut scratch.gap);
+        gap.clear();
+        let mut plain_at = std::mem::take(&mut scratch.plain_at);
+        plain_at.clear();
+        let mut last = 0usize;
+        for item in &self.items {
+            match item {
+                Item::Insn(x) => encode(x, &mut plain),
+                ev => {
+                    gap.push((plain.len() - last) as u32);
+                    last = plain.len();
+                    plain_at.push(last as u32);
+                    events.push(*ev);
                 }
-                Item::Bind(_) => 0,
-                Item::Jmp(_) | Item::Call(_) => 5,
-                Item::Jcc(..) => 6,
-            };
+            }
         }
+        let tail = plain.len() - last;
+        let n = events.len();
+        // Branches start short and grow when their displacement does not fit, pass after
+        // pass (growing only lengthens distances, so this terminates).
+        let mut long = std::mem::take(&mut scratch.long);
+        long.clear();
+        long.resize(n, false);
+        let mut starts = std::mem::take(&mut scratch.starts);
+        starts.clear();
+        starts.resize(n, 0usize);
         let mut labels = vec![usize::MAX; self.labels as usize];
-        let mut starts = vec![0usize; n];
+        let ev_size = |e: &Item, long: bool| match e {
+            Item::Bind(_) => 0usize,
+            Item::Call(_) => 5,
+            Item::Jmp(_) => {
+                if long {
+                    5
+                } else {
+                    2
+                }
+            }
+            Item::Jcc(..) => {
+                if long {
+                    6
+                } else {
+                    2
+                }
+            }
+            Item::Insn(_) => 0,
+        };
         let mut passes = 0;
+        let mut total;
         loop {
             passes += 1;
             let mut pos = 0usize;
-            for (i, item) in self.items.iter().enumerate() {
-                starts[i] = pos;
-                if let Item::Bind(l) = item {
+            for (k, e) in events.iter().enumerate() {
+                pos += gap[k] as usize;
+                starts[k] = pos;
+                if let Item::Bind(l) = e {
                     labels[l.0 as usize] = pos;
                 }
-                pos += size[i] as usize;
+                pos += ev_size(e, long[k]);
             }
+            total = pos + tail;
             let mut changed = false;
-            for (i, item) in self.items.iter().enumerate() {
-                let target = match item {
-                    Item::Jmp(l) | Item::Jcc(_, l) if !short[i] => labels[l.0 as usize],
+            for (k, e) in events.iter().enumerate() {
+                let target = match e {
+                    Item::Jmp(l) | Item::Jcc(_, l) if !long[k] => labels[l.0 as usize],
                     _ => continue,
                 };
                 assert!(target != usize::MAX, "branch to an unbound label");
-                let rel = target as i64 - (starts[i] as i64 + 2);
-                if rel == rel as i8 as i64 {
-                    short[i] = true;
-                    size[i] = 2;
+                let rel = target as i64 - (starts[k] as i64 + 2);
+                if rel != rel as i8 as i64 {
+                    long[k] = true;
                     changed = true;
                 }
             }
@@ -149,24 +237,24 @@ impl Assembler {
                 break;
             }
         }
-        let total: usize = size.iter().map(|&s| s as usize).sum();
-        let mut code = Vec::with_capacity(total);
-        for (i, item) in self.items.iter().enumerate() {
+        let mut code = std::mem::take(&mut scratch.code);
+        code.clear();
+        code.reserve(total);
+        let mut from = 0usize;
+        for (k, e) in events.iter().enumerate() {
+            code.extend_from_slice(&plain[from..from + gap[k] as usize]);
+            from = plain_at[k] as usize;
+            let end = starts[k] + ev_size(e, long[k]);
             let rel_to = |l: &Label| {
                 let t = labels[l.0 as usize];
                 assert!(t != usize::MAX, "branch to an unbound label");
-                (t as i64 - (starts[i] + size[i] as usize) as i64) as i32
+                (t as i64 - end as i64) as i32
             };
-            match item {
-                Item::Insn(_) => {
-                    let at = plain_at[i] as usize;
-                    code.extend_from_slice(&plain[at..at + size[i] as usize]);
-                }
-                Item::Bind(_) => {}
+            match e {
                 Item::Jmp(l) => encode(
                     &X86Insn::Jmp {
                         rel: rel_to(l),
-                        short: short[i],
+                        short: !long[k],
                     },
                     &mut code,
                 ),
@@ -174,14 +262,30 @@ impl Assembler {
                     &X86Insn::Jcc {
                         cond: *cond,
                         rel: rel_to(l),
-                        short: short[i],
+                        short: !long[k],
                     },
                     &mut code,
                 ),
                 Item::Call(l) => encode(&X86Insn::Call { rel: rel_to(l) }, &mut code),
+                Item::Bind(_) | Item::Insn(_) => {}
             }
-            debug_assert_eq!(code.len(), starts[i] + size[i] as usize);
+            debug_assert_eq!(code.len(), end);
         }
+        code.extend_from_slice(&plain[from..]);
+        debug_assert_eq!(code.len(), total);
+        let mut items = self.items;
+        items.clear();
+        *scratch = Scratch {
+            items,
+            events,
+            gap,
+            long,
+            plain,
+            plain_at,
+            starts,
+            code: Vec::new(),
+        };
+        give_scratch(scratch);
         Assembled {
             code,
             labels,

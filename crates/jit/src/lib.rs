@@ -215,6 +215,7 @@ pub(crate) unsafe fn build(
         helpers: helper_table.into_boxed_slice(),
         callbacks: Box::new([]),
         entry: 0,
+        fast_entry: 0,
     });
     let data_ptr: *const ProgramData = &*data;
     let mut sites: Box<[Site]> = (0..=n)
@@ -232,13 +233,16 @@ pub(crate) unsafe fn build(
         slot_table: data.slot_table.as_ptr() as u64,
         arrays,
     };
-    let compiled = codegen::compile(program, &env, options)?;
-    let code = code::ExecutableCode::new(&compiled.code)?;
+    let mut compiled = codegen::compile(program, &env, options)?;
+    let code = code::ExecutableCode::new(&compiled.code);
+    asm::recycle_code(std::mem::take(&mut compiled.code));
+    let code = code?;
     let base = code.addr();
     for (slot, o) in compiled.slot_offsets.iter().enumerate() {
         data.slot_table[slot] = o.map_or(0, |o| base + o as u64);
     }
     data.entry = base;
+    data.fast_entry = base + compiled.fast_entry as u64;
     if let (Some(engine), Some(&last)) = (engine, compiled.callbacks.last()) {
         let mut table = vec![None; last as usize + 1];
         for &id in &compiled.callbacks {

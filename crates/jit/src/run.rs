@@ -46,8 +46,10 @@ pub(crate) struct ProgramData {
     pub helpers: Box<[Option<Arc<HelperFn>>]>,
     /// Callback-taking helpers, indexed by id.
     pub callbacks: Box<[Option<Arc<CallbackHelperFn>>]>,
-    /// The address of the entry prologue.
+    /// The address of the general entry (calls the context's entry target).
     pub entry: u64,
+    /// The address of the fast entry (calls slot 0).
+    pub fast_entry: u64,
 }
 
 /// A call or trap site. The generated code stores its address in [`RunCtx::site`].
@@ -432,22 +434,58 @@ unsafe fn enter(entry: u64, ctx: *mut RunCtx) -> u64 {
     }
 }
 
-thread_local! {
-    /// The stack of the last finished run of this thread, reused by the next run (a run
-    /// inside a helper allocates its own). Allocated zeroed once; not cleared between runs.
-    static SPARE: Cell<Option<Box<[u64]>>> = const { Cell::new(None) };
+/// A thread's run context and stack, set up once and reused by its runs (a run inside a
+/// helper, while the thread's state is taken, makes its own).
+struct RunState {
+    ctx: RunCtx,
+    stack: Box<[u64]>,
 }
 
-fn take_stack() -> Box<[u64]> {
+impl RunState {
+    fn new() -> Box<RunState> {
+        let mut stack = vec![0u64; STACK_SIZE / 8].into_boxed_slice();
+        let top = stack.as_mut_ptr() as u64 + STACK_SIZE as u64;
+        Box::new(RunState {
+            ctx: RunCtx {
+                stack_limit: top - ((MAX_CALL_FRAMES - 1) * STACK_FRAME_SIZE) as u64,
+                may_goto: MAY_GOTO_BUDGET,
+                saved_rsp: 0,
+                site: 0,
+                callx_target: 0,
+                args: [0; 5],
+                stack_top: top,
+                entry_target: 0,
+                trap_code: 0,
+                cur_fp: top,
+                saved_r0: 0,
+                saved_r1: 0,
+                tail_calls: 0,
+                memory: std::ptr::null_mut(),
+                tail: None,
+                helper_error: None,
+                pending: None,
+            },
+            stack,
+        })
+    }
+}
+
+thread_local! {
+    /// The run state of this thread, when no run holds it. Its stack is allocated zeroed
+    /// once and not cleared between runs.
+    static SPARE: Cell<Option<Box<RunState>>> = const { Cell::new(None) };
+}
+
+fn take_state() -> Box<RunState> {
     SPARE
         .try_with(Cell::take)
         .ok()
         .flatten()
-        .unwrap_or_else(|| vec![0u64; STACK_SIZE / 8].into_boxed_slice())
+        .unwrap_or_else(RunState::new)
 }
 
-fn give_back(stack: Box<[u64]>) {
-    let _ = SPARE.try_with(|s| s.set(Some(stack)));
+fn give_back(state: Box<RunState>) {
+    let _ = SPARE.try_with(|s| s.set(Some(state)));
 }
 
 /// The trap the run ended with (`ctx.trap_code != 0`).
@@ -490,44 +528,34 @@ pub(crate) unsafe fn execute(
     memory: &mut MemoryMap<'_>,
     tail: Option<&dyn TailCalls>,
 ) -> Result<u64, Trap> {
-    let mut stack = take_stack();
-    let stack_base = stack.as_mut_ptr() as u64;
+    let mut state = take_state();
+    let stack_base = state.stack.as_mut_ptr() as u64;
     let top = stack_base + STACK_SIZE as u64;
+    let ctx = &mut state.ctx;
+    // Between runs the state keeps trap_code 0, no helper error and no pending trap (see
+    // below); the rest is set per run.
     let arg = |i: usize| args.get(i).copied().unwrap_or(0);
-    let regs = [arg(0), arg(1), arg(2), arg(3), arg(4)];
-    let mut ctx = RunCtx {
-        stack_limit: top - ((MAX_CALL_FRAMES - 1) * STACK_FRAME_SIZE) as u64,
-        may_goto: MAY_GOTO_BUDGET,
-        saved_rsp: 0,
-        site: 0,
-        callx_target: 0,
-        args: regs,
-        stack_top: top,
-        entry_target: program.data.slot_table.first().copied().unwrap_or(0),
-        trap_code: 0,
-        cur_fp: top,
-        saved_r0: 0,
-        saved_r1: 0,
-        tail_calls: 0,
-        memory: std::ptr::null_mut(),
-        // SAFETY (lifetime extension of the trait object pointer): the resolver outlives
-        // this call, and the pointer is only used during it.
-        tail: tail.map(|t| unsafe {
-            std::mem::transmute::<*const (dyn TailCalls + '_), *const (dyn TailCalls + 'static)>(
-                t as *const dyn TailCalls,
-            )
-        }),
-        helper_error: None,
-        pending: None,
-    };
-    let region = Region {
-        start: stack_base,
-        len: STACK_SIZE as u64,
-        writable: true,
-        kind: RegionKind::Stack,
-    };
-    let entry = program.data.entry;
+    ctx.args = [arg(0), arg(1), arg(2), arg(3), arg(4)];
+    ctx.may_goto = MAY_GOTO_BUDGET;
+    ctx.stack_top = top;
+    ctx.cur_fp = top;
+    ctx.tail_calls = 0;
+    ctx.entry_target = program.data.slot_table.first().copied().unwrap_or(0);
+    // SAFETY (lifetime extension of the trait object pointer): the resolver outlives this
+    // call, and the pointer is only used during it (it is cleared below).
+    ctx.tail = tail.map(|t| unsafe {
+        std::mem::transmute::<*const (dyn TailCalls + '_), *const (dyn TailCalls + 'static)>(
+            t as *const dyn TailCalls,
+        )
+    });
+    let entry = program.data.fast_entry;
     let r0 = if program.calls {
+        let region = Region {
+            start: stack_base,
+            len: STACK_SIZE as u64,
+            writable: true,
+            kind: RegionKind::Stack,
+        };
         // SAFETY: the stack lives until after the run; generated code and helpers' checked
         // copies are its only users meanwhile.
         unsafe {
@@ -535,18 +563,33 @@ pub(crate) unsafe fn execute(
                 ctx.memory = memory as *mut MemoryMap<'_> as *mut c_void;
                 // SAFETY: the caller's contract; the context is set up for the program's
                 // first slot.
-                enter(entry, &mut ctx)
+                enter(entry, ctx)
             })
         }
     } else {
         // Nothing the program calls can look at memory: no region to add.
         ctx.memory = memory as *mut MemoryMap<'_> as *mut c_void;
         // SAFETY: as above.
-        unsafe { enter(entry, &mut ctx) }
+        unsafe { enter(entry, ctx) }
     };
-    give_back(stack);
+    ctx.tail = None;
+    ctx.memory = std::ptr::null_mut();
     if ctx.trap_code == 0 {
+        give_back(state);
         return Ok(r0);
     }
-    Err(take_trap(&mut ctx))
+    Err(trap_of(state))
+}
+
+/// The trap of a run that ended with one; gives the cleared state back.
+#[cold]
+#[inline(never)]
+fn trap_of(mut state: Box<RunState>) -> Trap {
+    let ctx = &mut state.ctx;
+    let trap = take_trap(ctx);
+    ctx.trap_code = 0;
+    ctx.helper_error = None;
+    ctx.pending = None;
+    give_back(state);
+    trap
 }

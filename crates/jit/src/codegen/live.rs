@@ -1,7 +1,8 @@
 //! Register liveness: which eBPF registers may still be read after each instruction.
 //!
 //! Takes a program; gives, per slot, the set of registers live after it (bit i for ri), by
-//! the usual backward dataflow over the control-flow graph, iterated to a fixed point. It
+//! the usual backward dataflow over the control-flow graph, solved with a worklist (one
+//! visit per instruction for code without loops). It
 //! is conservative for unverified (trusted) code, which may rely on the JIT's conventions:
 //! there local calls and `callx` read r0–r9 (the callee runs on the same registers) and
 //! write nothing, and a subprogram's `exit` reads r0–r5. For verified programs (and the
@@ -69,6 +70,12 @@ fn use_def(insn: &Insn, verified: bool, main: bool) -> (u16, u16) {
     }
 }
 
+/// Registers an instruction may read or write (conservatively, as for unverified code).
+pub(crate) fn uses_defs(insn: &Insn) -> u16 {
+    let (u, d) = use_def(insn, false, false);
+    u | d | defs(insn)
+}
+
 /// Registers an instruction may write (conservatively, as for unverified code).
 pub(crate) fn defs(insn: &Insn) -> u16 {
     let (_, d) = use_def(insn, false, false);
@@ -127,27 +134,84 @@ pub(crate) fn live_out(program: &Program, verified: bool) -> Vec<u16> {
             _ => [next_i, None],
         }
     };
-    let mut live_in = vec![0u16; insns.len()];
-    let mut out = vec![0u16; insns.len()];
-    loop {
-        let mut changed = false;
-        for i in (0..insns.len()).rev() {
+    // Predecessors, in compressed rows (edges from i to its successors).
+    let m = insns.len();
+    const NONE: u32 = u32::MAX;
+    let succ: Vec<[u32; 2]> = (0..m)
+        .map(|i| succs(i).map(|s| s.map_or(NONE, |j| j as u32)))
+        .collect();
+    let mut live_in = vec![0u16; m];
+    let mut out = vec![0u16; m];
+    let back = succ
+        .iter()
+        .enumerate()
+        .any(|(i, s)| s.iter().any(|&j| j != NONE && j as usize <= i));
+    if !back {
+        // No loops: one visit per instruction, in reverse order, reaches the fixed point.
+        for i in (0..m).rev() {
             let mut o = 0;
-            for j in succs(i).into_iter().flatten() {
-                o |= live_in[j];
+            for &j in &succ[i] {
+                if j != NONE {
+                    o |= live_in[j as usize];
+                }
             }
             let (u, d) = ud[i];
-            let li = u | (o & !d);
-            if o != out[i] || li != live_in[i] {
-                out[i] = o;
-                live_in[i] = li;
-                changed = true;
+            live_in[i] = u | (o & !d);
+            out[i] = o;
+        }
+        return by_slot(n, starts, &out);
+    }
+    let mut pred_count = vec![0u32; m + 1];
+    for s in &succ {
+        for &j in s {
+            if j != NONE {
+                pred_count[j as usize + 1] += 1;
             }
         }
-        if !changed {
-            break;
+    }
+    for j in 0..m {
+        pred_count[j + 1] += pred_count[j];
+    }
+    let mut fill = pred_count.clone();
+    let mut preds = vec![0u32; pred_count[m] as usize];
+    for (i, s) in succ.iter().enumerate() {
+        for &j in s {
+            if j != NONE {
+                preds[fill[j as usize] as usize] = i as u32;
+                fill[j as usize] += 1;
+            }
         }
     }
+    // Worklist, first in reverse program order: loops revisit only what changes.
+    let mut queued = vec![true; m];
+    let mut work: Vec<u32> = (0..m as u32).collect();
+    while let Some(i) = work.pop() {
+        let i = i as usize;
+        queued[i] = false;
+        let mut o = 0;
+        for &j in &succ[i] {
+            if j != NONE {
+                o |= live_in[j as usize];
+            }
+        }
+        let (u, d) = ud[i];
+        let li = u | (o & !d);
+        out[i] = o;
+        if li != live_in[i] {
+            live_in[i] = li;
+            for &p in &preds[pred_count[i] as usize..pred_count[i + 1] as usize] {
+                if !queued[p as usize] {
+                    queued[p as usize] = true;
+                    work.push(p);
+                }
+            }
+        }
+    }
+    by_slot(n, starts, &out)
+}
+
+/// Per-instruction values spread over slots (0 for the second slot of `lddw`).
+fn by_slot(n: usize, starts: &[usize], out: &[u16]) -> Vec<u16> {
     let mut by_slot = vec![0u16; n];
     for (i, &s) in starts.iter().enumerate() {
         by_slot[s] = out[i];

@@ -127,6 +127,8 @@ pub(crate) enum Operand {
 #[derive(Debug)]
 pub(crate) struct Compiled {
     pub code: Vec<u8>,
+    /// Offset of the fast entry (the general one is at 0).
+    pub fast_entry: usize,
     /// Offset of each slot's code (None for the second slot of `lddw`).
     pub slot_offsets: Vec<Option<usize>>,
     /// The kind of each site used, by slot.
@@ -411,7 +413,8 @@ pub(crate) fn compile(
         known: Known::NONE,
         r1_array: None,
     };
-    prologue(&mut cg);
+    let regs = entry_regs(program);
+    let fast_entry = prologue(&mut cg, &regs);
     let insns = program.insns();
     let starts = program.starts();
     let mut i = 0;
@@ -479,6 +482,7 @@ pub(crate) fn compile(
         })
         .collect();
     Ok(Compiled {
+        fast_entry: assembled.labels[fast_entry.index()],
         code: assembled.code,
         slot_offsets,
         sites: cg.sites,
@@ -556,58 +560,130 @@ fn fuse(cg: &mut Cg<'_>, first: &Insn, second: &Insn) -> bool {
     }
 }
 
-/// Entry: `extern "C" fn(ctx: *mut RunCtx) -> u64`. Saves the host's callee-saved
-/// registers, loads r1–r5 and r10 from the context, zeroes r0 and r6–r9, `call`s the
-/// function whose address is in the context's entry target, and restores. The abort path
-/// resets rsp from the context and shares the epilogue.
-fn prologue(cg: &mut Cg<'_>) {
+/// The host registers the entry code saves and the eBPF registers it sets up, from what the
+/// program's code uses.
+struct EntryRegs {
+    /// Host callee-saved registers to push (an even number, so bodies run 16-byte aligned).
+    saved: Vec<X86Reg>,
+    /// eBPF registers used anywhere (bit i: ri).
+    used: u16,
+}
+
+fn entry_regs(program: &Program) -> EntryRegs {
     use X86Reg::*;
-    const HOST_SAVED: [X86Reg; 6] = [Rbx, Rbp, R12, R13, R14, R15];
-    for r in HOST_SAVED {
-        cg.emit(X86Insn::Push(r));
+    let mut used = 0u16;
+    let mut all = false;
+    for (_, insn) in program.iter() {
+        // Without subprograms every `exit` ends the run and reads only r0.
+        used |= match insn {
+            Insn::Exit => 1,
+            _ => live::uses_defs(insn),
+        };
+        // Local calls move r10 and push r6–r9; a tail call runs another program's code on
+        // this frame; callx may do either.
+        all |= matches!(
+            insn,
+            Insn::Call(CallTarget::Local(_))
+                | Insn::CallX { .. }
+                | Insn::LdImm64 {
+                    kind: LdImm64Kind::Func,
+                    ..
+                }
+        ) || matches!(insn, Insn::Call(CallTarget::Helper(id))
+            if *id as u32 == userbpf_runtime::interp::callbacks::TAIL_CALL_ID);
     }
-    cg.emit(X86Insn::Mov {
-        size: Size::S64,
-        dst: CTX,
-        src: Rdi,
-    });
-    cg.emit(X86Insn::Store {
-        size: Size::S64,
-        mem: Mem::at(CTX, off::SAVED_RSP),
-        src: Rsp,
-    });
-    for (i, r) in [Rdi, Rsi, Rdx, Rcx, R8].into_iter().enumerate() {
-        cg.emit(X86Insn::Load {
+    if all {
+        used = 0x7ff;
+    }
+    let mut saved = vec![Rbp, R12];
+    for (bit, r) in [(6, Rbx), (7, R13), (8, R14), (9, R15)] {
+        if used & (1 << bit) != 0 {
+            saved.push(r);
+        }
+    }
+    if saved.len() % 2 == 1 {
+        // Keep the alignment with one more (harmless) save.
+        for r in [Rbx, R13, R14, R15] {
+            if !saved.contains(&r) {
+                saved.push(r);
+                break;
+            }
+        }
+    }
+    EntryRegs { saved, used }
+}
+
+/// Entry code: two `extern "C" fn(ctx: *mut RunCtx) -> u64` entries. The general one (at
+/// offset 0) `call`s the function whose address is in the context's entry target (callbacks
+/// enter functions of the program through it); the fast one (returned) `call`s slot 0
+/// directly. Each saves the host's callee-saved registers the program's code uses, records
+/// rsp in the context, loads the r1–r5 and r10 the program uses from the context, zeroes
+/// the r0 and r6–r9 it uses, and restores after the call. The abort path resets rsp from the
+/// context and returns to the entry code that called the body (its return address is just
+/// below the recorded rsp), whose epilogue restores what it saved.
+fn prologue(cg: &mut Cg<'_>, regs: &EntryRegs) -> Label {
+    use X86Reg::*;
+    let setup = |cg: &mut Cg<'_>| {
+        for &r in &regs.saved {
+            cg.emit(X86Insn::Push(r));
+        }
+        cg.emit(X86Insn::Mov {
             size: Size::S64,
-            dst: r,
-            mem: Mem::at(CTX, off::ARGS + 8 * i as i32),
+            dst: CTX,
+            src: Rdi,
         });
-    }
-    cg.emit(X86Insn::Load {
-        size: Size::S64,
-        dst: Rbp,
-        mem: Mem::at(CTX, off::STACK_TOP),
-    });
-    for r in [Rax, Rbx, R13, R14, R15] {
-        cg.emit(X86Insn::Alu {
-            op: AluOp::Xor,
-            size: Size::S32,
-            dst: r,
-            src: r,
+        cg.emit(X86Insn::Store {
+            size: Size::S64,
+            mem: Mem::at(CTX, off::SAVED_RSP),
+            src: Rsp,
         });
-    }
+        for (i, r) in [Rdi, Rsi, Rdx, Rcx, R8].into_iter().enumerate() {
+            if regs.used & (1 << (i + 1)) != 0 {
+                cg.emit(X86Insn::Load {
+                    size: Size::S64,
+                    dst: r,
+                    mem: Mem::at(CTX, off::ARGS + 8 * i as i32),
+                });
+            }
+        }
+        if regs.used & (1 << 10) != 0 {
+            cg.emit(X86Insn::Load {
+                size: Size::S64,
+                dst: Rbp,
+                mem: Mem::at(CTX, off::STACK_TOP),
+            });
+        }
+        for (bit, r) in [(0, Rax), (6, Rbx), (7, R13), (8, R14), (9, R15)] {
+            if regs.used & (1 << bit) != 0 {
+                cg.emit(X86Insn::Alu {
+                    op: AluOp::Xor,
+                    size: Size::S32,
+                    dst: r,
+                    src: r,
+                });
+            }
+        }
+    };
+    let epilogue = |cg: &mut Cg<'_>| {
+        for &r in regs.saved.iter().rev() {
+            cg.emit(X86Insn::Pop(r));
+        }
+        cg.emit(X86Insn::Ret);
+    };
+    setup(cg);
     cg.emit(X86Insn::Load {
         size: Size::S64,
         dst: TMP,
         mem: Mem::at(CTX, off::ENTRY_TARGET),
     });
     cg.emit(X86Insn::CallReg(TMP));
-    let epilogue = cg.a.label();
-    cg.a.bind(epilogue);
-    for r in HOST_SAVED.into_iter().rev() {
-        cg.emit(X86Insn::Pop(r));
-    }
-    cg.emit(X86Insn::Ret);
+    epilogue(cg);
+    let fast = cg.a.label();
+    cg.a.bind(fast);
+    setup(cg);
+    let body = cg.slot_label(0);
+    cg.a.call(body);
+    epilogue(cg);
     let abort = cg.abort;
     cg.a.bind(abort);
     cg.emit(X86Insn::Load {
@@ -615,7 +691,14 @@ fn prologue(cg: &mut Cg<'_>) {
         dst: Rsp,
         mem: Mem::at(CTX, off::SAVED_RSP),
     });
-    cg.a.jmp(epilogue);
+    cg.emit(X86Insn::AluImm {
+        op: AluOp::Sub,
+        size: Size::S64,
+        dst: Rsp,
+        imm: 8,
+    });
+    cg.emit(X86Insn::Ret);
+    fast
 }
 
 fn lower(cg: &mut Cg<'_>, slot: usize, insn: &Insn) -> Result<(), JitError> {
