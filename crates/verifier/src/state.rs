@@ -216,19 +216,22 @@ impl State {
     /// Whether every concrete state of `self` is described by `old` (pruning), comparing
     /// every register and every scalar by range.
     pub fn covered_by(&self, old: &State, allow_uninit: bool) -> bool {
-        self.covered_by_with(old, allow_uninit, &[], None)
+        self.covered_by_with(old, allow_uninit, &[], None, None)
     }
 
     /// [`State::covered_by`] with liveness and precision (the kernel's `states_equal`):
     /// `live[f]` masks the registers of frame `f` that may be read before being written
     /// (missing: all); with `precise` given, a scalar of `old` not marked precise there
-    /// (`regs` bit per register, `stack` bit per slot) matches any scalar of `self`.
+    /// (`regs` bit per register, `stack` bit per slot) matches any scalar of `self`; with
+    /// `stack_read` given, a slot of frame `f` whose bit is clear in `stack_read[f]` is not
+    /// read below `old` before being overwritten, and is not compared.
     pub fn covered_by_with(
         &self,
         old: &State,
         allow_uninit: bool,
         live: &[u16],
         precise: Option<&[Precise]>,
+        stack_read: Option<&[u64]>,
     ) -> bool {
         if self.frames.len() != old.frames.len() || self.refs.len() != old.refs.len() {
             return false;
@@ -255,8 +258,12 @@ impl State {
                     return false;
                 }
             }
+            let read = stack_read.map_or(u64::MAX, |r| r.get(fi).copied().unwrap_or(u64::MAX));
             let n = of.stack.len().max(cf.stack.len());
             for i in 0..n {
+                if i < 64 && read & (1u64 << i) == 0 {
+                    continue;
+                }
                 let os = of.stack.get(i).copied().unwrap_or(Slot::EMPTY);
                 let cs = cf.stack.get(i).copied().unwrap_or(Slot::EMPTY);
                 let exact = prec.is_none_or(|p| i >= 64 || p.stack & (1 << i) != 0);
@@ -359,6 +366,17 @@ fn slot_covered(cur: &Slot, old: &Slot, ids: &mut IdMap, allow_uninit: bool, exa
         scalar_view(cur, allow_uninit),
     ) {
         return reg_covered(&c, &o, ids, exact);
+    }
+    if !exact && old.spill.is_none_or(|r| r.ty == RegType::Scalar) {
+        // No value read from the slot below `old` decided anything: any scalar bytes
+        // (misc, zero, a spilled scalar) where `old` has some will do.
+        let cur_ptr = cur.spill.is_some_and(|r| r.ty != RegType::Scalar);
+        return old.bytes.iter().zip(&cur.bytes).all(|(o, c)| match (o, c) {
+            (SlotByte::Invalid, _) => true,
+            (_, SlotByte::Invalid) => allow_uninit,
+            (_, SlotByte::Spill) => !cur_ptr,
+            _ => true,
+        });
     }
     if let Some(o) = &old.spill {
         match &cur.spill {

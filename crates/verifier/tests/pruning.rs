@@ -179,3 +179,25 @@ fn for_each_map_elem_callbacks() {
         &format!("{EACH}r0 = *(u64 *)(r3 + 0)\nexit"),
     );
 }
+
+#[test]
+fn dead_stack_slots_are_pruned() {
+    // Each diamond leaves a pointer or a number in fp-16, never read again.
+    let mut code = String::from("r9 = r1\n");
+    for _ in 0..24 {
+        code += "call 7\n*(u64 *)(r10 - 16) = r10\nif r0 > 5 goto +1\n*(u64 *)(r10 - 16) = r0\n";
+    }
+    code += "r0 = 0\nexit\n";
+    let n = ok("dead slots", &code);
+    assert!(n < 2000, "processed {n} insns");
+}
+
+#[test]
+fn live_stack_slot_is_compared() {
+    // The path storing a pointer in fp-16 is explored first; the one leaving a number there
+    // reaches the same point and must not be pruned: the slot is read and dereferenced.
+    let code = format!(
+        "call 7\n{PAD}*(u64 *)(r10 - 16) = r0\n*(u64 *)(r10 - 8) = 0\nif r0 > 5 goto +9\n*(u64 *)(r10 - 16) = r10\n{PAD}r1 = *(u64 *)(r10 - 16)\nr0 = *(u64 *)(r1 - 8)\nr0 = 0\nexit"
+    );
+    err("live slot", "invalid mem access 'scalar'", &code);
+}

@@ -44,6 +44,7 @@ impl Verifier<'_> {
                     f.regs[r] = st.cur().regs[r];
                 }
                 st.frames.push(f);
+                self.cur_written[st.frames.len() - 1] = 0;
                 Ok(Flow::Next(t))
             }
             CallTarget::Kfunc { .. } => Err(self.error(
@@ -488,9 +489,12 @@ impl Verifier<'_> {
             }
         }
         cb.frames.push(f);
+        let written = self.cur_written;
+        self.cur_written[cb.frames.len() - 1] = 0;
         self.hist_cb = true;
         self.push_branch(cb, target);
         self.hist_cb = false;
+        self.cur_written = written;
         Ok(())
     }
 

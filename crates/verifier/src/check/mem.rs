@@ -460,6 +460,11 @@ impl Verifier<'_> {
         }
         let sub = st.frames[frame].subprog;
         self.hist_stack = Some((frame as u8, ((-off - 1) / 8) as u8));
+        if kind == Access::Read {
+            self.stack_read(frame, off, off + size as i64);
+        } else if size == 8 {
+            self.stack_written(frame, off);
+        }
         self.stack_depth[sub] = self.stack_depth[sub].max((-off) as u32);
         let aligned = off % 8 == 0;
         let first = ((off % 8) + 8) % 8;
@@ -599,6 +604,9 @@ impl Verifier<'_> {
         let frame = reg.frame as usize;
         let sub = st.frames[frame].subprog;
         self.stack_depth[sub] = self.stack_depth[sub].max((-lo) as u32);
+        if kind == Access::Read {
+            self.stack_read(frame, lo, hi + size as i64);
+        }
         let fr = &mut st.frames[frame];
         for b in lo..hi + size as i64 {
             let slot = fr.slot_mut(b);
@@ -672,6 +680,9 @@ impl Verifier<'_> {
                 let frame = reg.frame as usize;
                 let sub = st.frames[frame].subprog;
                 self.stack_depth[sub] = self.stack_depth[sub].max((-base) as u32);
+                if !write {
+                    self.stack_read(frame, base, base + size_hi as i64);
+                }
                 let fr = &mut st.frames[frame];
                 for k in 0..size_hi as i64 {
                     let b = base + k;

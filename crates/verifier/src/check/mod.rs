@@ -46,6 +46,10 @@ struct Checkpoint {
     precise: Vec<Precise>,
     /// Instructions from the parent checkpoint to this one.
     hist: Vec<precise::Hist>,
+    /// Per frame: slots that may be read below this checkpoint before being overwritten.
+    read: [u64; 8],
+    /// Per frame: slots overwritten whole between the parent checkpoint and this one.
+    seg_written: [u64; 8],
 }
 
 struct Pending {
@@ -54,6 +58,7 @@ struct Pending {
     parent: Option<usize>,
     from: usize,
     hist: Vec<precise::Hist>,
+    written: [u64; 8],
 }
 
 /// What the analysis found.
@@ -93,6 +98,8 @@ pub(crate) struct Verifier<'a> {
     live: Vec<u16>,
     /// Instructions of the current path since its checkpoint.
     hist: Vec<precise::Hist>,
+    /// Per frame: slots the current path overwrote whole since its checkpoint.
+    pub(crate) cur_written: [u64; 8],
     /// Frame of the instruction being executed.
     cur_frame: u8,
     /// Stack slot the current instruction accessed at a fixed offset.
@@ -136,6 +143,7 @@ impl<'a> Verifier<'a> {
             store_src: None,
             live: Vec::new(),
             hist: Vec::new(),
+            cur_written: [0; 8],
             cur_frame: 0,
             hist_stack: None,
             hist_linked: None,
@@ -222,6 +230,7 @@ impl<'a> Verifier<'a> {
             parent: self.parent,
             from: self.pc,
             hist,
+            written: self.cur_written,
         });
     }
 
@@ -267,14 +276,15 @@ impl<'a> Verifier<'a> {
             let Some(old) = &cp.state else { continue };
             if cp.branches == 0 {
                 let prec = (!self.loop_pruned).then_some(&cp.precise[..]);
-                if st.covered_by_with(old, allow_uninit, &live, prec) {
+                let read = (!self.loop_pruned).then_some(&cp.read[..]);
+                if st.covered_by_with(old, allow_uninit, &live, prec, read) {
                     cp.hits += 1;
                     hit = Some(c);
                     break;
                 }
                 cp.misses += 1;
             } else if may_goto {
-                if st.covered_by_with(old, allow_uninit, &live, None) {
+                if st.covered_by_with(old, allow_uninit, &live, None, None) {
                     cp.hits += 1;
                     self.loop_pruned = true;
                     return Ok(true);
@@ -322,6 +332,8 @@ impl<'a> Verifier<'a> {
             branches: 1,
             precise: Vec::new(),
             hist: std::mem::take(&mut self.hist),
+            read: [0; 8],
+            seg_written: std::mem::take(&mut self.cur_written),
         });
         self.explored[pc].push(idx);
         self.parent = Some(idx);
@@ -336,6 +348,7 @@ impl<'a> Verifier<'a> {
             parent: None,
             from: 0,
             hist: Vec::new(),
+            written: [0; 8],
         });
         while let Some(Pending {
             mut state,
@@ -343,10 +356,12 @@ impl<'a> Verifier<'a> {
             parent,
             from,
             hist,
+            written,
         }) = next.take().or_else(|| self.worklist.pop())
         {
             self.parent = parent;
             self.hist = hist;
+            self.cur_written = written;
             if self.log_level() >= 1 && self.processed > 0 {
                 let _ = writeln!(
                     self.log,

@@ -9,7 +9,10 @@
 //! path are walked backwards from there to the checkpoints above it, following the
 //! registers and stack slots the value came from, and these are marked precise in each
 //! checkpoint they reach. At pruning, a scalar of a checkpoint not marked precise matches
-//! any scalar; a register not live there is not compared at all.
+//! any scalar (and an imprecise stack slot any scalar bytes); a register not live there is
+//! not compared at all, nor a stack slot not read below the checkpoint before being
+//! overwritten whole (read marks, propagated up the checkpoints of the path as the kernel's
+//! `mark_reg_read`, and from a checkpoint to the paths pruned against it).
 //!
 //! Invariants: a checkpoint compared with precision is complete (every path below it has
 //! ended), so its marks account for every use below it; a path pruned against it inherits
@@ -239,12 +242,12 @@ impl Verifier<'_> {
                     if bt.stack[f] & (1u64 << i) == 0 {
                         continue;
                     }
-                    let scalar_spill = frame
-                        .stack
-                        .get(i)
-                        .and_then(|s| s.spill)
-                        .is_some_and(|r| r.ty == crate::reg::RegType::Scalar);
-                    if !scalar_spill || cp.precise[f].stack & (1u64 << i) != 0 {
+                    // Scalar bytes of any kind (misc, zero, spilled scalar): imprecise
+                    // slots are compared loosely.
+                    let scalar = frame.stack.get(i).is_some_and(|s| {
+                        s.spill.is_none_or(|r| r.ty == crate::reg::RegType::Scalar)
+                    });
+                    if !scalar || cp.precise[f].stack & (1u64 << i) != 0 {
                         bt.stack[f] &= !(1u64 << i);
                     } else {
                         cp.precise[f].stack |= 1u64 << i;
@@ -267,6 +270,9 @@ impl Verifier<'_> {
 
     /// Mark every scalar of the checkpoints from `p` up precise.
     fn mark_all(&mut self, mut p: Option<usize>) {
+        if std::env::var("UBPF_DBG").is_ok() {
+            eprintln!("mark_all at pc {}", self.pc);
+        }
         while let Some(c) = p {
             let cp = &mut self.checkpoints[c];
             if cp.precise.first() == Some(&Precise::ALL) && cp.precise.len() >= 8 {
@@ -407,8 +413,50 @@ impl Verifier<'_> {
         true
     }
 
+    /// Stack bytes `lo..hi` (offsets from the frame pointer) of frame `frame` are read:
+    /// mark their slots live in the checkpoints above, up to where they were overwritten
+    /// (the kernel's read marks).
+    pub(crate) fn stack_read(&mut self, frame: usize, lo: i64, hi: i64) {
+        if frame >= 8 || hi <= lo {
+            return;
+        }
+        let mut mask = 0u64;
+        for b in lo.max(-512)..hi.min(0) {
+            mask |= 1u64 << ((-b - 1) / 8);
+        }
+        self.mark_read(frame, mask);
+    }
+
+    fn mark_read(&mut self, frame: usize, mask: u64) {
+        let mut m = mask & !self.cur_written[frame];
+        let mut p = self.parent;
+        while let Some(c) = p {
+            if m == 0 {
+                break;
+            }
+            let cp = &mut self.checkpoints[c];
+            let new = m & !cp.read[frame];
+            cp.read[frame] |= m;
+            m = new & !cp.seg_written[frame];
+            p = cp.parent;
+        }
+    }
+
+    /// The slot at `off` of frame `frame` is overwritten whole.
+    pub(crate) fn stack_written(&mut self, frame: usize, off: i64) {
+        if frame < 8 && (-512..0).contains(&off) {
+            self.cur_written[frame] |= 1u64 << ((-off - 1) / 8);
+        }
+    }
+
     /// A path pruned against checkpoint `c` inherits its precision marks.
     pub(super) fn propagate(&mut self, c: usize, live: &[u16]) {
+        let read = self.checkpoints[c].read;
+        for (f, m) in read.iter().enumerate() {
+            if *m != 0 {
+                self.mark_read(f, *m);
+            }
+        }
         let mut bt = Bt::default();
         for (f, p) in self.checkpoints[c].precise.iter().enumerate().take(8) {
             bt.regs[f] = p.regs & live.get(f).copied().unwrap_or(u16::MAX) & 0x3ff;
