@@ -132,6 +132,32 @@ impl Verdict {
         }
     }
 
+    /// [`name`](Self::name) without allocating, for the verdicts the summaries count
+    /// (None for unusual tc actions).
+    pub fn static_name(self, kind: PacketProgKind) -> Option<&'static str> {
+        Some(match self {
+            Verdict::Xdp(a) => match a {
+                1 => "XDP_DROP",
+                2 => "XDP_PASS",
+                3 => "XDP_TX",
+                4 => "XDP_REDIRECT",
+                _ => "XDP_ABORTED",
+            },
+            Verdict::Tc(0) => "TC_ACT_OK",
+            Verdict::Tc(2) => "TC_ACT_SHOT",
+            Verdict::Tc(7) => "TC_ACT_REDIRECT",
+            Verdict::Tc(_) => return None,
+            Verdict::Socket(0) => "DROP",
+            Verdict::Socket(_) => "ACCEPT",
+            Verdict::Trap => match kind {
+                PacketProgKind::Xdp => "XDP_ABORTED",
+                PacketProgKind::Tc => "TC_ACT_SHOT",
+                PacketProgKind::Socket => "DROP",
+            },
+            Verdict::NotRun => "NOT_RUN",
+        })
+    }
+
     /// What becomes of the packet.
     pub fn fate(self) -> Fate {
         match self {
@@ -323,29 +349,32 @@ impl PacketHook {
             ctx_in: None,
             repeat: 1,
         });
-        let duration = start.elapsed();
         let mut result = PacketResult {
             index,
             verdict: Verdict::NotRun,
             retval: 0,
-            data: frame.to_vec(),
+            data: Vec::new(),
             meta: Vec::new(),
             redirect_ifindex: None,
             error: None,
-            duration,
+            duration: Duration::ZERO,
         };
         let out = match out {
             Ok(out) => out,
-            Err(TestRunError::Trap(t)) => {
-                result.verdict = Verdict::Trap;
-                result.error = Some(t.to_string());
-                return result;
-            }
             Err(e) => {
-                result.error = Some(e.to_string());
+                result.duration = start.elapsed();
+                result.data = frame.to_vec();
+                if let TestRunError::Trap(t) = e {
+                    result.verdict = Verdict::Trap;
+                    result.error = Some(t.to_string());
+                } else {
+                    result.error = Some(e.to_string());
+                }
                 return result;
             }
         };
+        // The test run measured the program's run; set-up is what the kernel does too.
+        result.duration = out.duration;
         result.retval = out.retval;
         match self.kind {
             PacketProgKind::Xdp => {
@@ -357,7 +386,9 @@ impl PacketHook {
                 ]) as usize)
                     .min(out.data_out.len());
                 let mut data = out.data_out;
-                result.meta = data.drain(..meta_len).collect();
+                if meta_len > 0 {
+                    result.meta = data.drain(..meta_len).collect();
+                }
                 result.data = data;
                 result.verdict = Verdict::Xdp(out.retval);
             }
@@ -422,10 +453,19 @@ impl PacketHook {
             if result.verdict == Verdict::Trap {
                 summary.traps += 1;
             }
-            *summary
-                .verdicts
-                .entry(result.verdict.name(self.kind))
-                .or_insert(0) += 1;
+            let counted = result
+                .verdict
+                .static_name(self.kind)
+                .and_then(|n| summary.verdicts.get_mut(n));
+            match counted {
+                Some(c) => *c += 1,
+                None => {
+                    *summary
+                        .verdicts
+                        .entry(result.verdict.name(self.kind))
+                        .or_insert(0) += 1
+                }
+            }
             if matches!(result.verdict.fate(), Fate::Pass | Fate::Transmit) {
                 if let Some(w) = writer.as_deref_mut() {
                     // The wire length grows or shrinks with the program's changes; a

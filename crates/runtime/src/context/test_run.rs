@@ -196,13 +196,43 @@ fn run_repeat<E: Executable + ?Sized>(
 }
 
 /// A network device of this host, by ifindex, from sysfs.
+#[derive(Clone)]
 struct Device {
     mac: [u8; 6],
     broadcast: [u8; 6],
     rx_queues: u32,
 }
 
+thread_local! {
+    /// The XDP frame of the last run on this thread, for reuse.
+    static FRAME: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// How long a device looked up in sysfs is remembered.
+const DEVICE_CACHE_TTL: Duration = Duration::from_secs(1);
+
+/// [`device_uncached`], remembered for [`DEVICE_CACHE_TTL`] (runs on packet after packet
+/// with the same `ctx_in` would otherwise scan `/sys/class/net` every time).
 fn device(ifindex: u32) -> Option<Device> {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static CACHE: Mutex<Option<HashMap<u32, (Instant, Option<Device>)>>> = Mutex::new(None);
+    let now = Instant::now();
+    if let Ok(mut cache) = CACHE.lock() {
+        let map = cache.get_or_insert_with(HashMap::new);
+        if let Some((at, dev)) = map.get(&ifindex) {
+            if now.duration_since(*at) < DEVICE_CACHE_TTL {
+                return dev.clone();
+            }
+        }
+        let dev = device_uncached(ifindex);
+        map.insert(ifindex, (now, dev.clone()));
+        return dev;
+    }
+    device_uncached(ifindex)
+}
+
+fn device_uncached(ifindex: u32) -> Option<Device> {
     for entry in std::fs::read_dir("/sys/class/net").ok()?.flatten() {
         let dir = entry.path();
         let idx = std::fs::read_to_string(dir.join("ifindex")).ok()?;
@@ -300,8 +330,13 @@ fn run_xdp<E: Executable + ?Sized>(
         }
     }
 
-    let mut frame = vec![0u8; xdp::PAGE_SIZE];
+    // The frame is the kernel's zeroed page; reused from run to run on this thread (taken
+    // out while in use), with everything outside the packet zeroed again.
+    let mut frame = FRAME.with(|f| f.take());
+    frame.resize(xdp::PAGE_SIZE, 0);
+    frame[..headroom].fill(0);
     frame[headroom..headroom + linear].copy_from_slice(&input.data_in[..linear]);
+    frame[headroom + linear..].fill(0);
     let mut ctxbuf;
     let (r0, duration, redirect);
     {
@@ -336,6 +371,7 @@ fn run_xdp<E: Executable + ?Sized>(
         ));
     }
     let data_out = frame[(rt.data_meta - base) as usize..(rt.data_end - base) as usize].to_vec();
+    FRAME.with(|f| f.set(frame));
     let mut ctx_out = ctx.unwrap_or_else(|| vec![0u8; xdp::MD_SIZE]);
     put_u32(&mut ctx_out, 0, (rt.data - rt.data_meta) as u32);
     put_u32(&mut ctx_out, 4, (rt.data_end - rt.data_meta) as u32);
