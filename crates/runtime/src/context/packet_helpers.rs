@@ -2,7 +2,8 @@
 //!
 //! Takes a [`Helpers`] registry and a [`ProgType`]; [`register_packet_helpers`] adds the
 //! helpers that type offers: for XDP `bpf_xdp_adjust_head` (44), `bpf_xdp_adjust_meta` (54),
-//! `bpf_xdp_adjust_tail` (65) and `bpf_redirect` (23, the XDP flavour); for tc
+//! `bpf_xdp_adjust_tail` (65), `bpf_xdp_load_bytes` (189), `bpf_xdp_store_bytes` (190) and
+//! `bpf_redirect` (23, the XDP flavour); for tc
 //! `bpf_skb_load_bytes` (26), `bpf_skb_store_bytes` (9), `bpf_l3_csum_replace` (10),
 //! `bpf_l4_csum_replace` (11) and `bpf_redirect` (23, the skb flavour); for socket filters
 //! and cgroup_skb `bpf_skb_load_bytes`. (`bpf_csum_diff` is in
@@ -76,6 +77,8 @@ pub fn register_packet_helpers(helpers: &mut Helpers, prog_type: ProgType) {
             helpers.register(44, "bpf_xdp_adjust_head", xdp_adjust_head);
             helpers.register(54, "bpf_xdp_adjust_meta", xdp_adjust_meta);
             helpers.register(65, "bpf_xdp_adjust_tail", xdp_adjust_tail);
+            helpers.register(189, "bpf_xdp_load_bytes", |c, a| xdp_bytes(c, a, false));
+            helpers.register(190, "bpf_xdp_store_bytes", |c, a| xdp_bytes(c, a, true));
             helpers.register(23, "bpf_redirect", |_, a| {
                 if a[1] != 0 {
                     return Ok(xdp::XDP_ABORTED);
@@ -245,6 +248,29 @@ fn xdp_adjust_tail(c: &mut HelperContext<'_, '_>, a: [u64; 5]) -> Result<u64, St
             .write_bytes(p.data_end, &vec![0u8; offset as usize])?;
     }
     write_u64(c, ctx + xdp::RT_DATA_END as u64, data_end as u64)?;
+    Ok(0)
+}
+
+/// `bpf_xdp_load_bytes` (189) and `bpf_xdp_store_bytes` (190), as the kernel's
+/// `bpf_xdp_pointer` checks them: offset or length above 0xffff is `-EFAULT`, a range
+/// beyond the packet (from `data`; the frame is linear here) is `-EINVAL`; on error the
+/// buffer is left as it was.
+fn xdp_bytes(c: &mut HelperContext<'_, '_>, a: [u64; 5], store: bool) -> Result<u64, String> {
+    let (ctx, offset, buf, len) = (a[0], a[1] as u32 as u64, a[2], a[3] as u32 as u64);
+    if offset > 0xffff || len > 0xffff {
+        return Ok(EFAULT);
+    }
+    let p = xdp_read(c, ctx)?;
+    if offset + len > p.data_end.saturating_sub(p.data) {
+        return Ok(EINVAL);
+    }
+    let (from, to) = if store {
+        (buf, p.data + offset)
+    } else {
+        (p.data + offset, buf)
+    };
+    let bytes = c.memory.read_bytes(from, len as usize)?;
+    c.memory.write_bytes(to, &bytes)?;
     Ok(0)
 }
 
