@@ -177,6 +177,9 @@ pub struct Options {
     /// The program's `expected_attach_type` (see [`attach_type`]): decides, for some program
     /// types, the context fields allowed and the range r0 must lie in at exit.
     pub expected_attach_type: u32,
+    /// Record a checkpoint at every prune point (the kernel's `BPF_F_TEST_STATE_FREQ`), not
+    /// only every few instructions: more pruning, to test it.
+    pub test_state_freq: bool,
 }
 
 impl Default for Options {
@@ -186,6 +189,7 @@ impl Default for Options {
             allow_uninit_stack: false,
             max_insns: 1_000_000,
             expected_attach_type: 0,
+            test_state_freq: false,
         }
     }
 }

@@ -13,6 +13,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 const SIZE: usize = 32;
 static ACCEPTED: AtomicUsize = AtomicUsize::new(0);
 static TOTAL: AtomicUsize = AtomicUsize::new(0);
+static ACCEPTED_PRUNE: AtomicUsize = AtomicUsize::new(0);
+static TOTAL_PRUNE: AtomicUsize = AtomicUsize::new(0);
 
 fn line(kind: u8, a: u8, b: u8, c: i16, i: usize, n: usize) -> String {
     // r1 stays the buffer; r3..r5 are scratch; r6 holds a derived pointer.
@@ -67,6 +69,30 @@ fn line(kind: u8, a: u8, b: u8, c: i16, i: usize, n: usize) -> String {
     }
 }
 
+/// With stack spills and fills (of numbers and of the derived pointer r6).
+fn line_stack(kind: u8, a: u8, b: u8, c: i16, i: usize, n: usize) -> String {
+    let ra = ["r0", "r3", "r4", "r5", "r6"][a as usize % 5];
+    let slot = if b % 2 == 0 { 8 } else { 16 };
+    match kind % 16 {
+        12 | 13 => format!("*(u64 *)(r10 - {slot}) = {ra}"),
+        14 | 15 => format!("{ra} = *(u64 *)(r10 - {slot})"),
+        k => line(k, a, b, c, i, n),
+    }
+}
+
+fn build_stack(ops: &[(u8, u8, u8, i16)]) -> String {
+    let n = ops.len();
+    let mut text = String::from(
+        "r0 = 0\nr3 = 0\nr4 = 0\nr5 = 0\nr6 = r1\n*(u64 *)(r10 - 8) = r0\n*(u64 *)(r10 - 16) = r6\n",
+    );
+    for (i, &(k, a, b, c)) in ops.iter().enumerate() {
+        text.push_str(&line_stack(k, a, b, c, i, n));
+        text.push('\n');
+    }
+    text.push_str("r0 = 0\nexit\n");
+    text
+}
+
 fn build(ops: &[(u8, u8, u8, i16)]) -> String {
     let n = ops.len();
     let mut text = String::from("r0 = 0\nr3 = 0\nr4 = 0\nr5 = 0\nr6 = r1\n");
@@ -94,6 +120,39 @@ proptest! {
             let n = ACCEPTED.fetch_add(1, Ordering::Relaxed) + 1;
             if n.is_multiple_of(500) {
                 println!("{n} accepted of {} generated", TOTAL.load(Ordering::Relaxed));
+            }
+            let helpers = Helpers::new();
+            let mut interp = Interpreter::new(&program, &helpers).expect("interpreter");
+            interp.set_budget(Some(100_000));
+            for mut data in inputs {
+                if let Err(t @ Trap::OutOfBounds { .. }) = interp.run_raw(&mut data) {
+                    prop_assert!(false, "accepted program trapped: {t}\n{text}");
+                }
+            }
+        }
+    }
+
+    /// Pruning at every prune point (liveness, precision, stack slots): the programs spill
+    /// numbers and pointers and fill them back.
+    #[test]
+    fn accepted_programs_stay_in_bounds_with_pruning(
+        ops in prop::collection::vec((any::<u8>(), any::<u8>(), any::<u8>(), any::<i16>()), 1..32),
+        inputs in prop::collection::vec(prop::collection::vec(any::<u8>(), SIZE), 3),
+    ) {
+        let text = build_stack(&ops);
+        let program = common::program(&text);
+        let options = Options { test_state_freq: true, ..Options::default() };
+        let input = VerifierInput { program: &program, prog_type: ProgType::Raw { size: SIZE as u32 }, maps: &[], options };
+        let verdict = verify(&input);
+        TOTAL_PRUNE.fetch_add(1, Ordering::Relaxed);
+        if let Ok(v) = &verdict {
+            let n = ACCEPTED_PRUNE.fetch_add(1, Ordering::Relaxed) + 1;
+            if n.is_multiple_of(500) {
+                println!(
+                    "with pruning: {n} accepted of {} generated (last: {} states)",
+                    TOTAL_PRUNE.load(Ordering::Relaxed),
+                    v.total_states
+                );
             }
             let helpers = Helpers::new();
             let mut interp = Interpreter::new(&program, &helpers).expect("interpreter");

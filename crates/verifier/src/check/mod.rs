@@ -319,7 +319,10 @@ impl<'a> Verifier<'a> {
             }
             keep
         });
-        if self.processed - self.last_checkpoint < 8 && !may_goto {
+        if self.processed - self.last_checkpoint < 8
+            && !may_goto
+            && !self.input.options.test_state_freq
+        {
             return Ok(false);
         }
         self.last_checkpoint = self.processed;
