@@ -72,7 +72,7 @@ fn line(kind: u8, a: u8, b: u8, c: i16, i: usize, n: usize) -> String {
 /// With stack spills and fills (of numbers and of the derived pointer r6).
 fn line_stack(kind: u8, a: u8, b: u8, c: i16, i: usize, n: usize) -> String {
     let ra = ["r0", "r3", "r4", "r5", "r6"][a as usize % 5];
-    let slot = if b % 2 == 0 { 8 } else { 16 };
+    let slot = if b.is_multiple_of(2) { 8 } else { 16 };
     match kind % 16 {
         12 | 13 => format!("*(u64 *)(r10 - {slot}) = {ra}"),
         14 | 15 => format!("{ra} = *(u64 *)(r10 - {slot})"),
