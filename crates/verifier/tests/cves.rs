@@ -87,12 +87,27 @@ fn cve_2022_23222() {
 }
 
 /// CVE-2023-2163: pruning that ignored precision. A state with an imprecise scalar must not
-/// cover one where the scalar is later used as an offset: our pruning compares every scalar.
+/// cover one where the scalar is later used as an offset.
 #[test]
 fn cve_2023_2163() {
     must_reject(
         "CVE-2023-2163",
         "r8 = 0\nif r6 > 100 goto +1\nr8 = 64\nr7 = 0\nif r6 > 200 goto +1\nr7 = 1\nr3 = r10\nr3 += -8\nr3 += r8\n*(u8 *)(r3 + 0) = 0\nr0 = 0\nexit",
+    );
+}
+
+/// CVE-2023-2163 as the kernel fixed it: the bound of r7 comes from `if r7 > r8`, so when
+/// r7 must be precise (it becomes an offset), r8 must be too. The path with r8 = 8 is
+/// explored first and checkpointed where r8 is set; the path with r8 = 255 reaches that
+/// checkpoint and must not be pruned there.
+#[test]
+fn cve_2023_2163_register_compare() {
+    let pad = "r5 = 0\n".repeat(8);
+    must_reject(
+        "CVE-2023-2163 (jump on registers)",
+        &format!(
+            "r7 = r6\nr7 &= 255\nr8 = 255\nif r0 > 5 goto +9\nr8 = 8\n{pad}if r7 > r8 goto +5\nr2 = r10\nr2 += -16\nr2 += r7\n*(u8 *)(r2 + 0) = 0\nr0 = 0\nexit"
+        ),
     );
 }
 
