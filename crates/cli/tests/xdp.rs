@@ -322,3 +322,87 @@ fn malformed_captures_exit_2() {
     assert_eq!(lines[2]["not_run"], 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Compile a C program of the hooks crate's golden tests (or of `src`) with clang-19;
+/// None without clang-19.
+fn compile_c(name: &str, src: &str) -> Option<PathBuf> {
+    let dir = tmp(&format!("c-{name}"));
+    let c = dir.join(format!("{name}.c"));
+    std::fs::write(&c, src).unwrap();
+    let o = dir.join(format!("{name}.o"));
+    let out = Command::new("clang-19")
+        .args(["-g", "-O2", "-target", "bpf", "-mcpu=v3"])
+        .arg("-I/usr/include/x86_64-linux-gnu")
+        .arg("-c")
+        .arg(&c)
+        .arg("-o")
+        .arg(&o)
+        .output()
+        .ok()?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(o)
+}
+
+/// The JIT (the default on x86-64, after the verifier) and the interpreter give the same
+/// verdicts and bytes.
+#[test]
+fn engines_agree() {
+    let obj = example("xdp_counter.bpf.o");
+    let pcap = example("xdp_counter.pcap");
+    let dir = tmp("engines");
+    let mut outs = Vec::new();
+    for engine in ["interp", "jit"] {
+        let out = dir.join(format!("{engine}.pcap"));
+        let text = ok(&[
+            "xdp",
+            s(&obj),
+            "--pcap",
+            s(&pcap),
+            "--json",
+            "--engine",
+            engine,
+            "--out",
+            s(&out),
+        ]);
+        let lines: Vec<_> = json_lines(&text)
+            .into_iter()
+            .filter(|v| v.get("summary").is_none())
+            .collect();
+        outs.push((lines, std::fs::read(&out).unwrap()));
+    }
+    assert_eq!(outs[0], outs[1]);
+    assert!(!outs[0].0.is_empty());
+}
+
+/// bpf_fib_lookup is refused when the object loads, with the reason.
+#[test]
+fn fib_lookup_is_refused_at_load() {
+    let src = r#"
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+SEC("xdp")
+int xdp_fib(struct xdp_md *ctx)
+{
+	struct bpf_fib_lookup p = {};
+	p.family = 2;
+	p.ifindex = ctx->ingress_ifindex;
+	return bpf_fib_lookup(ctx, &p, sizeof(p), 0) == 0 ? XDP_TX : XDP_PASS;
+}
+char LICENSE[] SEC("license") = "GPL";
+"#;
+    let Some(obj) = compile_c("xdp_fib", src) else {
+        println!("skipped: clang-19 not found");
+        return;
+    };
+    let o = userbpf(&["xdp", s(&obj), "--pcap", s(&example("xdp_lb.pcap"))]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("bpf_fib_lookup (69) is not implemented"),
+        "{err}"
+    );
+}

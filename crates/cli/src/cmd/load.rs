@@ -40,6 +40,32 @@ pub(super) fn apply_core(object: &mut Object, btf_path: Option<&Path>) -> Result
     Ok(())
 }
 
+/// Helpers packet programs may call in the kernel that user space does not implement,
+/// with the reason.
+const UNIMPLEMENTED: &[(i32, &str, &str)] = &[(
+    69,
+    "bpf_fib_lookup",
+    "user space has no kernel routing (FIB) and neighbour tables to look the route up in; \
+     fill a map with the next hops from user space instead",
+)];
+
+/// A clear refusal when program `name` calls a helper in [`UNIMPLEMENTED`].
+fn unimplemented_helper(object: &Object, name: &str) -> Option<String> {
+    let p = object.program(name)?;
+    p.insns.iter().find_map(|(slot, insn)| match insn {
+        userbpf_isa::Insn::Call(userbpf_isa::CallTarget::Helper(id)) => UNIMPLEMENTED
+            .iter()
+            .find(|(h, _, _)| h == id)
+            .map(|(h, helper, why)| {
+                format!(
+                    "program {name}: instruction {slot}: helper {helper} ({h}) is not \
+                     implemented: {why}"
+                )
+            }),
+        _ => None,
+    })
+}
+
 /// What to load.
 pub(super) struct LoadRequest<'a> {
     pub object: &'a Path,
@@ -84,6 +110,9 @@ pub(super) fn load(req: &LoadRequest<'_>) -> Result<Loaded, Failure> {
             "{}: no program named {name}",
             path.display()
         )));
+    }
+    if let Some(why) = unimplemented_helper(&object, &name) {
+        return Err(Failure::input(anyhow!("{}: {why}", path.display())));
     }
     apply_core(&mut object, req.btf)?;
     if let Some(dir) = req.pin_dir {

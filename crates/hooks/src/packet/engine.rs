@@ -206,6 +206,7 @@ pub fn select(
 
 /// A prepared program with the engine that runs it.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // one per hook; the interpreter path stays unboxed
 pub enum Runner {
     /// The checked interpreter.
     Interp(PreparedProgram),

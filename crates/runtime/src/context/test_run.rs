@@ -216,7 +216,8 @@ const DEVICE_CACHE_TTL: Duration = Duration::from_secs(1);
 fn device(ifindex: u32) -> Option<Device> {
     use std::collections::HashMap;
     use std::sync::Mutex;
-    static CACHE: Mutex<Option<HashMap<u32, (Instant, Option<Device>)>>> = Mutex::new(None);
+    type Cache = HashMap<u32, (Instant, Option<Device>)>;
+    static CACHE: Mutex<Option<Cache>> = Mutex::new(None);
     let now = Instant::now();
     if let Ok(mut cache) = CACHE.lock() {
         let map = cache.get_or_insert_with(HashMap::new);
