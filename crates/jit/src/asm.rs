@@ -5,7 +5,7 @@
 //! 32-bit form when their displacement does not fit, pass after pass, until no branch
 //! changes. Growing only ever lengthens distances, so the iteration terminates, and at the
 //! fixed point every short branch fits. Plain instructions are encoded once; the passes
-//! visit only label bindings and branches.
+//! visit only the branches.
 
 use std::cell::Cell;
 
@@ -16,12 +16,11 @@ use crate::x86::{encode, Cond, X86Insn};
 #[derive(Default)]
 struct Scratch {
     items: Vec<Item>,
-    events: Vec<Item>,
-    gap: Vec<u32>,
+    branches: Vec<(Item, u32)>,
+    bound: Vec<(u32, u32)>,
     long: Vec<bool>,
+    prefix: Vec<u32>,
     plain: Vec<u8>,
-    plain_at: Vec<u32>,
-    starts: Vec<usize>,
     code: Vec<u8>,
 }
 
@@ -151,83 +150,62 @@ impl Assembler {
     /// # Panics
     /// If a branch refers to a label that was never bound.
     pub fn finish(self) -> Assembled {
+        const UNBOUND: u32 = u32::MAX;
         let mut scratch = take_scratch();
-        // Plain instructions are encoded once, here, into `plain`; the layout passes only
-        // visit the events (bindings and branches), with the plain bytes before each event
-        // (`gap`) summed up. `plain_at[k]` is where the plain bytes after event k start.
+        // Plain instructions are encoded once, here, into `plain`. A branch is kept with the
+        // offset in `plain` it sits at; a label with that offset and the number of branches
+        // before it. The layout passes then only visit the branches: where anything is is
+        // its plain offset plus the sizes of the branches before it (`prefix`).
         let mut plain = std::mem::take(&mut scratch.plain);
         plain.clear();
         plain.reserve(self.items.len() * 4);
-        let mut events = std::mem::take(&mut scratch.events);
-        events.clear();
-        let mut gap = std::mem::take(&mut scratch.gap);
-        gap.clear();
-        let mut plain_at = std::mem::take(&mut scratch.plain_at);
-        plain_at.clear();
-        let mut last = 0usize;
+        let mut branches = std::mem::take(&mut scratch.branches);
+        branches.clear();
+        let mut bound = std::mem::take(&mut scratch.bound);
+        bound.clear();
+        bound.resize(self.labels as usize, (UNBOUND, 0));
         for item in &self.items {
             match item {
                 Item::Insn(x) => encode(x, &mut plain),
-                ev => {
-                    gap.push((plain.len() - last) as u32);
-                    last = plain.len();
-                    plain_at.push(last as u32);
-                    events.push(*ev);
-                }
+                Item::Bind(l) => bound[l.0 as usize] = (plain.len() as u32, branches.len() as u32),
+                br => branches.push((*br, plain.len() as u32)),
             }
         }
-        let tail = plain.len() - last;
-        let n = events.len();
+        let n = branches.len();
         // Branches start short and grow when their displacement does not fit, pass after
         // pass (growing only lengthens distances, so this terminates).
         let mut long = std::mem::take(&mut scratch.long);
         long.clear();
         long.resize(n, false);
-        let mut starts = std::mem::take(&mut scratch.starts);
-        starts.clear();
-        starts.resize(n, 0usize);
-        let mut labels = vec![usize::MAX; self.labels as usize];
-        let ev_size = |e: &Item, long: bool| match e {
-            Item::Bind(_) => 0usize,
-            Item::Call(_) => 5,
-            Item::Jmp(_) => {
-                if long {
-                    5
-                } else {
-                    2
-                }
+        let mut prefix = std::mem::take(&mut scratch.prefix);
+        prefix.clear();
+        prefix.resize(n + 1, 0u32);
+        let size_of = |br: &Item, long: bool| -> u32 {
+            match (br, long) {
+                (Item::Call(_), _) | (Item::Jmp(_), true) => 5,
+                (Item::Jcc(..), true) => 6,
+                _ => 2,
             }
-            Item::Jcc(..) => {
-                if long {
-                    6
-                } else {
-                    2
-                }
-            }
-            Item::Insn(_) => 0,
+        };
+        let label_at = |prefix: &[u32], l: &Label| -> u32 {
+            let (at, before) = bound[l.0 as usize];
+            assert!(at != UNBOUND, "branch to an unbound label");
+            at + prefix[before as usize]
         };
         let mut passes = 0;
-        let mut total;
         loop {
             passes += 1;
-            let mut pos = 0usize;
-            for (k, e) in events.iter().enumerate() {
-                pos += gap[k] as usize;
-                starts[k] = pos;
-                if let Item::Bind(l) = e {
-                    labels[l.0 as usize] = pos;
-                }
-                pos += ev_size(e, long[k]);
+            for k in 0..n {
+                prefix[k + 1] = prefix[k] + size_of(&branches[k].0, long[k]);
             }
-            total = pos + tail;
             let mut changed = false;
-            for (k, e) in events.iter().enumerate() {
-                let target = match e {
-                    Item::Jmp(l) | Item::Jcc(_, l) if !long[k] => labels[l.0 as usize],
+            for k in 0..n {
+                let l = match &branches[k].0 {
+                    Item::Jmp(l) | Item::Jcc(_, l) if !long[k] => l,
                     _ => continue,
                 };
-                assert!(target != usize::MAX, "branch to an unbound label");
-                let rel = target as i64 - (starts[k] as i64 + 2);
+                let start = branches[k].1 + prefix[k];
+                let rel = label_at(&prefix, l) as i64 - (start as i64 + 2);
                 if rel != rel as i8 as i64 {
                     long[k] = true;
                     changed = true;
@@ -237,20 +215,18 @@ impl Assembler {
                 break;
             }
         }
+        let total = plain.len() + prefix[n] as usize;
         let mut code = std::mem::take(&mut scratch.code);
         code.clear();
         code.reserve(total);
         let mut from = 0usize;
-        for (k, e) in events.iter().enumerate() {
-            code.extend_from_slice(&plain[from..from + gap[k] as usize]);
-            from = plain_at[k] as usize;
-            let end = starts[k] + ev_size(e, long[k]);
-            let rel_to = |l: &Label| {
-                let t = labels[l.0 as usize];
-                assert!(t != usize::MAX, "branch to an unbound label");
-                (t as i64 - end as i64) as i32
-            };
-            match e {
+        for (k, (br, at)) in branches.iter().enumerate() {
+            let at = *at as usize;
+            code.extend_from_slice(&plain[from..at]);
+            from = at;
+            let end = (branches[k].1 + prefix[k + 1]) as i64;
+            let rel_to = |l: &Label| (label_at(&prefix, l) as i64 - end) as i32;
+            match br {
                 Item::Jmp(l) => encode(
                     &X86Insn::Jmp {
                         rel: rel_to(l),
@@ -269,20 +245,29 @@ impl Assembler {
                 Item::Call(l) => encode(&X86Insn::Call { rel: rel_to(l) }, &mut code),
                 Item::Bind(_) | Item::Insn(_) => {}
             }
-            debug_assert_eq!(code.len(), end);
+            debug_assert_eq!(code.len() as i64, end);
         }
         code.extend_from_slice(&plain[from..]);
         debug_assert_eq!(code.len(), total);
+        let labels = bound
+            .iter()
+            .map(|&(at, before)| {
+                if at == UNBOUND {
+                    usize::MAX
+                } else {
+                    (at + prefix[before as usize]) as usize
+                }
+            })
+            .collect();
         let mut items = self.items;
         items.clear();
         *scratch = Scratch {
             items,
-            events,
-            gap,
+            branches,
+            bound,
             long,
+            prefix,
             plain,
-            plain_at,
-            starts,
             code: Vec::new(),
         };
         give_scratch(scratch);

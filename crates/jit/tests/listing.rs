@@ -183,3 +183,29 @@ fn calls() {
         ]
     );
 }
+
+#[test]
+fn may_goto_counts_down_and_stays_spent() {
+    // Count the iterations the budget allows, then two more may_goto that must both jump.
+    let jit = compile(
+        "r0 = 0\n\
+         may_goto +2\n\
+         r0 += 1\n\
+         goto -3\n\
+         r1 = 0\n\
+         may_goto +1\n\
+         r1 = 1\n\
+         may_goto +1\n\
+         r1 = 2\n\
+         r0 += r1\n\
+         exit\n",
+    );
+    let code = disasm(
+        jit.code(),
+        jit.slot_offset(1).unwrap(),
+        jit.slot_offset(2).unwrap(),
+    );
+    assert_eq!(code, ["sub qword ptr [r12+0x8], 0x1", "jb L"]);
+    let r0 = jit.run_raw(&mut []).unwrap();
+    assert_eq!(r0, userbpf_runtime::interp::MAY_GOTO_BUDGET);
+}

@@ -350,21 +350,19 @@ pub(crate) fn callx(cg: &mut Cg<'_>, slot: usize, reg: X86Reg) {
     cg.a.bind(done);
 }
 
-/// `may_goto`: jump when the run's budget is spent, else count one down.
+/// `may_goto`: jump when the run's budget is spent, else count one down. One
+/// read-modify-write: the count goes down, and a borrow (the budget was already 0) goes to
+/// an out-of-line stub that puts the 0 back and jumps.
 pub(crate) fn may_goto(cg: &mut Cg<'_>, slot: usize, off: i16) {
     let counter = Mem::at(CTX, off::MAY_GOTO);
-    cg.emit(X86Insn::AluMemImm {
-        op: AluOp::Cmp,
-        size: Size::S64,
-        mem: counter,
-        imm: 0,
-    });
-    let l = cg.slot_label(target(slot, off as i64));
-    cg.a.jcc(Cond::E, l);
     cg.emit(X86Insn::AluMemImm {
         op: AluOp::Sub,
         size: Size::S64,
         mem: counter,
         imm: 1,
     });
+    let target = cg.slot_label(target(slot, off as i64));
+    let stub = cg.a.label();
+    cg.may_goto_stubs.push((stub, target));
+    cg.a.jcc(Cond::B, stub);
 }

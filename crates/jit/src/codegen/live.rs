@@ -11,6 +11,7 @@
 //! around division and shifts.
 
 use userbpf_isa::{AluOp, AtomicOp, CallTarget, Insn, Program, Source};
+use userbpf_runtime::interp::callbacks::TAIL_CALL_ID;
 
 const ARGS: u16 = 0b11_1110;
 const R0_TO_R5: u16 = 0b11_1111;
@@ -70,12 +71,6 @@ fn use_def(insn: &Insn, verified: bool, main: bool) -> (u16, u16) {
     }
 }
 
-/// Registers an instruction may read or write (conservatively, as for unverified code).
-pub(crate) fn uses_defs(insn: &Insn) -> u16 {
-    let (u, d) = use_def(insn, false, false);
-    u | d | defs(insn)
-}
-
 /// Registers an instruction may write (conservatively, as for unverified code).
 pub(crate) fn defs(insn: &Insn) -> u16 {
     let (_, d) = use_def(insn, false, false);
@@ -85,8 +80,21 @@ pub(crate) fn defs(insn: &Insn) -> u16 {
     }
 }
 
-/// Registers live after each slot (0 for the second slot of `lddw`).
-pub(crate) fn live_out(program: &Program, verified: bool) -> Vec<u16> {
+/// The result of [`live_out`].
+pub(crate) struct Liveness {
+    /// Registers live after each slot (0 for the second slot of `lddw`).
+    pub out: Vec<u16>,
+    /// Registers live into slot 0 (read before written).
+    pub entry: u16,
+    /// Registers some instruction reads or writes (r10 included).
+    pub used: u16,
+    /// Whether the program has subprograms, `callx` or tail calls (code that may run on
+    /// other registers' values than the main function's own).
+    pub frames: bool,
+}
+
+/// Registers live after each slot, and what the entry code needs to know.
+pub(crate) fn live_out(program: &Program, verified: bool) -> Liveness {
     let n = program.slot_count();
     let insns = program.insns();
     let starts = program.starts();
@@ -111,10 +119,26 @@ pub(crate) fn live_out(program: &Program, verified: bool) -> Vec<u16> {
             main_end = t as usize;
         }
     }
+    let mut used = 0u16;
+    let mut frames = main_end < n;
     let ud: Vec<(u16, u16)> = program
         .iter()
-        .map(|(slot, insn)| use_def(insn, verified, slot < main_end))
+        .map(|(slot, insn)| {
+            let (u, d) = use_def(insn, verified, slot < main_end);
+            used |= u | d;
+            frames |= match *insn {
+                Insn::CallX { .. } | Insn::Call(CallTarget::Local(_)) => true,
+                Insn::LdImm64 {
+                    kind: userbpf_isa::LdImm64Kind::Func,
+                    ..
+                } => true,
+                Insn::Call(CallTarget::Helper(id)) => id as u32 == TAIL_CALL_ID,
+                _ => false,
+            };
+            (u, d)
+        })
         .collect();
+    let entry_of = |live_in: &[u16]| live_in.first().copied().unwrap_or(0);
     let succs = |i: usize| -> [Option<usize>; 2] {
         let slot = starts[i] as i64;
         let next = starts.get(i + 1).copied();
@@ -159,7 +183,12 @@ pub(crate) fn live_out(program: &Program, verified: bool) -> Vec<u16> {
             live_in[i] = u | (o & !d);
             out[i] = o;
         }
-        return by_slot(n, starts, &out);
+        return Liveness {
+            out: by_slot(n, starts, &out),
+            entry: entry_of(&live_in),
+            used,
+            frames,
+        };
     }
     let mut pred_count = vec![0u32; m + 1];
     for s in &succ {
@@ -207,7 +236,12 @@ pub(crate) fn live_out(program: &Program, verified: bool) -> Vec<u16> {
             }
         }
     }
-    by_slot(n, starts, &out)
+    Liveness {
+        out: by_slot(n, starts, &out),
+        entry: entry_of(&live_in),
+        used,
+        frames,
+    }
 }
 
 /// Per-instruction values spread over slots (0 for the second slot of `lddw`).

@@ -198,6 +198,8 @@ pub(crate) struct Cg<'h> {
     pub sites: Vec<(usize, SiteKind)>,
     pub callbacks: Vec<u32>,
     stubs: Vec<Stub>,
+    /// Out-of-line code of `may_goto` when the budget is spent: (stub, jump target).
+    pub may_goto_stubs: Vec<(Label, Label)>,
     pub abort: Label,
     blind: Option<Rng>,
     pub env: &'h Env<'h>,
@@ -401,19 +403,22 @@ pub(crate) fn compile(
         sites: Vec::new(),
         callbacks: Vec::new(),
         stubs: Vec::new(),
+        may_goto_stubs: Vec::new(),
         abort,
         blind: options.constant_blinding.then(Rng::new),
         env,
         slot_count,
         facts,
         is_target: jump_targets(program),
-        live_out: live::live_out(program, env.facts.is_some()),
+        live_out: Vec::new(),
         cur: 0,
         prev: Known::NONE,
         known: Known::NONE,
         r1_array: None,
     };
-    let regs = entry_regs(program);
+    let live = live::live_out(program, env.facts.is_some());
+    let regs = entry_regs(&live);
+    cg.live_out = live.out;
     let fast_entry = prologue(&mut cg, &regs);
     let insns = program.insns();
     let starts = program.starts();
@@ -461,6 +466,15 @@ pub(crate) fn compile(
     let end = cg.site(slot_count, SiteKind::End);
     let stub = cg.trap_stub(end, trap_code::FELL_OFF_END);
     cg.a.jmp(stub);
+    for (stub, target) in std::mem::take(&mut cg.may_goto_stubs) {
+        cg.a.bind(stub);
+        cg.emit(X86Insn::StoreImm {
+            size: Size::S64,
+            mem: Mem::at(CTX, off::MAY_GOTO),
+            imm: 0,
+        });
+        cg.a.jmp(target);
+    }
     let stubs = std::mem::take(&mut cg.stubs);
     for s in stubs {
         cg.a.bind(s.label);
@@ -565,36 +579,20 @@ fn fuse(cg: &mut Cg<'_>, first: &Insn, second: &Insn) -> bool {
 struct EntryRegs {
     /// Host callee-saved registers to push (an even number, so bodies run 16-byte aligned).
     saved: Vec<X86Reg>,
-    /// eBPF registers used anywhere (bit i: ri).
-    used: u16,
+    /// eBPF registers the entry sets (bit i: ri): those read before written, and r10
+    /// when used at all.
+    init: u16,
 }
 
-fn entry_regs(program: &Program) -> EntryRegs {
+fn entry_regs(live: &live::Liveness) -> EntryRegs {
     use X86Reg::*;
-    let mut used = 0u16;
-    let mut all = false;
-    for (_, insn) in program.iter() {
-        // Without subprograms every `exit` ends the run and reads only r0.
-        used |= match insn {
-            Insn::Exit => 1,
-            _ => live::uses_defs(insn),
-        };
-        // Local calls move r10 and push r6–r9; a tail call runs another program's code on
-        // this frame; callx may do either.
-        all |= matches!(
-            insn,
-            Insn::Call(CallTarget::Local(_))
-                | Insn::CallX { .. }
-                | Insn::LdImm64 {
-                    kind: LdImm64Kind::Func,
-                    ..
-                }
-        ) || matches!(insn, Insn::Call(CallTarget::Helper(id))
-            if *id as u32 == userbpf_runtime::interp::callbacks::TAIL_CALL_ID);
-    }
-    if all {
-        used = 0x7ff;
-    }
+    // Subprograms move r10 and push r6–r9; a tail call runs another program's code on this
+    // frame; callx may do either.
+    let (used, init) = if live.frames {
+        (0x7ff, 0x7ff)
+    } else {
+        (live.used, live.entry | (live.used & (1 << 10)))
+    };
     let mut saved = vec![Rbp, R12];
     for (bit, r) in [(6, Rbx), (7, R13), (8, R14), (9, R15)] {
         if used & (1 << bit) != 0 {
@@ -610,15 +608,16 @@ fn entry_regs(program: &Program) -> EntryRegs {
             }
         }
     }
-    EntryRegs { saved, used }
+    EntryRegs { saved, init }
 }
 
 /// Entry code: two `extern "C" fn(ctx: *mut RunCtx) -> u64` entries. The general one (at
 /// offset 0) `call`s the function whose address is in the context's entry target (callbacks
 /// enter functions of the program through it); the fast one (returned) `call`s slot 0
 /// directly. Each saves the host's callee-saved registers the program's code uses, records
-/// rsp in the context, loads the r1–r5 and r10 the program uses from the context, zeroes
-/// the r0 and r6–r9 it uses, and restores after the call. The abort path resets rsp from the
+/// rsp in the context, loads the r1–r5 the program reads before writing them (all of them
+/// when it has subprograms) and r10 from the context, zeroes such r0 and r6–r9, and restores
+/// after the call. The abort path resets rsp from the
 /// context and returns to the entry code that called the body (its return address is just
 /// below the recorded rsp), whose epilogue restores what it saved.
 fn prologue(cg: &mut Cg<'_>, regs: &EntryRegs) -> Label {
@@ -638,7 +637,7 @@ fn prologue(cg: &mut Cg<'_>, regs: &EntryRegs) -> Label {
             src: Rsp,
         });
         for (i, r) in [Rdi, Rsi, Rdx, Rcx, R8].into_iter().enumerate() {
-            if regs.used & (1 << (i + 1)) != 0 {
+            if regs.init & (1 << (i + 1)) != 0 {
                 cg.emit(X86Insn::Load {
                     size: Size::S64,
                     dst: r,
@@ -646,7 +645,7 @@ fn prologue(cg: &mut Cg<'_>, regs: &EntryRegs) -> Label {
                 });
             }
         }
-        if regs.used & (1 << 10) != 0 {
+        if regs.init & (1 << 10) != 0 {
             cg.emit(X86Insn::Load {
                 size: Size::S64,
                 dst: Rbp,
@@ -654,7 +653,7 @@ fn prologue(cg: &mut Cg<'_>, regs: &EntryRegs) -> Label {
             });
         }
         for (bit, r) in [(0, Rax), (6, Rbx), (7, R13), (8, R14), (9, R15)] {
-            if regs.used & (1 << bit) != 0 {
+            if regs.init & (1 << bit) != 0 {
                 cg.emit(X86Insn::Alu {
                     op: AluOp::Xor,
                     size: Size::S32,
