@@ -34,6 +34,8 @@ pub fn hint(message: &str) -> Option<String> {
         "r10 is the frame pointer; copy it to another register before doing arithmetic"
     } else if message.starts_with("unknown func") {
         "this helper does not exist or is not available to this program type"
+    } else if message.starts_with("call to undefined function") {
+        "BPF has no memset/memcpy/memmove: clang calls them when it cannot inline a copy or fill (large or variable size); use __builtin_memset/__builtin_memcpy with a small constant size, or a bounded loop (libbpf and the kernel reject the call too)"
     } else if message.starts_with("unreachable insn") {
         "remove dead code or make the jump reach it"
     } else if message.contains("pointer arithmetic") || message.contains("pointer prohibited") {

@@ -194,8 +194,14 @@ pub fn run(file: &Path, program: Option<&str>, as_json: bool, log_level: u32) ->
                     );
                 }
             }
-            Err(e) => {
+            Err(mut e) => {
                 rejected += 1;
+                // Name the undefined function the loader kept as an extern call.
+                if let Some(x) = p.extern_calls.iter().find(|x| x.slot == e.insn) {
+                    if e.message.starts_with("call to undefined function") {
+                        e.message = format!("call to undefined function '{}'", x.name);
+                    }
+                }
                 let line = source_line(&object, p, e.insn);
                 if as_json {
                     println!(

@@ -47,6 +47,14 @@ impl Verifier<'_> {
                 self.cur_written[st.frames.len() - 1] = 0;
                 Ok(Flow::Next(t))
             }
+            // BTF id 0: a call of a function the object does not define (the loader's
+            // extern calls), typically `memset`/`memcpy` that clang did not inline. libbpf
+            // cannot resolve it and the kernel has no such function: rejected as there.
+            CallTarget::Kfunc { btf_id: 0, .. } => Err(self.error(
+                st,
+                "call to undefined function (unresolved extern)".into(),
+                &[],
+            )),
             CallTarget::Kfunc { .. } => Err(self.error(
                 st,
                 "calling kernel functions is not supported in user space".into(),
