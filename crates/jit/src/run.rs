@@ -1,12 +1,13 @@
 //! Running generated code: the run context and the trampolines into the runtime.
 //!
 //! Takes a [`JitProgram`], arguments and the run's [`MemoryMap`]; gives r0 or a [`Trap`].
-//! Each run gets a fresh [`RunCtx`] (held in r12 by the generated code) and a stack of
-//! 8 × 512 bytes from a per-thread pool. The stack is not cleared between runs: eBPF stack
-//! contents are undefined at entry, and the verifier rejects reads of stack slots the program
-//! has not written (the pool's stacks start zeroed, so nothing of another process leaks).
-//! The stack is added to the memory map as a region, so helpers' checked copies can reach
-//! keys and buffers on it.
+//! Each thread sets up a [`RunCtx`] (held in r12 by the generated code) and a stack of
+//! 8 × 512 bytes once, and its runs reuse them, setting only what a run changes (a run
+//! nested in a helper, while the thread's state is in use, makes its own). The stack is not
+//! cleared between runs: eBPF stack contents are undefined at entry, and the verifier rejects
+//! reads of stack slots the program has not written (stacks start zeroed, so nothing of
+//! another process leaks). For programs that call out, the stack is added to the memory map
+//! as a region, so helpers' checked copies can reach keys and buffers on it.
 //!
 //! Generated code records the current call or trap site as a pointer to a [`Site`] of the
 //! program it belongs to (tail calls run code of several programs in one run). Helpers are
@@ -421,8 +422,8 @@ pub(crate) extern "C" fn tail_call_trampoline(
 /// Enter generated code through the prologue at `entry`.
 ///
 /// # Safety
-/// `entry` must be the prologue of live generated code, `ctx` a fully set up context whose
-/// `entry_target` is the address of a function of that program, and the program's memory
+/// `entry` must be an entry of live generated code, `ctx` a fully set up context (for the
+/// general entry, with `entry_target` the address of a function of that program), and the program's memory
 /// accesses must be safe for the arguments in `ctx` (the compile function's contract).
 unsafe fn enter(entry: u64, ctx: *mut RunCtx) -> u64 {
     // SAFETY: the prologue is an `extern "C" fn(*mut RunCtx) -> u64` that preserves the
@@ -442,6 +443,8 @@ struct RunState {
 }
 
 impl RunState {
+    #[cold]
+    #[inline(never)]
     fn new() -> Box<RunState> {
         let mut stack = vec![0u64; STACK_SIZE / 8].into_boxed_slice();
         let top = stack.as_mut_ptr() as u64 + STACK_SIZE as u64;
@@ -476,6 +479,7 @@ thread_local! {
     static SPARE: Cell<Option<Box<RunState>>> = const { Cell::new(None) };
 }
 
+#[inline(always)]
 fn take_state() -> Box<RunState> {
     SPARE
         .try_with(Cell::take)
@@ -484,6 +488,7 @@ fn take_state() -> Box<RunState> {
         .unwrap_or_else(RunState::new)
 }
 
+#[inline(always)]
 fn give_back(state: Box<RunState>) {
     let _ = SPARE.try_with(|s| s.set(Some(state)));
 }
@@ -519,10 +524,55 @@ fn take_trap(ctx: &mut RunCtx) -> Trap {
 /// Run `program` with r1.. from `args`, `memory` for its helpers and `tail` to resolve tail
 /// calls.
 ///
+/// Programs that call nothing (no helpers, callbacks, tail calls or `callx`) take the fast
+/// path: the thread's state is reused as it is (its stack top and limit never change, and
+/// nothing else of it is read by such code) with only the arguments and the `may_goto`
+/// budget set, and the fast entry is called.
+///
 /// # Safety
 /// The program's memory accesses must be safe for `args` (the contract of the function that
 /// compiled it).
+#[inline]
 pub(crate) unsafe fn execute(
+    program: &JitProgram,
+    args: &[u64],
+    memory: &mut MemoryMap<'_>,
+    tail: Option<&dyn TailCalls>,
+) -> Result<u64, Trap> {
+    if program.calls {
+        // SAFETY: the caller's contract.
+        return unsafe { execute_calls(program, args, memory, tail) };
+    }
+    let mut state = take_state();
+    let ctx = &mut state.ctx;
+    set_args(ctx, args);
+    ctx.may_goto = MAY_GOTO_BUDGET;
+    // SAFETY: the caller's contract; the context's stack top is the state's (restored by
+    // every run that changes it).
+    let r0 = unsafe { enter(program.data.fast_entry, ctx) };
+    if ctx.trap_code == 0 {
+        give_back(state);
+        return Ok(r0);
+    }
+    Err(trap_of(state))
+}
+
+#[inline(always)]
+fn set_args(ctx: &mut RunCtx, args: &[u64]) {
+    ctx.args = match *args {
+        [a] => [a, 0, 0, 0, 0],
+        [a, b] => [a, b, 0, 0, 0],
+        _ => {
+            let arg = |i: usize| args.get(i).copied().unwrap_or(0);
+            [arg(0), arg(1), arg(2), arg(3), arg(4)]
+        }
+    };
+}
+
+/// [`execute`] for programs that call out: the stack is shown to helpers as a region, and
+/// the context says where memory and the tail-call resolver are.
+#[inline(never)]
+unsafe fn execute_calls(
     program: &JitProgram,
     args: &[u64],
     memory: &mut MemoryMap<'_>,
@@ -532,15 +582,11 @@ pub(crate) unsafe fn execute(
     let stack_base = state.stack.as_mut_ptr() as u64;
     let top = stack_base + STACK_SIZE as u64;
     let ctx = &mut state.ctx;
-    // Between runs the state keeps trap_code 0, no helper error and no pending trap (see
-    // below); the rest is set per run.
-    let arg = |i: usize| args.get(i).copied().unwrap_or(0);
-    ctx.args = [arg(0), arg(1), arg(2), arg(3), arg(4)];
+    set_args(ctx, args);
     ctx.may_goto = MAY_GOTO_BUDGET;
     ctx.stack_top = top;
     ctx.cur_fp = top;
     ctx.tail_calls = 0;
-    ctx.entry_target = program.data.slot_table.first().copied().unwrap_or(0);
     // SAFETY (lifetime extension of the trait object pointer): the resolver outlives this
     // call, and the pointer is only used during it (it is cleared below).
     ctx.tail = tail.map(|t| unsafe {
@@ -549,28 +595,20 @@ pub(crate) unsafe fn execute(
         )
     });
     let entry = program.data.fast_entry;
-    let r0 = if program.calls {
-        let region = Region {
-            start: stack_base,
-            len: STACK_SIZE as u64,
-            writable: true,
-            kind: RegionKind::Stack,
-        };
-        // SAFETY: the stack lives until after the run; generated code and helpers' checked
-        // copies are its only users meanwhile.
-        unsafe {
-            memory.with_region(region, |memory| {
-                ctx.memory = memory as *mut MemoryMap<'_> as *mut c_void;
-                // SAFETY: the caller's contract; the context is set up for the program's
-                // first slot.
-                enter(entry, ctx)
-            })
-        }
-    } else {
-        // Nothing the program calls can look at memory: no region to add.
-        ctx.memory = memory as *mut MemoryMap<'_> as *mut c_void;
-        // SAFETY: as above.
-        unsafe { enter(entry, ctx) }
+    let region = Region {
+        start: stack_base,
+        len: STACK_SIZE as u64,
+        writable: true,
+        kind: RegionKind::Stack,
+    };
+    // SAFETY: the stack lives until after the run; generated code and helpers' checked
+    // copies are its only users meanwhile.
+    let r0 = unsafe {
+        memory.with_region(region, |memory| {
+            ctx.memory = memory as *mut MemoryMap<'_> as *mut c_void;
+            // SAFETY: the caller's contract; the context is set up for the program.
+            enter(entry, ctx)
+        })
     };
     ctx.tail = None;
     ctx.memory = std::ptr::null_mut();
