@@ -278,6 +278,7 @@ fn div(cg: &mut Cg<'_>, size: Size, op: AluOp, d: X86Reg, operand: Operand) {
         mov(cg, Rax, d);
     }
     if keep_rdx {
+        cg.borrow_tmp3();
         mov(cg, TMP3, Rdx);
     }
     if signed {
@@ -301,6 +302,7 @@ fn div(cg: &mut Cg<'_>, size: Size, op: AluOp, d: X86Reg, operand: Operand) {
     }
     if keep_rdx {
         mov(cg, Rdx, TMP3);
+        cg.return_tmp3();
     }
     if !special.is_empty() {
         cg.a.jmp(done);

@@ -121,12 +121,14 @@ fn local_call(cg: &mut Cg<'_>, slot: usize, callee: Callee, site: Option<usize>)
 
 /// Call a trampoline with r1–r5 as arguments and the context in r9; abort on failure.
 fn call_trampoline(cg: &mut Cg<'_>, addr: u64) {
+    cg.borrow_tmp3();
     cg.emit(X86Insn::Mov {
         size: Size::S64,
         dst: TMP3,
         src: CTX,
     });
     cg.call_abs(addr);
+    cg.return_tmp3();
     cg.emit(X86Insn::Test {
         size: Size::S32,
         a: X86Reg::Rdx,
@@ -350,17 +352,25 @@ pub(crate) fn callx(cg: &mut Cg<'_>, slot: usize, reg: X86Reg) {
     cg.a.bind(done);
 }
 
-/// `may_goto`: jump when the run's budget is spent, else count one down. One
-/// read-modify-write: the count goes down, and a borrow (the budget was already 0) goes to
-/// an out-of-line stub that puts the 0 back and jumps.
+/// `may_goto`: jump when the run's budget is spent, else count one down. One subtraction
+/// (from r9 when the budget lives there, else from the context): a borrow (the budget was
+/// already 0) goes to an out-of-line stub that puts the 0 back and jumps.
 pub(crate) fn may_goto(cg: &mut Cg<'_>, slot: usize, off: i16) {
-    let counter = Mem::at(CTX, off::MAY_GOTO);
-    cg.emit(X86Insn::AluMemImm {
-        op: AluOp::Sub,
-        size: Size::S64,
-        mem: counter,
-        imm: 1,
-    });
+    if cg.goto_reg {
+        cg.emit(X86Insn::AluImm {
+            op: AluOp::Sub,
+            size: Size::S64,
+            dst: TMP3,
+            imm: 1,
+        });
+    } else {
+        cg.emit(X86Insn::AluMemImm {
+            op: AluOp::Sub,
+            size: Size::S64,
+            mem: Mem::at(CTX, off::MAY_GOTO),
+            imm: 1,
+        });
+    }
     let target = cg.slot_label(target(slot, off as i64));
     let stub = cg.a.label();
     cg.may_goto_stubs.push((stub, target));

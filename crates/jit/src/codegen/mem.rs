@@ -90,6 +90,7 @@ pub(crate) fn atomic(
                 _ => x86::AluOp::Xor,
             };
             // r9 = address; r10 = saved r0; rax = old value; r11 = new value.
+            cg.borrow_tmp3();
             cg.emit(X86Insn::Lea { dst: TMP3, mem });
             cg.emit(X86Insn::Mov {
                 size: Size::S64,
@@ -134,6 +135,7 @@ pub(crate) fn atomic(
                     src: TMP2,
                 });
             }
+            cg.return_tmp3();
         }
     }
 }

@@ -200,6 +200,10 @@ pub(crate) struct Cg<'h> {
     stubs: Vec<Stub>,
     /// Out-of-line code of `may_goto` when the budget is spent: (stub, jump target).
     pub may_goto_stubs: Vec<(Label, Label)>,
+    /// Whether the `may_goto` budget lives in r9 (TMP3) for the whole run instead of the
+    /// context: for programs with `may_goto` whose calls never re-enter generated code.
+    /// Code that borrows r9 spills it to the context around the use.
+    pub goto_reg: bool,
     pub abort: Label,
     blind: Option<Rng>,
     pub env: &'h Env<'h>,
@@ -224,6 +228,28 @@ pub(crate) struct Cg<'h> {
 impl Cg<'_> {
     pub fn emit(&mut self, insn: X86Insn) {
         self.a.emit(insn);
+    }
+
+    /// Before a use of r9 (TMP3): spill the `may_goto` budget when r9 holds it.
+    pub fn borrow_tmp3(&mut self) {
+        if self.goto_reg {
+            self.emit(X86Insn::Store {
+                size: Size::S64,
+                mem: Mem::at(CTX, off::MAY_GOTO),
+                src: TMP3,
+            });
+        }
+    }
+
+    /// After a use of r9 (TMP3): reload the `may_goto` budget when r9 holds it.
+    pub fn return_tmp3(&mut self) {
+        if self.goto_reg {
+            self.emit(X86Insn::Load {
+                size: Size::S64,
+                dst: TMP3,
+                mem: Mem::at(CTX, off::MAY_GOTO),
+            });
+        }
     }
 
     /// The label of instruction slot `slot`.
@@ -341,6 +367,33 @@ impl Cg<'_> {
     }
 }
 
+/// Whether the `may_goto` budget can live in r9: the program has `may_goto`, and nothing it
+/// calls runs generated code again (no callback-taking helpers, tail calls, `callx` or
+/// function pointers), so the budget is only ever counted by this code.
+fn goto_in_register(program: &Program, env: &Env<'_>) -> bool {
+    let mut any = false;
+    for (_, insn) in program.iter() {
+        match *insn {
+            Insn::MayGoto { .. } => any = true,
+            Insn::CallX { .. }
+            | Insn::LdImm64 {
+                kind: LdImm64Kind::Func,
+                ..
+            } => return false,
+            Insn::Call(CallTarget::Helper(id)) => {
+                let uid = id as u32;
+                if uid == userbpf_runtime::interp::callbacks::TAIL_CALL_ID
+                    || env.engine.is_some_and(|e| e.get(uid).is_some())
+                {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    any
+}
+
 /// Slots that jumps, calls and function pointers enter (slot 0 included).
 fn jump_targets(program: &Program) -> Vec<bool> {
     let n = program.slot_count();
@@ -404,6 +457,7 @@ pub(crate) fn compile(
         callbacks: Vec::new(),
         stubs: Vec::new(),
         may_goto_stubs: Vec::new(),
+        goto_reg: goto_in_register(program, env),
         abort,
         blind: options.constant_blinding.then(Rng::new),
         env,
@@ -468,11 +522,20 @@ pub(crate) fn compile(
     cg.a.jmp(stub);
     for (stub, target) in std::mem::take(&mut cg.may_goto_stubs) {
         cg.a.bind(stub);
-        cg.emit(X86Insn::StoreImm {
-            size: Size::S64,
-            mem: Mem::at(CTX, off::MAY_GOTO),
-            imm: 0,
-        });
+        if cg.goto_reg {
+            cg.emit(X86Insn::Alu {
+                op: AluOp::Xor,
+                size: Size::S32,
+                dst: TMP3,
+                src: TMP3,
+            });
+        } else {
+            cg.emit(X86Insn::StoreImm {
+                size: Size::S64,
+                mem: Mem::at(CTX, off::MAY_GOTO),
+                imm: 0,
+            });
+        }
         cg.a.jmp(target);
     }
     let stubs = std::mem::take(&mut cg.stubs);
@@ -650,6 +713,13 @@ fn prologue(cg: &mut Cg<'_>, regs: &EntryRegs) -> Label {
                 size: Size::S64,
                 dst: Rbp,
                 mem: Mem::at(CTX, off::STACK_TOP),
+            });
+        }
+        if cg.goto_reg {
+            cg.emit(X86Insn::Load {
+                size: Size::S64,
+                dst: TMP3,
+                mem: Mem::at(CTX, off::MAY_GOTO),
             });
         }
         for (bit, r) in [(0, Rax), (6, Rbx), (7, R13), (8, R14), (9, R15)] {
