@@ -526,8 +526,8 @@ fn take_trap(ctx: &mut RunCtx) -> Trap {
 ///
 /// Programs that call nothing (no helpers, callbacks, tail calls or `callx`) take the fast
 /// path: the thread's state is reused as it is (its stack top and limit never change, and
-/// nothing else of it is read by such code) with only the arguments and the `may_goto`
-/// budget set, and the fast entry is called.
+/// nothing else of it is read by such code), and the fast entry is called with the
+/// arguments (it also starts the `may_goto` budget).
 ///
 /// # Safety
 /// The program's memory accesses must be safe for `args` (the contract of the function that
@@ -545,11 +545,9 @@ pub(crate) unsafe fn execute(
     }
     let mut state = take_state();
     let ctx = &mut state.ctx;
-    set_args(ctx, args);
-    ctx.may_goto = MAY_GOTO_BUDGET;
     // SAFETY: the caller's contract; the context's stack top is the state's (restored by
     // every run that changes it).
-    let r0 = unsafe { enter(program.data.fast_entry, ctx) };
+    let r0 = unsafe { enter_fast(program.data.fast_entry, ctx, args) };
     if ctx.trap_code == 0 {
         give_back(state);
         return Ok(r0);
@@ -557,16 +555,29 @@ pub(crate) unsafe fn execute(
     Err(trap_of(state))
 }
 
+/// Start a run through the fast entry at `entry`, with r1.. from `args` (at most 5, the rest
+/// zero).
+///
+/// # Safety
+/// As [`enter`], with `entry` the fast entry of the program.
 #[inline(always)]
-fn set_args(ctx: &mut RunCtx, args: &[u64]) {
-    ctx.args = match *args {
-        [a] => [a, 0, 0, 0, 0],
-        [a, b] => [a, b, 0, 0, 0],
-        _ => {
-            let arg = |i: usize| args.get(i).copied().unwrap_or(0);
-            [arg(0), arg(1), arg(2), arg(3), arg(4)]
+unsafe fn enter_fast(entry: u64, ctx: *mut RunCtx, args: &[u64]) -> u64 {
+    // SAFETY: the fast entry is an `extern "C" fn(*mut RunCtx, u64 × 5) -> u64` that
+    // preserves the System V callee-saved registers (see `codegen::prologue`); the caller's
+    // contract covers what the program does.
+    unsafe {
+        let f: extern "C" fn(*mut RunCtx, u64, u64, u64, u64, u64) -> u64 =
+            std::mem::transmute(entry);
+        match *args {
+            [] => f(ctx, 0, 0, 0, 0, 0),
+            [a] => f(ctx, a, 0, 0, 0, 0),
+            [a, b] => f(ctx, a, b, 0, 0, 0),
+            _ => {
+                let arg = |i: usize| args.get(i).copied().unwrap_or(0);
+                f(ctx, arg(0), arg(1), arg(2), arg(3), arg(4))
+            }
         }
-    };
+    }
 }
 
 /// [`execute`] for programs that call out: the stack is shown to helpers as a region, and
@@ -582,8 +593,6 @@ unsafe fn execute_calls(
     let stack_base = state.stack.as_mut_ptr() as u64;
     let top = stack_base + STACK_SIZE as u64;
     let ctx = &mut state.ctx;
-    set_args(ctx, args);
-    ctx.may_goto = MAY_GOTO_BUDGET;
     ctx.stack_top = top;
     ctx.cur_fp = top;
     ctx.tail_calls = 0;
@@ -607,7 +616,7 @@ unsafe fn execute_calls(
         memory.with_region(region, |memory| {
             ctx.memory = memory as *mut MemoryMap<'_> as *mut c_void;
             // SAFETY: the caller's contract; the context is set up for the program.
-            enter(entry, ctx)
+            enter_fast(entry, ctx, args)
         })
     };
     ctx.tail = None;

@@ -204,6 +204,8 @@ pub(crate) struct Cg<'h> {
     /// context: for programs with `may_goto` whose calls never re-enter generated code.
     /// Code that borrows r9 spills it to the context around the use.
     pub goto_reg: bool,
+    /// Whether the program has `may_goto`.
+    pub has_may_goto: bool,
     pub abort: Label,
     blind: Option<Rng>,
     pub env: &'h Env<'h>,
@@ -458,6 +460,10 @@ pub(crate) fn compile(
         stubs: Vec::new(),
         may_goto_stubs: Vec::new(),
         goto_reg: goto_in_register(program, env),
+        has_may_goto: program
+            .insns()
+            .iter()
+            .any(|i| matches!(i, Insn::MayGoto { .. })),
         abort,
         blind: options.constant_blinding.then(Rng::new),
         env,
@@ -674,10 +680,11 @@ fn entry_regs(live: &live::Liveness) -> EntryRegs {
     EntryRegs { saved, init }
 }
 
-/// Entry code: two `extern "C" fn(ctx: *mut RunCtx) -> u64` entries. The general one (at
-/// offset 0) `call`s the function whose address is in the context's entry target (callbacks
-/// enter functions of the program through it); the fast one (returned) `call`s slot 0
-/// directly. Each saves the host's callee-saved registers the program's code uses, records
+/// Entry code: two entries. The general one (at offset 0), `extern "C" fn(ctx: *mut RunCtx)
+/// -> u64`, takes r1–r5 from the context and `call`s the function whose address is in the
+/// context's entry target (callbacks enter functions of the program through it). The fast
+/// one (returned), `extern "C" fn(ctx, r1, r2, r3, r4, r5) -> u64`, starts a run: it takes
+/// r1–r5 in registers, sets the `may_goto` budget and `call`s slot 0 directly. Each saves the host's callee-saved registers the program's code uses, records
 /// rsp in the context, loads the r1–r5 the program reads before writing them (all of them
 /// when it has subprograms) and r10 from the context, zeroes such r0 and r6–r9, and restores
 /// after the call. The abort path resets rsp from the
@@ -685,7 +692,9 @@ fn entry_regs(live: &live::Liveness) -> EntryRegs {
 /// below the recorded rsp), whose epilogue restores what it saved.
 fn prologue(cg: &mut Cg<'_>, regs: &EntryRegs) -> Label {
     use X86Reg::*;
-    let setup = |cg: &mut Cg<'_>| {
+    // `fast`: the arguments come in rsi, rdx, rcx, r8 and r9 (after the context in rdi), and
+    // the run's `may_goto` budget starts here.
+    let setup = |cg: &mut Cg<'_>, fast: bool| {
         for &r in &regs.saved {
             cg.emit(X86Insn::Push(r));
         }
@@ -699,27 +708,52 @@ fn prologue(cg: &mut Cg<'_>, regs: &EntryRegs) -> Label {
             mem: Mem::at(CTX, off::SAVED_RSP),
             src: Rsp,
         });
-        for (i, r) in [Rdi, Rsi, Rdx, Rcx, R8].into_iter().enumerate() {
-            if regs.init & (1 << (i + 1)) != 0 {
+        let args = [Rdi, Rsi, Rdx, Rcx, R8, R9];
+        for i in 0..5 {
+            if regs.init & (1 << (i + 1)) == 0 {
+                continue;
+            }
+            if fast {
+                // Each move reads the register the next one overwrites.
+                cg.emit(X86Insn::Mov {
+                    size: Size::S64,
+                    dst: args[i],
+                    src: args[i + 1],
+                });
+            } else {
                 cg.emit(X86Insn::Load {
                     size: Size::S64,
-                    dst: r,
+                    dst: args[i],
                     mem: Mem::at(CTX, off::ARGS + 8 * i as i32),
                 });
             }
+        }
+        if fast && cg.has_may_goto {
+            let budget = userbpf_runtime::interp::MAY_GOTO_BUDGET as u32;
+            if cg.goto_reg {
+                cg.emit(X86Insn::MovImm32 {
+                    dst: TMP3,
+                    imm: budget,
+                });
+            } else {
+                cg.emit(X86Insn::StoreImm {
+                    size: Size::S64,
+                    mem: Mem::at(CTX, off::MAY_GOTO),
+                    imm: budget as i32,
+                });
+            }
+        } else if cg.goto_reg {
+            cg.emit(X86Insn::Load {
+                size: Size::S64,
+                dst: TMP3,
+                mem: Mem::at(CTX, off::MAY_GOTO),
+            });
         }
         if regs.init & (1 << 10) != 0 {
             cg.emit(X86Insn::Load {
                 size: Size::S64,
                 dst: Rbp,
                 mem: Mem::at(CTX, off::STACK_TOP),
-            });
-        }
-        if cg.goto_reg {
-            cg.emit(X86Insn::Load {
-                size: Size::S64,
-                dst: TMP3,
-                mem: Mem::at(CTX, off::MAY_GOTO),
             });
         }
         for (bit, r) in [(0, Rax), (6, Rbx), (7, R13), (8, R14), (9, R15)] {
@@ -739,7 +773,7 @@ fn prologue(cg: &mut Cg<'_>, regs: &EntryRegs) -> Label {
         }
         cg.emit(X86Insn::Ret);
     };
-    setup(cg);
+    setup(cg, false);
     cg.emit(X86Insn::Load {
         size: Size::S64,
         dst: TMP,
@@ -749,7 +783,7 @@ fn prologue(cg: &mut Cg<'_>, regs: &EntryRegs) -> Label {
     epilogue(cg);
     let fast = cg.a.label();
     cg.a.bind(fast);
-    setup(cg);
+    setup(cg, true);
     let body = cg.slot_label(0);
     cg.a.call(body);
     epilogue(cg);
