@@ -97,6 +97,9 @@ pub struct Frame {
     /// A callback called by a helper (`bpf_loop`, `bpf_for_each_map_elem`): at its exit
     /// the caller goes back to the helper call (another iteration, or none).
     pub callback: bool,
+    /// Iterations of the `bpf_loop` callback this frame is calling (the kernel's
+    /// `callback_depth`): no more than the count argument allows are explored.
+    pub callback_depth: u32,
 }
 
 impl Frame {
@@ -113,6 +116,7 @@ impl Frame {
             callsite,
             subprog,
             callback: false,
+            callback_depth: 0,
         }
     }
 
@@ -153,6 +157,9 @@ pub struct State {
     pub frames: Vec<Frame>,
     /// References held.
     pub refs: Vec<RefInfo>,
+    /// `may_goto` iterations on this path (the kernel's `may_goto_depth`): a state at a
+    /// `may_goto` is pruned against one of the same loop in progress only at another depth.
+    pub may_goto_depth: u32,
 }
 
 impl State {
@@ -190,24 +197,33 @@ impl State {
         }
     }
 
-    /// Widen the scalars of `self` that differ from those of `old` (same shape), so that
-    /// loops bounded only at run time (`may_goto`) reach a fixed point.
-    pub fn widen_from(&mut self, old: &State) {
+    /// The kernel's `widen_imprecise_scalars`: each scalar of `self` (register or spilled)
+    /// that differs from `old`'s and is not marked precise in `precise` becomes unknown, so
+    /// that loops bounded at run time (`may_goto`, callbacks) reach a fixed point while the
+    /// values that decide something stay exact.
+    pub fn widen_imprecise_from(&mut self, old: &State, precise: &[Precise]) {
         if self.frames.len() != old.frames.len() {
             return;
         }
-        let w = |c: &mut RegState, o: &RegState| {
-            if c.ty == RegType::Scalar && o.ty == RegType::Scalar && c.var != o.var {
-                c.var = o.var.widen(&c.var);
+        for (fi, (cf, of)) in self.frames.iter_mut().zip(&old.frames).enumerate() {
+            let p = precise.get(fi).copied().unwrap_or_default();
+            for (ri, (c, o)) in cf.regs.iter_mut().zip(&of.regs).enumerate() {
+                if p.regs & (1 << ri) == 0
+                    && c.ty == RegType::Scalar
+                    && o.ty == RegType::Scalar
+                    && c.var != o.var
+                {
+                    *c = RegState::unknown();
+                }
             }
-        };
-        for (cf, of) in self.frames.iter_mut().zip(&old.frames) {
-            for (c, o) in cf.regs.iter_mut().zip(&of.regs) {
-                w(c, o);
-            }
-            for (cs, os) in cf.stack.iter_mut().zip(&of.stack) {
+            for (i, (cs, os)) in cf.stack.iter_mut().zip(&of.stack).enumerate() {
+                if i < 64 && p.stack & (1u64 << i) != 0 {
+                    continue;
+                }
                 if let (Some(c), Some(o)) = (&mut cs.spill, &os.spill) {
-                    w(c, o);
+                    if c.ty == RegType::Scalar && o.ty == RegType::Scalar && c.var != o.var {
+                        *c = RegState::unknown();
+                    }
                 }
             }
         }
@@ -243,7 +259,10 @@ impl State {
             }
         }
         for (fi, (of, cf)) in old.frames.iter().zip(&self.frames).enumerate() {
-            if of.callsite != cf.callsite || of.subprog != cf.subprog || of.callback != cf.callback
+            if of.callsite != cf.callsite
+                || of.subprog != cf.subprog
+                || of.callback != cf.callback
+                || of.callback_depth > cf.callback_depth
             {
                 return false;
             }

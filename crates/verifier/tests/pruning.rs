@@ -139,8 +139,20 @@ fn bpf_loop_callbacks() {
     // fixed point): it cannot index the stack.
     err(
         "loop counter",
-        "invalid variable-offset write to stack R2",
+        "write to stack R2",
+        &with_loop("r1 = *(u64 *)(r10 - 8)\nr2 = r10\nr2 += -64\nr2 += r1\n*(u8 *)(r2 + 0) = 0\nr0 = 0\nexit\n", "r3 = *(u64 *)(r2 + 0)\nr3 += 1\n*(u64 *)(r2 + 0) = r3\nr0 = 0\nexit")
+            .replace("r1 = 10\n", "call 7\nr1 = r0\n"),
+    );
+    // With a count of 10, at most 10 iterations (as the kernel's `callback_depth`): the
+    // counter stays within [0, 10].
+    ok(
+        "loop counter bounded by the count",
         &with_loop("r1 = *(u64 *)(r10 - 8)\nr2 = r10\nr2 += -64\nr2 += r1\n*(u8 *)(r2 + 0) = 0\nr0 = 0\nexit\n", "r3 = *(u64 *)(r2 + 0)\nr3 += 1\n*(u64 *)(r2 + 0) = r3\nr0 = 0\nexit"),
+    );
+    err(
+        "loop counter past the count",
+        "write to stack R2",
+        &with_loop("r1 = *(u64 *)(r10 - 8)\nr2 = r10\nr2 += -64\nr2 += r1\n*(u8 *)(r2 + 54) = 0\nr0 = 0\nexit\n", "r3 = *(u64 *)(r2 + 0)\nr3 += 1\n*(u64 *)(r2 + 0) = r3\nr0 = 0\nexit"),
     );
     // The callback runs zero times on some paths: the caller's value stays as it was.
     ok(
@@ -200,4 +212,25 @@ fn live_stack_slot_is_compared() {
         "call 7\n{PAD}*(u64 *)(r10 - 16) = r0\n*(u64 *)(r10 - 8) = 0\nif r0 > 5 goto +9\n*(u64 *)(r10 - 16) = r10\n{PAD}r1 = *(u64 *)(r10 - 16)\nr0 = *(u64 *)(r1 - 8)\nr0 = 0\nexit"
     );
     err("live slot", "invalid mem access 'scalar'", &code);
+}
+
+#[test]
+fn may_goto_loops() {
+    // The index decides accesses: it stays exact (precise) through the iterations.
+    let n = ok(
+        "may_goto indexed",
+        "r1 = 0\n*(u64 *)(r10 - 64) = r1\n*(u64 *)(r10 - 56) = r1\nl: may_goto +6\nr2 = r10\nr2 += -64\nr2 += r1\n*(u8 *)(r2 + 0) = 0\nr1 += 1\nif r1 < 16 goto l\nr0 = 0\nexit",
+    );
+    assert!(n < 2000, "processed {n} insns");
+    // An imprecise counter is widened: the loop converges.
+    ok(
+        "may_goto counter",
+        "r0 = 0\nr3 = 0\nl: may_goto +3\nr0 += 1\nr3 += 2\ngoto l\nr0 = 0\nexit",
+    );
+    // A jump to itself never progresses.
+    err(
+        "may_goto self",
+        "infinite loop detected",
+        "r0 = 0\nl: may_goto -1\nr0 = 0\nexit",
+    );
 }

@@ -392,7 +392,23 @@ impl Verifier<'_> {
             });
         }
         if let Some(t) = callback {
-            self.push_callback(st, proto.id, map, t)?;
+            if proto.id == 181 {
+                // bpf_loop: the callback runs at most r1 times; the kernel explores at most
+                // that many iterations (`callback_depth`), so r1 must be precise.
+                self.mark_precise(st, Reg::R1);
+                let n = st.reg(Reg::R1);
+                let max = if n.is_scalar() {
+                    n.var.full.umax
+                } else {
+                    u64::MAX
+                };
+                if u64::from(st.cur().callback_depth) < max {
+                    self.push_callback(st, proto.id, map, t)?;
+                }
+            } else {
+                self.push_callback(st, proto.id, map, t)?;
+            }
+            st.cur_mut().callback_depth = 0;
         }
         for r in 1..=5 {
             st.cur_mut().regs[r] = RegState::not_init();
@@ -468,6 +484,8 @@ impl Verifier<'_> {
             ));
         }
         let mut cb = st.clone();
+        let caller_depth = &mut cb.cur_mut().callback_depth;
+        *caller_depth = caller_depth.saturating_add(1);
         let mut f = Frame::new(
             st.frames.len() as u8,
             self.pc,

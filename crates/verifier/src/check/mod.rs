@@ -10,8 +10,13 @@
 //! kernel's precision backtracking); a covered path stops and passes the recorded state's
 //! precision marks up its own checkpoints. A checkpoint is complete
 //! when every path through it has ended (branch counts, as in the kernel), so pruning never
-//! relies on a state whose exploration is still in progress, except at `may_goto`, whose
-//! runtime budget bounds the loop.
+//! relies on a state whose exploration is still in progress, except at the loops bounded at
+//! run time, as the kernel does: a `may_goto` (whose exit is followed first, the body queued
+//! one iteration deeper) and a helper call that calls back into the program. There the
+//! state is compared by ranges with the loop's earlier states (at another `may_goto` depth),
+//! after the scalars that are not precise and changed since the previous iteration were
+//! made unknown (`widen_imprecise_scalars`); `bpf_loop` explores at most its count of
+//! callback iterations.
 //!
 //! Submodules hold the transfer functions and safety checks: `alu` (arithmetic and pointer
 //! arithmetic), `mem` (loads, stores, atomics), `jump` (branches and their refinements),
@@ -38,6 +43,8 @@ use userbpf_isa::{Insn, Reg};
 struct Checkpoint {
     /// `None` once evicted from the explored lists (kept only for branch counting).
     state: Option<State>,
+    /// Instruction of the checkpoint.
+    pc: usize,
     hits: u32,
     misses: u32,
     parent: Option<usize>,
@@ -167,6 +174,7 @@ impl<'a> Verifier<'a> {
         State {
             frames: vec![frame],
             refs: Vec::new(),
+            may_goto_depth: 0,
         }
     }
 
@@ -259,14 +267,25 @@ impl<'a> Verifier<'a> {
     fn visit(&mut self, st: &mut State, pc: usize) -> Result<bool, VerifierError> {
         let may_goto = self.loop_point(pc);
         if may_goto {
-            if let Some(old) = self.explored[pc]
-                .iter()
-                .rev()
-                .find_map(|&c| self.checkpoints[c].state.as_ref())
-            {
-                st.widen_from(old);
+            // The previous state of this loop on the path (`find_prev_entry`).
+            let mut p = self.parent;
+            let mut n = 0;
+            while let Some(c) = p {
+                let cp = &self.checkpoints[c];
+                if cp.pc == pc {
+                    if let Some(old) = &cp.state {
+                        st.widen_imprecise_from(old, &cp.precise);
+                    }
+                    break;
+                }
+                n += 1;
+                if n > 256 {
+                    break;
+                }
+                p = cp.parent;
             }
         }
+        let is_may_goto = matches!(self.insns[pc], Insn::MayGoto { .. });
         let mut looping = false;
         let allow_uninit = self.input.options.allow_uninit_stack;
         let live = self.live_masks(st, pc);
@@ -283,7 +302,7 @@ impl<'a> Verifier<'a> {
                     break;
                 }
                 cp.misses += 1;
-            } else if may_goto {
+            } else if may_goto && (!is_may_goto || old.may_goto_depth != st.may_goto_depth) {
                 if st.covered_by_with(old, allow_uninit, &live, None, None) {
                     cp.hits += 1;
                     self.loop_pruned = true;
@@ -329,6 +348,7 @@ impl<'a> Verifier<'a> {
         let idx = self.checkpoints.len();
         self.checkpoints.push(Checkpoint {
             state: Some(st.clone()),
+            pc,
             hits: 0,
             misses: 0,
             parent: self.parent,
@@ -529,8 +549,13 @@ impl<'a> Verifier<'a> {
                 ..
             } => return self.cond_jump(st, width, cond, dst, src),
             Insn::MayGoto { .. } => {
+                // As the kernel: the loop body (fall-through) one iteration deeper is queued,
+                // the exit (the jump, taken when the budget runs out) followed first.
                 let t = self.cfg.target(self.input.program, self.pc).unwrap_or(next);
-                self.push_branch(st.clone(), t);
+                let mut body = st.clone();
+                body.may_goto_depth += 1;
+                self.push_branch(body, next);
+                return Ok(Flow::Next(t));
             }
             Insn::Call(target) => return self.call(st, target),
             Insn::CallX { .. } => {
