@@ -211,7 +211,7 @@ fn div_fixed(cg: &mut Cg<'_>, size: Size, op: AluOp, d: X86Reg, imm: i32) {
 }
 
 /// Division and modulo through rdx:rax. The divisor goes to r11; rax and rdx are saved in
-/// r10 and r9 unless they are the destination. A register divisor is checked for 0 (and,
+/// r10 and r9 unless they are the destination or dead (rdx in r10 when rax needs no save). A register divisor is checked for 0 (and,
 /// signed, for -1, whose quotient `idiv` would fault on for INT_MIN).
 fn div(cg: &mut Cg<'_>, size: Size, op: AluOp, d: X86Reg, operand: Operand) {
     use X86Reg::{Rax, Rdx};
@@ -277,9 +277,13 @@ fn div(cg: &mut Cg<'_>, size: Size, op: AluOp, d: X86Reg, operand: Operand) {
     if d != Rax {
         mov(cg, Rax, d);
     }
+    // rdx is saved in r10 when rax is not (r9 may hold the may_goto budget), else in r9.
+    let rdx_save = if keep_rax { TMP3 } else { TMP2 };
     if keep_rdx {
-        cg.borrow_tmp3();
-        mov(cg, TMP3, Rdx);
+        if rdx_save == TMP3 {
+            cg.borrow_tmp3();
+        }
+        mov(cg, rdx_save, Rdx);
     }
     if signed {
         cg.emit(X86Insn::SignExtendAcc { size });
@@ -301,8 +305,10 @@ fn div(cg: &mut Cg<'_>, size: Size, op: AluOp, d: X86Reg, operand: Operand) {
         mov(cg, Rax, TMP2);
     }
     if keep_rdx {
-        mov(cg, Rdx, TMP3);
-        cg.return_tmp3();
+        mov(cg, Rdx, rdx_save);
+        if rdx_save == TMP3 {
+            cg.return_tmp3();
+        }
     }
     if !special.is_empty() {
         cg.a.jmp(done);
