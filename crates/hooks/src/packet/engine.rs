@@ -209,7 +209,7 @@ pub fn select(
 #[allow(clippy::large_enum_variant)] // one per hook; the interpreter path stays unboxed
 pub enum Runner {
     /// The checked interpreter.
-    Interp(PreparedProgram),
+    Interp(Box<PreparedProgram>),
     /// The JIT (the prepared program is [`JitObjectProgram::prepared`]).
     Jit(Box<JitObjectProgram>),
 }
@@ -230,7 +230,7 @@ impl Runner {
         selection: &Selection,
     ) -> Result<Runner, JitError> {
         match selection {
-            Selection::Interp { .. } => Ok(Runner::Interp(prepared)),
+            Selection::Interp { .. } => Ok(Runner::Interp(Box::new(prepared))),
             Selection::Jit(verified) => {
                 // SAFETY: the caller's contract: the verifier accepted the program (and
                 // every possible tail-call target), or the user vouched for the object.

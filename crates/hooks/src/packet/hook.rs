@@ -287,7 +287,7 @@ impl PacketHook {
     /// # Errors
     /// [`HookError::ProgType`] for other program types.
     pub fn new(prepared: PreparedProgram) -> Result<PacketHook, HookError> {
-        PacketHook::with_runner(Runner::Interp(prepared))
+        PacketHook::with_runner(Runner::Interp(Box::new(prepared)))
     }
 
     /// A hook running a program in the engine `runner` holds (see
