@@ -331,6 +331,8 @@ fn cases() -> Vec<Case> {
         err!("read-only map write", XDP, "write into map forbidden", "*(u32 *)(r10 - 4) = 0\nr2 = r10\nr2 += -4\nld_pseudo r1, 1, 4\ncall 1\nif r0 == 0 goto +1\n*(u64 *)(r0 + 0) = 1\nr0 = 0\nexit", K::Skip),
         ok!("direct value access", XDP, "ld_pseudo r1, 2, 2, 8\nr0 = *(u64 *)(r1 + 0)\nexit", K::Skip),
         err!("direct value access out of bounds", XDP, "invalid access to map value, value_size=16 off=16 size=1", "ld_pseudo r1, 2, 2, 8\nr0 = *(u8 *)(r1 + 8)\nexit", K::Skip),
+        ok!("jeq infers not null", XDP, "*(u32 *)(r10 - 4) = 0\nr2 = r10\nr2 += -4\nld_pseudo r1, 1, 1\ncall 1\nr6 = r0\nr2 = r10\nr2 += -4\nld_pseudo r1, 1, 1\ncall 1\nif r6 == 0 goto +2\nif r6 != r0 goto +1\nr0 = *(u64 *)(r0 + 0)\nr0 = 0\nexit", K::Skip),
+        err!("jne side stays maybe null", XDP, "R0 invalid mem access 'map_value_or_null'", "*(u32 *)(r10 - 4) = 0\nr2 = r10\nr2 += -4\nld_pseudo r1, 1, 1\ncall 1\nr6 = r0\nr2 = r10\nr2 += -4\nld_pseudo r1, 1, 1\ncall 1\nif r6 == 0 goto +2\nif r6 == r0 goto +1\nr0 = *(u64 *)(r0 + 0)\nr0 = 0\nexit", K::Skip),
         err!("lookup on ringbuf", XDP, "cannot pass map_type 27 into func bpf_map_lookup_elem#1", "*(u32 *)(r10 - 4) = 0\nr2 = r10\nr2 += -4\nld_pseudo r1, 1, 3\ncall 1\nr0 = 0\nexit", K::Skip),
         ok!("tail call", XDP, "r6 = r1\nld_pseudo r2, 1, 5\nr3 = 0\ncall 12\nr0 = 0\nexit", K::Skip),
         // ---- ringbuf references ----

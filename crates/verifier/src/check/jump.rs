@@ -97,6 +97,26 @@ impl Verifier<'_> {
             }
         } else if !half {
             self.packet_compare(&mut taken, &mut not_taken, a, b, cond);
+            // `ptr == other_ptr` where exactly one may be NULL: on the equal side it is
+            // not (the kernel's jeq/jne inference; that register only).
+            if let Some(r) = src_reg {
+                if a.ty.is_pointer()
+                    && b.ty.is_pointer()
+                    && a.ty.maybe_null() != b.ty.maybe_null()
+                    && matches!(cond, JmpCond::Eq | JmpCond::Ne)
+                {
+                    let nullable = if a.ty.maybe_null() { dst } else { r };
+                    let eq_side = if cond == JmpCond::Eq {
+                        &mut taken
+                    } else {
+                        &mut not_taken
+                    };
+                    if let Some(s) = eq_side.as_mut() {
+                        let v = s.reg_mut(nullable);
+                        v.ty = v.ty.non_null();
+                    }
+                }
+            }
         }
         if taken.is_none() || not_taken.is_none() {
             // One direction only: the operands decided it.
