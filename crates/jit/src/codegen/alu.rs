@@ -30,6 +30,23 @@ fn zext(cg: &mut Cg<'_>, d: X86Reg) {
 }
 
 pub(crate) fn alu(cg: &mut Cg<'_>, width: Width, op: AluOp, d: X86Reg, src: Source) {
+    // `rX = rY` (64-bit) where rX already holds rY's value: nothing to emit.
+    let copy = match (op, width, src) {
+        (AluOp::Mov, Width::W64, Source::Reg(s)) if super::xreg(s) != d => {
+            Some((d, super::xreg(s)))
+        }
+        _ => None,
+    };
+    if let Some((a, b)) = copy {
+        if cg.prev.copy == Some((a, b)) || cg.prev.copy == Some((b, a)) {
+            cg.known = Known {
+                zext: None,
+                flags: None,
+                copy,
+            };
+            return;
+        }
+    }
     alu_inner(cg, width, op, d, src);
     let size = size_of(width);
     let simple = matches!(
@@ -42,6 +59,7 @@ pub(crate) fn alu(cg: &mut Cg<'_>, width: Width, op: AluOp, d: X86Reg, src: Sour
     cg.known = Known {
         zext: upper.then_some(d),
         flags: simple.then_some((d, size)),
+        copy,
     };
 }
 

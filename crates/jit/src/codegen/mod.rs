@@ -151,12 +151,16 @@ pub(crate) struct Known {
     pub zext: Option<X86Reg>,
     /// The register (and width) the flags were last set from by an ALU result.
     pub flags: Option<(X86Reg, Size)>,
+    /// Two registers known to hold the same 64-bit value (after `rX = rY`, until either is
+    /// written).
+    pub copy: Option<(X86Reg, X86Reg)>,
 }
 
 impl Known {
     pub const NONE: Known = Known {
         zext: None,
         flags: None,
+        copy: None,
     };
 }
 
@@ -510,6 +514,9 @@ pub(crate) fn compile(
             }
         }
         lower(&mut cg, slot, &insns[i])?;
+        if cg.known.copy.is_none() {
+            cg.known.copy = cg.prev.copy.filter(|&(a, b)| keeps(&insns[i], a, b));
+        }
         cg.r1_array = match insns[i] {
             Insn::LdImm64 {
                 dst: Reg::R1,
@@ -571,6 +578,33 @@ pub(crate) fn compile(
         sites: cg.sites,
         callbacks: cg.callbacks,
     })
+}
+
+/// Whether `insn`'s code leaves x86 registers `a` and `b` alone: instructions that write
+/// only their eBPF destination (no scratch use of other mapped registers, as division,
+/// shifts by a register or calls may have), and not `a` or `b`.
+fn keeps(insn: &Insn, a: X86Reg, b: X86Reg) -> bool {
+    let plain = match *insn {
+        Insn::Jump { .. } | Insn::Store { .. } | Insn::Load { .. } | Insn::LoadSx { .. } => true,
+        Insn::Neg { .. } | Insn::MovSx { .. } => true,
+        Insn::Alu { op, src, .. } => match op {
+            BpfAluOp::Add
+            | BpfAluOp::Sub
+            | BpfAluOp::And
+            | BpfAluOp::Or
+            | BpfAluOp::Xor
+            | BpfAluOp::Mov
+            | BpfAluOp::Mul => true,
+            BpfAluOp::Lsh | BpfAluOp::Rsh | BpfAluOp::Arsh => matches!(src, Source::Imm(_)),
+            _ => false,
+        },
+        _ => false,
+    };
+    if !plain {
+        return false;
+    }
+    let d = live::defs(insn);
+    !Reg::all().any(|r| d & (1 << r.idx()) != 0 && (xreg(r) == a || xreg(r) == b))
 }
 
 /// Two instructions that become one x86 instruction; returns whether it emitted them.
@@ -636,6 +670,7 @@ fn fuse(cg: &mut Cg<'_>, first: &Insn, second: &Insn) -> bool {
             cg.known = Known {
                 zext: Some(d),
                 flags: None,
+                copy: None,
             };
             true
         }
