@@ -169,6 +169,14 @@ impl Verifier<'_> {
             ),
             _ => return,
         };
+        // A meta pointer is bounded only by the packet's start itself
+        // (`reg_is_init_pkt_pointer`), not by a packet pointer moved from it.
+        if p.ty == RegType::PacketMeta {
+            let end = if a.ty == RegType::Packet { a } else { b };
+            if end.off != 0 || end.var.as_const() != Some(0) {
+                return;
+            }
+        }
         // The side on which `p <= end` (or `p < end`, `right_open`: one more byte) holds.
         let (side, right_open) = match cond {
             Gt => (not_taken, false),

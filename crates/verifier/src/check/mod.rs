@@ -36,7 +36,7 @@ use crate::error::VerifierError;
 use crate::input::{ProgType, VerifierInput};
 use crate::reg::{RegState, RegType};
 use crate::scalar::Scalar;
-use crate::state::{Frame, Precise, State};
+use crate::state::{Frame, Precise, State, MAX_FRAMES};
 use crate::{CtxRewrite, InsnFacts};
 use userbpf_isa::{Insn, Reg};
 
@@ -619,6 +619,27 @@ impl<'a> Verifier<'a> {
             }
             chain.pop();
             best
+        }
+        // A recursive call chain is unbounded for the static walk (the kernel's
+        // `check_max_stack_depth` goes round it until the frame limit).
+        fn cyclic(s: usize, callees: &[Vec<usize>], chain: &mut Vec<usize>) -> bool {
+            if chain.contains(&s) {
+                return true;
+            }
+            chain.push(s);
+            let r = callees[s].iter().any(|&c| cyclic(c, callees, chain));
+            chain.pop();
+            r
+        }
+        if cyclic(0, &callees, &mut Vec::new()) {
+            return Err(VerifierError {
+                insn: 0,
+                message: format!("the call stack of {} frames is too deep !", MAX_FRAMES),
+                regs: Vec::new(),
+                hint: Some("bpf-to-bpf calls may not be recursive".into()),
+                processed: self.processed,
+                log: self.log.clone(),
+            });
         }
         let (total, calls) = depth(0, &callees, &self.stack_depth, &mut Vec::new());
         if total > 512 {
