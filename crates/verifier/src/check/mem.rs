@@ -92,9 +92,8 @@ impl Verifier<'_> {
                 &[dst],
             ));
         }
-        if base.ty == RegType::Ctx && value.ty.is_pointer() {
-            return Err(self.error(st, format!("R{} leaks addr into ctx", dst.num()), &[dst]));
-        }
+        // A pointer stored into the context, a packet or memory is a number there: allowed
+        // in privileged mode (`allow_ptr_leaks`), as the kernel does.
         let res = self.access(
             st,
             dst,
@@ -117,7 +116,7 @@ impl Verifier<'_> {
         src: Reg,
         off: i16,
     ) -> Result<(), VerifierError> {
-        let value = self.read(st, src)?;
+        self.read(st, src)?;
         if op == AtomicOp::CmpXchg {
             self.read(st, Reg::R0)?;
         }
@@ -135,9 +134,6 @@ impl Verifier<'_> {
                 ),
                 &[dst],
             ));
-        }
-        if value.ty.is_pointer() {
-            return Err(self.error(st, format!("R{} leaks addr into mem", src.num()), &[src]));
         }
         let n = size.mem_size().bytes() as u32;
         // Atomic accesses must be aligned whatever the architecture (the kernel's
@@ -299,9 +295,6 @@ impl Verifier<'_> {
                 })
             }
             RegType::Packet | RegType::PacketMeta => {
-                if kind == Access::Write && value.is_some_and(|v| v.ty.is_pointer()) {
-                    return Err(self.error(st, format!("R{rn} leaks addr into packet"), &[r]));
-                }
                 if kind == Access::Write && self.input.prog_type == ProgType::SocketFilter {
                     return Err(self.error(st, "cannot write into packet".to_string(), &[r]));
                 }
