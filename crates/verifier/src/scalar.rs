@@ -541,8 +541,15 @@ impl<B: Bits> ScalarW<B> {
     /// The result of a whole-width ALU operation `self op src` (`Mov` gives `src`).
     pub fn alu(&self, op: AluOp, src: &Self) -> Self {
         let (w, h) = (Self::W, Self::H);
+        // A shift by the width or more gives an unknown value (the kernel's rule), not the
+        // masked count's result.
+        let wide_shift = |b: u64, bits: u32| {
+            matches!(op, AluOp::Lsh | AluOp::Rsh | AluOp::Arsh) && b >= u64::from(bits)
+        };
         if let (Some(a), Some(b)) = (self.as_const(), src.as_const()) {
-            return Self::konst(fold(op, a, b, w));
+            if !wide_shift(b, w) {
+                return Self::konst(fold(op, a, b, w));
+            }
         }
         let mut r = Self::unknown();
         match op {
@@ -637,8 +644,11 @@ impl<B: Bits> ScalarW<B> {
     /// zero-extended.
     pub fn alu32(&self, op: AluOp, src: &Self) -> Self {
         let h = Self::H;
+        let wide_shift = matches!(op, AluOp::Lsh | AluOp::Rsh | AluOp::Arsh);
         if let (Some(a), Some(b)) = (self.as_const32(), src.as_const32()) {
-            return Self::konst(fold(op, a, b, h));
+            if !(wide_shift && b >= u64::from(h)) {
+                return Self::konst(fold(op, a, b, h));
+            }
         }
         let (at, bt) = (self.var.trunc(h), src.var.trunc(h));
         let mut t = Tnum::new(0, low_mask(h));
