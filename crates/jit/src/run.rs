@@ -474,23 +474,56 @@ impl RunState {
 }
 
 thread_local! {
-    /// The run state of this thread, when no run holds it. Its stack is allocated zeroed
-    /// once and not cleared between runs.
-    static SPARE: Cell<Option<Box<RunState>>> = const { Cell::new(None) };
+    /// The run state of this thread when no run holds it (null then, or before the first
+    /// run). A plain pointer, so that taking it is one load and one store.
+    static SPARE: Cell<*mut RunState> = const { Cell::new(std::ptr::null_mut()) };
+    /// Frees the thread's state when the thread exits (set up with the first state).
+    static OWNER: Owner = const { Owner };
+}
+
+/// See [`OWNER`].
+struct Owner;
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        if let Ok(p) = SPARE.try_with(|s| s.replace(std::ptr::null_mut())) {
+            if !p.is_null() {
+                // SAFETY: a pointer in SPARE comes from Box::into_raw in give_back and is
+                // owned by SPARE; it was just taken out.
+                drop(unsafe { Box::from_raw(p) });
+            }
+        }
+    }
 }
 
 #[inline(always)]
 fn take_state() -> Box<RunState> {
-    SPARE
-        .try_with(Cell::take)
-        .ok()
-        .flatten()
-        .unwrap_or_else(RunState::new)
+    let p = SPARE
+        .try_with(|s| s.replace(std::ptr::null_mut()))
+        .unwrap_or(std::ptr::null_mut());
+    if p.is_null() {
+        return new_state();
+    }
+    // SAFETY: as in Owner::drop: SPARE owned it, and it was just taken out.
+    unsafe { Box::from_raw(p) }
+}
+
+#[cold]
+#[inline(never)]
+fn new_state() -> Box<RunState> {
+    // Make sure the state kept for this thread is freed when it exits (a state made while
+    // the thread's locals are being destroyed stays unfreed).
+    let _ = OWNER.try_with(|_| ());
+    RunState::new()
 }
 
 #[inline(always)]
 fn give_back(state: Box<RunState>) {
-    let _ = SPARE.try_with(|s| s.set(Some(state)));
+    let _ = SPARE.try_with(|s| {
+        if s.get().is_null() {
+            s.set(Box::into_raw(state));
+        }
+    });
 }
 
 /// The trap the run ended with (`ctx.trap_code != 0`).
@@ -539,16 +572,25 @@ pub(crate) unsafe fn execute(
     memory: &mut MemoryMap<'_>,
     tail: Option<&dyn TailCalls>,
 ) -> Result<u64, Trap> {
+    // The thread's state, unless a run holds it (then the general path makes a new one).
     if program.calls {
         // SAFETY: the caller's contract.
         return unsafe { execute_calls(program, args, memory, tail) };
     }
-    let mut state = take_state();
-    let ctx = &mut state.ctx;
+    let spare = SPARE
+        .try_with(|s| s.replace(std::ptr::null_mut()))
+        .unwrap_or(std::ptr::null_mut());
+    if spare.is_null() {
+        // SAFETY: the caller's contract.
+        return unsafe { execute_calls(program, args, memory, tail) };
+    }
+    // SAFETY: taken out of SPARE, which owned it; this run owns it until it is given back.
+    let mut state = unsafe { Box::from_raw(spare) };
+    let ctx: *mut RunCtx = &mut state.ctx;
     // SAFETY: the caller's contract; the context's stack top is the state's (restored by
     // every run that changes it).
     let r0 = unsafe { enter_fast(program.data.fast_entry, ctx, args) };
-    if ctx.trap_code == 0 {
+    if state.ctx.trap_code == 0 {
         give_back(state);
         return Ok(r0);
     }
@@ -580,8 +622,9 @@ unsafe fn enter_fast(entry: u64, ctx: *mut RunCtx, args: &[u64]) -> u64 {
     }
 }
 
-/// [`execute`] for programs that call out: the stack is shown to helpers as a region, and
-/// the context says where memory and the tail-call resolver are.
+/// [`execute`] for programs that call out (and for runs nested in another run of the
+/// thread): the stack is shown to helpers as a region, and the context says where memory and
+/// the tail-call resolver are.
 #[inline(never)]
 unsafe fn execute_calls(
     program: &JitProgram,

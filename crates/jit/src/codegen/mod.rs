@@ -587,6 +587,10 @@ fn keeps(insn: &Insn, a: X86Reg, b: X86Reg) -> bool {
     let plain = match *insn {
         Insn::Jump { .. } | Insn::Store { .. } | Insn::Load { .. } | Insn::LoadSx { .. } => true,
         Insn::Neg { .. } | Insn::MovSx { .. } => true,
+        Insn::LdImm64 {
+            kind: LdImm64Kind::Imm,
+            ..
+        } => true,
         Insn::Alu { op, src, .. } => match op {
             BpfAluOp::Add
             | BpfAluOp::Sub
