@@ -140,6 +140,8 @@ pub mod attach_type {
 
 /// `BPF_F_RDONLY_PROG`: the program may not write map values.
 pub const BPF_F_RDONLY_PROG: u32 = 1 << 7;
+/// `BPF_F_WRONLY_PROG`: the program may not read map values.
+pub const BPF_F_WRONLY_PROG: u32 = 1 << 8;
 
 /// What the verifier needs to know about one map.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

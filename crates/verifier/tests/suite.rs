@@ -122,6 +122,15 @@ const MAPS: &[MapInfo] = &[
         fd: Some(5),
         inner_map: None,
     },
+    MapInfo {
+        map_type: map_type::ARRAY,
+        key_size: 4,
+        value_size: 8,
+        max_entries: 1,
+        flags: userbpf_verifier::input::BPF_F_WRONLY_PROG,
+        fd: Some(6),
+        inner_map: None,
+    },
 ];
 
 fn cases() -> Vec<Case> {
@@ -337,6 +346,8 @@ fn cases() -> Vec<Case> {
         err!("bounded recursion", XDP, "the call stack of 8 frames is too deep !", "r1 = 0\ncall f\nexit\nf: r1 += 1\nr0 = r1\nif r1 < 4 goto +1\nexit\ncall f\nexit"),
         ok!("pointer stored into the packet (privileged)", XDP, "r2 = *(u32 *)(r1 + 0)\nr3 = *(u32 *)(r1 + 4)\nr0 = r2\nr0 += 8\nif r0 > r3 goto +1\n*(u64 *)(r2 + 0) = r2\nr0 = 0\nexit"),
         err!("shift by the width is unknown", XDP, "", "r2 = 32\nr1 = 1\nw1 <<= w2\nr1 &= 0xffff\nr3 = r10\nr3 += -8\nr3 += r1\n*(u8 *)(r3 + 0) = 0\nr0 = 0\nexit"),
+        ok!("write-only map write", XDP, "*(u32 *)(r10 - 4) = 0\nr2 = r10\nr2 += -4\nld_pseudo r1, 1, 6\ncall 1\nif r0 == 0 goto +1\n*(u64 *)(r0 + 0) = 1\nr0 = 0\nexit", K::Skip),
+        err!("write-only map read", XDP, "read from map forbidden", "*(u32 *)(r10 - 4) = 0\nr2 = r10\nr2 += -4\nld_pseudo r1, 1, 6\ncall 1\nif r0 == 0 goto +1\nr0 = *(u64 *)(r0 + 0)\nr0 = 0\nexit", K::Skip),
         err!("lookup on ringbuf", XDP, "cannot pass map_type 27 into func bpf_map_lookup_elem#1", "*(u32 *)(r10 - 4) = 0\nr2 = r10\nr2 += -4\nld_pseudo r1, 1, 3\ncall 1\nr0 = 0\nexit", K::Skip),
         ok!("tail call", XDP, "r6 = r1\nld_pseudo r2, 1, 5\nr3 = 0\ncall 12\nr0 = 0\nexit", K::Skip),
         // ---- ringbuf references ----

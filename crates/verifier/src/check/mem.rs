@@ -12,7 +12,7 @@ use super::alu::MAX_VAR_OFF;
 use super::Verifier;
 use crate::ctx::{self, FieldKind};
 use crate::error::VerifierError;
-use crate::input::{ProgType, BPF_F_RDONLY_PROG};
+use crate::input::{ProgType, BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG};
 use crate::reg::{RegState, RegType};
 use crate::scalar::Scalar;
 use crate::state::{SlotByte, State, MAX_STACK};
@@ -321,6 +321,9 @@ impl Verifier<'_> {
                 let info = self.input.maps[reg.map as usize];
                 if kind == Access::Write && info.flags & BPF_F_RDONLY_PROG != 0 {
                     return Err(self.error(st, "write into map forbidden".into(), &[r]));
+                }
+                if kind == Access::Read && info.flags & BPF_F_WRONLY_PROG != 0 {
+                    return Err(self.error(st, "read from map forbidden".into(), &[r]));
                 }
                 self.region_access(
                     st,
