@@ -214,3 +214,22 @@ fn may_goto_counts_down_and_stays_spent() {
     let r0 = jit.run_raw(&mut []).unwrap();
     assert_eq!(r0, userbpf_runtime::interp::MAY_GOTO_BUDGET);
 }
+
+#[test]
+fn runs_on_many_threads() {
+    // Each thread sets up its own run state on its first run and frees it when it exits.
+    let jit = std::sync::Arc::new(compile("r0 = *(u8 *)(r1 + 0)\nr0 += 1\nexit\n"));
+    let threads: Vec<_> = (0..4u8)
+        .map(|t| {
+            let jit = jit.clone();
+            std::thread::spawn(move || {
+                for _ in 0..100 {
+                    assert_eq!(jit.run_raw(&mut [t]).unwrap(), t as u64 + 1);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+}
