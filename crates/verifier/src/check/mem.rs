@@ -644,6 +644,31 @@ impl Verifier<'_> {
         write: bool,
     ) -> Result<(), VerifierError> {
         if size_hi == 0 {
+            // Nothing is accessed, but a stack pointer must still point into the stack
+            // (`check_stack_access_within_bounds` with a size of 0).
+            if reg.ty == RegType::Stack {
+                let v = reg.var.full;
+                let (lo, hi) = (
+                    reg.off.saturating_add(v.smin),
+                    reg.off.saturating_add(v.smax),
+                );
+                if lo < -MAX_STACK || hi > 0 {
+                    let msg = if reg.var.as_const().is_some() {
+                        format!(
+                            "invalid indirect access to stack R{} off={lo} size=0",
+                            r.num()
+                        )
+                    } else {
+                        format!(
+                            "invalid variable-offset indirect access to stack R{} var_off={} off={} size=0",
+                            r.num(),
+                            reg.var.var,
+                            reg.off
+                        )
+                    };
+                    return Err(self.error(st, msg, &[r]));
+                }
+            }
             return Ok(());
         }
         match reg.ty {
