@@ -111,6 +111,9 @@ pub struct RegState {
     pub mem_size: u64,
     /// Frame of a stack pointer.
     pub frame: u8,
+    /// For a scalar linked to others by `id`: its value is the linked base value plus this
+    /// constant (the kernel's `BPF_ADD_CONST` links, from `rX += const` on a copy).
+    pub delta: i64,
 }
 
 impl RegState {
@@ -126,6 +129,7 @@ impl RegState {
             range: 0,
             mem_size: 0,
             frame: 0,
+            delta: 0,
         }
     }
 

@@ -348,7 +348,7 @@ fn reg_covered(cur: &RegState, old: &RegState, ids: &mut IdMap, exact: bool) -> 
             // An old scalar with an id constrains copies; require the same sharing.
             cur.ty == RegType::Scalar
                 && cur.var.leq(&old.var)
-                && (old.id == 0 || ids.check(old.id, cur.id))
+                && (old.id == 0 || (ids.check(old.id, cur.id) && old.delta == cur.delta))
         }
         _ => {
             cur.ty == old.ty

@@ -69,13 +69,19 @@ fn line(kind: u8, a: u8, b: u8, c: i16, i: usize, n: usize) -> String {
     }
 }
 
-/// With stack spills and fills (of numbers and of the derived pointer r6).
+/// With stack spills and fills (of numbers and of the derived pointer r6), copies and
+/// `+= const` (linked scalars).
 fn line_stack(kind: u8, a: u8, b: u8, c: i16, i: usize, n: usize) -> String {
     let ra = ["r0", "r3", "r4", "r5", "r6"][a as usize % 5];
     let slot = if b.is_multiple_of(2) { 8 } else { 16 };
-    match kind % 16 {
-        12 | 13 => format!("*(u64 *)(r10 - {slot}) = {ra}"),
-        14 | 15 => format!("{ra} = *(u64 *)(r10 - {slot})"),
+    let rb = ["r0", "r3", "r4", "r5"][b as usize % 4];
+    match kind % 17 {
+        12 => format!("*(u64 *)(r10 - {slot}) = {ra}"),
+        13 => format!("{ra} = *(u64 *)(r10 - {slot})"),
+        // Copies and `+= const` on copies: linked scalars.
+        14 => format!("{ra} = {rb}"),
+        15 => format!("{ra} += {}", (c % 16).unsigned_abs()),
+        16 => format!("{ra} &= {}", (c % 64).unsigned_abs()),
         k => line(k, a, b, c, i, n),
     }
 }

@@ -52,16 +52,24 @@ impl Verifier<'_> {
             let v = match (width, srcv.ty) {
                 (Width::W64, RegType::Scalar) => {
                     if let Source::Reg(r) = src {
-                        // Link the copies.
-                        let id = match st.reg(r).id {
-                            0 if srcv.var.as_const().is_none() => {
-                                let id = self.new_id();
-                                st.reg_mut(r).id = id;
-                                id
-                            }
-                            id => id,
+                        // Link the copies (a source linked as `base + c` starts a new link:
+                        // the kernel's `assign_scalar_id_before_mov`).
+                        let cur = *st.reg(r);
+                        let id = if cur.delta != 0 || (cur.id == 0 && srcv.var.as_const().is_none())
+                        {
+                            let id = self.new_id();
+                            let s = st.reg_mut(r);
+                            s.id = id;
+                            s.delta = 0;
+                            id
+                        } else {
+                            cur.id
                         };
-                        RegState { id, ..srcv }
+                        RegState {
+                            id,
+                            delta: 0,
+                            ..srcv
+                        }
                     } else {
                         srcv
                     }
@@ -74,7 +82,8 @@ impl Verifier<'_> {
                         // as a 64-bit move does.
                         Source::Reg(r)
                             if srcv.var.full.umax <= u32::MAX as u64
-                                && srcv.var.as_const().is_none() =>
+                                && srcv.var.as_const().is_none()
+                                && srcv.delta == 0 =>
                         {
                             let id = match st.reg(r).id {
                                 0 => {
@@ -155,6 +164,21 @@ impl Verifier<'_> {
             f.upper32_zero && upper
         };
         f.visits += 1;
+        let mut result = result;
+        // `rX += c` on a linked scalar keeps the link, as `base + c` (the kernel's
+        // BPF_ADD_CONST); any other operation breaks it (the result has no id).
+        if width == Width::W64
+            && op == AluOp::Add
+            && result.is_scalar()
+            && dstv.is_scalar()
+            && dstv.id != 0
+            && dstv.delta == 0
+        {
+            if let Some(c) = srcv.konst().filter(|&c| c <= i32::MAX as u64) {
+                result.id = dstv.id;
+                result.delta = c as i64;
+            }
+        }
         *st.reg_mut(dst) = result;
         Ok(())
     }

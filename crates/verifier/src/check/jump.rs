@@ -238,12 +238,22 @@ impl Verifier<'_> {
     }
 }
 
+/// Refine `r` to `v`, and every scalar linked to it (`sync_linked_regs`): a copy holding
+/// the same value gets `v`, one holding `value + c` gets `v + c - r's own constant`.
 fn set_scalar(st: &mut State, r: Reg, id: u32, v: Scalar) {
+    let d = st.reg(r).delta;
     st.reg_mut(r).var = v;
     if id != 0 {
         st.for_each_reg(|x| {
             if x.ty == RegType::Scalar && x.id == id {
-                x.var = v;
+                x.var = if x.delta == d {
+                    v
+                } else {
+                    v.alu(
+                        userbpf_isa::AluOp::Add,
+                        &Scalar::konst((x.delta - d) as u64),
+                    )
+                };
             }
         });
     }

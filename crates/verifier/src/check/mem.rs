@@ -481,6 +481,7 @@ impl Verifier<'_> {
                             spilled.id = id;
                         } else if !fits {
                             spilled.id = 0;
+                            spilled.delta = 0;
                         }
                     }
                     st.frames[frame]
@@ -521,6 +522,7 @@ impl Verifier<'_> {
                         let mut v = sp;
                         if size < 8 && v.var.full.umax >= 1u64 << (size * 8) {
                             v.id = 0;
+                            v.delta = 0;
                         }
                         return Ok(Some(v));
                     }
