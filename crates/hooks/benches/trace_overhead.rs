@@ -47,7 +47,11 @@ fn build_spin() -> PathBuf {
 
 fn time_command(cmd: &mut Command) -> Option<Duration> {
     let start = Instant::now();
-    let st = cmd.stdout(Stdio::null()).stderr(Stdio::null()).status().ok()?;
+    let st = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .ok()?;
     st.success().then(|| start.elapsed())
 }
 
