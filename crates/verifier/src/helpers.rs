@@ -691,6 +691,28 @@ pub static PROTOS: &[Proto] = &[
         Allowed::All,
     ),
     p(181, "loop", [A, Func, A, A, D], Ret::Integer, Allowed::All),
+    // sock_ops (13) and cgroup_sock_addr (18): socket options of the program's socket.
+    p(
+        49,
+        "setsockopt",
+        [Ctx, A, A, Mem, ConstSize],
+        Ret::Integer,
+        Allowed::Ids(&[13, 18]),
+    ),
+    p(
+        57,
+        "getsockopt",
+        [Ctx, A, A, UninitMem, ConstSize],
+        Ret::Integer,
+        Allowed::Ids(&[13, 18]),
+    ),
+    p(
+        59,
+        "sock_ops_cb_flags_set",
+        [Ctx, A, D, D, D],
+        Ret::Integer,
+        Allowed::Ids(&[13]),
+    ),
     p(
         182,
         "strncmp",
