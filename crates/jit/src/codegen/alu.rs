@@ -11,6 +11,7 @@
 use userbpf_isa::{AluOp, ByteOrder, EndianBits, Source, SxFrom, Width};
 
 use super::{Cg, Known, Operand, TMP, TMP2, TMP3};
+use crate::asm::Label;
 use crate::x86::{self, Cond, ShiftBy, ShiftOp, Size, X86Insn, X86Reg};
 
 pub(crate) fn size_of(width: Width) -> Size {
@@ -328,18 +329,37 @@ fn div(cg: &mut Cg<'_>, size: Size, op: AluOp, d: X86Reg, operand: Operand) {
             cg.return_tmp3();
         }
     }
-    if !special.is_empty() {
-        cg.a.jmp(done);
-        let last = special.len() - 1;
-        for (i, (label, divisor)) in special.into_iter().enumerate() {
-            cg.a.bind(label);
-            div_fixed(cg, size, op, d, divisor);
-            if i != last {
-                cg.a.jmp(done);
-            }
-        }
+    // The divisor 0 and -1 cases go out of line (after the program), back to `done`.
+    for (label, divisor) in special {
+        cg.cold_divs.push(ColdDiv {
+            label,
+            size,
+            op,
+            d,
+            divisor,
+            done,
+        });
     }
     cg.a.bind(done);
+}
+
+/// An out-of-line division by a register found to be 0 or -1 at run time.
+pub(crate) struct ColdDiv {
+    label: Label,
+    size: Size,
+    op: AluOp,
+    d: X86Reg,
+    divisor: i32,
+    done: Label,
+}
+
+/// Emit the out-of-line division cases (after the program's code).
+pub(crate) fn emit_cold_divs(cg: &mut Cg<'_>) {
+    for c in std::mem::take(&mut cg.cold_divs) {
+        cg.a.bind(c.label);
+        div_fixed(cg, c.size, c.op, c.d, c.divisor);
+        cg.a.jmp(c.done);
+    }
 }
 
 pub(crate) fn neg(cg: &mut Cg<'_>, width: Width, d: X86Reg) {

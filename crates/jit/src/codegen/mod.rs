@@ -210,6 +210,8 @@ pub(crate) struct Cg<'h> {
     pub goto_reg: bool,
     /// Whether the program has `may_goto`.
     pub has_may_goto: bool,
+    /// Division cases emitted after the program (see `alu::div`).
+    pub cold_divs: Vec<alu::ColdDiv>,
     pub abort: Label,
     blind: Option<Rng>,
     pub env: &'h Env<'h>,
@@ -464,6 +466,7 @@ pub(crate) fn compile(
         stubs: Vec::new(),
         may_goto_stubs: Vec::new(),
         goto_reg: goto_in_register(program, env),
+        cold_divs: Vec::new(),
         has_may_goto: program
             .insns()
             .iter()
@@ -533,6 +536,7 @@ pub(crate) fn compile(
     let end = cg.site(slot_count, SiteKind::End);
     let stub = cg.trap_stub(end, trap_code::FELL_OFF_END);
     cg.a.jmp(stub);
+    alu::emit_cold_divs(&mut cg);
     for (stub, target) in std::mem::take(&mut cg.may_goto_stubs) {
         cg.a.bind(stub);
         if cg.goto_reg {
