@@ -6,6 +6,14 @@
 //! uninitialised and r0 follows the return type. A local call pushes a frame (r1-r5 passed,
 //! at most 8 frames); its exit pops it, giving r0 to the caller, whose r6-r9 are preserved.
 //! At the program's exit r0 must be initialised and every acquired reference released.
+//!
+//! Callbacks (`bpf_loop`, `bpf_for_each_map_elem`), as the kernel's `push_callback_call`:
+//! at the helper call the callback is queued as a call with its own frame and the kernel's
+//! arguments (`bpf_loop`: index, callback_ctx; `bpf_for_each_map_elem`: map, read-only key,
+//! value, callback_ctx), while the caller continues as if the helper returned. The
+//! callback's exit checks r0 in [0, 1] and goes back to the helper call, which queues
+//! another iteration (at most the `bpf_loop` count, `callback_depth`) until the caller's
+//! state repeats (a loop point of `check`). Timers and other callback helpers are refused.
 
 use super::{Flow, Verifier};
 use crate::error::VerifierError;
