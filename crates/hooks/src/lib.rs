@@ -10,6 +10,8 @@
 //!   `raw_tracepoint/sys_{enter,exit}`, with the kernel's context layouts ([`record`]), the
 //!   helpers acting for the traced task ([`env`]) and enforcement (`bpf_override_return`,
 //!   `bpf_send_signal`);
+//! - [`uprobes`]: `uprobe/PATH:FUNC` and `uretprobe/...` as int3 breakpoints in every
+//!   mapping of the file, driven by the same tracer;
 //! - [`syscalls`] and [`tracefs`]: syscall numbers and tracepoint formats.
 //!
 //! ```no_run
@@ -44,6 +46,7 @@ pub mod syscall_hooks;
 pub mod syscalls;
 pub mod tracefs;
 pub mod tracer;
+pub mod uprobes;
 
 pub use error::HookError;
 pub use sys::Regs;

@@ -380,3 +380,19 @@ pub fn monotonic_ns() -> u64 {
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
+
+/// `PTRACE_SINGLESTEP`, delivering `sig`.
+pub fn single_step(pid: i32, sig: i32) -> io::Result<()> {
+    ptrace(libc::PTRACE_SINGLESTEP, pid, 0, sig as u64).map(drop)
+}
+
+/// Write `bytes` at `addr` of process `pid` through `/proc/PID/mem`, which (for its tracer)
+/// writes read-only private mappings too, copying the page on write as a debugger's
+/// breakpoint needs.
+pub fn write_memory(pid: i32, addr: u64, bytes: &[u8]) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(format!("/proc/{pid}/mem"))?;
+    file.write_all_at(bytes, addr)
+}

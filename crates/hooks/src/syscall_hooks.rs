@@ -33,7 +33,8 @@ use crate::record;
 use crate::sys::{self, Regs};
 use crate::syscalls::{self, Side};
 use crate::tracefs;
-use crate::tracer::{Handler, Task};
+use crate::tracer::{Handler, Resume, Task};
+use crate::uprobes::{self, Uprobes};
 
 const EINVAL: u64 = (-22i64) as u64;
 
@@ -71,6 +72,8 @@ pub enum Event<'a> {
 #[derive(Debug, Default)]
 struct RunState {
     override_ret: Option<i64>,
+    /// `bpf_get_func_ip` of the current uprobe run.
+    func_ip: u64,
 }
 
 struct TpProgram {
@@ -91,6 +94,17 @@ pub enum SyscallAttach {
     },
     /// `raw_tracepoint/sys_enter` or `sys_exit`.
     Raw(Side),
+    /// `uprobe/PATH:FUNC[+OFF]` or `uretprobe/...`.
+    Uprobe {
+        /// The file, as the section names it.
+        path: String,
+        /// The function (empty: `offset` is a file offset).
+        function: String,
+        /// Offset added to the function's address.
+        offset: u64,
+        /// A uretprobe.
+        ret: bool,
+    },
 }
 
 /// Where program `spec` attaches among the syscall hooks.
@@ -122,14 +136,21 @@ pub fn syscall_attach(spec: &ProgramSpec) -> Result<SyscallAttach, HookError> {
                 "raw tracepoint {other}: only sys_enter and sys_exit are traced from user space"
             ))),
         },
-        AttachTarget::Uprobe { .. } => Err(unsupported(
-            "uprobes and uretprobes are not attached by the hooks yet (syscall hooks only)"
-                .to_string(),
-        )),
+        AttachTarget::Uprobe {
+            path,
+            function,
+            offset,
+            ret,
+        } => Ok(SyscallAttach::Uprobe {
+            path: path.clone(),
+            function: function.clone(),
+            offset: *offset,
+            ret: *ret,
+        }),
         _ => Err(unsupported(
-            "not a syscall hook: attach tracepoint/syscalls/sys_enter_NAME, \
-             tracepoint/syscalls/sys_exit_NAME, raw_tracepoint/sys_enter or \
-             raw_tracepoint/sys_exit programs"
+            "not a hook of traced processes: attach tracepoint/syscalls/sys_enter_NAME, \
+             tracepoint/syscalls/sys_exit_NAME, raw_tracepoint/sys_enter, \
+             raw_tracepoint/sys_exit, uprobe/PATH:FUNC or uretprobe/PATH:FUNC programs"
                 .to_string(),
         )),
     }
@@ -145,6 +166,9 @@ pub struct SyscallHooks<'a> {
     exit: HashMap<u64, Vec<TpProgram>>,
     raw_enter: Vec<PreparedProgram>,
     raw_exit: Vec<PreparedProgram>,
+    uprobes: Uprobes,
+    /// The program of each probe of `uprobes`, by index.
+    uprobe_progs: Vec<PreparedProgram>,
     outputs: Vec<(String, Arc<Map>)>,
     sink: Sink<'a>,
     /// Programs run so far.
@@ -175,6 +199,10 @@ fn hook_helpers(env: &Arc<TaskEnv>, state: &Arc<Mutex<RunState>>) -> Helpers {
     h.register(ids::OVERRIDE_RETURN, "bpf_override_return", move |_, a| {
         state_lock(&st).override_ret = Some(a[1] as i64);
         Ok(0)
+    });
+    let st = state.clone();
+    h.register(ids::GET_FUNC_IP, "bpf_get_func_ip", move |_, _| {
+        Ok(state_lock(&st).func_ip)
     });
     let e = env.clone();
     h.register(ids::SEND_SIGNAL, "bpf_send_signal", move |_, a| {
@@ -240,6 +268,8 @@ impl<'a> SyscallHooks<'a> {
             exit: HashMap::new(),
             raw_enter: Vec::new(),
             raw_exit: Vec::new(),
+            uprobes: Uprobes::new(),
+            uprobe_progs: Vec::new(),
             outputs,
             sink: Box::new(sink),
             runs: 0,
@@ -287,6 +317,22 @@ impl<'a> SyscallHooks<'a> {
             }
             SyscallAttach::Raw(Side::Enter) => self.raw_enter.push(prog),
             SyscallAttach::Raw(Side::Exit) => self.raw_exit.push(prog),
+            SyscallAttach::Uprobe {
+                path,
+                function,
+                offset,
+                ret,
+            } => {
+                let location = uprobes::resolve(path, function, *offset).map_err(|reason| {
+                    HookError::Unsupported {
+                        program: spec.name.clone(),
+                        section: spec.section.clone(),
+                        reason,
+                    }
+                })?;
+                self.uprobes.add(location, *ret);
+                self.uprobe_progs.push(prog);
+            }
         }
         Ok(at)
     }
@@ -297,6 +343,7 @@ impl<'a> SyscallHooks<'a> {
             && self.exit.is_empty()
             && self.raw_enter.is_empty()
             && self.raw_exit.is_empty()
+            && self.uprobes.is_empty()
     }
 
     fn run_one(&mut self, prog_index: ProgRef, ctx: &[u8], extra: Option<&[u8]>) {
@@ -305,6 +352,7 @@ impl<'a> SyscallHooks<'a> {
             ProgRef::Exit(nr, i) => &self.exit[&nr][i].prog,
             ProgRef::RawEnter(i) => &self.raw_enter[i],
             ProgRef::RawExit(i) => &self.raw_exit[i],
+            ProgRef::Uprobe(i) => &self.uprobe_progs[i],
         };
         let mut memory = MemoryMap::with_capacity(2);
         let addr = memory.add_ref(ctx, RegionKind::Context);
@@ -358,6 +406,7 @@ enum ProgRef {
     Exit(u64, usize),
     RawEnter(usize),
     RawExit(usize),
+    Uprobe(usize),
 }
 
 impl Handler for SyscallHooks<'_> {
@@ -372,6 +421,7 @@ impl Handler for SyscallHooks<'_> {
         args: &[u64; 6],
         regs: Option<&Regs>,
     ) -> Option<i64> {
+        self.uprobes.syscall_enter(task.tid, nr, args);
         let count = self.enter.get(&nr).map_or(0, Vec::len);
         if count == 0 && self.raw_enter.is_empty() {
             return None;
@@ -397,6 +447,7 @@ impl Handler for SyscallHooks<'_> {
     }
 
     fn syscall_exit(&mut self, task: Task, nr: u64, ret: i64, regs: Option<&Regs>) -> Option<i64> {
+        self.uprobes.syscall_exit(task.tid, task.tgid, ret);
         let count = self.exit.get(&nr).map_or(0, Vec::len);
         if count == 0 && self.raw_exit.is_empty() {
             return None;
@@ -428,6 +479,7 @@ impl Handler for SyscallHooks<'_> {
         if tid == task.tid {
             self.env.invalidate();
         }
+        self.uprobes.exec(task.tgid);
     }
 
     fn exited(&mut self, task: Task) {
@@ -435,5 +487,47 @@ impl Handler for SyscallHooks<'_> {
         if tid == task.tid {
             self.env.set_task(0, 0);
         }
+        self.uprobes.exited(task.tid, task.tgid);
+    }
+
+    fn trap(&mut self, task: Task) -> Resume {
+        let Ok(regs) = sys::get_regs(task.tid) else {
+            return Resume::Deliver;
+        };
+        let (hit, pending) = match self.uprobes.trap(task.tid, task.tgid, &regs) {
+            Ok(h) => h,
+            Err(resume) => return resume,
+        };
+        if !hit.probes.is_empty() {
+            self.env.set_task(task.tid, task.tgid);
+            state_lock(&self.state).func_ip = hit.func_ip;
+            let pt = record::pt_regs(&hit.regs);
+            for i in hit.probes {
+                self.run_one(ProgRef::Uprobe(i), &pt, None);
+            }
+            self.drain();
+        }
+        self.uprobes.finish(task.tgid, pending)
+    }
+
+    fn forked(&mut self, parent: Task, child: Task) {
+        self.uprobes
+            .forked(parent.tid, parent.tgid, child.tid, child.tgid);
+    }
+
+    fn attached(&mut self, task: Task) {
+        self.uprobes.place(task.tgid);
+    }
+
+    fn begin_step(&mut self, task: Task) {
+        self.uprobes.begin_step(task.tid, task.tgid);
+    }
+
+    fn detaching(&mut self) {
+        self.uprobes.remove_all();
+    }
+
+    fn detach_trap(&mut self, task: Task) -> bool {
+        self.uprobes.detach_trap(task.tid, task.tgid)
     }
 }

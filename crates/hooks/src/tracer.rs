@@ -107,7 +107,35 @@ pub trait Handler {
 
     /// A task exited.
     fn exited(&mut self, _task: Task) {}
+
+    /// A `SIGTRAP` signal stop (a breakpoint, or the end of a single step): how to resume.
+    fn trap(&mut self, _task: Task) -> Resume {
+        Resume::Deliver
+    }
+
+    /// `child` was created by `parent` (a thread when their tgids are equal).
+    fn forked(&mut self, _parent: Task, _child: Task) {}
+
+    /// Task `task` is about to single-step after [`Resume::SingleStep`], every other
+    /// thread of its process stopped.
+    fn begin_step(&mut self, _task: Task) {}
+
+    /// The tracer attached to the running process `task` (before its first event).
+    fn attached(&mut self, _task: Task) {}
+
+    /// The tracer is about to detach from every task (all stopped): undo changes to their
+    /// memory.
+    fn detaching(&mut self) {}
+
+    /// A task stopped by a `SIGTRAP` while detaching, after [`Handler::detaching`]:
+    /// returns whether the trap was the handler's (then it is not delivered).
+    fn detach_trap(&mut self, _task: Task) -> bool {
+        false
+    }
 }
+
+/// How a task resumes after [`Handler::trap`].
+pub use crate::uprobes::Resume;
 
 /// How the traced process (the spawned command, or the process attached to) ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,6 +184,19 @@ pub struct Tracer {
     status: Option<TargetStatus>,
     argv0: String,
     stop: Arc<AtomicBool>,
+    exclusive: Option<Exclusive>,
+}
+
+/// A thread single-stepping while the other threads of its process are held stopped.
+#[derive(Debug)]
+struct Exclusive {
+    stepper: i32,
+    tgid: i32,
+    /// Threads asked to stop that have not yet.
+    waiting: std::collections::HashSet<i32>,
+    /// Stops of the other threads, handled once the step is done.
+    held: Vec<(i32, i32)>,
+    stepping: bool,
 }
 
 fn read_tgid(tid: i32) -> i32 {
@@ -240,6 +281,7 @@ impl Tracer {
             status: None,
             argv0,
             stop: Arc::new(AtomicBool::new(false)),
+            exclusive: None,
         })
     }
 
@@ -300,6 +342,7 @@ impl Tracer {
             status: None,
             argv0: String::new(),
             stop: Arc::new(AtomicBool::new(false)),
+            exclusive: None,
         })
     }
 
@@ -324,9 +367,15 @@ impl Tracer {
     /// command could not be executed.
     pub fn run(&mut self, handler: &mut dyn Handler) -> Result<Outcome, HookError> {
         let mut detached = false;
+        if !self.spawned {
+            handler.attached(Task {
+                tid: self.leader,
+                tgid: self.leader,
+            });
+        }
         loop {
             if STOP.load(Ordering::SeqCst) || self.stop.load(Ordering::SeqCst) {
-                self.detach_all();
+                self.detach_all(handler);
                 detached = true;
                 break;
             }
@@ -338,12 +387,37 @@ impl Tracer {
                 None | Some(WaitStatus::Interrupted) => continue,
                 Some(WaitStatus::NoChildren) => break,
                 Some(WaitStatus::Exited(pid, code)) => {
-                    self.gone(pid, TargetStatus::Exited(code), handler)
+                    self.gone(pid, TargetStatus::Exited(code), handler);
+                    self.exclusive_gone(pid, handler);
                 }
                 Some(WaitStatus::Signaled(pid, signal, core)) => {
-                    self.gone(pid, TargetStatus::Signaled { signal, core }, handler)
+                    self.gone(pid, TargetStatus::Signaled { signal, core }, handler);
+                    self.exclusive_gone(pid, handler);
                 }
-                Some(WaitStatus::Stopped(pid, status)) => self.stopped(pid, status, handler),
+                Some(WaitStatus::Stopped(pid, status)) => {
+                    if !self.hold(pid, status, handler) {
+                        let stepped = self
+                            .exclusive
+                            .as_ref()
+                            .is_some_and(|x| x.stepper == pid && x.stepping);
+                        let sig = libc::WSTOPSIG(status);
+                        let event = (status >> 16) & 0xffff;
+                        if stepped && event == sys::EVENT_STOP {
+                            // A pending interrupt stopped the step before it ran.
+                            ignore_esrch(sys::single_step(pid, 0));
+                            continue;
+                        }
+                        if stepped && event == 0 && sig != libc::SIGTRAP {
+                            // A signal: deliver it, still stepping.
+                            ignore_esrch(sys::single_step(pid, sig));
+                            continue;
+                        }
+                        self.stopped(pid, status, handler);
+                        if stepped {
+                            self.end_exclusive(handler);
+                        }
+                    }
+                }
             }
         }
         LEADER.store(0, Ordering::SeqCst);
@@ -383,6 +457,97 @@ impl Tracer {
         })
     }
 
+    /// Stop the other threads of `task`'s process, then single-step it.
+    fn start_exclusive(&mut self, task: Task, handler: &mut dyn Handler) {
+        let waiting: std::collections::HashSet<i32> = self
+            .tasks
+            .iter()
+            .filter(|(&tid, t)| t.tgid == task.tgid && tid != task.tid)
+            .map(|(&tid, _)| tid)
+            .collect();
+        for &tid in &waiting {
+            let _ = sys::interrupt(tid);
+        }
+        self.exclusive = Some(Exclusive {
+            stepper: task.tid,
+            tgid: task.tgid,
+            waiting,
+            held: Vec::new(),
+            stepping: false,
+        });
+        self.maybe_step(handler);
+    }
+
+    fn maybe_step(&mut self, handler: &mut dyn Handler) {
+        let Some(x) = self.exclusive.as_mut() else {
+            return;
+        };
+        if x.waiting.is_empty() && !x.stepping {
+            x.stepping = true;
+            let task = Task {
+                tid: x.stepper,
+                tgid: x.tgid,
+            };
+            handler.begin_step(task);
+            if sys::single_step(task.tid, 0).is_err() {
+                self.end_exclusive(handler);
+            }
+        }
+    }
+
+    /// A stop of a thread held during another's single step: keep it for later.
+    fn hold(&mut self, pid: i32, status: i32, handler: &mut dyn Handler) -> bool {
+        let Some(x) = self.exclusive.as_mut() else {
+            return false;
+        };
+        if pid == x.stepper {
+            return false;
+        }
+        let tgid = self
+            .tasks
+            .get(&pid)
+            .map_or_else(|| read_tgid(pid), |t| t.tgid);
+        if tgid != x.tgid {
+            return false;
+        }
+        x.waiting.remove(&pid);
+        x.held.push((pid, status));
+        self.maybe_step(handler);
+        true
+    }
+
+    fn exclusive_gone(&mut self, pid: i32, handler: &mut dyn Handler) {
+        let Some(x) = self.exclusive.as_mut() else {
+            return;
+        };
+        if pid == x.stepper {
+            self.end_exclusive(handler);
+        } else {
+            x.waiting.remove(&pid);
+            x.held.retain(|&(p, _)| p != pid);
+            self.maybe_step(handler);
+        }
+    }
+
+    /// The step is done: handle the held stops (which resumes their threads).
+    fn end_exclusive(&mut self, handler: &mut dyn Handler) {
+        let Some(x) = self.exclusive.take() else {
+            return;
+        };
+        let mut rest = x.held.into_iter();
+        while let Some((pid, status)) = rest.next() {
+            self.stopped(pid, status, handler);
+            if let Some(next) = self.exclusive.as_mut() {
+                // That stop began another thread's step: the others stay held for it.
+                for (p, st) in rest.by_ref() {
+                    next.waiting.remove(&p);
+                    next.held.push((p, st));
+                }
+            }
+        }
+        self.maybe_step(handler);
+    }
+
     fn gone(&mut self, pid: i32, how: TargetStatus, handler: &mut dyn Handler) {
         if let Some(t) = self.tasks.remove(&pid) {
             handler.exited(Task {
@@ -420,11 +585,36 @@ impl Tracer {
             self.syscall_stop(pid, handler);
             return;
         }
+        if sig == libc::SIGTRAP && event == 0 {
+            let tgid = self.tasks.get(&pid).map_or(pid, |t| t.tgid);
+            let r = match handler.trap(Task { tid: pid, tgid }) {
+                Resume::Continue => sys::cont_syscall(pid, 0),
+                Resume::SingleStep => {
+                    self.start_exclusive(Task { tid: pid, tgid }, handler);
+                    Ok(())
+                }
+                Resume::Deliver => sys::cont_syscall(pid, sig),
+            };
+            ignore_esrch(r);
+            return;
+        }
         if sig == libc::SIGTRAP && event != 0 {
             match event {
                 sys::EVENT_FORK | sys::EVENT_VFORK | sys::EVENT_CLONE => {
                     if let Ok(child) = sys::event_msg(pid) {
-                        self.new_task(child as i32);
+                        let child = child as i32;
+                        let parent = Task {
+                            tid: pid,
+                            tgid: self.tasks.get(&pid).map_or(pid, |t| t.tgid),
+                        };
+                        let child_tgid = self.new_task(child).tgid;
+                        handler.forked(
+                            parent,
+                            Task {
+                                tid: child,
+                                tgid: child_tgid,
+                            },
+                        );
                     }
                 }
                 sys::EVENT_EXEC => {
@@ -543,49 +733,75 @@ impl Tracer {
         ignore_esrch(sys::cont_syscall(pid, 0));
     }
 
-    /// Stop every task and detach, delivering pending signals and finishing skipped
-    /// syscalls.
-    fn detach_all(&mut self) {
+    /// Stop every task and detach, delivering pending signals, finishing skipped syscalls
+    /// and letting the handler undo its breakpoints first.
+    fn detach_all(&mut self, handler: &mut dyn Handler) {
         for &tid in self.tasks.keys() {
             let _ = sys::interrupt(tid);
         }
-        while !self.tasks.is_empty() {
+        // Every task stopped (or gone) before the handler restores their memory.
+        let mut stopped: Vec<(i32, i32)> = Vec::new();
+        let mut waiting: std::collections::HashSet<i32> = self.tasks.keys().copied().collect();
+        if let Some(x) = self.exclusive.take() {
+            // Held threads are stopped already.
+            for (pid, status) in x.held {
+                waiting.remove(&pid);
+                stopped.push((pid, status));
+            }
+        }
+        while !waiting.is_empty() {
             let st = match sys::wait(-1, false) {
                 Ok(Some(s)) => s,
                 _ => break,
             };
             match st {
                 WaitStatus::Exited(pid, code) => {
+                    waiting.remove(&pid);
                     self.tasks.remove(&pid);
                     if pid == self.leader {
                         self.status = Some(TargetStatus::Exited(code));
                     }
                 }
                 WaitStatus::Signaled(pid, signal, core) => {
+                    waiting.remove(&pid);
                     self.tasks.remove(&pid);
                     if pid == self.leader {
                         self.status = Some(TargetStatus::Signaled { signal, core });
                     }
                 }
                 WaitStatus::Stopped(pid, status) => {
-                    let sig = libc::WSTOPSIG(status);
-                    let event = (status >> 16) & 0xffff;
-                    let state = self.tasks.remove(&pid);
-                    let mut deliver = 0;
-                    if sig == (libc::SIGTRAP | 0x80) {
-                        if let Some(value) = state.and_then(|s| s.override_ret) {
-                            if let Ok(SyscallInfo::Exit { .. }) = sys::syscall_info(pid) {
-                                set_rax(pid, &mut None, value);
-                            }
-                        }
-                    } else if event == 0 && sig != libc::SIGTRAP && sig != libc::SIGSTOP {
-                        deliver = sig;
+                    if waiting.remove(&pid) {
+                        stopped.push((pid, status));
+                    } else if !self.tasks.contains_key(&pid) {
+                        // A new child, auto-attached while stopping: detach it as it is.
+                        let _ = sys::detach(pid, 0);
                     }
-                    let _ = sys::detach(pid, deliver);
                 }
                 WaitStatus::Interrupted => continue,
                 WaitStatus::NoChildren => break,
             }
+        }
+        handler.detaching();
+        for (pid, status) in stopped {
+            let sig = libc::WSTOPSIG(status);
+            let event = (status >> 16) & 0xffff;
+            let state = self.tasks.remove(&pid);
+            let tgid = state.as_ref().map_or(pid, |s| s.tgid);
+            let mut deliver = 0;
+            if sig == (libc::SIGTRAP | 0x80) {
+                if let Some(value) = state.and_then(|s| s.override_ret) {
+                    if let Ok(SyscallInfo::Exit { .. }) = sys::syscall_info(pid) {
+                        set_rax(pid, &mut None, value);
+                    }
+                }
+            } else if sig == libc::SIGTRAP && event == 0 {
+                if !handler.detach_trap(Task { tid: pid, tgid }) {
+                    deliver = sig;
+                }
+            } else if event == 0 && sig != libc::SIGTRAP && sig != libc::SIGSTOP {
+                deliver = sig;
+            }
+            let _ = sys::detach(pid, deliver);
         }
         self.tasks.clear();
     }
