@@ -38,6 +38,7 @@ pub mod error;
 pub mod helpers;
 mod hints;
 pub mod input;
+pub mod object_input;
 pub mod reg;
 pub mod scalar;
 pub mod state;

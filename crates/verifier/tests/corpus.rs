@@ -16,9 +16,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use userbpf_object::{classify, Object, ProgramSpec, ProgramType};
-use userbpf_verifier::input::attach_type as at;
-use userbpf_verifier::{verify, MapInfo, Options, ProgType, VerifierInput};
+use userbpf_object::{Object, ProgramSpec, ProgramType};
+use userbpf_verifier::object_input;
+use userbpf_verifier::{verify, Options, ProgType, VerifierInput};
 
 fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
@@ -40,15 +40,7 @@ fn objects(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 fn prog_type(p: &ProgramSpec, path: &str) -> ProgType {
-    let t = if p.prog_type == ProgramType::Unspecified {
-        let s = p.section.strip_prefix('?').unwrap_or(&p.section);
-        match classify(s).prog_type {
-            ProgramType::Unspecified => classify(&format!("{s}/")).prog_type,
-            t => t,
-        }
-    } else {
-        p.prog_type
-    };
+    let t = object_input::section_prog_type(p);
     match t {
         // As PREVAIL does for Cilium's objects, whose type is in the file name.
         ProgramType::Unspecified if path.contains("xdp") => ProgType::Xdp,
@@ -59,31 +51,6 @@ fn prog_type(p: &ProgramSpec, path: &str) -> ProgType {
         // of these objects (tc, iproute2) attach them as classifiers.
         ProgramType::Unspecified => ProgType::SchedCls,
         other => ProgType::Other(other.id()),
-    }
-}
-
-/// libbpf's expected attach type for the section names of the corpus.
-fn attach_type(section: &str) -> u32 {
-    match section {
-        "cgroup_skb/egress" => at::CGROUP_INET_EGRESS,
-        "cgroup/post_bind4" => at::CGROUP_INET4_POST_BIND,
-        "cgroup/post_bind6" => at::CGROUP_INET6_POST_BIND,
-        "cgroup/sock_release" => at::CGROUP_INET_SOCK_RELEASE,
-        "cgroup/connect4" => at::CGROUP_INET4_CONNECT,
-        "cgroup/connect6" => at::CGROUP_INET6_CONNECT,
-        "cgroup/sendmsg4" => at::CGROUP_UDP4_SENDMSG,
-        "cgroup/sendmsg6" => at::CGROUP_UDP6_SENDMSG,
-        "cgroup/recvmsg4" => at::CGROUP_UDP4_RECVMSG,
-        "cgroup/recvmsg6" => at::CGROUP_UDP6_RECVMSG,
-        "cgroup/bind4" => at::CGROUP_INET4_BIND,
-        "cgroup/bind6" => at::CGROUP_INET6_BIND,
-        "cgroup/getpeername4" => at::CGROUP_INET4_GETPEERNAME,
-        "cgroup/getpeername6" => at::CGROUP_INET6_GETPEERNAME,
-        "cgroup/getsockname4" => at::CGROUP_INET4_GETSOCKNAME,
-        "cgroup/getsockname6" => at::CGROUP_INET6_GETSOCKNAME,
-        s if s.starts_with("fentry/") => at::TRACE_FENTRY,
-        s if s.starts_with("fexit/") => at::TRACE_FEXIT,
-        _ => 0,
     }
 }
 
@@ -117,27 +84,6 @@ fn prevail(dir: &Path) -> BTreeMap<(String, String), bool> {
     out
 }
 
-/// The object's maps, then the inner-map templates of its maps of maps.
-fn map_infos(object: &Object) -> Vec<MapInfo> {
-    let info = |m: &userbpf_object::MapSpec| MapInfo {
-        map_type: m.map_type,
-        key_size: m.key_size,
-        value_size: m.value_size,
-        max_entries: m.max_entries,
-        flags: m.map_flags,
-        fd: None,
-        inner_map: None,
-    };
-    let mut maps: Vec<MapInfo> = object.maps.iter().map(info).collect();
-    for (i, m) in object.maps.iter().enumerate() {
-        if let Some(inner) = &m.inner {
-            maps[i].inner_map = Some(maps.len() as u32);
-            maps.push(info(inner));
-        }
-    }
-    maps
-}
-
 #[test]
 fn corpus() {
     let dir = corpus_dir();
@@ -163,7 +109,7 @@ fn corpus() {
                 continue;
             }
         };
-        let maps = map_infos(&object);
+        let maps = object_input::map_infos(&object);
         for p in &object.programs {
             let input = VerifierInput {
                 program: &p.insns,
@@ -171,7 +117,7 @@ fn corpus() {
                 maps: &maps,
                 options: Options {
                     allow_uninit_stack: true,
-                    expected_attach_type: attach_type(&p.section),
+                    expected_attach_type: object_input::expected_attach_type(&p.section),
                     ..Options::default()
                 },
             };

@@ -20,7 +20,7 @@ use userbpf_jit::{JitError, JitObjectProgram, JitOptions};
 use userbpf_object::{Object, ProgramSpec, ProgramType};
 use userbpf_runtime::context::{TestRunError, TestRunInput, TestRunOutput};
 use userbpf_runtime::PreparedProgram;
-use userbpf_verifier::{MapInfo, Options, ProgType, VerifiedProgram, VerifierInput};
+use userbpf_verifier::{MapInfo, ProgType, VerifiedProgram, VerifierInput};
 
 /// The engines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,34 +74,9 @@ impl std::fmt::Display for SelectError {
 
 impl std::error::Error for SelectError {}
 
-fn verifier_options() -> Options {
-    Options {
-        allow_uninit_stack: true,
-        ..Options::default()
-    }
-}
-
 /// What the verifier needs of the object's maps (inner map templates appended, as
 /// `userbpf verify` does).
-pub fn map_infos(object: &Object) -> Vec<MapInfo> {
-    let info = |m: &userbpf_object::MapSpec| MapInfo {
-        map_type: m.map_type,
-        key_size: m.key_size,
-        value_size: m.value_size,
-        max_entries: m.max_entries,
-        flags: m.map_flags,
-        fd: None,
-        inner_map: None,
-    };
-    let mut maps: Vec<MapInfo> = object.maps.iter().map(info).collect();
-    for (i, m) in object.maps.iter().enumerate() {
-        if let Some(inner) = &m.inner {
-            maps[i].inner_map = Some(maps.len() as u32);
-            maps.push(info(inner));
-        }
-    }
-    maps
-}
+pub use userbpf_verifier::object_input::map_infos;
 
 /// The verifier's program type for a program, if it models it.
 pub fn prog_type_for_jit(p: &ProgramSpec) -> Option<ProgType> {
@@ -122,7 +97,7 @@ fn verify_one(p: &ProgramSpec, maps: &[MapInfo]) -> Result<Option<VerifiedProgra
         program: &p.insns,
         prog_type,
         maps,
-        options: verifier_options(),
+        options: userbpf_verifier::object_input::privileged_options(p),
     };
     userbpf_verifier::verify(&input)
         .map(Some)

@@ -1,0 +1,148 @@
+//! Verifier inputs for the programs of a parsed object.
+//!
+//! Takes an [`Object`] (from `userbpf-object`) and one of its programs; gives what
+//! [`crate::verify`] needs to check it the way the kernel would after libbpf loaded it: the
+//! program type libbpf gives its section, the `expected_attach_type` libbpf sets, the object's
+//! maps as [`MapInfo`] (inner-map templates of maps of maps appended), and the options of a
+//! privileged (CAP_BPF + CAP_PERFMON) load. The CLI, the hooks and the tests share these.
+
+use userbpf_object::{Object, ProgramSpec};
+
+use crate::input::{MapInfo, Options, ProgType, VerifierInput};
+
+/// The object's maps as the verifier sees them, then the inner-map templates of its maps of
+/// maps (each outer map's `inner_map` pointing at its template).
+pub fn map_infos(object: &Object) -> Vec<MapInfo> {
+    let info = |m: &userbpf_object::MapSpec| MapInfo {
+        map_type: m.map_type,
+        key_size: m.key_size,
+        value_size: m.value_size,
+        max_entries: m.max_entries,
+        flags: m.map_flags,
+        fd: None,
+        inner_map: None,
+    };
+    let mut maps: Vec<MapInfo> = object.maps.iter().map(info).collect();
+    for (i, m) in object.maps.iter().enumerate() {
+        if let Some(inner) = &m.inner {
+            maps[i].inner_map = Some(maps.len() as u32);
+            maps.push(info(inner));
+        }
+    }
+    maps
+}
+
+/// The options of a privileged load of `p`: uninitialised stack reads allowed (CAP_PERFMON)
+/// and the `expected_attach_type` of its section.
+pub fn privileged_options(p: &ProgramSpec) -> Options {
+    Options {
+        allow_uninit_stack: true,
+        expected_attach_type: expected_attach_type(&p.section),
+        ..Options::default()
+    }
+}
+
+/// The verifier input for program `p` with the object's `maps` (see [`map_infos`]).
+pub fn input_for<'a>(p: &'a ProgramSpec, maps: &'a [MapInfo]) -> VerifierInput<'a> {
+    VerifierInput {
+        program: &p.insns,
+        prog_type: prog_type_of(p),
+        maps,
+        options: privileged_options(p),
+    }
+}
+
+/// The program type libbpf gives the section: the loader's, or for names it leaves
+/// unspecified, libbpf's rules that a leading `?` only disables auto-loading and that a
+/// prefix such as `tracepoint`, `raw_tp` or `fentry` also matches without its `/TARGET`.
+pub fn section_prog_type(p: &ProgramSpec) -> userbpf_object::ProgramType {
+    use userbpf_object::{classify, ProgramType as P};
+    if p.prog_type != P::Unspecified {
+        return p.prog_type;
+    }
+    let s = p.section.strip_prefix('?').unwrap_or(&p.section);
+    match classify(s).prog_type {
+        P::Unspecified => classify(&format!("{s}/")).prog_type,
+        t => t,
+    }
+}
+
+pub fn prog_type_of(p: &ProgramSpec) -> ProgType {
+    use userbpf_object::ProgramType as P;
+    match section_prog_type(p) {
+        P::SocketFilter => ProgType::SocketFilter,
+        P::SchedCls | P::SchedAct => ProgType::SchedCls,
+        P::Xdp => ProgType::Xdp,
+        other => ProgType::Other(other.id()),
+    }
+}
+
+/// The `expected_attach_type` libbpf sets for a section name (its `section_defs` table; a
+/// leading `?` only disables auto-loading).
+pub fn expected_attach_type(section: &str) -> u32 {
+    use crate::input::attach_type as at;
+    let s = section.strip_prefix('?').unwrap_or(section);
+    const EXACT: &[(&str, u32)] = &[
+        ("cgroup_skb/ingress", at::CGROUP_INET_INGRESS),
+        ("cgroup_skb/egress", at::CGROUP_INET_EGRESS),
+        ("cgroup/sock_create", at::CGROUP_INET_SOCK_CREATE),
+        ("cgroup/sock_release", at::CGROUP_INET_SOCK_RELEASE),
+        ("cgroup/sock", at::CGROUP_INET_SOCK_CREATE),
+        ("cgroup/post_bind4", at::CGROUP_INET4_POST_BIND),
+        ("cgroup/post_bind6", at::CGROUP_INET6_POST_BIND),
+        ("cgroup/bind4", at::CGROUP_INET4_BIND),
+        ("cgroup/bind6", at::CGROUP_INET6_BIND),
+        ("cgroup/connect4", at::CGROUP_INET4_CONNECT),
+        ("cgroup/connect6", at::CGROUP_INET6_CONNECT),
+        ("cgroup/connect_unix", at::CGROUP_UNIX_CONNECT),
+        ("cgroup/sendmsg4", at::CGROUP_UDP4_SENDMSG),
+        ("cgroup/sendmsg6", at::CGROUP_UDP6_SENDMSG),
+        ("cgroup/sendmsg_unix", at::CGROUP_UNIX_SENDMSG),
+        ("cgroup/recvmsg4", at::CGROUP_UDP4_RECVMSG),
+        ("cgroup/recvmsg6", at::CGROUP_UDP6_RECVMSG),
+        ("cgroup/recvmsg_unix", at::CGROUP_UNIX_RECVMSG),
+        ("cgroup/getpeername4", at::CGROUP_INET4_GETPEERNAME),
+        ("cgroup/getpeername6", at::CGROUP_INET6_GETPEERNAME),
+        ("cgroup/getpeername_unix", at::CGROUP_UNIX_GETPEERNAME),
+        ("cgroup/getsockname4", at::CGROUP_INET4_GETSOCKNAME),
+        ("cgroup/getsockname6", at::CGROUP_INET6_GETSOCKNAME),
+        ("cgroup/getsockname_unix", at::CGROUP_UNIX_GETSOCKNAME),
+        ("cgroup/sysctl", at::CGROUP_SYSCTL),
+        ("cgroup/getsockopt", at::CGROUP_GETSOCKOPT),
+        ("cgroup/setsockopt", at::CGROUP_SETSOCKOPT),
+        ("cgroup/dev", at::CGROUP_DEVICE),
+        ("sockops", at::CGROUP_SOCK_OPS),
+        ("sk_skb/stream_parser", at::SK_SKB_STREAM_PARSER),
+        ("sk_skb/stream_verdict", at::SK_SKB_STREAM_VERDICT),
+        ("sk_msg", at::SK_MSG_VERDICT),
+        ("flow_dissector", at::FLOW_DISSECTOR),
+        ("sk_lookup", at::SK_LOOKUP),
+        ("netfilter", at::NETFILTER),
+        ("tcx/ingress", at::TCX_INGRESS),
+        ("tcx/egress", at::TCX_EGRESS),
+        ("xdp", at::XDP),
+    ];
+    const PREFIX: &[(&str, u32)] = &[
+        ("fentry/", at::TRACE_FENTRY),
+        ("fentry.s/", at::TRACE_FENTRY),
+        ("fexit/", at::TRACE_FEXIT),
+        ("fexit.s/", at::TRACE_FEXIT),
+        ("fmod_ret/", at::MODIFY_RETURN),
+        ("fmod_ret.s/", at::MODIFY_RETURN),
+        ("tp_btf/", at::TRACE_RAW_TP),
+        ("iter/", at::TRACE_ITER),
+        ("iter.s/", at::TRACE_ITER),
+        ("lsm/", at::LSM_MAC),
+        ("lsm.s/", at::LSM_MAC),
+        ("lsm_cgroup/", at::LSM_CGROUP),
+        ("xdp/", at::XDP),
+        ("xdp.frags", at::XDP),
+    ];
+    if let Some(&(_, t)) = EXACT.iter().find(|(n, _)| *n == s) {
+        return t;
+    }
+    PREFIX
+        .iter()
+        .find(|(p, _)| s.starts_with(p))
+        .map_or(0, |&(_, t)| t)
+}
