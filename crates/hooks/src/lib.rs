@@ -12,7 +12,9 @@
 //!   `bpf_send_signal`);
 //! - [`uprobes`]: `uprobe/PATH:FUNC` and `uretprobe/...` as int3 breakpoints in every
 //!   mapping of the file, driven by the same tracer;
-//! - [`syscalls`] and [`tracefs`]: syscall numbers and tracepoint formats.
+//! - [`syscalls`] and [`tracefs`]: syscall numbers and tracepoint formats;
+//! - [`custom`]: hooks an embedding application declares, with its own context layout
+//!   (fields read-only or writable), fired by the application.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -37,6 +39,7 @@
 //! println!("{:?}", outcome.status);
 //! ```
 
+pub mod custom;
 pub mod env;
 pub mod error;
 pub mod packet;
