@@ -182,6 +182,12 @@ pub struct Options {
     /// Record a checkpoint at every prune point (the kernel's `BPF_F_TEST_STATE_FREQ`), not
     /// only every few instructions: more pruning, to test it.
     pub test_state_freq: bool,
+    /// Debug mode: keep, per instruction, the join of the register states the analysis saw
+    /// there ([`crate::VerifiedProgram::states_at`]), to check that concrete runs stay within
+    /// them (state embedding). State pruning is switched off in this mode so that every
+    /// path's states are recorded (a pruned path would go on in states that only agree with
+    /// it on precise registers).
+    pub record_states: bool,
 }
 
 impl Default for Options {
@@ -192,6 +198,7 @@ impl Default for Options {
             max_insns: 1_000_000,
             expected_attach_type: 0,
             test_state_freq: false,
+            record_states: false,
         }
     }
 }

@@ -44,6 +44,7 @@ pub mod scalar;
 pub mod state;
 pub mod tnum;
 
+pub use check::{RecordedRegs, RegSummary};
 pub use ctx::FieldKind;
 pub use error::VerifierError;
 pub use input::{map_type, MapInfo, Options, ProgType, VerifierInput};
@@ -99,6 +100,9 @@ pub struct VerifiedProgram {
     pub total_states: usize,
     /// The log (empty at log level 0).
     pub log: String,
+    /// With [`Options::record_states`]: per instruction, the registers joined over the
+    /// paths reaching it.
+    recorded: Vec<Option<RecordedRegs>>,
 }
 
 impl VerifiedProgram {
@@ -110,6 +114,13 @@ impl VerifiedProgram {
     /// Its program type.
     pub fn prog_type(&self) -> ProgType {
         self.prog_type
+    }
+
+    /// With [`Options::record_states`] (a debug mode): r0..r10 at instruction `insn` (an
+    /// index into `program().insns()`), joined over every path the analysis took there;
+    /// `None` without the option or when no path reached it.
+    pub fn states_at(&self, insn: usize) -> Option<&RecordedRegs> {
+        self.recorded.get(insn)?.as_ref()
     }
 }
 
@@ -136,5 +147,6 @@ pub fn verify(input: &VerifierInput<'_>) -> Result<VerifiedProgram, VerifierErro
         stack_depth: out.stack_depth,
         total_states: out.states,
         log: out.log,
+        recorded: out.recorded,
     })
 }

@@ -575,6 +575,10 @@ fn run_loop<const METERED: bool>(
         let slot = pc;
         let op = ops[pc];
         pc += 1;
+        #[cfg(feature = "trace")]
+        if let Some(t) = &vm.trace {
+            t(slot, &m.regs[..11]);
+        }
         if METERED {
             if budget == 0 {
                 break Err(Trap::BudgetExhausted {

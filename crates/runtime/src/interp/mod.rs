@@ -53,7 +53,14 @@ pub struct Interpreter {
     engine: Box<[Option<Arc<CallbackHelperFn>>]>,
     tail_calls: Option<Arc<dyn TailCallTargets>>,
     budget: Option<u64>,
+    #[cfg(feature = "trace")]
+    trace: Option<Arc<TraceFn>>,
 }
+
+/// Called with (slot, r0..r10) before each instruction (feature `trace`).
+#[cfg(feature = "trace")]
+#[doc(hidden)]
+pub type TraceFn = dyn Fn(usize, &[u64]) + Send + Sync;
 
 impl std::fmt::Debug for Interpreter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -93,6 +100,8 @@ impl Interpreter {
             engine: engine.dense().into_boxed_slice(),
             tail_calls: engine.tail_calls.clone(),
             budget: None,
+            #[cfg(feature = "trace")]
+            trace: None,
         })
     }
 
@@ -100,6 +109,14 @@ impl Interpreter {
     /// run starts with covers the whole run, tail calls and callbacks included.
     pub fn set_budget(&mut self, budget: Option<u64>) {
         self.budget = budget;
+    }
+
+    /// Debug only (feature `trace`): call `trace` with the slot and r0..r10 before each
+    /// instruction runs.
+    #[cfg(feature = "trace")]
+    #[doc(hidden)]
+    pub fn set_trace(&mut self, trace: Option<Arc<TraceFn>>) {
+        self.trace = trace;
     }
 
     /// Run with r1 = address of `input` (0 when empty) and r2 = its length, the convention

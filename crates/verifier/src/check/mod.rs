@@ -76,6 +76,7 @@ pub(crate) struct Outcome {
     pub stack_depth: Vec<u32>,
     pub log: String,
     pub states: usize,
+    pub recorded: Vec<Option<RecordedRegs>>,
 }
 
 pub(crate) struct Verifier<'a> {
@@ -118,6 +119,8 @@ pub(crate) struct Verifier<'a> {
     /// A path was pruned against a state whose exploration was in progress (`may_goto`):
     /// precision marks may be incomplete from then on, so scalars are compared by range.
     loop_pruned: bool,
+    /// With `Options::record_states`: per instruction, the join of the states seen.
+    recorded: Vec<Option<RecordedRegs>>,
 }
 
 /// Control flow after one instruction.
@@ -156,6 +159,11 @@ impl<'a> Verifier<'a> {
             hist_linked: None,
             hist_cb: false,
             loop_pruned: false,
+            recorded: if input.options.record_states {
+                vec![None; n]
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -407,7 +415,8 @@ impl<'a> Verifier<'a> {
                         &[],
                     ));
                 }
-                if (self.cfg.prune_point[pc] || self.loop_point(pc))
+                if !self.input.options.record_states
+                    && (self.cfg.prune_point[pc] || self.loop_point(pc))
                     && self.visit(&mut state, pc)?
                 {
                     if self.log_level() >= 1 {
@@ -416,6 +425,9 @@ impl<'a> Verifier<'a> {
                     break;
                 }
                 self.facts[pc].reached = true;
+                if self.input.options.record_states {
+                    record(&mut self.recorded[pc], &state);
+                }
                 if self.log_level() >= 1 {
                     let _ = writeln!(
                         self.log,
@@ -460,6 +472,7 @@ impl<'a> Verifier<'a> {
             stack_depth: self.stack_depth,
             log: self.log,
             states: self.checkpoints.len(),
+            recorded: self.recorded,
         })
     }
 
@@ -692,5 +705,42 @@ pub(crate) fn state_str(st: &State) -> String {
         format!("frame{}: {}", st.frames.len() - 1, parts.join(" "))
     } else {
         parts.join(" ")
+    }
+}
+
+/// One register's states joined over the paths reaching an instruction (debug mode, see
+/// [`crate::Options::record_states`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegSummary {
+    /// A scalar on every path, within this join of the abstract values.
+    Scalar(Scalar),
+    /// Not a scalar on some path (a pointer, or not initialised).
+    Other,
+}
+
+/// Registers r0..r10 of the current frame, joined over the paths reaching an instruction.
+pub type RecordedRegs = [RegSummary; 11];
+
+fn record(slot: &mut Option<RecordedRegs>, st: &State) {
+    let now = |i: usize| {
+        let r = &st.cur().regs[i];
+        if r.ty == RegType::Scalar {
+            RegSummary::Scalar(r.var)
+        } else {
+            RegSummary::Other
+        }
+    };
+    match slot {
+        None => *slot = Some(std::array::from_fn(now)),
+        Some(old) => {
+            for (i, o) in old.iter_mut().enumerate() {
+                *o = match (*o, now(i)) {
+                    (RegSummary::Scalar(a), RegSummary::Scalar(b)) => {
+                        RegSummary::Scalar(a.join(&b))
+                    }
+                    _ => RegSummary::Other,
+                };
+            }
+        }
     }
 }

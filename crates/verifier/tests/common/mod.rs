@@ -1,6 +1,8 @@
 //! Shared helpers of the verifier suites: assemble, verify, and ask the kernel.
 #![allow(dead_code)]
 
+pub mod gen;
+
 use userbpf_isa::{asm, Program};
 use userbpf_verifier::{verify, MapInfo, Options, ProgType, VerifierError, VerifierInput};
 
