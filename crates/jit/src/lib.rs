@@ -232,6 +232,9 @@ pub(crate) unsafe fn build(
         sites_base: sites.as_ptr() as u64,
         slot_table: data.slot_table.as_ptr() as u64,
         arrays,
+        inline_cpu: helpers
+            .get(codegen::GET_SMP_PROCESSOR_ID)
+            .is_some_and(userbpf_runtime::kernel_helpers::is_own_smp_processor_id),
     };
     let mut compiled = codegen::compile(program, &env, options)?;
     let code = code::ExecutableCode::new(&compiled.code);

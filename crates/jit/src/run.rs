@@ -103,6 +103,10 @@ pub(crate) struct RunCtx {
     saved_r1: u64,
     /// Tail calls taken in this run.
     tail_calls: u64,
+    /// The address of the thread's per-CPU map slot (`maps::cpu::current_cpu_ptr`), read
+    /// by inlined `bpf_get_smp_processor_id`. Fixed for the thread that made the context
+    /// (contexts never leave their thread); the slot's value follows `set_current_cpu`.
+    cpu_slot: *const u32,
     memory: *mut c_void,
     tail: Option<*const dyn TailCalls>,
     /// What the failing helper reported.
@@ -126,6 +130,7 @@ pub(crate) mod off {
     pub const CUR_FP: i32 = offset_of!(RunCtx, cur_fp) as i32;
     pub const SAVED_R0: i32 = offset_of!(RunCtx, saved_r0) as i32;
     pub const SAVED_R1: i32 = offset_of!(RunCtx, saved_r1) as i32;
+    pub const CPU_SLOT: i32 = offset_of!(RunCtx, cpu_slot) as i32;
 }
 
 /// Values of [`RunCtx::trap_code`].
@@ -463,6 +468,7 @@ impl RunState {
                 saved_r0: 0,
                 saved_r1: 0,
                 tail_calls: 0,
+                cpu_slot: userbpf_runtime::maps::cpu::current_cpu_ptr(),
                 memory: std::ptr::null_mut(),
                 tail: None,
                 helper_error: None,
@@ -560,7 +566,8 @@ fn take_trap(ctx: &mut RunCtx) -> Trap {
 /// Programs that call nothing (no helpers, callbacks, tail calls or `callx`) take the fast
 /// path: the thread's state is reused as it is (its stack top and limit never change, and
 /// nothing else of it is read by such code), and the fast entry is called with the
-/// arguments (it also starts the `may_goto` budget).
+/// arguments (it also starts the `may_goto` budget). The context's CPU slot address was set
+/// when the state was made, on this thread.
 ///
 /// # Safety
 /// The program's memory accesses must be safe for `args` (the contract of the function that

@@ -231,3 +231,31 @@ fn runs_on_many_threads() {
         t.join().unwrap();
     }
 }
+
+#[test]
+fn smp_processor_id_is_inlined() {
+    let program = Program::from_insns(assemble("call 8\nexit\n").expect("assemble"));
+    // SAFETY: these programs are only compiled and disassembled, never run.
+    let jit = unsafe {
+        compile_unchecked(
+            &program,
+            &userbpf_runtime::kernel_helpers::local_helpers(),
+            &JitOptions::default(),
+        )
+    }
+    .expect("compile");
+    // The runtime's own helper 8: two loads from the context's CPU slot, no call.
+    let body = slots(&jit, 0, 1);
+    assert_eq!(body.len(), 2, "{body:?}");
+    assert!(body[0].starts_with("mov rax, qword ptr [r12+"), "{body:?}");
+    assert_eq!(body[1], "mov eax, dword ptr [rax]");
+    assert!(!slots(&jit, 0, 2).iter().any(|i| i.starts_with("call")));
+
+    // A helper 8 of someone else's (a hook's own) is called, not inlined.
+    let mut helpers = userbpf_runtime::kernel_helpers::local_helpers();
+    helpers.register(8, "bpf_get_smp_processor_id", |_, _| Ok(77));
+    // SAFETY: as above.
+    let jit =
+        unsafe { compile_unchecked(&program, &helpers, &JitOptions::default()) }.expect("compile");
+    assert!(slots(&jit, 0, 1).iter().any(|i| i == "call r11"));
+}

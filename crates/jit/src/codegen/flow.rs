@@ -164,6 +164,8 @@ pub(crate) fn call(cg: &mut Cg<'_>, slot: usize, t: CallTarget) -> Result<(), Ji
                     max_entries: 0,
                 });
                 inline_array_lookup(cg, layout);
+            } else if uid == super::GET_SMP_PROCESSOR_ID && cg.env.inline_cpu {
+                inline_smp_processor_id(cg);
             } else if id >= 0 && cg.env.helpers.contains(uid) {
                 let site = cg.site(slot, SiteKind::Helper(uid));
                 cg.set_site(site);
@@ -246,6 +248,24 @@ fn inline_array_lookup(cg: &mut Cg<'_>, layout: ArrayLayout) {
         src: Rax,
     });
     cg.a.bind(done);
+}
+
+/// `bpf_get_smp_processor_id()` inlined, as the kernel does (a per-CPU load): r0 = the
+/// u32 at the context's `cpu_slot`, the running thread's per-CPU map slot (the runtime's
+/// helper returns the same value; the slot's address is fixed for the thread and its value
+/// follows `set_current_cpu`). r1–r5 keep their values.
+fn inline_smp_processor_id(cg: &mut Cg<'_>) {
+    use X86Reg::Rax;
+    cg.emit(X86Insn::Load {
+        size: Size::S64,
+        dst: Rax,
+        mem: Mem::at(CTX, off::CPU_SLOT),
+    });
+    cg.emit(X86Insn::Load {
+        size: Size::S32,
+        dst: Rax,
+        mem: Mem::at(Rax, 0),
+    });
 }
 
 /// `bpf_tail_call(ctx, map, index)`: the trampoline resolves the target and returns its

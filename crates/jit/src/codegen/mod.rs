@@ -95,7 +95,13 @@ pub(crate) struct Env<'a> {
     /// The layout of the array map a constant (a map handle) names, for inlining
     /// `bpf_map_lookup_elem` (helper 1 is the kernel's when this is given).
     pub arrays: Option<&'a dyn Fn(u64) -> Option<ArrayLayout>>,
+    /// Whether helper 8 is the runtime's own `bpf_get_smp_processor_id`, which the code
+    /// then reads inline from the thread's CPU slot (the context's `cpu_slot`).
+    pub inline_cpu: bool,
 }
+
+/// `bpf_get_smp_processor_id`'s id.
+pub(crate) const GET_SMP_PROCESSOR_ID: u32 = 8;
 
 /// Where the values of a (non-per-CPU) array map live: value `k` is at
 /// `base + k * stride` for `k < max_entries`, for the life of the map.

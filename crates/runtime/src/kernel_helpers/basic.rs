@@ -23,11 +23,20 @@ pub fn clock_ns(clock: libc::clockid_t) -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
-/// The CPU the calling thread runs on.
+/// The CPU the calling thread runs on right now (`sched_getcpu`), for trace headers (which
+/// say where the thread ran). Programs see [`smp_processor_id`] instead.
 pub fn current_cpu() -> u32 {
     // SAFETY: sched_getcpu has no preconditions.
     let cpu = unsafe { libc::sched_getcpu() };
     cpu.max(0) as u32
+}
+
+/// `bpf_get_smp_processor_id`: the calling thread's per-CPU map slot
+/// ([`crate::maps::cpu::current_cpu`]), so that a program indexing per-CPU data by its CPU
+/// agrees with the slot its per-CPU map lookups and `BPF_F_CURRENT_CPU` use, as in the
+/// kernel (a user-space thread is not pinned, so the real CPU could differ between the two).
+pub fn smp_processor_id() -> u32 {
+    crate::maps::cpu::current_cpu()
 }
 
 thread_local! {

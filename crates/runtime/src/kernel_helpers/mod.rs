@@ -12,11 +12,11 @@ pub mod env;
 pub mod format;
 pub mod ids;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 
 pub use env::{HelperEnv, LocalEnv, TraceSink};
 
-use crate::helpers::{HelperContext, Helpers};
+use crate::helpers::{Helper, HelperContext, HelperFn, Helpers};
 use crate::memory::MemoryMap;
 
 const EFAULT: u64 = (-14i64) as u64;
@@ -130,6 +130,24 @@ fn fold16(s: u64) -> u64 {
     s & 0xffff
 }
 
+/// The `bpf_get_smp_processor_id` implementations [`register`] made (weak: each keeps its
+/// allocation, so no other helper can get its address while it is listed). Dead entries are
+/// pruned at each registration.
+static OWN_SMP_PROCESSOR_ID: Mutex<Vec<Weak<HelperFn>>> = Mutex::new(Vec::new());
+
+/// Whether `helper` is this module's `bpf_get_smp_processor_id` (registered by [`register`],
+/// not replaced by a hook's own helper 8): it returns
+/// [`maps::cpu::current_cpu`](crate::maps::cpu::current_cpu) of the calling thread and has
+/// no other effect, so a JIT may read the slot inline
+/// ([`current_cpu_ptr`](crate::maps::cpu::current_cpu_ptr)) instead of calling it.
+pub fn is_own_smp_processor_id(helper: &Helper) -> bool {
+    let own = OWN_SMP_PROCESSOR_ID
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    own.iter()
+        .any(|w| std::ptr::addr_eq(w.as_ptr(), Arc::as_ptr(&helper.func)))
+}
+
 /// Register the helpers of this module, acting for `env`.
 pub fn register(helpers: &mut Helpers, env: Arc<dyn HelperEnv>) {
     use ids::*;
@@ -151,8 +169,15 @@ pub fn register(helpers: &mut Helpers, env: Arc<dyn HelperEnv>) {
         Ok(basic::prandom_u32() as u64)
     });
     helpers.register(GET_SMP_PROCESSOR_ID, nm(GET_SMP_PROCESSOR_ID), |_, _| {
-        Ok(basic::current_cpu() as u64)
+        Ok(basic::smp_processor_id() as u64)
     });
+    if let Some(h) = helpers.get(GET_SMP_PROCESSOR_ID) {
+        let mut own = OWN_SMP_PROCESSOR_ID
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        own.retain(|w| w.strong_count() > 0);
+        own.push(Arc::downgrade(&h.func));
+    }
     helpers.register(GET_NUMA_NODE_ID, nm(GET_NUMA_NODE_ID), |_, _| Ok(0));
 
     let e = env.clone();
