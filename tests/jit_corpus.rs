@@ -284,10 +284,13 @@ fn prepare(instance: &ObjectInstance, name: &str) -> Result<PreparedProgram, Str
         .map_err(|e| e.to_string())
 }
 
+/// Runs one packet through an engine.
+type RunFn = Box<dyn Fn(&[u8]) -> Outcome>;
+
 /// One engine's instance and program.
 struct Side {
     instance: ObjectInstance,
-    run: Box<dyn Fn(&[u8]) -> Outcome>,
+    run: RunFn,
 }
 
 fn interp_side(object: &Object, name: &str) -> Result<Side, String> {
