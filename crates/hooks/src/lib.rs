@@ -13,6 +13,8 @@
 //! - [`uprobes`]: `uprobe/PATH:FUNC` and `uretprobe/...` as int3 breakpoints in every
 //!   mapping of the file, driven by the same tracer;
 //! - [`syscalls`] and [`tracefs`]: syscall numbers and tracepoint formats;
+//! - [`trace_engine`]: the engine of the tracing hooks' programs (the JIT over the
+//!   verifier's result on x86-64, or the checked interpreter);
 //! - [`custom`]: hooks an embedding application declares, with its own context layout
 //!   (fields read-only or writable), fired by the application.
 //!
@@ -47,6 +49,7 @@ pub mod record;
 mod sys;
 pub mod syscall_hooks;
 pub mod syscalls;
+pub mod trace_engine;
 pub mod tracefs;
 pub mod tracer;
 pub mod uprobes;

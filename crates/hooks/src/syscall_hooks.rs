@@ -20,18 +20,18 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use userbpf_object::{AttachTarget, ProgramSpec};
+use userbpf_object::{AttachTarget, Object, ProgramSpec};
 use userbpf_runtime::helpers::Helpers;
-use userbpf_runtime::instance::{ObjectInstance, PreparedProgram};
+use userbpf_runtime::instance::ObjectInstance;
 use userbpf_runtime::kernel_helpers::{self, ids};
 use userbpf_runtime::maps::{Map, MapType};
-use userbpf_runtime::memory::{MemoryMap, RegionKind};
 
 use crate::env::{TaskEnv, TraceMessage};
 use crate::error::HookError;
 use crate::record;
 use crate::sys::{self, Regs};
 use crate::syscalls::{self, Side};
+use crate::trace_engine::{EngineKind, HookRunner};
 use crate::tracefs;
 use crate::tracer::{Handler, Resume, Task};
 use crate::uprobes::{self, Uprobes};
@@ -77,7 +77,7 @@ struct RunState {
 }
 
 struct TpProgram {
-    prog: PreparedProgram,
+    prog: HookRunner,
     common_type: u16,
     nargs: usize,
 }
@@ -156,6 +156,17 @@ pub fn syscall_attach(spec: &ProgramSpec) -> Result<SyscallAttach, HookError> {
     }
 }
 
+/// A program attached by [`SyscallHooks::attach_engine`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attached {
+    /// Where it is attached.
+    pub at: SyscallAttach,
+    /// The engine that runs it.
+    pub engine: EngineKind,
+    /// Why the default JIT was not used, when it was not.
+    pub note: Option<String>,
+}
+
 type Sink<'a> = Box<dyn FnMut(Event<'_>) + 'a>;
 
 /// Programs attached to syscall stops.
@@ -164,11 +175,11 @@ pub struct SyscallHooks<'a> {
     state: Arc<Mutex<RunState>>,
     enter: HashMap<u64, Vec<TpProgram>>,
     exit: HashMap<u64, Vec<TpProgram>>,
-    raw_enter: Vec<PreparedProgram>,
-    raw_exit: Vec<PreparedProgram>,
+    raw_enter: Vec<HookRunner>,
+    raw_exit: Vec<HookRunner>,
     uprobes: Uprobes,
     /// The program of each probe of `uprobes`, by index.
-    uprobe_progs: Vec<PreparedProgram>,
+    uprobe_progs: Vec<HookRunner>,
     outputs: Vec<(String, Arc<Map>)>,
     sink: Sink<'a>,
     /// Programs run so far.
@@ -276,7 +287,8 @@ impl<'a> SyscallHooks<'a> {
         })
     }
 
-    /// Attach program `name` of `instance` by its section name.
+    /// Attach program `name` of `instance` by its section name, run by the checked
+    /// interpreter (see [`SyscallHooks::attach_engine`] to choose the engine).
     ///
     /// # Errors
     /// The program does not exist, its section is not a syscall hook, or it cannot be
@@ -286,12 +298,56 @@ impl<'a> SyscallHooks<'a> {
         instance: &ObjectInstance,
         name: &str,
     ) -> Result<SyscallAttach, HookError> {
+        self.attach_inner(None, instance, name, Some(EngineKind::Interp))
+            .map(|a| a.at)
+    }
+
+    /// Attach program `name` of `instance`, loaded from `object`, by its section name, in
+    /// the engine `engine` names ([`crate::trace_engine`]): None is the host's default, the
+    /// JIT on x86-64 when the verifier accepts the program, else the checked interpreter
+    /// (with [`Attached::note`] saying why); `Some(EngineKind::Jit)` refuses programs the
+    /// verifier rejects or does not model.
+    ///
+    /// # Errors
+    /// As [`SyscallHooks::attach`]; [`HookError::Unsupported`] when the JIT was asked for
+    /// and cannot run the program.
+    pub fn attach_engine(
+        &mut self,
+        object: &Object,
+        instance: &ObjectInstance,
+        name: &str,
+        engine: Option<EngineKind>,
+    ) -> Result<Attached, HookError> {
+        self.attach_inner(Some(object), instance, name, engine)
+    }
+
+    fn attach_inner(
+        &mut self,
+        object: Option<&Object>,
+        instance: &ObjectInstance,
+        name: &str,
+        engine: Option<EngineKind>,
+    ) -> Result<Attached, HookError> {
         let spec = instance
             .program_spec(name)
             .ok_or_else(|| userbpf_runtime::RuntimeError::NoSuchProgram(name.to_string()))?;
         let at = syscall_attach(spec)?;
         let helpers = hook_helpers(&self.env, &self.state);
-        let prog = instance.program_with(name, &helpers)?;
+        let prepared = instance.program_with(name, &helpers)?;
+        let unsupported = |reason: String| HookError::Unsupported {
+            program: spec.name.clone(),
+            section: spec.section.clone(),
+            reason,
+        };
+        let (prog, note) = match object {
+            Some(object) => HookRunner::select(object, prepared, engine).map_err(unsupported)?,
+            None => (HookRunner::Interp(Box::new(prepared)), None),
+        };
+        let attached = Attached {
+            at: at.clone(),
+            engine: prog.kind(),
+            note,
+        };
         match &at {
             SyscallAttach::Tracepoint { side, nr } => {
                 let sc = syscalls::by_nr(*nr as u64).expect("number from the table");
@@ -334,7 +390,7 @@ impl<'a> SyscallHooks<'a> {
                 self.uprobe_progs.push(prog);
             }
         }
-        Ok(at)
+        Ok(attached)
     }
 
     /// Whether no program is attached.
@@ -354,13 +410,8 @@ impl<'a> SyscallHooks<'a> {
             ProgRef::RawExit(i) => &self.raw_exit[i],
             ProgRef::Uprobe(i) => &self.uprobe_progs[i],
         };
-        let mut memory = MemoryMap::with_capacity(2);
-        let addr = memory.add_ref(ctx, RegionKind::Context);
-        if let Some(regs) = extra {
-            memory.add_ref(regs, RegionKind::Context);
-        }
         self.runs += 1;
-        if let Err(trap) = prog.run_with(&[addr], &memory) {
+        if let Err(trap) = prog.run(ctx, extra) {
             let name = prog.name().to_string();
             (self.sink)(Event::Trap {
                 program: &name,

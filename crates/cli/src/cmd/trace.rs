@@ -3,7 +3,8 @@
 //!
 //! Loads the object (CO-RE against the host BTF, maps pinned with `--pin-dir` so `userbpf
 //! map dump` reads them while tracing), attaches every selected program by its section name
-//! ([`userbpf_hooks::syscall_hooks`]), spawns the command or attaches to the process, and
+//! ([`userbpf_hooks::syscall_hooks`]) in the engine `--engine` names (default: the JIT on
+//! x86-64 when the verifier accepts the program, else the interpreter with a note), spawns the command or attaches to the process, and
 //! streams the programs' output as it arrives: trace_printk lines as trace_pipe prints
 //! them, ring buffer and perf event records as hex or, when the record type is known
 //! (`--event-type STRUCT`, or a BTF struct named `event` of the record's size), decoded
@@ -21,6 +22,7 @@ use anyhow::anyhow;
 use serde_json::{json, Value};
 use userbpf_hooks::env::TaskEnv;
 use userbpf_hooks::syscall_hooks::{Event, SyscallHooks};
+use userbpf_hooks::trace_engine::EngineKind;
 use userbpf_hooks::tracer::{self, TargetStatus, Tracer};
 use userbpf_object::btf::{read_value, Btf, BtfValue, Kind};
 use userbpf_object::Object;
@@ -58,6 +60,10 @@ pub struct TraceArgs {
     /// Do not print the maps at exit.
     #[arg(long)]
     pub no_maps: bool,
+    /// Execution engine (default: the JIT on x86-64 when the verifier accepts the
+    /// program, else the checked interpreter with a note).
+    #[arg(long, value_enum)]
+    pub engine: Option<crate::cli::Engine>,
     /// The command to run and trace.
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<OsString>,
@@ -418,10 +424,17 @@ pub fn run(args: &TraceArgs) -> CmdResult {
     } else {
         args.program.clone()
     };
+    let requested = args.engine.map(|e| match e {
+        crate::cli::Engine::Interp => EngineKind::Interp,
+        crate::cli::Engine::Jit => EngineKind::Jit,
+    });
     for name in &names {
-        hooks
-            .attach(&instance, name)
+        let attached = hooks
+            .attach_engine(&object, &instance, name, requested)
             .map_err(|e| Failure::input(anyhow!("{}: {e}", path.display())))?;
+        if let Some(note) = attached.note {
+            eprintln!("note: {note}");
+        }
     }
     if hooks.is_empty() {
         return Err(Failure::input(anyhow!(
