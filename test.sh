@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Runs every userbpf test. Installs what the tests need when it is missing:
-# clang-19, llvm-19 (llvm-objdump-19 is the disassembler's reference), libbpf-dev, bpftool.
+# clang-19, llvm-19 (llvm-objdump-19 is the disassembler's reference), libbpf-dev, bpftool, and
+# iproute2 (the live packet test makes network namespaces).
 set -euo pipefail
 cd "$(dirname "$0")"
 
 missing=()
-for pkg in clang-19 llvm-19 libbpf-dev bpftool; do
+for pkg in clang-19 llvm-19 libbpf-dev bpftool iproute2; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
