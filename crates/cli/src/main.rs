@@ -49,6 +49,13 @@ impl Failure {
 pub type CmdResult = Result<(), Failure>;
 
 fn main() -> ExitCode {
+    // Like other Unix tools, end quietly when the reader of our output goes away
+    // (`userbpf trace ... | head`) instead of failing on the next write.
+    // SAFETY: called first thing in main, before any other thread exists; SIG_DFL is a valid
+    // disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let args = cli::Cli::parse();
     match cmd::dispatch(args) {
         Ok(()) => ExitCode::SUCCESS,

@@ -211,3 +211,30 @@ fn run_prints_retval_and_data_out() {
     assert_eq!(v["data_out"], "ab1122");
     assert!(v["duration_ns"].as_f64().is_some());
 }
+
+#[test]
+fn closed_output_pipe_is_not_a_panic() {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    let corpus = concat!(
+        env!("USERBPF_SHARED"),
+        "/corpus/ebpf-samples/cilium/bpf_lxc.o"
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_userbpf"))
+        .args(["disasm", corpus])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 64];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The reader is gone now; the next writes hit a closed pipe.
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        out.status.signal() == Some(13) || out.status.success(),
+        "status {:?}: {stderr}",
+        out.status
+    );
+}
