@@ -20,8 +20,8 @@ use userbpf_object::{Object, ProgramSpec};
 use userbpf_runtime::instance::PreparedProgram;
 use userbpf_runtime::memory::{MemoryMap, RegionKind};
 use userbpf_runtime::Trap;
-use userbpf_verifier::object_input::{input_for, map_infos, prog_type_of};
-use userbpf_verifier::{MapInfo, VerifiedProgram};
+use userbpf_verifier::object_input::prog_type_of;
+use userbpf_verifier::VerifiedProgram;
 
 pub use crate::packet::engine::EngineKind;
 
@@ -34,16 +34,6 @@ fn modelled_ctx_size(p: &ProgramSpec) -> Option<usize> {
     (size > 0 && size <= MAX_CTX).then_some(size)
 }
 
-/// Verify one program: `Ok(None)` when its type is not modelled.
-fn verify_one(p: &ProgramSpec, maps: &[MapInfo]) -> Result<Option<VerifiedProgram>, String> {
-    if modelled_ctx_size(p).is_none() {
-        return Ok(None);
-    }
-    userbpf_verifier::verify(&input_for(p, maps))
-        .map(Some)
-        .map_err(|e| format!("rejected at instruction {}: {}", e.insn, e.message))
-}
-
 /// Verify program `name` of `object` for the JIT: `Ok(Some(_))` when accepted, `Ok(None)`
 /// when its type is not modelled (or there is no such program), `Err` with the verifier's
 /// message when rejected (or a possible tail-call target cannot be checked).
@@ -51,29 +41,9 @@ fn verify_one(p: &ProgramSpec, maps: &[MapInfo]) -> Result<Option<VerifiedProgra
 /// # Errors
 /// The verifier's message, naming the instruction (and the tail-call target).
 pub fn verify_for_jit(object: &Object, name: &str) -> Result<Option<VerifiedProgram>, String> {
-    let Some(p) = object.program(name) else {
-        return Ok(None);
-    };
-    let maps = map_infos(object);
-    let Some(verified) = verify_one(p, &maps)? else {
-        return Ok(None);
-    };
-    let prog_array = userbpf_verifier::input::map_type::PROG_ARRAY;
-    if object.maps.iter().any(|m| m.map_type == prog_array) {
-        for other in object.programs.iter().filter(|o| o.name != name) {
-            match verify_one(other, &maps) {
-                Ok(Some(_)) => {}
-                Ok(None) => {
-                    return Err(format!(
-                        "cannot check tail-call target {} (its program type is not modelled)",
-                        other.name
-                    ))
-                }
-                Err(why) => return Err(format!("rejected tail-call target {}: {why}", other.name)),
-            }
-        }
-    }
-    Ok(Some(verified))
+    userbpf_verifier::object_input::verify_with_tail_call_targets(object, name, &|p| {
+        modelled_ctx_size(p).is_some()
+    })
 }
 
 /// A hook's program with the engine that runs it.

@@ -8,7 +8,8 @@
 
 use userbpf_object::{Object, ProgramSpec};
 
-use crate::input::{MapInfo, Options, ProgType, VerifierInput};
+use crate::input::{map_type, MapInfo, Options, ProgType, VerifierInput};
+use crate::VerifiedProgram;
 
 /// The object's maps as the verifier sees them, then the inner-map templates of its maps of
 /// maps (each outer map's `inner_map` pointing at its template).
@@ -50,6 +51,55 @@ pub fn input_for<'a>(p: &'a ProgramSpec, maps: &'a [MapInfo]) -> VerifierInput<'
         maps,
         options: privileged_options(p),
     }
+}
+
+/// Verify program `name` of `object` for an engine that trusts the verifier (the JIT):
+/// `Ok(Some(_))` when accepted, `Ok(None)` when `modelled` says its program type is not
+/// checked here (or there is no such program), `Err` with the verifier's message when
+/// rejected. With a program array in the object, every other program must pass too: tail
+/// calls may reach any of them.
+///
+/// # Errors
+/// The verifier's message, naming the instruction (and the tail-call target).
+pub fn verify_with_tail_call_targets(
+    object: &Object,
+    name: &str,
+    modelled: &dyn Fn(&ProgramSpec) -> bool,
+) -> Result<Option<VerifiedProgram>, String> {
+    let maps = map_infos(object);
+    let verify_one = |p: &ProgramSpec| -> Result<Option<VerifiedProgram>, String> {
+        if !modelled(p) {
+            return Ok(None);
+        }
+        crate::verify(&input_for(p, &maps))
+            .map(Some)
+            .map_err(|e| format!("rejected at instruction {}: {}", e.insn, e.message))
+    };
+    let Some(p) = object.program(name) else {
+        return Ok(None);
+    };
+    let Some(verified) = verify_one(p)? else {
+        return Ok(None);
+    };
+    if object
+        .maps
+        .iter()
+        .any(|m| m.map_type == map_type::PROG_ARRAY)
+    {
+        for other in object.programs.iter().filter(|o| o.name != name) {
+            match verify_one(other) {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    return Err(format!(
+                        "cannot check tail-call target {} (its program type is not modelled)",
+                        other.name
+                    ))
+                }
+                Err(why) => return Err(format!("rejected tail-call target {}: {why}", other.name)),
+            }
+        }
+    }
+    Ok(Some(verified))
 }
 
 /// The program type libbpf gives the section: the loader's, or for names it leaves

@@ -20,7 +20,7 @@ use userbpf_jit::{JitError, JitObjectProgram, JitOptions};
 use userbpf_object::{Object, ProgramSpec, ProgramType};
 use userbpf_runtime::context::{TestRunError, TestRunInput, TestRunOutput};
 use userbpf_runtime::PreparedProgram;
-use userbpf_verifier::{MapInfo, ProgType, VerifiedProgram, VerifierInput};
+use userbpf_verifier::{ProgType, VerifiedProgram};
 
 /// The engines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,53 +88,17 @@ pub fn prog_type_for_jit(p: &ProgramSpec) -> Option<ProgType> {
     }
 }
 
-/// Verify one program: `Ok(None)` when its type is not modelled.
-fn verify_one(p: &ProgramSpec, maps: &[MapInfo]) -> Result<Option<VerifiedProgram>, String> {
-    let Some(prog_type) = prog_type_for_jit(p) else {
-        return Ok(None);
-    };
-    let input = VerifierInput {
-        program: &p.insns,
-        prog_type,
-        maps,
-        options: userbpf_verifier::object_input::privileged_options(p),
-    };
-    userbpf_verifier::verify(&input)
-        .map(Some)
-        .map_err(|e| format!("rejected at instruction {}: {}", e.insn, e.message))
-}
-
 /// Verify program `name` of `object` for the JIT: `Ok(Some(_))` when accepted, `Ok(None)`
-/// when its program type is not modelled (or there is no such program), `Err` with the
-/// verifier's message when rejected. With a program array in the object, every other
-/// program must pass too (tail calls may reach them in the JIT).
+/// when its program type is not a packet type the JIT path models (or there is no such
+/// program), `Err` with the verifier's message when rejected (every possible tail-call
+/// target included).
 ///
 /// # Errors
 /// The verifier's message, naming the instruction (and the tail-call target).
 pub fn verify_for_jit(object: &Object, name: &str) -> Result<Option<VerifiedProgram>, String> {
-    let Some(p) = object.program(name) else {
-        return Ok(None);
-    };
-    let maps = map_infos(object);
-    let Some(verified) = verify_one(p, &maps)? else {
-        return Ok(None);
-    };
-    let prog_array = userbpf_verifier::input::map_type::PROG_ARRAY;
-    if object.maps.iter().any(|m| m.map_type == prog_array) {
-        for other in object.programs.iter().filter(|o| o.name != name) {
-            match verify_one(other, &maps) {
-                Ok(Some(_)) => {}
-                Ok(None) => {
-                    return Err(format!(
-                        "cannot check tail-call target {} (its program type is not modelled)",
-                        other.name
-                    ))
-                }
-                Err(why) => return Err(format!("rejected tail-call target {}: {why}", other.name)),
-            }
-        }
-    }
-    Ok(Some(verified))
+    userbpf_verifier::object_input::verify_with_tail_call_targets(object, name, &|p| {
+        prog_type_for_jit(p).is_some()
+    })
 }
 
 /// Choose the engine for program `name` of `object` (see the [module docs](self)).
