@@ -44,7 +44,7 @@ use std::sync::Arc;
 use userbpf_isa::Program;
 use userbpf_runtime::engine::Executable;
 use userbpf_runtime::interp::EngineHelpers;
-use userbpf_runtime::{Access, Helpers, MemoryMap, RegionKind, Trap};
+use userbpf_runtime::{Access, Helpers, MemoryMap, Trap};
 use userbpf_verifier::{InsnFacts, ProgType, VerifiedProgram};
 
 pub use codegen::MAX_SLOTS;
@@ -287,14 +287,7 @@ impl JitProgram {
     /// end of the program, or (for verified programs) an input of another size than the
     /// verifier assumed.
     pub fn run_raw(&self, input: &mut [u8]) -> Result<u64, Trap> {
-        let len = input.len() as u64;
-        let mut memory = MemoryMap::new();
-        let addr = if input.is_empty() {
-            0
-        } else {
-            memory.add_mut(input, RegionKind::Input)
-        };
-        self.run(&[addr, len], &mut memory)
+        userbpf_runtime::engine::run_on_input(self, input)
     }
 
     /// Run with r1.. from `args` (at most 5); helpers see `memory`. A verified program
@@ -341,10 +334,6 @@ impl JitProgram {
 }
 
 impl Executable for JitProgram {
-    fn run_raw(&self, input: &mut [u8]) -> Result<u64, Trap> {
-        JitProgram::run_raw(self, input)
-    }
-
     fn run(&self, args: &[u64], memory: &mut MemoryMap<'_>) -> Result<u64, Trap> {
         JitProgram::run(self, args, memory)
     }

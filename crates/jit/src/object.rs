@@ -25,7 +25,7 @@ use userbpf_runtime::context::{test_run_program_with, TestRunError, TestRunInput
 use userbpf_runtime::engine::Executable;
 use userbpf_runtime::instance::engine_support::TailCallSlot;
 use userbpf_runtime::maps::MapType;
-use userbpf_runtime::{MemoryMap, PreparedProgram, Region, RegionKind, Trap};
+use userbpf_runtime::{MemoryMap, PreparedProgram, Region, Trap};
 use userbpf_verifier::VerifiedProgram;
 
 use crate::run::{self, TailCalls, TailResolution};
@@ -258,22 +258,11 @@ impl JitObjectProgram {
     /// # Errors
     /// As [`JitObjectProgram::run_with`].
     pub fn run_raw(&self, input: &mut [u8]) -> Result<u64, Trap> {
-        let len = input.len() as u64;
-        let mut memory = MemoryMap::new();
-        let addr = if input.is_empty() {
-            0
-        } else {
-            memory.add_mut(input, RegionKind::Input)
-        };
-        self.run_with(&[addr, len], &memory)
+        userbpf_runtime::engine::run_on_input(self, input)
     }
 }
 
 impl Executable for JitObjectProgram {
-    fn run_raw(&self, input: &mut [u8]) -> Result<u64, Trap> {
-        JitObjectProgram::run_raw(self, input)
-    }
-
     fn run(&self, args: &[u64], memory: &mut MemoryMap<'_>) -> Result<u64, Trap> {
         self.run_with(args, memory)
     }

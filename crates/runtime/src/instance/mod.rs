@@ -58,7 +58,7 @@ use crate::helpers::Helpers;
 use crate::interp::{EngineHelpers, Interpreter};
 use crate::kernel_helpers::{self, HelperEnv, LocalEnv};
 use crate::maps::{self, Map, MapType};
-use crate::memory::{MemoryMap, Region, RegionKind};
+use crate::memory::{MemoryMap, Region};
 
 /// Tag of map handles: `lddw rX, map` loads `MAP_HANDLE_TAG | map id`.
 pub const MAP_HANDLE_TAG: u64 = 0xfbe0_0000_0000_0000;
@@ -525,22 +525,11 @@ impl PreparedProgram {
     /// # Errors
     /// A [`Trap`] when the program misbehaves.
     pub fn run_raw(&self, input: &mut [u8]) -> Result<u64, Trap> {
-        let len = input.len() as u64;
-        let mut memory = MemoryMap::new();
-        let addr = if input.is_empty() {
-            0
-        } else {
-            memory.add_mut(input, RegionKind::Input)
-        };
-        self.run_with(&[addr, len], &memory)
+        crate::engine::run_on_input(self, input)
     }
 }
 
 impl Executable for PreparedProgram {
-    fn run_raw(&self, input: &mut [u8]) -> Result<u64, Trap> {
-        PreparedProgram::run_raw(self, input)
-    }
-
     fn run(&self, args: &[u64], memory: &mut MemoryMap<'_>) -> Result<u64, Trap> {
         self.run_with(args, memory)
     }

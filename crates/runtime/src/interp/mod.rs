@@ -30,7 +30,7 @@ use userbpf_isa::Program;
 
 use crate::error::{LoadError, Trap};
 use crate::helpers::{HelperFn, Helpers};
-use crate::memory::{MemoryMap, RegionKind};
+use crate::memory::MemoryMap;
 
 pub use callbacks::{
     CallbackContext, CallbackError, CallbackHelperFn, EngineHelpers, TailCallTarget,
@@ -126,14 +126,7 @@ impl Interpreter {
     /// # Errors
     /// A [`Trap`] when the program misbehaves.
     pub fn run_raw(&self, input: &mut [u8]) -> Result<u64, Trap> {
-        let len = input.len() as u64;
-        let mut memory = MemoryMap::new();
-        let addr = if input.is_empty() {
-            0
-        } else {
-            memory.add_mut(input, RegionKind::Input)
-        };
-        self.run(&[addr, len], &mut memory)
+        crate::engine::run_on_input(self, input)
     }
 
     /// Run with r1.. set from `args` (at most 5) and the given memory regions.
