@@ -7,7 +7,7 @@
 //! `callx` accepts; map references are refused (plain bytecode has no maps).
 
 use userbpf_isa::{AtomicOp, AtomicSize, LdImm64Kind, MemSize, Source};
-use userbpf_runtime::interp::FUNC_PTR_TAG;
+use userbpf_runtime::interp::lddw_value;
 
 use super::{Cg, Operand, TMP, TMP2, TMP3};
 use crate::error::JitError;
@@ -148,26 +148,12 @@ pub(crate) fn lddw(
     imm: i32,
     next_imm: i32,
 ) -> Result<(), JitError> {
-    let unsupported = |what, why| JitError::Unsupported { slot, what, why };
-    let value = match kind {
-        LdImm64Kind::Imm => userbpf_isa::Insn::imm64(imm, next_imm),
-        LdImm64Kind::Func => FUNC_PTR_TAG | (slot as i64 + 1 + imm as i64) as u64,
-        LdImm64Kind::MapFd
-        | LdImm64Kind::MapValue
-        | LdImm64Kind::MapIdx
-        | LdImm64Kind::MapIdxValue => {
-            return Err(unsupported(
-                "a map reference (lddw with a map pseudo source)",
-                "plain bytecode has no maps; load an ELF object instead",
-            ))
+    let value = lddw_value(slot, kind, imm, next_imm).map_err(|e| match e {
+        userbpf_runtime::LoadError::Unsupported { slot, what, why } => {
+            JitError::Unsupported { slot, what, why }
         }
-        LdImm64Kind::BtfId => {
-            return Err(unsupported(
-                "a kernel variable reference (lddw BPF_PSEUDO_BTF_ID)",
-                "user space has no kernel variables",
-            ))
-        }
-    };
+        other => JitError::Prepare(other.to_string()),
+    })?;
     match cg.key64() {
         Some(key) if kind == LdImm64Kind::Imm => {
             cg.emit(X86Insn::MovAbs {

@@ -36,7 +36,7 @@ pub use callbacks::{
     CallbackContext, CallbackError, CallbackHelperFn, EngineHelpers, TailCallTarget,
     TailCallTargets, MAX_TAIL_CALL_CNT,
 };
-pub use op::FUNC_PTR_TAG;
+pub use op::{lddw_value, FUNC_PTR_TAG};
 
 /// Stack bytes per frame.
 pub const STACK_FRAME_SIZE: usize = 512;

@@ -148,6 +148,37 @@ pub(crate) enum Op {
     End,
 }
 
+/// The value `lddw` loads in an engine running plain (relocated) bytecode: the constant,
+/// or a function pointer `FUNC_PTR_TAG | target slot`. Map and kernel-variable references
+/// are refused: the instance relocates map references into constants before any engine
+/// sees them. Shared by the interpreter and the JIT.
+///
+/// # Errors
+/// [`LoadError::Unsupported`] for map and BTF-id pseudo sources.
+pub fn lddw_value(
+    slot: usize,
+    kind: LdImm64Kind,
+    imm: i32,
+    next_imm: i32,
+) -> Result<u64, LoadError> {
+    let unsupported = |what, why| LoadError::Unsupported { slot, what, why };
+    match kind {
+        LdImm64Kind::Imm => Ok(Insn::imm64(imm, next_imm)),
+        LdImm64Kind::Func => Ok(FUNC_PTR_TAG | (slot as i64 + 1 + imm as i64) as u64),
+        LdImm64Kind::MapFd
+        | LdImm64Kind::MapValue
+        | LdImm64Kind::MapIdx
+        | LdImm64Kind::MapIdxValue => Err(unsupported(
+            "a map reference (lddw with a map pseudo source)",
+            "plain bytecode has no maps; load an ELF object instead",
+        )),
+        LdImm64Kind::BtfId => Err(unsupported(
+            "a kernel variable reference (lddw BPF_PSEUDO_BTF_ID)",
+            "user space has no kernel variables",
+        )),
+    }
+}
+
 fn target(slot: usize, off: i64) -> u32 {
     // Targets were validated by Program::check_targets, so this is within 0..slot_count.
     (slot as i64 + 1 + off) as u32
@@ -358,27 +389,7 @@ pub(crate) fn translate(
                 kind,
                 imm,
                 next_imm,
-            } => match kind {
-                LdImm64Kind::Imm => Op::LoadImm(dst.num(), Insn::imm64(imm, next_imm)),
-                LdImm64Kind::Func => {
-                    Op::LoadImm(dst.num(), FUNC_PTR_TAG | target(slot, imm as i64) as u64)
-                }
-                LdImm64Kind::MapFd
-                | LdImm64Kind::MapValue
-                | LdImm64Kind::MapIdx
-                | LdImm64Kind::MapIdxValue => {
-                    return Err(unsupported(
-                        "a map reference (lddw with a map pseudo source)",
-                        "plain bytecode has no maps; load an ELF object instead",
-                    ))
-                }
-                LdImm64Kind::BtfId => {
-                    return Err(unsupported(
-                        "a kernel variable reference (lddw BPF_PSEUDO_BTF_ID)",
-                        "user space has no kernel variables",
-                    ))
-                }
-            },
+            } => Op::LoadImm(dst.num(), lddw_value(slot, kind, imm, next_imm)?),
             Insn::LoadPacket { .. } => {
                 return Err(unsupported(
                     "a legacy packet load (ld_abs/ld_ind)",
