@@ -71,12 +71,7 @@ impl ArrayMap {
     }
 
     fn index(&self, key: &[u8]) -> Result<u32, MapError> {
-        let k: [u8; 4] = key.try_into().map_err(|_| MapError::WrongSize {
-            what: "key",
-            expected: 4,
-            got: key.len(),
-        })?;
-        Ok(u32::from_ne_bytes(k))
+        index_key(key)
     }
 
     fn off(&self, idx: u32) -> usize {
@@ -165,16 +160,33 @@ impl ArrayMap {
 
     /// The kernel's `array_map_get_next_key`.
     pub(crate) fn get_next_key(&self, key: Option<&[u8]>) -> Result<Vec<u8>, MapError> {
-        let idx = match key {
-            Some(k) => self.index(k)?,
-            None => u32::MAX,
-        };
-        if idx >= self.max_entries {
-            return Ok(0u32.to_ne_bytes().to_vec());
-        }
-        if idx == self.max_entries - 1 {
-            return Err(MapError::NotFound);
-        }
-        Ok((idx + 1).to_ne_bytes().to_vec())
+        array_next_key(key, self.max_entries)
     }
+}
+
+/// The index an array-like map's 4-byte key holds (array, prog_array, perf_event_array,
+/// devmap, array_of_maps).
+pub(crate) fn index_key(key: &[u8]) -> Result<u32, MapError> {
+    let k: [u8; 4] = key.try_into().map_err(|_| MapError::WrongSize {
+        what: "key",
+        expected: 4,
+        got: key.len(),
+    })?;
+    Ok(u32::from_ne_bytes(k))
+}
+
+/// The kernel's `array_map_get_next_key`, for every array-like map: the index after `key`;
+/// index 0 for no key or a key past the end; ENOENT after the last index.
+pub(crate) fn array_next_key(key: Option<&[u8]>, max_entries: u32) -> Result<Vec<u8>, MapError> {
+    let idx = match key {
+        Some(k) => index_key(k)?,
+        None => u32::MAX,
+    };
+    if idx >= max_entries {
+        return Ok(0u32.to_ne_bytes().to_vec());
+    }
+    if idx == max_entries - 1 {
+        return Err(MapError::NotFound);
+    }
+    Ok((idx + 1).to_ne_bytes().to_vec())
 }

@@ -153,12 +153,7 @@ impl DevMap {
     }
 
     fn key(key: &[u8]) -> Result<u32, MapError> {
-        let k: [u8; 4] = key.try_into().map_err(|_| MapError::WrongSize {
-            what: "key",
-            expected: 4,
-            got: key.len(),
-        })?;
-        Ok(u32::from_ne_bytes(k))
+        super::array::index_key(key)
     }
 
     fn slot_off(idx: u32) -> usize {
@@ -422,17 +417,10 @@ impl DevMap {
         st: &Storage,
         key: Option<&[u8]>,
     ) -> Result<Vec<u8>, MapError> {
-        let key = key.map(Self::key).transpose()?;
         if self.kind != Kind::DevHash {
-            let idx = key.unwrap_or(u32::MAX);
-            if idx >= self.max_entries {
-                return Ok(0u32.to_ne_bytes().to_vec());
-            }
-            if idx == self.max_entries - 1 {
-                return Err(MapError::NotFound);
-            }
-            return Ok((idx + 1).to_ne_bytes().to_vec());
+            return super::array::array_next_key(key, self.max_entries);
         }
+        let key = key.map(Self::key).transpose()?;
         let _g = st.lock(S_GLOBAL_LOCK);
         let mut bucket = 0;
         if let Some(k) = key {

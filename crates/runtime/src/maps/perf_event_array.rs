@@ -91,12 +91,7 @@ impl PerfEventArray {
     }
 
     fn index(key: &[u8]) -> Result<u32, MapError> {
-        let k: [u8; 4] = key.try_into().map_err(|_| MapError::WrongSize {
-            what: "key",
-            expected: 4,
-            got: key.len(),
-        })?;
-        Ok(u32::from_ne_bytes(k))
+        super::array::index_key(key)
     }
 
     fn checked(&self, idx: u32) -> Result<u32, MapError> {
@@ -155,17 +150,7 @@ impl PerfEventArray {
 
     /// The kernel's `array_map_get_next_key`.
     pub(crate) fn get_next_key(&self, key: Option<&[u8]>) -> Result<Vec<u8>, MapError> {
-        let idx = match key {
-            Some(k) => Self::index(k)?,
-            None => u32::MAX,
-        };
-        if idx >= self.max_entries {
-            return Ok(0u32.to_ne_bytes().to_vec());
-        }
-        if idx == self.max_entries - 1 {
-            return Err(MapError::NotFound);
-        }
-        Ok((idx + 1).to_ne_bytes().to_vec())
+        super::array::array_next_key(key, self.max_entries)
     }
 
     /// `bpf_perf_event_output`: append `data` as one record to the slot `flags` selects.

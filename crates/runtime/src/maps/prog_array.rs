@@ -48,12 +48,7 @@ impl FdArray {
     }
 
     fn index(key: &[u8]) -> Result<u32, MapError> {
-        let k: [u8; 4] = key.try_into().map_err(|_| MapError::WrongSize {
-            what: "key",
-            expected: 4,
-            got: key.len(),
-        })?;
-        Ok(u32::from_ne_bytes(k))
+        super::array::index_key(key)
     }
 
     fn off(idx: u32) -> usize {
@@ -132,17 +127,7 @@ impl FdArray {
 
     /// The kernel's `array_map_get_next_key` (every index, empty or not).
     pub(crate) fn get_next_key(&self, key: Option<&[u8]>) -> Result<Vec<u8>, MapError> {
-        let idx = match key {
-            Some(k) => Self::index(k)?,
-            None => u32::MAX,
-        };
-        if idx >= self.max_entries {
-            return Ok(0u32.to_ne_bytes().to_vec());
-        }
-        if idx == self.max_entries - 1 {
-            return Err(MapError::NotFound);
-        }
-        Ok((idx + 1).to_ne_bytes().to_vec())
+        super::array::array_next_key(key, self.max_entries)
     }
 
     /// Occupied slots.
