@@ -735,7 +735,20 @@ pub const TRACING_TYPES: &[u32] = &[2, 5, 7, 17, 24, 26, 29];
 /// cgroup_sock, cgroup_device, cgroup_sock_addr, cgroup_sysctl, cgroup_sockopt).
 const CGROUP_TYPES: &[u32] = &[8, 9, 15, 18, 23, 25];
 
-/// Whether `pt` may call the helper.
+/// The helpers a program on one of userbpf's syscall hooks may call beyond the kernel's
+/// rules for its program type ([`crate::Options::syscall_hook`]): `bpf_override_return`,
+/// `bpf_send_signal`, `bpf_send_signal_thread`.
+pub const SYSCALL_HOOK_HELPERS: &[i32] = &[58, 109, 117];
+
+/// Whether `pt` may call the helper, with `syscall_hook` set when the program runs on
+/// userbpf's syscall hooks (a tracepoint or raw tracepoint program that may also enforce,
+/// see [`SYSCALL_HOOK_HELPERS`]).
+pub fn allowed_on(proto: &Proto, pt: ProgType, syscall_hook: bool) -> bool {
+    let hook_type = matches!(pt.kernel_id(), 5 | 17);
+    allowed(proto, pt) || (syscall_hook && hook_type && SYSCALL_HOOK_HELPERS.contains(&proto.id))
+}
+
+/// Whether `pt` may call the helper (the kernel's rules).
 pub fn allowed(proto: &Proto, pt: ProgType) -> bool {
     let id = pt.kernel_id();
     let raw = matches!(pt, ProgType::Raw { .. } | ProgType::Other(0));

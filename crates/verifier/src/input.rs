@@ -188,6 +188,14 @@ pub struct Options {
     /// path's states are recorded (a pruned path would go on in states that only agree with
     /// it on precise registers).
     pub record_states: bool,
+    /// userbpf's syscall hooks (`userbpf trace`): the program runs at a syscall stop of the
+    /// ptrace hook, which can make the syscall fail or change its result, so the
+    /// enforcement helpers the kernel offers only to kprobes (`bpf_override_return`, 58) are
+    /// allowed beside `bpf_send_signal` (109) and `bpf_send_signal_thread` (117).
+    /// [`crate::object_input::privileged_options`] sets it for the syscall sections
+    /// (`tracepoint/syscalls/sys_{enter,exit}_*`, `raw_tracepoint/sys_{enter,exit}` and their
+    /// short forms); off, the kernel's rules apply unchanged.
+    pub syscall_hook: bool,
 }
 
 impl Default for Options {
@@ -199,6 +207,7 @@ impl Default for Options {
             expected_attach_type: 0,
             test_state_freq: false,
             record_states: false,
+            syscall_hook: false,
         }
     }
 }

@@ -33,14 +33,38 @@ pub fn map_infos(object: &Object) -> Vec<MapInfo> {
     maps
 }
 
-/// The options of a privileged load of `p`: uninitialised stack reads allowed (CAP_PERFMON)
-/// and the `expected_attach_type` of its section.
+/// The options of a privileged load of `p`: uninitialised stack reads allowed (CAP_PERFMON),
+/// the `expected_attach_type` of its section, and for the sections of userbpf's syscall
+/// hooks the enforcement helpers ([`Options::syscall_hook`], see [`is_syscall_hook`]).
 pub fn privileged_options(p: &ProgramSpec) -> Options {
     Options {
         allow_uninit_stack: true,
         expected_attach_type: expected_attach_type(&p.section),
+        syscall_hook: is_syscall_hook(&p.section),
         ..Options::default()
     }
+}
+
+/// Whether a section attaches to one of userbpf's syscall hooks, where the ptrace hook can
+/// make the syscall fail: `tracepoint/syscalls/sys_enter_NAME` or `sys_exit_NAME` (`tp/`
+/// too), `raw_tracepoint/sys_enter` or `sys_exit` (`raw_tp/` too).
+pub fn is_syscall_hook(section: &str) -> bool {
+    let s = section.strip_prefix('?').unwrap_or(section);
+    let tracepoint = ["tracepoint/syscalls/", "tp/syscalls/"]
+        .iter()
+        .filter_map(|prefix| s.strip_prefix(prefix))
+        .any(|event| {
+            ["sys_enter_", "sys_exit_"].iter().any(|side| {
+                event
+                    .strip_prefix(side)
+                    .is_some_and(|name| !name.is_empty())
+            })
+        });
+    let raw = ["raw_tracepoint/", "raw_tp/"]
+        .iter()
+        .filter_map(|prefix| s.strip_prefix(prefix))
+        .any(|event| event == "sys_enter" || event == "sys_exit");
+    tracepoint || raw
 }
 
 /// The verifier input for program `p` with the object's `maps` (see [`map_infos`]).

@@ -206,7 +206,7 @@ impl Verifier<'_> {
         let Some(proto) = helpers::proto(id) else {
             return Err(self.error(st, format!("unknown func unknown#{id}"), &[]));
         };
-        if !helpers::allowed(proto, self.input.prog_type) {
+        if !helpers::allowed_on(proto, self.input.prog_type, self.input.options.syscall_hook) {
             return Err(self.error(
                 st,
                 format!(
