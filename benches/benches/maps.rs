@@ -1,13 +1,14 @@
 //! Map-operation benchmark: the cost of one map operation from inside a program, userbpf
-//! (an [`ObjectInstance`]'s prepared program, `BPF_PROG_TEST_RUN` semantics with repeat)
+//! (an [`ObjectInstance`]'s program, verified and compiled with the JIT, and the same
+//! prepared program in the interpreter; `BPF_PROG_TEST_RUN` semantics with repeat)
 //! against the kernel (the same clang-19 object loaded with `bpf()`, `BPF_PROG_TEST_RUN`
 //! with repeat), in one run.
 //!
 //! Takes `benches/maps_src/maps.bpf.c`, compiled with clang-19 when the bench starts; gives
 //! a table: for each operation (array, hash, lru_hash, percpu_hash and lpm_trie lookup and
-//! update; ringbuf reserve + submit) the nanoseconds per operation on each side and the
-//! ratio userbpf / kernel, plus the fixed cost of a run (an empty program) and of the
-//! loop the operations sit in (the `baseline` program).
+//! update; ringbuf reserve + submit) the nanoseconds per operation for our JIT, our
+//! interpreter and the kernel, and the ratio JIT / kernel, plus the fixed cost of a run (an
+//! empty program) and of the loop the operations sit in (the `baseline` program).
 //!
 //! Each program runs its operation [`OPS`] times in a loop; the cost of one operation is
 //! `(time per run - time per run of baseline) / OPS`, where the baseline runs the same
@@ -22,6 +23,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use std::collections::HashMap;
+
+use userbpf_jit::{compile_prepared, JitObjectProgram, JitOptions};
 use userbpf_kernel::{available, load_object, KernelObject, MapFd, TestRunOptions};
 use userbpf_object::Object;
 use userbpf_runtime::context::TestRunInput;
@@ -121,14 +125,35 @@ fn per_cpu_value(value: &[u8], percpu: bool, cpus: usize) -> Vec<u8> {
     }
 }
 
-/// Both sides, loaded and filled.
+/// Both sides, loaded and filled; every program of the instance also compiled with the JIT
+/// (after the verifier accepted it).
 struct Sides {
     user: ObjectInstance,
+    jit: HashMap<String, JitObjectProgram>,
     kernel: KernelObject,
+}
+
+/// Verify program `name` of `object` as the kernel would load it and compile it with the JIT.
+fn jit_program(
+    object: &Object,
+    user: &ObjectInstance,
+    name: &str,
+) -> Result<JitObjectProgram, String> {
+    let verified =
+        userbpf_verifier::object_input::verify_with_tail_call_targets(object, name, &|_| true)?
+            .ok_or_else(|| format!("{name}: no such program"))?;
+    let prepared = user.program(name).map_err(|e| e.to_string())?;
+    // SAFETY: the verifier accepted the program (just above), and `verified` is its result.
+    unsafe { compile_prepared(&prepared, Some(&verified), &JitOptions::default()) }
+        .map_err(|e| format!("{name}: {e}"))
 }
 
 fn load(object: &Object) -> Result<Sides, String> {
     let user = ObjectInstance::load(object, &LoadOptions::default()).map_err(|e| e.to_string())?;
+    let mut jit = HashMap::new();
+    for p in &object.programs {
+        jit.insert(p.name.clone(), jit_program(object, &user, &p.name)?);
+    }
     let kernel = load_object(object).map_err(|e| e.to_string())?;
     for (map, key, value) in initial_contents() {
         let percpu = map == "percpu";
@@ -147,7 +172,7 @@ fn load(object: &Object) -> Result<Sides, String> {
         )
         .map_err(|e| format!("kernel {map}: {e}"))?;
     }
-    Ok(Sides { user, kernel })
+    Ok(Sides { user, jit, kernel })
 }
 
 fn user_result(user: &ObjectInstance, slot: u32) -> u64 {
@@ -302,7 +327,27 @@ fn time_runs(max_repeat: u32, mut before: impl FnMut(), mut run: impl FnMut(u32)
     best
 }
 
-fn user_time(prog: &PreparedProgram, max_repeat: u32, before: impl FnMut()) -> f64 {
+/// One of our engines running a program of the instance.
+#[derive(Clone, Copy)]
+enum Engine<'a> {
+    Jit(&'a JitObjectProgram),
+    Interp(&'a PreparedProgram),
+}
+
+impl Engine<'_> {
+    fn test_run(
+        &self,
+        input: &TestRunInput<'_>,
+    ) -> Result<userbpf_runtime::context::TestRunOutput, userbpf_runtime::context::TestRunError>
+    {
+        match self {
+            Engine::Jit(p) => p.test_run(input),
+            Engine::Interp(p) => p.test_run(input),
+        }
+    }
+}
+
+fn user_time(prog: Engine<'_>, max_repeat: u32, before: impl FnMut()) -> f64 {
     time_runs(max_repeat, before, |repeat| {
         let out = prog
             .test_run(&TestRunInput {
@@ -329,35 +374,47 @@ fn kernel_time(kernel: &KernelObject, name: &str, max_repeat: u32, before: impl 
     })
 }
 
+/// ns per run of one program: our JIT, our interpreter, the kernel.
+#[derive(Clone, Copy)]
 struct Times {
-    user: f64,
+    jit: f64,
+    interp: f64,
     kernel: f64,
 }
 
 fn time_program(sides: &Sides, name: &str) -> Times {
     let prog = sides.user.program(name).expect("userbpf program");
+    let jit = Engine::Jit(&sides.jit[name]);
+    let interp = Engine::Interp(&prog);
     if name == "ringbuf" {
         let max = (RING_SIZE / (RING_RECORD * OPS as usize)) as u32 - 2;
         let uring = sides.user.map("ring").expect("ring");
         let kring = sides.kernel.map("ring").expect("ring");
         Times {
-            user: user_time(&prog, max, || user_drain(&uring)),
+            jit: user_time(jit, max, || user_drain(&uring)),
+            interp: user_time(interp, max, || user_drain(&uring)),
             kernel: kernel_time(&sides.kernel, name, max, || {
                 kernel_drain(kring).expect("drain")
             }),
         }
     } else {
         Times {
-            user: user_time(&prog, 1_000_000, || {}),
+            jit: user_time(jit, 1_000_000, || {}),
+            interp: user_time(interp, 1_000_000, || {}),
             kernel: kernel_time(&sides.kernel, name, 1_000_000, || {}),
         }
     }
 }
 
-/// Run every program once on both sides and compare the checksums.
-fn check_answers(sides: &Sides) -> Result<(), String> {
+/// Run every program once on both sides (on ours with `engine`) and compare the checksums.
+fn check_answers(sides: &Sides, use_jit: bool) -> Result<(), String> {
     for &(name, slot, _) in std::iter::once(&("baseline", 0, "")).chain(PROGRAMS) {
-        let prog = sides.user.program(name).map_err(|e| e.to_string())?;
+        let prepared = sides.user.program(name).map_err(|e| e.to_string())?;
+        let prog = if use_jit {
+            Engine::Jit(&sides.jit[name])
+        } else {
+            Engine::Interp(&prepared)
+        };
         let out = prog
             .test_run(&TestRunInput {
                 data_in: &PACKET,
@@ -406,10 +463,11 @@ fn main() {
     let _ = std::fs::remove_file(&path);
     let object = Object::parse(&bytes).expect("object parses");
     let sides = load(&object).unwrap_or_else(|e| panic!("load: {e}"));
-    check_answers(&sides).unwrap_or_else(|e| panic!("answers differ: {e}"));
+    check_answers(&sides, false).unwrap_or_else(|e| panic!("interpreter answers differ: {e}"));
+    check_answers(&sides, true).unwrap_or_else(|e| panic!("JIT answers differ: {e}"));
     if let Ok(name) = std::env::var("USERBPF_BENCH_PROFILE") {
-        // Profiling aid: run one program on userbpf only, for about five seconds.
-        let prog = sides.user.program(&name).expect("program");
+        // Profiling aid: run one program on userbpf's JIT only, for about five seconds.
+        let prog = &sides.jit[&name];
         let start = std::time::Instant::now();
         while start.elapsed().as_secs() < 5 {
             let input = TestRunInput {
@@ -429,39 +487,46 @@ fn main() {
         "map operations from inside an XDP program: {OPS} per run, ns per operation = (run - baseline run) / {OPS}"
     );
     println!(
-        "{:<34} {:>12} {:>12} {:>16}",
-        "operation", "userbpf ns", "kernel ns", "userbpf/kernel"
+        "{:<34} {:>10} {:>10} {:>10} {:>11} {:>13}",
+        "operation", "jit ns", "interp ns", "kernel ns", "jit/kernel", "interp/kernel"
     );
-    println!(
-        "{:<34} {:>12.1} {:>12.1} {:>16.2}   (per run, fixed)",
-        "empty program",
-        empty.user,
-        empty.kernel,
-        empty.user / empty.kernel
-    );
-    println!(
-        "{:<34} {:>12.1} {:>12.1} {:>16.2}   (per run, {OPS} loop iterations)",
+    let row = |label: &str, t: Times, note: &str| {
+        println!(
+            "{label:<34} {:>10.2} {:>10.2} {:>10.2} {:>11.2} {:>13.2}{note}",
+            t.jit,
+            t.interp,
+            t.kernel,
+            t.jit / t.kernel.max(0.01),
+            t.interp / t.kernel.max(0.01)
+        )
+    };
+    row("empty program", empty, "   (per run, fixed)");
+    row(
         "baseline loop",
-        baseline.user,
-        baseline.kernel,
-        baseline.user / baseline.kernel
+        baseline,
+        &format!("   (per run, {OPS} loop iterations)"),
     );
     let mut slower = Vec::new();
     for &(name, _, label) in PROGRAMS {
         let t = time_program(&sides, name);
-        let user = ((t.user - baseline.user) / OPS).max(0.0);
-        let kernel = ((t.kernel - baseline.kernel) / OPS).max(0.0);
-        let ratio = user / kernel.max(0.01);
-        if ratio > 1.0 {
+        let per_op = |run: f64, base: f64| ((run - base) / OPS).max(0.0);
+        let op = Times {
+            jit: per_op(t.jit, baseline.jit),
+            interp: per_op(t.interp, baseline.interp),
+            kernel: per_op(t.kernel, baseline.kernel),
+        };
+        if op.jit > op.kernel {
             slower.push(label);
         }
-        println!("{label:<34} {user:>12.2} {kernel:>12.2} {ratio:>16.2}");
+        row(label, op, "");
     }
     compare_maps(&sides).unwrap_or_else(|e| panic!("after timing: {e}"));
-    println!("answers: checksums and final map contents agree with the kernel");
+    println!(
+        "answers: checksums and final map contents agree with the kernel (JIT and interpreter)"
+    );
     if slower.is_empty() {
-        println!("goal met: no operation slower than the kernel's");
+        println!("goal met: no operation slower than the kernel's (JIT)");
     } else {
-        println!("slower than the kernel: {}", slower.join(", "));
+        println!("slower than the kernel (JIT): {}", slower.join(", "));
     }
 }
