@@ -286,6 +286,7 @@ fn verify(object: &Object, name: &str) -> userbpf_verifier::VerifiedProgram {
             flags: m.map_flags,
             fd: None,
             inner_map: None,
+            frozen: None,
         })
         .collect();
     userbpf_verifier::verify(&VerifierInput {

@@ -144,7 +144,7 @@ pub const BPF_F_RDONLY_PROG: u32 = 1 << 7;
 pub const BPF_F_WRONLY_PROG: u32 = 1 << 8;
 
 /// What the verifier needs to know about one map.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct MapInfo {
     /// `enum bpf_map_type` (see [`map_type`]).
     pub map_type: u32,
@@ -163,6 +163,11 @@ pub struct MapInfo {
     /// [`VerifierInput::maps`] of the inner map's template. A lookup then gives, after its
     /// null check, a pointer to that map rather than to a value.
     pub inner_map: Option<u32>,
+    /// The contents of a frozen, read-only array map of one element (`BPF_F_RDONLY_PROG`,
+    /// frozen as libbpf freezes `.rodata` after loading): loads at a constant offset from
+    /// its value give known scalars, as the kernel's `bpf_map_direct_read`. Only set when
+    /// the runtime guarantees nobody writes the value after verification; `None` otherwise.
+    pub frozen: Option<std::sync::Arc<[u8]>>,
 }
 
 /// Verifier settings.

@@ -12,7 +12,9 @@ use crate::input::{map_type, MapInfo, Options, ProgType, VerifierInput};
 use crate::VerifiedProgram;
 
 /// The object's maps as the verifier sees them, then the inner-map templates of its maps of
-/// maps (each outer map's `inner_map` pointing at its template).
+/// maps (each outer map's `inner_map` pointing at its template). The read-only global data
+/// (`.rodata`, `.rodata.*`) is given as frozen with its initial contents ([`MapInfo::frozen`]),
+/// as libbpf freezes these maps before loading the programs.
 pub fn map_infos(object: &Object) -> Vec<MapInfo> {
     let info = |m: &userbpf_object::MapSpec| MapInfo {
         map_type: m.map_type,
@@ -22,6 +24,7 @@ pub fn map_infos(object: &Object) -> Vec<MapInfo> {
         flags: m.map_flags,
         fd: None,
         inner_map: None,
+        frozen: frozen_rodata(m),
     };
     let mut maps: Vec<MapInfo> = object.maps.iter().map(info).collect();
     for (i, m) in object.maps.iter().enumerate() {
@@ -31,6 +34,23 @@ pub fn map_infos(object: &Object) -> Vec<MapInfo> {
         }
     }
     maps
+}
+
+/// The contents of a `.rodata` map, which libbpf freezes (read-only for programs, one
+/// element, its initial data zero-padded to the value size); `None` for every other map.
+fn frozen_rodata(m: &userbpf_object::MapSpec) -> Option<std::sync::Arc<[u8]>> {
+    let rodata = m.section == ".rodata" || m.section.starts_with(".rodata.");
+    if !rodata
+        || m.map_type != map_type::ARRAY
+        || m.max_entries != 1
+        || m.map_flags & crate::input::BPF_F_RDONLY_PROG == 0
+        || m.data.len() > m.value_size as usize
+    {
+        return None;
+    }
+    let mut value = m.data.clone();
+    value.resize(m.value_size as usize, 0);
+    Some(value.into())
 }
 
 /// The options of a privileged load of `p`: uninitialised stack reads allowed (CAP_PERFMON),

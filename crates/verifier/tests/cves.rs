@@ -76,6 +76,7 @@ fn cve_2022_23222() {
         flags: 0,
         fd: Some(3),
         inner_map: None,
+        frozen: None,
     }];
     let code = "ld_pseudo r1, 1, 3\nr2 = 8\nr3 = 0\ncall 131\nr0 += 8\nif r0 == 0 goto +4\nr1 = r0\nr1 += -8\nr2 = 0\ncall 132\nr0 = 0\nexit";
     let err = run(code, ProgType::Xdp, &maps, Options::default()).unwrap_err();

@@ -17,6 +17,7 @@ const MAPS: &[MapInfo] = &[MapInfo {
     flags: 0,
     fd: Some(1),
     inner_map: None,
+    frozen: None,
 }];
 
 fn ok(name: &str, code: &str) -> u64 {

@@ -85,6 +85,7 @@ const MAPS: &[MapInfo] = &[
         flags: 0,
         fd: Some(1),
         inner_map: None,
+        frozen: None,
     },
     MapInfo {
         map_type: map_type::ARRAY,
@@ -94,6 +95,7 @@ const MAPS: &[MapInfo] = &[
         flags: 0,
         fd: Some(2),
         inner_map: None,
+        frozen: None,
     },
     MapInfo {
         map_type: map_type::RINGBUF,
@@ -103,6 +105,7 @@ const MAPS: &[MapInfo] = &[
         flags: 0,
         fd: Some(3),
         inner_map: None,
+        frozen: None,
     },
     MapInfo {
         map_type: map_type::ARRAY,
@@ -112,6 +115,7 @@ const MAPS: &[MapInfo] = &[
         flags: userbpf_verifier::input::BPF_F_RDONLY_PROG,
         fd: Some(4),
         inner_map: None,
+        frozen: None,
     },
     MapInfo {
         map_type: map_type::PROG_ARRAY,
@@ -121,6 +125,7 @@ const MAPS: &[MapInfo] = &[
         flags: 0,
         fd: Some(5),
         inner_map: None,
+        frozen: None,
     },
     MapInfo {
         map_type: map_type::ARRAY,
@@ -130,6 +135,7 @@ const MAPS: &[MapInfo] = &[
         flags: userbpf_verifier::input::BPF_F_WRONLY_PROG,
         fd: Some(6),
         inner_map: None,
+        frozen: None,
     },
 ];
 

@@ -371,7 +371,7 @@ impl Verifier<'_> {
                         &[],
                     ));
                 };
-                let info = self.input.maps[m as usize];
+                let info = &self.input.maps[m as usize];
                 if next_imm < 0 || next_imm as u32 >= info.value_size.max(1) {
                     return Err(self.error(
                         st,

@@ -279,7 +279,7 @@ impl Verifier<'_> {
                             &[r],
                         ));
                     };
-                    let info = self.input.maps[m as usize];
+                    let info = &self.input.maps[m as usize];
                     let n = if *arg == Arg::MapKey {
                         info.key_size
                     } else {

@@ -318,7 +318,7 @@ impl Verifier<'_> {
                 Ok(None)
             }
             RegType::MapValue => {
-                let info = self.input.maps[reg.map as usize];
+                let info = &self.input.maps[reg.map as usize];
                 if kind == Access::Write && info.flags & BPF_F_RDONLY_PROG != 0 {
                     return Err(self.error(st, "write into map forbidden".into(), &[r]));
                 }
@@ -335,6 +335,10 @@ impl Verifier<'_> {
                     "map value",
                     "value_size",
                 )?;
+                if kind == Access::Read {
+                    return Ok(frozen_read(info, reg, off, size)
+                        .map(|v| RegState::scalar(Scalar::konst(v))));
+                }
                 Ok(None)
             }
             RegType::Mem | RegType::RingbufMem => {
@@ -349,7 +353,7 @@ impl Verifier<'_> {
                         &[r],
                     ));
                 }
-                let info = self.input.maps[reg.map as usize];
+                let info = &self.input.maps[reg.map as usize];
                 self.region_access(
                     st,
                     r,
@@ -760,4 +764,24 @@ impl Verifier<'_> {
             )),
         }
     }
+}
+
+/// A load of `size` bytes at `off` plus the constant offset of `reg` from a frozen read-only
+/// array map of one element ([`crate::MapInfo::frozen`]): the value there (zero-extended),
+/// as the kernel's `bpf_map_direct_read`; `None` when the map is not frozen or the offset
+/// not constant.
+fn frozen_read(info: &crate::MapInfo, reg: RegState, off: i64, size: u32) -> Option<u64> {
+    let data = info.frozen.as_deref()?;
+    if info.map_type != crate::map_type::ARRAY
+        || info.max_entries != 1
+        || info.flags & BPF_F_RDONLY_PROG == 0
+        || !matches!(size, 1 | 2 | 4 | 8)
+    {
+        return None;
+    }
+    let start = usize::try_from(off.checked_add(reg.var.as_const()? as i64)?).ok()?;
+    let bytes = data.get(start..start.checked_add(size as usize)?)?;
+    let mut le = [0u8; 8];
+    le[..bytes.len()].copy_from_slice(bytes);
+    Some(u64::from_le_bytes(le))
 }
