@@ -21,13 +21,18 @@ tail:
     r6 = *(u8 *)(r5 + 0)
     r6 <<= 8
     r0 += r6
-fold:
+fold:                           # three folds of the carries: enough below 2^48
     r6 = r0
     r6 >>= 16
-    if r6 == 0 goto done
     r0 &= 0xffff
     r0 += r6
-    goto fold
-done:
+    r6 = r0
+    r6 >>= 16
+    r0 &= 0xffff
+    r0 += r6
+    r6 = r0
+    r6 >>= 16
+    r0 &= 0xffff
+    r0 += r6
     r0 ^= 0xffff
     exit

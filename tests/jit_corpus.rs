@@ -3,7 +3,7 @@
 //!
 //! For every xdp, socket filter and tc program the verifier accepts (with the object's
 //! maps, as the packet hooks verify for the JIT: [`engine::map_infos`],
-//! [`engine::prog_type_for_jit`]; with a program array in the object, every other program
+//! [`engine::prog_type_for_jit`], packet types only; with a program array in the object, every other program
 //! must be accepted too, since tail calls may reach it), two fresh
 //! [`ObjectInstance`]s are loaded: one runs the program in the interpreter
 //! ([`PreparedProgram::test_run`]), the other in the JIT
@@ -324,7 +324,15 @@ fn verify_all(object: &Object) -> Vec<Option<Result<VerifiedProgram, String>>> {
         .programs
         .iter()
         .map(|p| {
-            let prog_type = engine::prog_type_for_jit(p)?;
+            // Packet programs: the generated inputs are packets.
+            let prog_type = engine::prog_type_for_jit(p).filter(|t| {
+                matches!(
+                    t,
+                    userbpf_verifier::ProgType::Xdp
+                        | userbpf_verifier::ProgType::SocketFilter
+                        | userbpf_verifier::ProgType::SchedCls
+                )
+            })?;
             let input = VerifierInput {
                 program: &p.insns,
                 prog_type,

@@ -131,13 +131,14 @@ pub struct RunArgs {
     /// Number of runs (mean duration is reported).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000_000))]
     pub repeat: u32,
-    /// Execution engine.
+    /// Execution engine for the verified program (default: the JIT on x86-64).
     #[arg(long, value_enum)]
     pub engine: Option<Engine>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
-    /// Skip the verifier (trusted bytecode only).
+    /// Run without a verifier pass in the checked interpreter (trusted programs only; every
+    /// memory access is checked at run time).
     #[arg(long)]
     pub unverified: bool,
     /// Stop after this many instructions per run.
@@ -187,10 +188,13 @@ pub struct XdpArgs {
     /// Live: stop after this many packets.
     #[arg(long, requires = "iface")]
     pub count: Option<u64>,
-    /// Execution engine (default: the JIT on x86-64 when the verifier accepts the
-    /// program, else the checked interpreter with a note).
+    /// Execution engine for the verified program (default: the JIT on x86-64).
     #[arg(long, value_enum)]
     pub engine: Option<Engine>,
+    /// Run the program without a verifier pass in the checked interpreter (trusted
+    /// programs the verifier cannot prove yet; every memory access is checked at run time).
+    #[arg(long, conflicts_with = "engine")]
+    pub unverified: bool,
 }
 
 /// Update flags of `map update`.

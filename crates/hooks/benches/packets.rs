@@ -101,7 +101,7 @@ fn hook(object: &Object, name: &str, engine: EngineKind) -> PacketHook {
         m.update(&key, &v, 0).unwrap();
     }
     let prepared = instance.program(name).unwrap();
-    let runner = Runner::verified_or_interp(object, prepared, Some(engine)).unwrap();
+    let runner = Runner::verified(object, prepared, Some(engine)).unwrap();
     PacketHook::with_runner(runner).unwrap()
 }
 

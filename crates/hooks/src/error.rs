@@ -15,6 +15,15 @@ pub enum HookError {
         /// Why.
         reason: String,
     },
+    /// The verifier rejected the program (or does not model its type): nothing runs
+    /// unverified unless asked for.
+    #[error("{reason}")]
+    Rejected {
+        /// Program name.
+        program: String,
+        /// The verifier's message, with the opt-out.
+        reason: String,
+    },
     /// Preparing the program failed (relocation, unavailable helper...).
     #[error(transparent)]
     Runtime(#[from] userbpf_runtime::RuntimeError),

@@ -163,7 +163,7 @@ pub struct Attached {
     pub at: SyscallAttach,
     /// The engine that runs it.
     pub engine: EngineKind,
-    /// Why the default JIT was not used, when it was not.
+    /// A note for the user: the program runs unverified (the opt-out).
     pub note: Option<String>,
 }
 
@@ -302,15 +302,27 @@ impl<'a> SyscallHooks<'a> {
             .map(|a| a.at)
     }
 
-    /// Attach program `name` of `instance`, loaded from `object`, by its section name, in
-    /// the engine `engine` names ([`crate::trace_engine`]): None is the host's default, the
-    /// JIT on x86-64 when the verifier accepts the program, else the checked interpreter
-    /// (with [`Attached::note`] saying why); `Some(EngineKind::Jit)` refuses programs the
-    /// verifier rejects or does not model.
+    /// The explicit opt-out of verification: attach program `name` of `instance` by its
+    /// section name, run without a verifier pass in the checked interpreter (which checks
+    /// every memory access at run time). [`Attached::note`] says so.
     ///
     /// # Errors
-    /// As [`SyscallHooks::attach`]; [`HookError::Unsupported`] when the JIT was asked for
-    /// and cannot run the program.
+    /// As [`SyscallHooks::attach`].
+    pub fn attach_unverified(
+        &mut self,
+        instance: &ObjectInstance,
+        name: &str,
+    ) -> Result<Attached, HookError> {
+        self.attach_inner(None, instance, name, Some(EngineKind::Interp))
+    }
+
+    /// Attach program `name` of `instance`, loaded from `object`, by its section name, in
+    /// the engine `engine` names ([`crate::trace_engine`]; None is the host's default, the
+    /// JIT on x86-64), once the verifier accepted it.
+    ///
+    /// # Errors
+    /// As [`SyscallHooks::attach`]; [`HookError::Rejected`] when the verifier rejects the
+    /// program or does not model its type (see [`SyscallHooks::attach_unverified`]).
     pub fn attach_engine(
         &mut self,
         object: &Object,
@@ -334,14 +346,22 @@ impl<'a> SyscallHooks<'a> {
         let at = syscall_attach(spec)?;
         let helpers = hook_helpers(&self.env, &self.state);
         let prepared = instance.program_with(name, &helpers)?;
-        let unsupported = |reason: String| HookError::Unsupported {
-            program: spec.name.clone(),
-            section: spec.section.clone(),
-            reason,
-        };
         let (prog, note) = match object {
-            Some(object) => HookRunner::select(object, prepared, engine).map_err(unsupported)?,
-            None => (HookRunner::Interp(Box::new(prepared)), None),
+            Some(object) => (
+                HookRunner::select(object, prepared, engine).map_err(|reason| {
+                    HookError::Rejected {
+                        program: spec.name.clone(),
+                        reason,
+                    }
+                })?,
+                None,
+            ),
+            None => (
+                HookRunner::unverified(prepared),
+                Some(format!(
+                    "program {name}: running without verification in the checked interpreter"
+                )),
+            ),
         };
         let attached = Attached {
             at: at.clone(),

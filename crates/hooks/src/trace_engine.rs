@@ -1,16 +1,17 @@
 //! Engine selection for programs of the tracing hooks (syscall tracepoints, raw
-//! tracepoints, uprobes): verify, then the JIT; or the checked interpreter.
+//! tracepoints, uprobes): verify first, then the JIT or the checked interpreter.
 //!
 //! Takes the [`Object`] an instance was loaded from, a prepared program of the instance and
 //! the engine asked for (or none); gives a [`HookRunner`] that runs the program on a hook's
-//! context, and a note when the default JIT could not be used.
+//! context.
 //!
-//! The JIT runs only verified programs. The verifier's program type comes from
+//! Nothing runs unless the verifier accepts it. The verifier's program type comes from
 //! [`userbpf_verifier::object_input::prog_type_of`] (tracepoint, raw tracepoint and kprobe,
 //! the type of uprobes, are modelled); with a program array in the object every other
-//! program must pass too (tail calls may reach them). The default engine (the JIT on
-//! x86-64) falls back to the interpreter with a note when the verifier rejects the program
-//! or does not model its type; the JIT asked for by name refuses instead.
+//! program must pass too (tail calls may reach them). A program the verifier rejects, or
+//! whose type it does not model, is refused with the verifier's message. The one opt-out is
+//! explicit: [`HookRunner::unverified`] runs a trusted program in the checked interpreter,
+//! which checks every memory access at run time (`userbpf trace --unverified`).
 //!
 //! The JIT does not check memory, so contexts are padded with zeros to the size the
 //! verifier lets the program read (the kernel's `PERF_MAX_TRACE_SIZE` for tracepoints).
@@ -46,6 +47,9 @@ pub fn verify_for_jit(object: &Object, name: &str) -> Result<Option<VerifiedProg
     })
 }
 
+/// How a refusal names the opt-out.
+const OPT_OUT: &str = "--unverified runs a trusted program in the checked interpreter";
+
 /// A hook's program with the engine that runs it.
 #[derive(Debug)]
 pub enum HookRunner {
@@ -61,24 +65,21 @@ pub enum HookRunner {
 }
 
 impl HookRunner {
-    /// The engine for `prepared`, a program of an instance loaded from `object`:
-    /// `requested` None means the host's default ([`EngineKind::native_default`]). Gives
-    /// the runner and, when the default JIT could not be used, a note saying why.
+    /// The engine for `prepared`, a program of an instance loaded from `object`, once the
+    /// verifier accepted it: `requested` None means the host's default
+    /// ([`EngineKind::native_default`]).
     ///
     /// # Errors
-    /// The JIT was asked for and the verifier rejects the program or does not model its
-    /// type; `object` does not hold the same program; the JIT cannot compile it.
+    /// The verifier rejects the program or does not model its type (the message says so and
+    /// names the opt-out); `object` does not hold the same program; the JIT cannot compile
+    /// it.
     pub fn select(
         object: &Object,
         prepared: PreparedProgram,
         requested: Option<EngineKind>,
-    ) -> Result<(HookRunner, Option<String>), String> {
+    ) -> Result<HookRunner, String> {
         let engine = requested.unwrap_or_else(EngineKind::native_default);
-        if engine == EngineKind::Interp {
-            return Ok((HookRunner::Interp(Box::new(prepared)), None));
-        }
         let name = prepared.name().to_string();
-        let explicit = requested == Some(EngineKind::Jit);
         let spec = prepared.spec();
         // The verifier's result must be for the program the instance prepared.
         let same = object
@@ -92,31 +93,23 @@ impl HookRunner {
         }
         let verified = match verify_for_jit(object, &name) {
             Ok(Some(v)) => v,
-            Ok(None) if explicit => {
-                return Err(format!(
-                    "program {name}: the verifier does not model its program type, and the \
-                     JIT runs only verified programs; use --engine interp"
-                ))
-            }
-            Err(why) if explicit => {
-                return Err(format!(
-                    "program {name}: the verifier {why}; the JIT runs only verified programs"
-                ))
-            }
             Ok(None) => {
-                let note = format!(
-                    "program {name}: the verifier does not model its program type; running in \
-                     the checked interpreter"
-                );
-                return Ok((HookRunner::Interp(Box::new(prepared)), Some(note)));
+                return Err(format!(
+                    "program {name}: the verifier does not model program type {}, and \
+                     userbpf runs only verified programs ({OPT_OUT})",
+                    spec.prog_type.name()
+                ))
             }
             Err(why) => {
-                let note = format!(
-                    "program {name}: the verifier {why}; running in the checked interpreter"
-                );
-                return Ok((HookRunner::Interp(Box::new(prepared)), Some(note)));
+                return Err(format!(
+                    "program {name}: the verifier {why}; userbpf runs only verified programs \
+                     ({OPT_OUT})"
+                ))
             }
         };
+        if engine == EngineKind::Interp {
+            return Ok(HookRunner::Interp(Box::new(prepared)));
+        }
         let ctx_size = modelled_ctx_size(spec).expect("verified programs have a modelled type");
         // SAFETY: the verifier accepted this program of `object` (checked above to be the
         // one `prepared` was loaded from) and every possible tail-call target; contexts are
@@ -125,13 +118,18 @@ impl HookRunner {
             userbpf_jit::compile_prepared(&prepared, Some(&verified), &JitOptions::default())
         }
         .map_err(|e| format!("program {name}: {e}"))?;
-        Ok((
-            HookRunner::Jit {
-                program: Box::new(program),
-                ctx_size,
-            },
-            None,
-        ))
+        Ok(HookRunner::Jit {
+            program: Box::new(program),
+            ctx_size,
+        })
+    }
+
+    /// The explicit opt-out: `prepared` runs without a verifier pass in the checked
+    /// interpreter, which checks every memory access at run time and stops the program at
+    /// the first one outside its regions (for trusted programs the verifier cannot prove
+    /// yet).
+    pub fn unverified(prepared: PreparedProgram) -> HookRunner {
+        HookRunner::Interp(Box::new(prepared))
     }
 
     /// The engine.

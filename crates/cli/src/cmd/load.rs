@@ -1,7 +1,8 @@
 //! Loading one program of an ELF object for a run, shared by `userbpf run OBJ` and
 //! `userbpf xdp`: parse the object, choose the program (`--program`, or the only one),
-//! apply CO-RE relocations, create its maps (pinned with `--pin-dir`), choose the engine
-//! (verify, then the JIT; see [`userbpf_hooks::packet::engine`]) and prepare the program in
+//! apply CO-RE relocations, create its maps (pinned with `--pin-dir`), verify the program
+//! and choose the engine (see [`userbpf_hooks::packet::engine`]: a rejected program is
+//! refused, `--unverified` is the checked interpreter's opt-out) and prepare the program in
 //! it.
 
 use std::path::{Path, PathBuf};
@@ -74,7 +75,7 @@ pub(super) struct LoadRequest<'a> {
     pub pin_dir: Option<&'a PathBuf>,
     /// The engine asked for (None: the host's default).
     pub engine: Option<Engine>,
-    /// Run the JIT without a verifier pass (trusted objects).
+    /// Run the checked interpreter without a verifier pass (trusted objects).
     pub unverified: bool,
 }
 
@@ -86,8 +87,8 @@ pub(super) struct Loaded {
     path: PathBuf,
 }
 
-/// Load the object and choose the engine (printing the verifier's note when the default
-/// JIT falls back to the interpreter).
+/// Load the object, verify the program and choose the engine (printing a note when the
+/// user opted out of verification).
 pub(super) fn load(req: &LoadRequest<'_>) -> Result<Loaded, Failure> {
     let path = req.object;
     let bytes = read_file(path)?;
@@ -136,11 +137,15 @@ pub(super) fn load(req: &LoadRequest<'_>) -> Result<Loaded, Failure> {
     });
     let selection =
         engine::select(&object, &name, requested, req.unverified).map_err(|e| match e {
-            SelectError::NotModelled(m) => Failure::input(anyhow!(m)),
-            SelectError::Rejected(m) => Failure::program(anyhow!(m)),
+            SelectError::Usage(m) => Failure::input(anyhow!(m)),
+            SelectError::NotModelled(m) | SelectError::Rejected(m) => {
+                Failure::program(anyhow!("{}: {m}", path.display()))
+            }
         })?;
-    if let Selection::Interp { note: Some(note) } = &selection {
-        eprintln!("note: {note}");
+    if let Selection::Interp { verified: false } = &selection {
+        eprintln!(
+            "note: program {name}: running without verification in the checked interpreter"
+        );
     }
     Ok(Loaded {
         name,
@@ -160,8 +165,7 @@ impl Loaded {
             .map_err(|e| Failure::input(anyhow!("{}: {e}", self.path.display())))?;
         adjust(&mut prepared);
         // SAFETY: `engine::select` gave the verifier's result for this program of the
-        // object the instance was loaded from (and for every possible tail-call target), or
-        // the user vouched for the object with --unverified.
+        // object the instance was loaded from (and for every possible tail-call target).
         unsafe { Runner::new(prepared, &self.selection) }
             .map_err(|e| Failure::input(anyhow!("{}: {e}", self.path.display())))
     }

@@ -24,9 +24,14 @@ pub fn run(args: &RunArgs) -> CmdResult {
             ))),
         };
     };
-    // The default is the JIT (on x86-64) for programs the verifier accepts. With
-    // --unverified (no verifier pass) or --budget it is the checked interpreter: the
-    // unchecked JIT must be asked for by name (--engine jit --unverified).
+    // Nothing runs unverified unless asked for: --unverified is the checked interpreter's
+    // opt-out (the JIT runs only verified programs). The default engine is the JIT (on
+    // x86-64); with --unverified or --budget it is the interpreter.
+    if args.unverified && args.engine == Some(Engine::Jit) {
+        return Err(Failure::input(anyhow!(
+            "--unverified runs the checked interpreter: the JIT runs only verified programs"
+        )));
+    }
     let engine = match args.engine {
         Some(e) => e,
         None if args.budget.is_some() || args.unverified => Engine::Interp,
@@ -59,10 +64,10 @@ pub fn run(args: &RunArgs) -> CmdResult {
         (None, None) => Vec::new(),
     };
     let helpers = Helpers::new();
-    // Without --unverified the JIT takes the program only once the verifier accepted it as
-    // plain bytecode on an input of this size; the default engine falls back to the
-    // interpreter when it does not.
-    let verified = if engine == Engine::Jit && !args.unverified {
+    // The verifier checks the program as plain bytecode on an input of this size.
+    let verified = if args.unverified {
+        None
+    } else {
         let size = u32::try_from(data_in.len())
             .map_err(|_| Failure::input(anyhow!("the input is too large")))?;
         let input = VerifierInput {
@@ -74,57 +79,28 @@ pub fn run(args: &RunArgs) -> CmdResult {
                 ..Options::default()
             },
         };
-        match userbpf_verifier::verify(&input) {
-            Ok(v) => Some(v),
-            Err(e) if args.engine == Some(Engine::Jit) => {
-                return Err(Failure::program(anyhow!(
-                    "{}: the verifier rejected the program at instruction {}: {}; the JIT runs \
-                     only verified programs (--unverified for trusted bytecode)",
-                    raw.display(),
-                    e.insn,
-                    e.message
-                )))
-            }
-            Err(e) => {
-                eprintln!(
-                    "note: the verifier rejected the program at instruction {}: {}; running \
-                     in the checked interpreter",
-                    e.insn, e.message
-                );
-                None
-            }
-        }
-    } else {
-        None
+        Some(userbpf_verifier::verify(&input).map_err(|e| {
+            Failure::program(anyhow!(
+                "{}: the verifier rejected the program at instruction {}: {}; userbpf runs \
+                 only verified programs (--unverified runs trusted bytecode in the checked \
+                 interpreter)",
+                raw.display(),
+                e.insn,
+                e.message
+            ))
+        })?)
     };
-    let engine = if engine == Engine::Jit && !args.unverified && verified.is_none() {
-        Engine::Interp
-    } else {
-        engine
-    };
-    let vm: Box<dyn Executable> = match engine {
-        Engine::Interp => {
+    let vm: Box<dyn Executable> = match (engine, &verified) {
+        (Engine::Jit, Some(v)) => Box::new(
+            userbpf_jit::compile(v, &helpers, &userbpf_jit::JitOptions::default())
+                .map_err(|e| Failure::input(anyhow!("{}: {e}", raw.display())))?,
+        ),
+        _ => {
             let mut vm = Interpreter::new(&program, &helpers)
                 .map_err(|e| Failure::input(anyhow!("{}: {e}", raw.display())))?;
             vm.set_budget(args.budget);
             Box::new(vm)
         }
-        Engine::Jit => Box::new(
-            match &verified {
-                Some(v) => userbpf_jit::compile(v, &helpers, &userbpf_jit::JitOptions::default()),
-                // SAFETY: reached only with --unverified, by which the user vouches that the
-                // bytecode is trusted (tests, benchmarks); the JIT does not check memory
-                // accesses.
-                None => unsafe {
-                    userbpf_jit::compile_unchecked(
-                        &program,
-                        &helpers,
-                        &userbpf_jit::JitOptions::default(),
-                    )
-                },
-            }
-            .map_err(|e| Failure::input(anyhow!("{}: {e}", raw.display())))?,
-        ),
     };
     let out = test_run(vm.as_ref(), &data_in, args.repeat)
         .map_err(|e| Failure::program(anyhow!("{}: {e}", raw.display())))?;

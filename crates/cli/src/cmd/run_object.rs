@@ -7,12 +7,12 @@
 //! `--ctx-in`, `--repeat` times. Prints retval (the low 32 bits of r0, as the kernel reports
 //! it), mean duration, data_out and ctx_out.
 //!
-//! Engines: the JIT runs only verified programs. Without `--unverified` the program is
-//! verified first (XDP, socket filter and tc programs, the types whose context the verifier
-//! models); `--engine jit` refuses what the verifier rejects or does not model, and the
-//! default engine (the JIT on x86-64) falls back to the checked interpreter for those, with
-//! a note. `--engine jit --unverified` runs the JIT on trusted objects without a verifier
-//! pass (`--unverified` alone runs the checked interpreter).
+//! Engines: the program is verified first (with its program type; with a program array in
+//! the object, every possible tail-call target too) and runs in the JIT on x86-64 by
+//! default, or in the checked interpreter with `--engine interp` or `--budget`. A program
+//! the verifier rejects, or whose type it does not model, is refused (exit 1) with the
+//! verifier's message. `--unverified` is the one opt-out: the checked interpreter without
+//! a verifier pass, for trusted objects (every memory access is still checked at run time).
 
 use std::path::Path;
 

@@ -3,8 +3,10 @@
 //!
 //! Loads the object (CO-RE against the host BTF, maps pinned with `--pin-dir` so `userbpf
 //! map dump` reads them while tracing), attaches every selected program by its section name
-//! ([`userbpf_hooks::syscall_hooks`]) in the engine `--engine` names (default: the JIT on
-//! x86-64 when the verifier accepts the program, else the interpreter with a note), spawns the command or attaches to the process, and
+//! ([`userbpf_hooks::syscall_hooks`]) once the verifier accepted it, in the engine `--engine`
+//! names (default: the JIT on x86-64) — a rejected program is refused (exit 1) with the
+//! verifier's message, unless `--unverified` asks for the checked interpreter without a
+//! verifier pass — spawns the command or attaches to the process, and
 //! streams the programs' output as it arrives: trace_printk lines as trace_pipe prints
 //! them, ring buffer and perf event records as hex or, when the record type is known
 //! (`--event-type STRUCT`, or a BTF struct named `event` of the record's size), decoded
@@ -21,6 +23,7 @@ use std::sync::Arc;
 use anyhow::anyhow;
 use serde_json::{json, Value};
 use userbpf_hooks::env::TaskEnv;
+use userbpf_hooks::error::HookError;
 use userbpf_hooks::syscall_hooks::{Event, SyscallHooks};
 use userbpf_hooks::trace_engine::EngineKind;
 use userbpf_hooks::tracer::{self, TargetStatus, Tracer};
@@ -60,10 +63,13 @@ pub struct TraceArgs {
     /// Do not print the maps at exit.
     #[arg(long)]
     pub no_maps: bool,
-    /// Execution engine (default: the JIT on x86-64 when the verifier accepts the
-    /// program, else the checked interpreter with a note).
+    /// Execution engine for verified programs (default: the JIT on x86-64).
     #[arg(long, value_enum)]
     pub engine: Option<crate::cli::Engine>,
+    /// Run the programs without a verifier pass in the checked interpreter (trusted
+    /// programs the verifier cannot prove yet; every memory access is checked at run time).
+    #[arg(long, conflicts_with = "engine")]
+    pub unverified: bool,
     /// The command to run and trace.
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<OsString>,
@@ -429,9 +435,15 @@ pub fn run(args: &TraceArgs) -> CmdResult {
         crate::cli::Engine::Jit => EngineKind::Jit,
     });
     for name in &names {
-        let attached = hooks
-            .attach_engine(&object, &instance, name, requested)
-            .map_err(|e| Failure::input(anyhow!("{}: {e}", path.display())))?;
+        let attached = if args.unverified {
+            hooks.attach_unverified(&instance, name)
+        } else {
+            hooks.attach_engine(&object, &instance, name, requested)
+        }
+        .map_err(|e| match e {
+            HookError::Rejected { .. } => Failure::program(anyhow!("{}: {e}", path.display())),
+            e => Failure::input(anyhow!("{}: {e}", path.display())),
+        })?;
         if let Some(note) = attached.note {
             eprintln!("note: {note}");
         }

@@ -10,9 +10,10 @@
 //! otherwise a readable summary. Exit 2 for malformed captures, 1 when a run trapped.
 //! With `--pin-dir` and no `--pcap`, only creates and pins the maps (to fill them first).
 //!
-//! `--engine interp|jit`: by default the program is verified and runs in the JIT on x86-64;
-//! a program the verifier rejects runs in the checked interpreter, with a note (`--engine
-//! jit` refuses it instead). See `load.rs`, shared with `userbpf run OBJ`.
+//! `--engine interp|jit`: the program is verified first and runs in the JIT on x86-64 by
+//! default; a program the verifier rejects is refused (exit 1) with its message, unless
+//! `--unverified` asks for the checked interpreter without a verifier pass. See `load.rs`,
+//! shared with `userbpf run OBJ`.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
@@ -40,7 +41,7 @@ fn prepare(args: &XdpArgs) -> Result<PacketHook, Failure> {
         btf: None,
         pin_dir: args.pin_dir.as_ref(),
         engine: args.engine,
-        unverified: false,
+        unverified: args.unverified,
     })?;
     let runner = loaded.runner(|_| {})?;
     PacketHook::with_runner(runner)

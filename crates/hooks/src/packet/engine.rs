@@ -1,23 +1,24 @@
-//! Engine selection for programs of ELF objects: verify, then the JIT; or the interpreter.
+//! Engine selection for programs of ELF objects run with test-run semantics (`userbpf run
+//! OBJ`, `userbpf xdp`): verify first, then the JIT or the checked interpreter.
 //!
 //! Takes an [`Object`], the name of one of its programs, the engine asked for (or none)
-//! and whether the user vouches for the object without verification; gives a [`Selection`]
-//! saying which engine runs it and why. [`Runner::new`] then turns a [`PreparedProgram`]
-//! of the loaded instance into the engine that runs it: the checked interpreter, or the
-//! x86-64 JIT ([`userbpf_jit::compile_prepared`]) over the verifier's result.
+//! and whether the user opted out of verification; gives a [`Selection`] saying which
+//! engine runs it. [`Runner::new`] then turns a [`PreparedProgram`] of the loaded instance
+//! into the engine that runs it: the checked interpreter, or the x86-64 JIT
+//! ([`userbpf_jit::compile_prepared`]) over the verifier's result.
 //!
-//! The JIT runs only verified programs: the program is verified first (xdp, socket filter
-//! and tc programs, the types whose context the verifier models; with a program array in
-//! the object, every other program too, since tail calls may reach them). When the JIT is
-//! asked for by name, a program the verifier rejects or does not model is refused; the
-//! default engine (the JIT on x86-64) falls back to the checked interpreter for those,
-//! with a note. `unverified` runs the JIT without a verifier pass on trusted objects.
+//! Nothing runs unless the verifier accepts it (with a program array in the object, every
+//! other program too, since tail calls may reach them): a program the verifier rejects, or
+//! whose program type it does not model, is refused with the verifier's message. The one
+//! opt-out is explicit (`unverified`, the CLI's `--unverified`): the checked interpreter,
+//! which checks every memory access at run time, runs the program without a verifier pass.
+//! The JIT never runs unverified programs of objects.
 //!
 //! `userbpf run OBJ` and `userbpf xdp` both go through here, as do the packet hooks'
 //! golden tests and benchmark.
 
 use userbpf_jit::{JitError, JitObjectProgram, JitOptions};
-use userbpf_object::{Object, ProgramSpec, ProgramType};
+use userbpf_object::{Object, ProgramSpec};
 use userbpf_runtime::context::{TestRunError, TestRunInput, TestRunOutput};
 use userbpf_runtime::PreparedProgram;
 use userbpf_verifier::{ProgType, VerifiedProgram};
@@ -45,29 +46,33 @@ impl EngineKind {
 /// Which engine runs a program, and with what.
 #[derive(Debug)]
 pub enum Selection {
-    /// The checked interpreter; `note` says why when the JIT was the default but could not
-    /// be used (the verifier rejected the program).
+    /// The checked interpreter, after the verifier accepted the program (`verified`), or
+    /// without a verifier pass when the user opted out.
     Interp {
-        /// Why the default JIT was not used.
-        note: Option<String>,
+        /// Whether the verifier accepted the program.
+        verified: bool,
     },
-    /// The JIT, with the verifier's result when it ran (None: `unverified`).
-    Jit(Option<VerifiedProgram>),
+    /// The JIT, with the verifier's result.
+    Jit(Box<VerifiedProgram>),
 }
 
 /// Why no engine could be chosen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SelectError {
-    /// The JIT was asked for, and the verifier does not model the program's type.
+    /// The verifier does not model the program's type.
     NotModelled(String),
-    /// The JIT was asked for, and the verifier rejected the program.
+    /// The verifier rejected the program.
     Rejected(String),
+    /// The options contradict each other (the JIT without verification).
+    Usage(String),
 }
 
 impl std::fmt::Display for SelectError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            SelectError::NotModelled(m) | SelectError::Rejected(m) => f.write_str(m),
+            SelectError::NotModelled(m) | SelectError::Rejected(m) | SelectError::Usage(m) => {
+                f.write_str(m)
+            }
         }
     }
 }
@@ -78,20 +83,19 @@ impl std::error::Error for SelectError {}
 /// `userbpf verify` does).
 pub use userbpf_verifier::object_input::map_infos;
 
-/// The verifier's program type for a program, if it models it.
+/// How a refusal names the opt-out.
+const OPT_OUT: &str = "--unverified runs a trusted program in the checked interpreter";
+
+/// The verifier's program type for a program, if it models its context (packet programs,
+/// and the tracing types whose context `BPF_PROG_TEST_RUN` takes from `ctx_in`).
 pub fn prog_type_for_jit(p: &ProgramSpec) -> Option<ProgType> {
-    match p.prog_type {
-        ProgramType::SocketFilter => Some(ProgType::SocketFilter),
-        ProgramType::SchedCls | ProgramType::SchedAct => Some(ProgType::SchedCls),
-        ProgramType::Xdp => Some(ProgType::Xdp),
-        _ => None,
-    }
+    let t = userbpf_verifier::object_input::prog_type_of(p);
+    (userbpf_verifier::ctx::ctx_size(t) > 0).then_some(t)
 }
 
-/// Verify program `name` of `object` for the JIT: `Ok(Some(_))` when accepted, `Ok(None)`
-/// when its program type is not a packet type the JIT path models (or there is no such
-/// program), `Err` with the verifier's message when rejected (every possible tail-call
-/// target included).
+/// Verify program `name` of `object`: `Ok(Some(_))` when accepted, `Ok(None)` when the
+/// verifier does not model its program type (or there is no such program), `Err` with the
+/// verifier's message when rejected (every possible tail-call target included).
 ///
 /// # Errors
 /// The verifier's message, naming the instruction (and the tail-call target).
@@ -102,44 +106,44 @@ pub fn verify_for_jit(object: &Object, name: &str) -> Result<Option<VerifiedProg
 }
 
 /// Choose the engine for program `name` of `object` (see the [module docs](self)).
-/// `requested` None means the host's default ([`EngineKind::native_default`]), or the
-/// interpreter with `unverified`.
+/// `requested` None means the host's default ([`EngineKind::native_default`]); `unverified`
+/// is the opt-out (the checked interpreter without a verifier pass).
 ///
 /// # Errors
-/// [`SelectError`] when the JIT was asked for by name and the program cannot be verified.
+/// [`SelectError`] when the verifier rejects the program or does not model its type, or
+/// when the JIT is asked for without verification.
 pub fn select(
     object: &Object,
     name: &str,
     requested: Option<EngineKind>,
     unverified: bool,
 ) -> Result<Selection, SelectError> {
-    let engine = match requested {
-        Some(e) => e,
-        None if unverified => EngineKind::Interp,
-        None => EngineKind::native_default(),
-    };
-    if engine == EngineKind::Interp {
-        return Ok(Selection::Interp { note: None });
-    }
     if unverified {
-        return Ok(Selection::Jit(None));
+        if requested == Some(EngineKind::Jit) {
+            return Err(SelectError::Usage(
+                "--unverified runs the checked interpreter: the JIT runs only verified programs"
+                    .to_string(),
+            ));
+        }
+        return Ok(Selection::Interp { verified: false });
     }
-    let explicit = requested == Some(EngineKind::Jit);
+    let engine = requested.unwrap_or_else(EngineKind::native_default);
     match verify_for_jit(object, name) {
-        Ok(Some(v)) => Ok(Selection::Jit(Some(v))),
-        Ok(None) if explicit => Err(SelectError::NotModelled(format!(
-            "program {name}: the verifier does not model its program type, and the JIT runs \
-             only verified programs; use --engine interp, or --unverified for a trusted object"
+        Ok(Some(_)) if engine == EngineKind::Interp => Ok(Selection::Interp { verified: true }),
+        Ok(Some(v)) => Ok(Selection::Jit(Box::new(v))),
+        Ok(None) => {
+            let prog_type = object
+                .program(name)
+                .map_or("unknown", |p| p.prog_type.name());
+            Err(SelectError::NotModelled(format!(
+                "program {name}: the verifier does not model program type {prog_type}, and \
+                 userbpf runs only verified programs ({OPT_OUT})"
+            )))
+        }
+        Err(why) => Err(SelectError::Rejected(format!(
+            "program {name}: the verifier {why}; userbpf runs only verified programs \
+             ({OPT_OUT})"
         ))),
-        Err(why) if explicit => Err(SelectError::Rejected(format!(
-            "program {name}: the verifier {why}; the JIT runs only verified programs"
-        ))),
-        Ok(None) => Ok(Selection::Interp { note: None }),
-        Err(why) => Ok(Selection::Interp {
-            note: Some(format!(
-                "program {name}: the verifier {why}; running in the checked interpreter"
-            )),
-        }),
     }
 }
 
@@ -157,10 +161,9 @@ impl Runner {
     /// The engine `selection` names for `prepared`.
     ///
     /// # Safety
-    /// With [`Selection::Jit`]`(None)` the caller vouches for every program of the
-    /// instance, as [`userbpf_jit::compile_prepared`] requires; with `Jit(Some(v))`, `v`
-    /// must be [`verify_for_jit`]'s result for this program of the object `prepared` was
-    /// loaded from (then this is sound). `select` gives exactly these.
+    /// With [`Selection::Jit`]`(v)`, `v` must be [`verify_for_jit`]'s result for this
+    /// program of the object `prepared` was loaded from (then this is sound); [`select`]
+    /// gives exactly that.
     ///
     /// # Errors
     /// The JIT's compile error.
@@ -172,34 +175,36 @@ impl Runner {
             Selection::Interp { .. } => Ok(Runner::Interp(Box::new(prepared))),
             Selection::Jit(verified) => {
                 // SAFETY: the caller's contract: the verifier accepted the program (and
-                // every possible tail-call target), or the user vouched for the object.
+                // every possible tail-call target).
                 let jit = unsafe {
-                    userbpf_jit::compile_prepared(
-                        &prepared,
-                        verified.as_ref(),
-                        &JitOptions::default(),
-                    )
+                    userbpf_jit::compile_prepared(&prepared, Some(verified), &JitOptions::default())
                 }?;
                 Ok(Runner::Jit(Box::new(jit)))
             }
         }
     }
 
-    /// Verify program `prepared` of `object` and compile it with the JIT, or the
-    /// interpreter when the verifier does not accept it (the safe way to get a JIT runner).
+    /// Verify program `prepared` of `object`, then prepare it in the engine `requested`
+    /// names (None: the host's default); the safe way to get a runner.
     ///
     /// # Errors
-    /// The JIT's compile error.
-    pub fn verified_or_interp(
+    /// The verifier's refusal ([`select`]) or the JIT's compile error.
+    pub fn verified(
         object: &Object,
         prepared: PreparedProgram,
         requested: Option<EngineKind>,
     ) -> Result<Runner, String> {
         let selection =
             select(object, prepared.name(), requested, false).map_err(|e| e.to_string())?;
-        // SAFETY: `select` without `unverified` gives the verifier's result for this
-        // program of `object` (or the interpreter).
+        // SAFETY: `select` gives the verifier's result for this program of `object` (or
+        // the interpreter).
         unsafe { Runner::new(prepared, &selection) }.map_err(|e| e.to_string())
+    }
+
+    /// The explicit opt-out: `prepared` runs without a verifier pass in the checked
+    /// interpreter, which checks every memory access at run time (`--unverified`).
+    pub fn unverified(prepared: PreparedProgram) -> Runner {
+        Runner::Interp(Box::new(prepared))
     }
 
     /// The engine.
