@@ -17,6 +17,10 @@ pub const O_TRACECLONE: u64 = 1 << 3;
 pub const O_TRACEEXEC: u64 = 1 << 4;
 /// Stop at exit.
 pub const O_TRACEEXIT: u64 = 1 << 6;
+/// Stop at `SECCOMP_RET_TRACE` (`PTRACE_EVENT_SECCOMP`).
+pub const O_TRACESECCOMP: u64 = 1 << 7;
+/// Kill the tracees if the tracer exits.
+pub const O_EXITKILL: u64 = 1 << 20;
 
 /// `PTRACE_EVENT_*` values (status >> 16).
 pub const EVENT_FORK: i32 = 1;
@@ -26,6 +30,8 @@ pub const EVENT_VFORK: i32 = 2;
 pub const EVENT_CLONE: i32 = 3;
 /// exec event.
 pub const EVENT_EXEC: i32 = 4;
+/// seccomp `SECCOMP_RET_TRACE` event.
+pub const EVENT_SECCOMP: i32 = 7;
 /// `PTRACE_EVENT_STOP`: group-stop or interrupt of a seized tracee.
 pub const EVENT_STOP: i32 = 128;
 
@@ -37,7 +43,8 @@ const PTRACE_GET_SYSCALL_INFO: libc::c_uint = 0x420e;
 /// x86-64 `struct user_regs_struct` (its first 21 members are `struct pt_regs`).
 pub type Regs = libc::user_regs_struct;
 
-/// What `PTRACE_GET_SYSCALL_INFO` says about a syscall stop.
+/// What `PTRACE_GET_SYSCALL_INFO` says about a syscall stop (a `PTRACE_EVENT_SECCOMP` stop
+/// is a syscall entry).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SyscallInfo {
     /// Syscall-enter stop: number and the six arguments.
@@ -52,7 +59,7 @@ pub enum SyscallInfo {
         /// Return value (negative errno on error).
         rval: i64,
     },
-    /// Not a syscall stop (or a seccomp stop).
+    /// Not a syscall stop.
     Other,
 }
 
@@ -95,6 +102,11 @@ pub fn listen(pid: i32) -> io::Result<()> {
 /// `PTRACE_SYSCALL`: resume until the next syscall stop, delivering `sig`.
 pub fn cont_syscall(pid: i32, sig: i32) -> io::Result<()> {
     ptrace(libc::PTRACE_SYSCALL, pid, 0, sig as u64).map(drop)
+}
+
+/// `PTRACE_CONT`: resume until the next signal or event stop, delivering `sig`.
+pub fn cont(pid: i32, sig: i32) -> io::Result<()> {
+    ptrace(libc::PTRACE_CONT, pid, 0, sig as u64).map(drop)
 }
 
 /// `PTRACE_DETACH`, delivering `sig`.
@@ -165,7 +177,8 @@ pub fn syscall_info(pid: i32) -> io::Result<SyscallInfo> {
     })?;
     let op = buf[0] as u8;
     Ok(match op {
-        1 if n >= 80 => SyscallInfo::Entry {
+        // 1: entry; 3: seccomp, whose nr and args are laid out as the entry's.
+        1 | 3 if n >= 80 => SyscallInfo::Entry {
             nr: buf[3],
             args: [buf[4], buf[5], buf[6], buf[7], buf[8], buf[9]],
         },
@@ -271,16 +284,36 @@ pub fn kill(pid: i32, sig: i32) -> io::Result<()> {
     check(rc as libc::c_long).map(drop)
 }
 
-/// Fork a child that waits for one byte on a pipe, then `execvp(argv[0], argv)`; if the
-/// exec fails, the child writes its errno on a close-on-exec pipe and exits with 127.
-/// Returns the child's pid, the write end of the start pipe and the read end of the error
-/// pipe.
-pub fn fork_exec_gated(argv: &[std::ffi::CString]) -> io::Result<(i32, i32, i32)> {
+/// Why a gated child did not run its command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChildFailure {
+    /// `execvp` failed with this errno.
+    Exec(i32),
+    /// Installing the seccomp filter failed with this errno.
+    Filter(i32),
+}
+
+/// Fork a child that waits for one byte on a pipe, installs `filter` (a classic BPF
+/// seccomp program, when given), then `execvp(argv[0], argv)`; if the filter or the exec
+/// fails, the child writes what failed and its errno on a close-on-exec pipe and exits with
+/// 127. Returns the child's pid, the write end of the start pipe and the read end of the
+/// error pipe.
+pub fn fork_exec_gated(
+    argv: &[std::ffi::CString],
+    filter: Option<&[libc::sock_filter]>,
+) -> io::Result<(i32, i32, i32)> {
     if argv.is_empty() {
         return Err(io::Error::from_raw_os_error(libc::EINVAL));
     }
     let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
     ptrs.push(std::ptr::null());
+    let fprog = match filter {
+        Some(f) => Some(libc::sock_fprog {
+            len: u16::try_from(f.len()).map_err(|_| io::Error::from_raw_os_error(libc::E2BIG))?,
+            filter: f.as_ptr().cast_mut(),
+        }),
+        None => None,
+    };
     let mut start = [0i32; 2];
     let mut err = [0i32; 2];
     // SAFETY: both arrays have room for two fds.
@@ -295,8 +328,8 @@ pub fn fork_exec_gated(argv: &[std::ffi::CString]) -> io::Result<(i32, i32, i32)
             return Err(e);
         }
     }
-    // SAFETY: after fork the child calls only async-signal-safe functions (read, execvp,
-    // write, _exit) on memory prepared before the fork.
+    // SAFETY: after fork the child calls only async-signal-safe functions (read, prctl,
+    // seccomp, execvp, write, _exit) on memory prepared before the fork.
     let pid = unsafe { libc::fork() };
     if pid == -1 {
         let e = io::Error::last_os_error();
@@ -310,16 +343,42 @@ pub fn fork_exec_gated(argv: &[std::ffi::CString]) -> io::Result<(i32, i32, i32)
         return Err(e);
     }
     if pid == 0 {
-        // SAFETY: in the child; see above. The byte buffer and argv outlive these calls.
+        // SAFETY: in the child; see above. The byte buffer, the filter program and argv
+        // outlive these calls; the kernel copies the filter.
         unsafe {
             let mut b = 0u8;
             while libc::read(start[0], (&mut b as *mut u8).cast(), 1) == -1
                 && *libc::__errno_location() == libc::EINTR
             {}
-            libc::execvp(ptrs[0], ptrs.as_ptr());
-            let errno = *libc::__errno_location();
-            let bytes = errno.to_ne_bytes();
-            libc::write(err[1], bytes.as_ptr().cast(), 4);
+            let mut stage = 0u32;
+            if let Some(prog) = fprog.as_ref() {
+                stage = 1;
+                let install = || {
+                    libc::syscall(
+                        libc::SYS_seccomp,
+                        1, /* SECCOMP_SET_MODE_FILTER */
+                        0,
+                        prog as *const libc::sock_fprog,
+                    )
+                };
+                let mut rc = install();
+                if rc != 0 && *libc::__errno_location() == libc::EACCES {
+                    // Without CAP_SYS_ADMIN a filter needs no_new_privs.
+                    libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+                    rc = install();
+                }
+                if rc == 0 {
+                    stage = 0;
+                }
+            }
+            if stage == 0 {
+                libc::execvp(ptrs[0], ptrs.as_ptr());
+            }
+            let errno = *libc::__errno_location() as u32;
+            let mut bytes = [0u8; 8];
+            bytes[..4].copy_from_slice(&stage.to_ne_bytes());
+            bytes[4..].copy_from_slice(&errno.to_ne_bytes());
+            libc::write(err[1], bytes.as_ptr().cast(), 8);
             libc::_exit(127);
         }
     }
@@ -341,17 +400,26 @@ pub fn release(fd: i32) {
     }
 }
 
-/// Read the errno a failed exec wrote on the error pipe (None if the exec succeeded), and
-/// close it. Call after the child is gone or has exec'd.
-pub fn exec_error(fd: i32) -> Option<i32> {
-    let mut bytes = [0u8; 4];
-    // SAFETY: `bytes` is 4 writable bytes; `fd` is our pipe read end, closed once here.
+/// What a gated child wrote on the error pipe (None if its exec succeeded), and close the
+/// pipe. Call after the child is gone or has exec'd.
+pub fn exec_error(fd: i32) -> Option<ChildFailure> {
+    let mut bytes = [0u8; 8];
+    // SAFETY: `bytes` is 8 writable bytes; `fd` is our pipe read end, closed once here.
     let n = unsafe {
-        let n = libc::read(fd, bytes.as_mut_ptr().cast(), 4);
+        let n = libc::read(fd, bytes.as_mut_ptr().cast(), 8);
         libc::close(fd);
         n
     };
-    (n == 4).then(|| i32::from_ne_bytes(bytes))
+    if n != 8 {
+        return None;
+    }
+    let stage = u32::from_ne_bytes(bytes[..4].try_into().ok()?);
+    let errno = i32::from_ne_bytes(bytes[4..].try_into().ok()?);
+    Some(if stage == 1 {
+        ChildFailure::Filter(errno)
+    } else {
+        ChildFailure::Exec(errno)
+    })
 }
 
 /// Install `handler` for SIGINT and SIGTERM without SA_RESTART, so that a blocking

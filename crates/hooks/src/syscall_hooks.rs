@@ -485,6 +485,16 @@ impl Handler for SyscallHooks<'_> {
         !self.raw_enter.is_empty() || !self.raw_exit.is_empty()
     }
 
+    fn traced_syscalls(&self) -> Option<Vec<u64>> {
+        // Raw tracepoints see every syscall.
+        if !self.raw_enter.is_empty() || !self.raw_exit.is_empty() {
+            return None;
+        }
+        let mut nrs: Vec<u64> = self.enter.keys().chain(self.exit.keys()).copied().collect();
+        nrs.extend_from_slice(self.uprobes.traced_syscalls());
+        Some(nrs)
+    }
+
     fn syscall_enter(
         &mut self,
         task: Task,

@@ -1,5 +1,5 @@
-//! The ptrace event loop: every thread and child of a traced process, stopped at each
-//! syscall entry and exit.
+//! The ptrace event loop: every thread and child of a traced process, stopped at the
+//! syscalls the handler needs.
 //!
 //! Takes a command to spawn or a running process to attach to, and a [`Handler`]; gives
 //! [`Tracer::run`], which follows forks, vforks, clones and execs (`PTRACE_SEIZE` with
@@ -12,6 +12,21 @@
 //!
 //! A spawned command is forked held on a pipe, seized, then released to `execvp`, so its
 //! first `execve` is seen; its own syscalls before that `execve` are not reported.
+//!
+//! **Fast path** ([`Tracer::spawn_for`]): a spawned command installs a seccomp filter
+//! ([`seccomp`]) before its `execvp` that makes only the syscalls of
+//! [`Handler::traced_syscalls`] stop (`PTRACE_EVENT_SECCOMP`, taken as the syscall's entry);
+//! the tracer then resumes that task with `PTRACE_SYSCALL` for the syscall's exit stop, and
+//! with `PTRACE_CONT` otherwise, so other syscalls run at full speed. The filter is
+//! inherited by every child and kept across exec. Since a filter cannot be taken back and
+//! traced syscalls fail with `ENOSYS` in a filtered process without a tracer, the tracer
+//! does not detach from a filtered command on [`request_stop`]: it removes its changes
+//! (breakpoints), stops calling the handler and follows the command passively to its end;
+//! the tracees are killed if the tracer dies (`PTRACE_O_EXITKILL`). A process attached to
+//! with [`Tracer::attach`] cannot be given a filter: it stops at every syscall entry and
+//! exit (`PTRACE_SYSCALL`).
+
+mod seccomp;
 
 use std::collections::HashMap;
 use std::ffi::{CString, OsString};
@@ -21,7 +36,7 @@ use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::Arc;
 
 use crate::error::HookError;
-use crate::sys::{self, Regs, SyscallInfo, WaitStatus};
+use crate::sys::{self, ChildFailure, Regs, SyscallInfo, WaitStatus};
 
 const OPTIONS: u64 = sys::O_TRACESYSGOOD
     | sys::O_TRACEFORK
@@ -29,6 +44,9 @@ const OPTIONS: u64 = sys::O_TRACESYSGOOD
     | sys::O_TRACECLONE
     | sys::O_TRACEEXEC
     | sys::O_TRACEEXIT;
+
+/// The options of a command running under the seccomp filter.
+const FILTERED_OPTIONS: u64 = OPTIONS | sys::O_TRACESECCOMP | sys::O_EXITKILL;
 
 const SYS_EXECVE: u64 = 59;
 const SYS_EXECVEAT: u64 = 322;
@@ -86,6 +104,13 @@ pub trait Handler {
     /// Whether syscall stops need the registers (for `pt_regs` contexts).
     fn needs_regs(&self) -> bool {
         false
+    }
+
+    /// The syscall numbers whose entry and exit the handler needs to see; None for every
+    /// syscall. Used by [`Tracer::spawn_for`]: other syscalls of a spawned command do not
+    /// stop, and the handler is not called for them.
+    fn traced_syscalls(&self) -> Option<Vec<u64>> {
+        None
     }
 
     /// A syscall-enter stop. Returning `Some(value)` skips the syscall: it does not run and
@@ -185,6 +210,12 @@ pub struct Tracer {
     argv0: String,
     stop: Arc<AtomicBool>,
     exclusive: Option<Exclusive>,
+    /// The command runs under the seccomp filter: tasks not in a traced syscall resume with
+    /// `PTRACE_CONT`.
+    filtered: bool,
+    /// Detached from the handler (after [`request_stop`] on a filtered command): stops are
+    /// resumed without it until the command ends.
+    passive: bool,
 }
 
 /// A thread single-stepping while the other threads of its process are held stopped.
@@ -224,12 +255,34 @@ fn ignore_esrch(r: io::Result<()>) {
 }
 
 impl Tracer {
-    /// Fork and trace `argv` (`argv[0]` found in PATH).
+    /// Fork and trace `argv` (`argv[0]` found in PATH), stopping at every syscall entry and
+    /// exit.
     ///
     /// # Errors
     /// [`HookError::Spawn`] if the fork or seize fails.
     pub fn spawn(argv: &[OsString]) -> Result<Tracer, HookError> {
+        Self::spawn_filtered(argv, None)
+    }
+
+    /// Fork and trace `argv` for `handler`: only the syscalls of
+    /// [`Handler::traced_syscalls`] stop (see the module's fast path); every syscall when it
+    /// says None or lists more numbers than one filter holds.
+    ///
+    /// # Errors
+    /// As [`Tracer::spawn`].
+    pub fn spawn_for(argv: &[OsString], handler: &dyn Handler) -> Result<Tracer, HookError> {
+        Self::spawn_filtered(argv, handler.traced_syscalls().as_deref())
+    }
+
+    /// Fork and trace `argv`; with `traced`, only those syscall numbers stop.
+    ///
+    /// # Errors
+    /// As [`Tracer::spawn`].
+    pub fn spawn_filtered(argv: &[OsString], traced: Option<&[u64]>) -> Result<Tracer, HookError> {
         STOP.store(false, Ordering::SeqCst);
+        let filter = traced.and_then(seccomp::filter);
+        let filtered = filter.is_some();
+        let options = if filtered { FILTERED_OPTIONS } else { OPTIONS };
         let argv0 = argv
             .first()
             .map(|a| a.to_string_lossy().into_owned())
@@ -243,13 +296,14 @@ impl Tracer {
             .map(|a| CString::new(a.as_bytes()))
             .collect::<Result<_, _>>()
             .map_err(|_| spawn_err(io::Error::from_raw_os_error(libc::EINVAL)))?;
-        let (pid, start, err) = sys::fork_exec_gated(&cargs).map_err(spawn_err)?;
+        let (pid, start, err) =
+            sys::fork_exec_gated(&cargs, filter.as_deref()).map_err(spawn_err)?;
         let fail = |e: io::Error| {
             let _ = sys::kill(pid, libc::SIGKILL);
             let _ = sys::wait(pid, false);
             spawn_err(e)
         };
-        sys::seize(pid, OPTIONS).map_err(fail)?;
+        sys::seize(pid, options).map_err(fail)?;
         sys::interrupt(pid).map_err(fail)?;
         // The interrupt stop of the held child.
         loop {
@@ -270,7 +324,11 @@ impl Tracer {
                 override_ret: None,
             },
         );
-        sys::cont_syscall(pid, 0).map_err(fail)?;
+        if filtered {
+            sys::cont(pid, 0).map_err(fail)?;
+        } else {
+            sys::cont_syscall(pid, 0).map_err(fail)?;
+        }
         sys::release(start);
         LEADER.store(pid, Ordering::SeqCst);
         Ok(Tracer {
@@ -282,6 +340,8 @@ impl Tracer {
             argv0,
             stop: Arc::new(AtomicBool::new(false)),
             exclusive: None,
+            filtered,
+            passive: false,
         })
     }
 
@@ -343,6 +403,8 @@ impl Tracer {
             argv0: String::new(),
             stop: Arc::new(AtomicBool::new(false)),
             exclusive: None,
+            filtered: false,
+            passive: false,
         })
     }
 
@@ -374,10 +436,12 @@ impl Tracer {
             });
         }
         loop {
-            if STOP.load(Ordering::SeqCst) || self.stop.load(Ordering::SeqCst) {
+            if !self.passive && (STOP.load(Ordering::SeqCst) || self.stop.load(Ordering::SeqCst)) {
                 self.detach_all(handler);
                 detached = true;
-                break;
+                if !self.passive {
+                    break;
+                }
             }
             if self.tasks.is_empty() {
                 break;
@@ -393,6 +457,9 @@ impl Tracer {
                 Some(WaitStatus::Signaled(pid, signal, core)) => {
                     self.gone(pid, TargetStatus::Signaled { signal, core }, handler);
                     self.exclusive_gone(pid, handler);
+                }
+                Some(WaitStatus::Stopped(pid, status)) if self.passive => {
+                    self.passive_stop(pid, status, handler);
                 }
                 Some(WaitStatus::Stopped(pid, status)) => {
                     if !self.hold(pid, status, handler) {
@@ -439,16 +506,28 @@ impl Tracer {
             }
         }
         if let Some(fd) = self.exec_error_fd.take() {
+            // Reads EOF once the child exec'd (the pipe is close-on-exec), and closes it.
+            let failure = sys::exec_error(fd);
             if self.status == Some(TargetStatus::Exited(127)) {
-                if let Some(errno) = sys::exec_error(fd) {
-                    return Err(HookError::Exec {
-                        command: self.argv0.clone(),
-                        source: io::Error::from_raw_os_error(errno),
-                    });
+                match failure {
+                    Some(ChildFailure::Exec(errno)) => {
+                        return Err(HookError::Exec {
+                            command: self.argv0.clone(),
+                            source: io::Error::from_raw_os_error(errno),
+                        })
+                    }
+                    Some(ChildFailure::Filter(errno)) => {
+                        let e = io::Error::from_raw_os_error(errno);
+                        return Err(HookError::Spawn {
+                            command: self.argv0.clone(),
+                            source: io::Error::new(
+                                e.kind(),
+                                format!("installing the seccomp filter: {e}"),
+                            ),
+                        });
+                    }
+                    None => {}
                 }
-            } else {
-                // SAFETY-free close through the same helper (reads EOF or nothing).
-                let _ = sys::exec_error(fd);
             }
         }
         Ok(Outcome {
@@ -549,7 +628,8 @@ impl Tracer {
     }
 
     fn gone(&mut self, pid: i32, how: TargetStatus, handler: &mut dyn Handler) {
-        if let Some(t) = self.tasks.remove(&pid) {
+        let task = self.tasks.remove(&pid);
+        if let Some(t) = task.filter(|_| !self.passive) {
             handler.exited(Task {
                 tid: pid,
                 tgid: t.tgid,
@@ -573,27 +653,22 @@ impl Tracer {
     fn stopped(&mut self, pid: i32, status: i32, handler: &mut dyn Handler) {
         let sig = libc::WSTOPSIG(status);
         let event = (status >> 16) & 0xffff;
-        let task = self.new_task(pid);
-        if !task.started {
-            task.started = true;
-            if event == sys::EVENT_STOP || sig == libc::SIGSTOP {
-                ignore_esrch(sys::cont_syscall(pid, 0));
-                return;
-            }
+        if self.first_stop(pid, sig, event) {
+            return;
         }
-        if sig == (libc::SIGTRAP | 0x80) {
+        if sig == (libc::SIGTRAP | 0x80) || (sig == libc::SIGTRAP && event == sys::EVENT_SECCOMP) {
             self.syscall_stop(pid, handler);
             return;
         }
         if sig == libc::SIGTRAP && event == 0 {
             let tgid = self.tasks.get(&pid).map_or(pid, |t| t.tgid);
             let r = match handler.trap(Task { tid: pid, tgid }) {
-                Resume::Continue => sys::cont_syscall(pid, 0),
+                Resume::Continue => self.resume(pid, 0),
                 Resume::SingleStep => {
                     self.start_exclusive(Task { tid: pid, tgid }, handler);
                     Ok(())
                 }
-                Resume::Deliver => sys::cont_syscall(pid, sig),
+                Resume::Deliver => self.resume(pid, sig),
             };
             ignore_esrch(r);
             return;
@@ -618,21 +693,13 @@ impl Tracer {
                     }
                 }
                 sys::EVENT_EXEC => {
-                    // A thread other than the leader exec'd: it now has the leader's id.
-                    if let Ok(former) = sys::event_msg(pid) {
-                        let former = former as i32;
-                        if former != pid {
-                            if let Some(state) = self.tasks.remove(&former) {
-                                self.tasks.insert(pid, state);
-                            }
-                        }
-                    }
+                    self.exec_renames(pid);
                     let tgid = self.tasks.get(&pid).map_or(pid, |t| t.tgid);
                     handler.exec(Task { tid: pid, tgid });
                 }
                 _ => {}
             }
-            ignore_esrch(sys::cont_syscall(pid, 0));
+            ignore_esrch(self.resume(pid, 0));
             return;
         }
         if event == sys::EVENT_STOP {
@@ -640,24 +707,108 @@ impl Tracer {
                 // A group-stop: stay stopped until SIGCONT, still traced.
                 ignore_esrch(sys::listen(pid));
             } else {
-                ignore_esrch(sys::cont_syscall(pid, 0));
+                ignore_esrch(self.resume(pid, 0));
             }
             return;
         }
         // A signal-delivery-stop: deliver it.
-        ignore_esrch(sys::cont_syscall(pid, sig));
+        ignore_esrch(self.resume(pid, sig));
+    }
+
+    /// The first stop of a task (attach or auto-attach): resume it; returns whether the
+    /// stop was that.
+    fn first_stop(&mut self, pid: i32, sig: i32, event: i32) -> bool {
+        let task = self.new_task(pid);
+        if task.started {
+            return false;
+        }
+        task.started = true;
+        if event == sys::EVENT_STOP || sig == libc::SIGSTOP {
+            ignore_esrch(self.resume(pid, 0));
+            return true;
+        }
+        false
+    }
+
+    /// An exec event of `pid`: a thread other than the leader that exec'd now has the
+    /// leader's id; the spawned command's own code is done.
+    fn exec_renames(&mut self, pid: i32) {
+        if let Ok(former) = sys::event_msg(pid) {
+            let former = former as i32;
+            if former != pid {
+                if let Some(state) = self.tasks.remove(&former) {
+                    self.tasks.insert(pid, state);
+                }
+            }
+        }
+        if let Some(t) = self.tasks.get_mut(&pid) {
+            t.pre_exec = false;
+        }
+    }
+
+    /// Resume `pid` after a stop: `PTRACE_SYSCALL` while the tracer needs its next syscall
+    /// stop (every syscall without the filter; with it, the exit of the traced syscall the
+    /// task is in), else `PTRACE_CONT`.
+    fn resume(&self, pid: i32, sig: i32) -> io::Result<()> {
+        let in_traced_syscall = self.tasks.get(&pid).is_some_and(|t| t.nr.is_some());
+        if !self.filtered || (in_traced_syscall && !self.passive) {
+            sys::cont_syscall(pid, sig)
+        } else {
+            sys::cont(pid, sig)
+        }
+    }
+
+    /// A stop after the handler was let go ([`Tracer::detach_all`] of a filtered command):
+    /// follow new tasks, pass signals through, resume everything else.
+    fn passive_stop(&mut self, pid: i32, status: i32, handler: &mut dyn Handler) {
+        let sig = libc::WSTOPSIG(status);
+        let event = (status >> 16) & 0xffff;
+        if self.first_stop(pid, sig, event) {
+            return;
+        }
+        let deliver = if sig == libc::SIGTRAP && event == 0 {
+            let tgid = self.tasks.get(&pid).map_or(pid, |t| t.tgid);
+            // A breakpoint hit just before it was removed is not the task's signal.
+            if handler.detach_trap(Task { tid: pid, tgid }) {
+                0
+            } else {
+                sig
+            }
+        } else if sig == libc::SIGTRAP && event != 0 {
+            match event {
+                sys::EVENT_FORK | sys::EVENT_VFORK | sys::EVENT_CLONE => {
+                    if let Ok(child) = sys::event_msg(pid) {
+                        self.new_task(child as i32);
+                    }
+                }
+                sys::EVENT_EXEC => self.exec_renames(pid),
+                _ => {}
+            }
+            0
+        } else if event == sys::EVENT_STOP {
+            if is_stop_signal(sig) {
+                ignore_esrch(sys::listen(pid));
+                return;
+            }
+            0
+        } else if sig == (libc::SIGTRAP | 0x80) {
+            0
+        } else {
+            sig
+        };
+        ignore_esrch(sys::cont(pid, deliver));
     }
 
     fn syscall_stop(&mut self, pid: i32, handler: &mut dyn Handler) {
         let info = match sys::syscall_info(pid) {
             Ok(i) => i,
             Err(_) => {
-                ignore_esrch(sys::cont_syscall(pid, 0));
+                ignore_esrch(self.resume(pid, 0));
                 return;
             }
         };
         let Some(state) = self.tasks.get_mut(&pid) else {
-            ignore_esrch(sys::cont_syscall(pid, 0));
+            ignore_esrch(self.resume(pid, 0));
             return;
         };
         let task = Task {
@@ -671,7 +822,7 @@ impl Tracer {
                     if nr == SYS_EXECVE || nr == SYS_EXECVEAT {
                         state.pre_exec = false;
                     } else {
-                        ignore_esrch(sys::cont_syscall(pid, 0));
+                        ignore_esrch(self.resume(pid, 0));
                         return;
                     }
                 }
@@ -696,7 +847,7 @@ impl Tracer {
             SyscallInfo::Exit { rval } => {
                 if state.pre_exec {
                     state.nr = None;
-                    ignore_esrch(sys::cont_syscall(pid, 0));
+                    ignore_esrch(self.resume(pid, 0));
                     return;
                 }
                 let mut regs = None;
@@ -730,7 +881,7 @@ impl Tracer {
             }
             SyscallInfo::Other => {}
         }
-        ignore_esrch(sys::cont_syscall(pid, 0));
+        ignore_esrch(self.resume(pid, 0));
     }
 
     /// Stop every task and detach, delivering pending signals, finishing skipped syscalls
@@ -773,8 +924,14 @@ impl Tracer {
                     if waiting.remove(&pid) {
                         stopped.push((pid, status));
                     } else if !self.tasks.contains_key(&pid) {
-                        // A new child, auto-attached while stopping: detach it as it is.
-                        let _ = sys::detach(pid, 0);
+                        // A new child, auto-attached while stopping: detach it as it is
+                        // (keep following it when it has the filter).
+                        if self.filtered {
+                            self.new_task(pid).started = true;
+                            let _ = sys::cont(pid, 0);
+                        } else {
+                            let _ = sys::detach(pid, 0);
+                        }
                     }
                 }
                 WaitStatus::Interrupted => continue,
@@ -789,7 +946,7 @@ impl Tracer {
             let tgid = state.as_ref().map_or(pid, |s| s.tgid);
             let mut deliver = 0;
             if sig == (libc::SIGTRAP | 0x80) {
-                if let Some(value) = state.and_then(|s| s.override_ret) {
+                if let Some(value) = state.as_ref().and_then(|s| s.override_ret) {
                     if let Ok(SyscallInfo::Exit { .. }) = sys::syscall_info(pid) {
                         set_rax(pid, &mut None, value);
                     }
@@ -801,9 +958,32 @@ impl Tracer {
             } else if event == 0 && sig != libc::SIGTRAP && sig != libc::SIGSTOP {
                 deliver = sig;
             }
-            let _ = sys::detach(pid, deliver);
+            if self.filtered {
+                // Still traced, passively (see the module's fast path).
+                let mut st = state.unwrap_or(TaskState {
+                    tgid,
+                    started: true,
+                    pre_exec: false,
+                    nr: None,
+                    override_ret: None,
+                });
+                st.nr = None;
+                st.override_ret = None;
+                self.tasks.insert(pid, st);
+                if event == sys::EVENT_STOP && is_stop_signal(sig) {
+                    let _ = sys::listen(pid);
+                } else {
+                    let _ = sys::cont(pid, deliver);
+                }
+            } else {
+                let _ = sys::detach(pid, deliver);
+            }
         }
-        self.tasks.clear();
+        if self.filtered {
+            self.passive = true;
+        } else {
+            self.tasks.clear();
+        }
     }
 }
 

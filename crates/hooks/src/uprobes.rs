@@ -262,6 +262,9 @@ pub struct Uprobes {
     hits: u64,
 }
 
+const SYS_MMAP: u64 = 9;
+const SYS_MPROTECT: u64 = 10;
+
 fn read_u64(pid: i32, addr: u64) -> Option<u64> {
     let b = sys::read_memory(pid, addr, 8);
     (b.len() == 8).then(|| u64::from_ne_bytes(b.try_into().expect("8 bytes")))
@@ -350,10 +353,23 @@ impl Uprobes {
         self.place(tgid);
     }
 
+    /// The syscalls placement watches (mmap and mprotect, which may map code), when any
+    /// probe is attached.
+    pub fn traced_syscalls(&self) -> &'static [u64] {
+        if self.probes.is_empty() {
+            &[]
+        } else {
+            &[SYS_MMAP, SYS_MPROTECT]
+        }
+    }
+
     /// A syscall entry of thread `tid`: remember mmap/mprotect calls that map code.
     pub fn syscall_enter(&mut self, tid: i32, nr: u64, args: &[u64; 6]) {
         const PROT_EXEC: u64 = 4;
-        if !self.probes.is_empty() && (nr == 9 || nr == 10) && args[2] & PROT_EXEC != 0 {
+        if !self.probes.is_empty()
+            && (nr == SYS_MMAP || nr == SYS_MPROTECT)
+            && args[2] & PROT_EXEC != 0
+        {
             self.mapping_code.insert(tid);
         }
     }

@@ -457,7 +457,7 @@ pub fn run(args: &TraceArgs) -> CmdResult {
     tracer::install_signal_handlers();
     let mut tracer = match args.pid {
         Some(pid) => Tracer::attach(pid),
-        None => Tracer::spawn(&args.command),
+        None => Tracer::spawn_for(&args.command, &hooks),
     }
     .map_err(|e| Failure::input(anyhow!("{e}")))?;
     let target = tracer.pid();
