@@ -189,9 +189,11 @@ pub struct Options {
     pub test_state_freq: bool,
     /// Debug mode: keep, per instruction, the join of the register states the analysis saw
     /// there ([`crate::VerifiedProgram::states_at`]), to check that concrete runs stay within
-    /// them (state embedding). State pruning is switched off in this mode so that every
-    /// path's states are recorded (a pruned path would go on in states that only agree with
-    /// it on precise registers).
+    /// them (state embedding). Pruning stays on: the state of a pruned path is recorded at
+    /// the prune point, and what the pruning relied on (live pointers, live precise scalars,
+    /// stack slots read below) is kept per instruction
+    /// ([`crate::VerifiedProgram::pruned_at`]): below a pruned path, a concrete run lies in
+    /// the recorded states only in those.
     pub record_states: bool,
     /// userbpf's syscall hooks (`userbpf trace`): the program runs at a syscall stop of the
     /// ptrace hook, which can make the syscall fail or change its result, so the

@@ -44,7 +44,7 @@ pub mod scalar;
 pub mod state;
 pub mod tnum;
 
-pub use check::{RecordedRegs, RegSummary};
+pub use check::{PruneRelied, RecordedRegs, RegSummary};
 pub use ctx::FieldKind;
 pub use error::VerifierError;
 pub use input::{map_type, MapInfo, Options, ProgType, VerifierInput};
@@ -103,6 +103,8 @@ pub struct VerifiedProgram {
     /// With [`Options::record_states`]: per instruction, the registers joined over the
     /// paths reaching it.
     recorded: Vec<Option<RecordedRegs>>,
+    /// With [`Options::record_states`]: per instruction, what pruning there relied on.
+    relied: Vec<Option<PruneRelied>>,
 }
 
 impl VerifiedProgram {
@@ -121,6 +123,14 @@ impl VerifiedProgram {
     /// `None` without the option or when no path reached it.
     pub fn states_at(&self, insn: usize) -> Option<&RecordedRegs> {
         self.recorded.get(insn)?.as_ref()
+    }
+
+    /// With [`Options::record_states`]: at instruction `insn`, the registers and stack
+    /// slots of the innermost frame that every pruning of a path there relied on; `None`
+    /// when no path was pruned there (or without the option). A concrete run passing
+    /// `insn` is known to lie in the states recorded below it only in these.
+    pub fn pruned_at(&self, insn: usize) -> Option<PruneRelied> {
+        *self.relied.get(insn)?
     }
 }
 
@@ -148,5 +158,6 @@ pub fn verify(input: &VerifierInput<'_>) -> Result<VerifiedProgram, VerifierErro
         total_states: out.states,
         log: out.log,
         recorded: out.recorded,
+        relied: out.relied,
     })
 }

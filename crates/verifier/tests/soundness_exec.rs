@@ -1,80 +1,169 @@
-//! Soundness by execution: random raw-context programs (r1 = a 32-byte buffer, r2 = 32);
-//! whenever the verifier accepts one, the checked interpreter must never leave the memory
-//! regions it was given (no `Trap::OutOfBounds`) on random inputs.
+//! Soundness by execution: random raw-context programs (r1 = a 32-byte buffer, r2 = 32) of
+//! the generators of `common::gen`; whenever the verifier accepts one, the checked
+//! interpreter must never leave the memory regions it was given (no `Trap::OutOfBounds`)
+//! on random inputs. Run without pruning-heavy options (`plain`), with a checkpoint at every
+//! prune point (`stack`: spills and fills of numbers and pointers; `rich`: ALU32,
+//! sign-extending moves, guarded accesses, counter and `may_goto` loops).
+//!
+//! `SOUNDNESS_SECONDS=N cargo test --release -p userbpf-verifier --test soundness_exec -- \
+//! --ignored --nocapture` runs all generators in turn for N seconds and prints the counts.
 
 mod common;
 
-use common::gen::{build, build_stack, SIZE};
+use std::time::{Duration, Instant};
+
+use common::gen::{build, build_rich, build_stack, SIZE};
 
 use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
 use userbpf_runtime::{Helpers, Interpreter, Trap};
 use userbpf_verifier::{verify, Options, ProgType, VerifierInput};
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+/// A program generator of `common::gen`.
+type Gen = fn(&[(u8, u8, u8, i16)]) -> String;
 
-static ACCEPTED: AtomicUsize = AtomicUsize::new(0);
-static TOTAL: AtomicUsize = AtomicUsize::new(0);
-static ACCEPTED_PRUNE: AtomicUsize = AtomicUsize::new(0);
-static TOTAL_PRUNE: AtomicUsize = AtomicUsize::new(0);
+#[derive(Default, Debug, Clone, Copy)]
+struct Counts {
+    generated: u64,
+    accepted: u64,
+    runs: u64,
+    /// Runs that ended by exit (not by the instruction budget or a division trap).
+    completed: u64,
+}
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 4000, ..ProptestConfig::default() })]
-    #[test]
-    fn accepted_programs_stay_in_bounds(
-        ops in prop::collection::vec((any::<u8>(), any::<u8>(), any::<u8>(), any::<i16>()), 1..24),
-        inputs in prop::collection::vec(prop::collection::vec(any::<u8>(), SIZE), 3),
-    ) {
-        let text = build(&ops);
-        let program = common::program(&text);
-        let input = VerifierInput { program: &program, prog_type: ProgType::Raw { size: SIZE as u32 }, maps: &[], options: Options::default() };
-        let verdict = verify(&input);
-        TOTAL.fetch_add(1, Ordering::Relaxed);
-        if verdict.is_ok() {
-            let n = ACCEPTED.fetch_add(1, Ordering::Relaxed) + 1;
-            if n.is_multiple_of(500) {
-                println!("{n} accepted of {} generated", TOTAL.load(Ordering::Relaxed));
+/// Verify `text`; when accepted, run it on `inputs`: an out-of-bounds trap is a failure.
+fn check(text: &str, inputs: Vec<Vec<u8>>, options: Options, c: &mut Counts) -> Result<(), String> {
+    let program = common::program(text);
+    let input = VerifierInput {
+        program: &program,
+        prog_type: ProgType::Raw { size: SIZE as u32 },
+        maps: &[],
+        options,
+    };
+    c.generated += 1;
+    if verify(&input).is_err() {
+        return Ok(());
+    }
+    c.accepted += 1;
+    let helpers = Helpers::new();
+    let mut interp = Interpreter::new(&program, &helpers).map_err(|e| e.to_string())?;
+    interp.set_budget(Some(100_000));
+    for mut data in inputs {
+        c.runs += 1;
+        match interp.run_raw(&mut data) {
+            Ok(_) => c.completed += 1,
+            Err(t @ Trap::OutOfBounds { .. }) => {
+                return Err(format!("accepted program trapped: {t}\n{text}"));
             }
-            let helpers = Helpers::new();
-            let mut interp = Interpreter::new(&program, &helpers).expect("interpreter");
-            interp.set_budget(Some(100_000));
-            for mut data in inputs {
-                if let Err(t @ Trap::OutOfBounds { .. }) = interp.run_raw(&mut data) {
-                    prop_assert!(false, "accepted program trapped: {t}\n{text}");
-                }
-            }
+            Err(_) => {}
         }
     }
+    Ok(())
+}
 
-    /// Pruning at every prune point (liveness, precision, stack slots): the programs spill
-    /// numbers and pointers and fill them back.
-    #[test]
-    fn accepted_programs_stay_in_bounds_with_pruning(
-        ops in prop::collection::vec((any::<u8>(), any::<u8>(), any::<u8>(), any::<i16>()), 1..32),
-        inputs in prop::collection::vec(prop::collection::vec(any::<u8>(), SIZE), 3),
-    ) {
-        let text = build_stack(&ops);
-        let program = common::program(&text);
-        let options = Options { test_state_freq: true, ..Options::default() };
-        let input = VerifierInput { program: &program, prog_type: ProgType::Raw { size: SIZE as u32 }, maps: &[], options };
-        let verdict = verify(&input);
-        TOTAL_PRUNE.fetch_add(1, Ordering::Relaxed);
-        if let Ok(v) = &verdict {
-            let n = ACCEPTED_PRUNE.fetch_add(1, Ordering::Relaxed) + 1;
-            if n.is_multiple_of(500) {
-                println!(
-                    "with pruning: {n} accepted of {} generated (last: {} states)",
-                    TOTAL_PRUNE.load(Ordering::Relaxed),
-                    v.total_states
-                );
-            }
-            let helpers = Helpers::new();
-            let mut interp = Interpreter::new(&program, &helpers).expect("interpreter");
-            interp.set_budget(Some(100_000));
-            for mut data in inputs {
-                if let Err(t @ Trap::OutOfBounds { .. }) = interp.run_raw(&mut data) {
-                    prop_assert!(false, "accepted program trapped: {t}\n{text}");
-                }
-            }
+/// Run `cases` programs of `gen`; the counts, or the first failure (shrunk).
+fn run(cases: u32, max_len: usize, gen: Gen, options: Options) -> (Counts, Result<(), String>) {
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let mut counts = Counts::default();
+    let strategy = (
+        prop::collection::vec(
+            (any::<u8>(), any::<u8>(), any::<u8>(), any::<i16>()),
+            1..max_len,
+        ),
+        prop::collection::vec(prop::collection::vec(any::<u8>(), SIZE), 3),
+    );
+    let cell = std::cell::RefCell::new(&mut counts);
+    let result = runner.run(&strategy, |(ops, inputs)| {
+        let text = gen(&ops);
+        check(&text, inputs, options, &mut cell.borrow_mut()).map_err(TestCaseError::fail)
+    });
+    (counts, result.map_err(|e| e.to_string()))
+}
+
+/// The generators: name, maximum length, generator, every prune point a checkpoint.
+const GENS: [(&str, usize, Gen, bool); 3] = [
+    ("plain", 24, build, false),
+    ("stack", 32, build_stack, true),
+    ("rich", 28, build_rich, true),
+];
+
+fn print(name: &str, c: &Counts) {
+    println!(
+        "soundness_exec ({name}): {} programs generated, {} accepted, {} runs ({} to exit)",
+        c.generated, c.accepted, c.runs, c.completed
+    );
+}
+
+fn one(g: usize, cases: u32) {
+    let (name, max_len, gen, freq) = GENS[g];
+    let options = Options {
+        test_state_freq: freq,
+        ..Options::default()
+    };
+    let (c, result) = run(cases, max_len, gen, options);
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    print(name, &c);
+    assert!(c.accepted > 0);
+}
+
+#[test]
+fn accepted_programs_stay_in_bounds() {
+    one(0, 4000);
+}
+
+/// Pruning at every prune point (liveness, precision, stack slots): the programs spill
+/// numbers and pointers and fill them back.
+#[test]
+fn accepted_programs_stay_in_bounds_with_pruning() {
+    one(1, 4000);
+}
+
+/// ALU32, sign extension, guarded accesses and loops, with pruning at every prune point.
+#[test]
+fn accepted_programs_stay_in_bounds_rich() {
+    one(2, 3000);
+}
+
+/// The long run: `SOUNDNESS_SECONDS` (default 60) of all generators in turn.
+#[test]
+#[ignore]
+fn long_run() {
+    let secs: u64 = std::env::var("SOUNDNESS_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
+    let end = Instant::now() + Duration::from_secs(secs);
+    let mut totals = [Counts::default(); 3];
+    let mut failures = Vec::new();
+    let mut round = 0usize;
+    while Instant::now() < end {
+        let g = round % GENS.len();
+        round += 1;
+        let (name, max_len, gen, freq) = GENS[g];
+        let options = Options {
+            test_state_freq: freq,
+            ..Options::default()
+        };
+        let (c, result) = run(1000, max_len, gen, options);
+        let t = &mut totals[g];
+        t.generated += c.generated;
+        t.accepted += c.accepted;
+        t.runs += c.runs;
+        t.completed += c.completed;
+        if let Err(e) = result {
+            println!("FINDING ({name}): {e}");
+            failures.push(e);
         }
     }
+    for (g, c) in totals.iter().enumerate() {
+        print(GENS[g].0, c);
+    }
+    println!("{} findings", failures.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

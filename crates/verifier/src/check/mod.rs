@@ -77,6 +77,7 @@ pub(crate) struct Outcome {
     pub log: String,
     pub states: usize,
     pub recorded: Vec<Option<RecordedRegs>>,
+    pub relied: Vec<Option<PruneRelied>>,
 }
 
 pub(crate) struct Verifier<'a> {
@@ -121,6 +122,9 @@ pub(crate) struct Verifier<'a> {
     loop_pruned: bool,
     /// With `Options::record_states`: per instruction, the join of the states seen.
     recorded: Vec<Option<RecordedRegs>>,
+    /// With `Options::record_states`: per prune point where a path was pruned, what every
+    /// pruning there relied on (intersected).
+    relied: Vec<Option<PruneRelied>>,
 }
 
 /// Control flow after one instruction.
@@ -160,6 +164,11 @@ impl<'a> Verifier<'a> {
             hist_cb: false,
             loop_pruned: false,
             recorded: if input.options.record_states {
+                vec![None; n]
+            } else {
+                Vec::new()
+            },
+            relied: if input.options.record_states {
                 vec![None; n]
             } else {
                 Vec::new()
@@ -307,12 +316,20 @@ impl<'a> Verifier<'a> {
                 if st.covered_by_with(old, allow_uninit, &live, prec, read) {
                     cp.hits += 1;
                     hit = Some(c);
+                    if self.input.options.record_states {
+                        let r = PruneRelied::of(old, &live, prec, read);
+                        note_relied(&mut self.relied[pc], r);
+                    }
                     break;
                 }
                 cp.misses += 1;
             } else if may_goto && (!is_may_goto || old.may_goto_depth != st.may_goto_depth) {
                 if st.covered_by_with(old, allow_uninit, &live, None, None) {
                     cp.hits += 1;
+                    if self.input.options.record_states {
+                        let r = PruneRelied::of(old, &live, None, None);
+                        note_relied(&mut self.relied[pc], r);
+                    }
                     self.loop_pruned = true;
                     return Ok(true);
                 }
@@ -415,8 +432,11 @@ impl<'a> Verifier<'a> {
                         &[],
                     ));
                 }
-                if !self.input.options.record_states
-                    && (self.cfg.prune_point[pc] || self.loop_point(pc))
+                if self.input.options.record_states {
+                    // Before pruning: the state of a path pruned here is recorded too.
+                    record(&mut self.recorded[pc], &state);
+                }
+                if (self.cfg.prune_point[pc] || self.loop_point(pc))
                     && self.visit(&mut state, pc)?
                 {
                     if self.log_level() >= 1 {
@@ -425,9 +445,6 @@ impl<'a> Verifier<'a> {
                     break;
                 }
                 self.facts[pc].reached = true;
-                if self.input.options.record_states {
-                    record(&mut self.recorded[pc], &state);
-                }
                 if self.log_level() >= 1 {
                     let _ = writeln!(
                         self.log,
@@ -473,6 +490,7 @@ impl<'a> Verifier<'a> {
             log: self.log,
             states: self.checkpoints.len(),
             recorded: self.recorded,
+            relied: self.relied,
         })
     }
 
@@ -743,4 +761,58 @@ fn record(slot: &mut Option<RecordedRegs>, st: &State) {
             }
         }
     }
+}
+
+/// What the pruning of a path at an instruction relied on, for the innermost frame (debug
+/// mode, see [`crate::Options::record_states`]): the registers and stack slots whose values
+/// in the pruned path's state had to lie within the explored state's. Everything else
+/// (dead registers, imprecise scalars, slots not read below) may differ, so a concrete run
+/// that goes on below a pruned path is only known to agree with the explored states there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PruneRelied {
+    /// Bit `r`: register `r` (a live pointer, or a live precise scalar).
+    pub regs: u16,
+    /// Bit `i`: the slot `fp - 8*(i+1)` (read below, and a spilled pointer or precise).
+    pub stack: u64,
+}
+
+impl PruneRelied {
+    fn of(old: &State, live: &[u16], prec: Option<&[Precise]>, read: Option<&[u64]>) -> Self {
+        let fi = old.frames.len() - 1;
+        let f = old.cur();
+        let live = live.get(fi).copied().unwrap_or(u16::MAX);
+        let prec = prec.map(|p| p.get(fi).copied().unwrap_or_default());
+        let read = read.map_or(u64::MAX, |r| r.get(fi).copied().unwrap_or(u64::MAX));
+        let mut regs = 0u16;
+        for (ri, r) in f.regs.iter().enumerate() {
+            let exact = prec.is_none_or(|p| p.regs & (1 << ri) != 0);
+            let compared = match r.ty {
+                RegType::NotInit => false,
+                RegType::Scalar => exact,
+                _ => true,
+            };
+            if live & (1 << ri) != 0 && compared {
+                regs |= 1 << ri;
+            }
+        }
+        let mut stack = 0u64;
+        for (i, s) in f.stack.iter().enumerate().take(64) {
+            let exact = prec.is_none_or(|p| p.stack & (1 << i) != 0);
+            let ptr = s.spill.is_some_and(|r| r.ty != RegType::Scalar);
+            if read & (1 << i) != 0 && (exact || ptr) {
+                stack |= 1 << i;
+            }
+        }
+        PruneRelied { regs, stack }
+    }
+}
+
+fn note_relied(slot: &mut Option<PruneRelied>, r: PruneRelied) {
+    *slot = Some(match *slot {
+        None => r,
+        Some(o) => PruneRelied {
+            regs: o.regs & r.regs,
+            stack: o.stack & r.stack,
+        },
+    });
 }

@@ -1,5 +1,8 @@
 //! The random raw-context programs of the soundness tests (`soundness_exec`, `embedding`):
-//! r1 = a [`SIZE`]-byte buffer, r2 = its size, forward jumps only.
+//! r1 = a [`SIZE`]-byte buffer, r2 = its size. `build` and `build_stack` jump forward only;
+//! `build_rich` adds ALU32 register operations and moves, sign-extending moves, accesses
+//! guarded by a bounds check on the index (the packet pattern on a raw buffer), and wraps
+//! the body in a loop (a counter bounded by a compare, or `may_goto` plus a counter).
 
 /// Size of the input buffer.
 pub const SIZE: usize = 32;
@@ -93,6 +96,98 @@ pub fn build(ops: &[(u8, u8, u8, i16)]) -> String {
     for (i, &(k, a, b, c)) in ops.iter().enumerate() {
         text.push_str(&line(k, a, b, c, i, n));
         text.push('\n');
+    }
+    text.push_str("r0 = 0\nexit\n");
+    text
+}
+
+/// `line_stack` plus ALU32 register operations and moves, sign-extending moves, and
+/// guarded accesses: `if idx > k goto +3; r6 = r1; r6 += idx; rX = *(u32 *)(r6 + 0)`
+/// (safe when `k <= SIZE - 4`, rejected otherwise, so both sides are generated). One line
+/// may be several instructions: forward jumps computed in lines still stay in range.
+pub fn line_rich(kind: u8, a: u8, b: u8, c: i16, i: usize, n: usize) -> String {
+    let ra = ["r0", "r3", "r4", "r5"][a as usize % 4];
+    let rb = ["r0", "r3", "r4", "r5"][b as usize % 4];
+    let ops32 = [
+        "+=", "-=", "*=", "&=", "|=", "^=", "<<=", ">>=", "s>>=", "/=", "%=", "=",
+    ];
+    match kind % 24 {
+        17 => format!(
+            "w{} {} w{}",
+            &ra[1..],
+            ops32[c as usize % ops32.len()],
+            &rb[1..]
+        ),
+        18 => format!(
+            "{ra} = ({}){rb}",
+            ["s8", "s16", "s32"][c.unsigned_abs() as usize % 3]
+        ),
+        19 => format!("{ra} s>>= {}", (c % 64).unsigned_abs()),
+        20 | 21 => {
+            // Guarded access: the bound is right (<= SIZE - 4) three times in four.
+            let k = if c % 4 == 0 {
+                (c.unsigned_abs() as usize) % SIZE
+            } else {
+                (c.unsigned_abs() as usize) % (SIZE - 3)
+            };
+            let cond = if kind % 24 == 20 { ">" } else { "s>" };
+            let guard = if cond == "s>" {
+                format!("if {ra} s< 0 goto +4\n")
+            } else {
+                String::new()
+            };
+            format!(
+                "{guard}if {ra} {cond} {k} goto +3\nr6 = r1\nr6 += {ra}\n{rb} = *(u32 *)(r6 + 0)"
+            )
+        }
+        22 => format!(
+            "w{} = *(u16 *)(r1 + {})",
+            &ra[1..],
+            (c as usize) % (SIZE - 1)
+        ),
+        23 => format!(
+            "if {ra} {} {rb} goto +{}",
+            [">", "<", "s>=", "=="][c as usize % 4],
+            {
+                let room = n.saturating_sub(i + 1).max(1);
+                (b as usize) % room
+            }
+        ),
+        k => line_stack(k, a, b, c, i, n),
+    }
+}
+
+/// Random `line_rich` lines after the usual prologue; `ops[0].0 % 3` picks the shape:
+/// straight line, a loop on a counter (r7 < bound), or a `may_goto` loop with a counter.
+pub fn build_rich(ops: &[(u8, u8, u8, i16)]) -> String {
+    let n = ops.len();
+    let mut body = String::new();
+    for (i, &(k, a, b, c)) in ops.iter().enumerate() {
+        body.push_str(&line_rich(k, a, b, c, i, n));
+        body.push('\n');
+    }
+    let len = body.lines().count();
+    let bound = ops.first().map_or(1, |o| 1 + o.1 as usize % 6);
+    let mut text = String::from(
+        "r0 = 0\nr3 = 0\nr4 = 0\nr5 = 0\nr6 = r1\nr7 = 0\n*(u64 *)(r10 - 8) = r0\n*(u64 *)(r10 - 16) = r6\n",
+    );
+    match ops.first().map_or(0, |o| o.0 % 3) {
+        0 => text.push_str(&body),
+        1 => {
+            // body; r7 += 1; if r7 < bound goto body
+            text.push_str(&body);
+            text.push_str(&format!("r7 += 1\nif r7 < {bound} goto -{}\n", len + 2));
+        }
+        _ => {
+            // may_goto +exit; body; r7 += 1; if r7 > bound goto exit; goto may_goto
+            text.push_str(&format!("may_goto +{}\n", len + 3));
+            text.push_str(&body);
+            text.push_str(&format!(
+                "r7 += 1\nif r7 > {} goto +1\ngoto -{}\n",
+                bound * 3,
+                len + 4
+            ));
+        }
     }
     text.push_str("r0 = 0\nexit\n");
     text
