@@ -143,9 +143,7 @@ pub(super) fn load(req: &LoadRequest<'_>) -> Result<Loaded, Failure> {
             }
         })?;
     if let Selection::Interp { verified: false } = &selection {
-        eprintln!(
-            "note: program {name}: running without verification in the checked interpreter"
-        );
+        eprintln!("note: program {name}: running without verification in the checked interpreter");
     }
     Ok(Loaded {
         name,
