@@ -69,7 +69,7 @@ fn time_userbpf(object: &Path, exe: &Path, n: u64) -> Duration {
     .unwrap();
     let mut hooks = SyscallHooks::new(&instance, env, |_| {}).unwrap();
     for name in instance.program_names() {
-        hooks.attach(&instance, name).unwrap();
+        hooks.attach(&object, &instance, name).unwrap();
     }
     let start = Instant::now();
     let mut tracer = Tracer::spawn(&[exe.into(), n.to_string().into()]).unwrap();

@@ -34,7 +34,7 @@
 //! })
 //! .unwrap();
 //! for name in instance.program_names() {
-//!     hooks.attach(&instance, name).unwrap();
+//!     hooks.attach(&object, &instance, name).unwrap();
 //! }
 //! let mut tracer = Tracer::spawn(&["ls".into()]).unwrap();
 //! let outcome = tracer.run(&mut hooks).unwrap();

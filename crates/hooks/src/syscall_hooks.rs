@@ -287,19 +287,22 @@ impl<'a> SyscallHooks<'a> {
         })
     }
 
-    /// Attach program `name` of `instance` by its section name, run by the checked
-    /// interpreter (see [`SyscallHooks::attach_engine`] to choose the engine).
+    /// Attach program `name` of `instance`, loaded from `object`, by its section name, in
+    /// the host's best engine once the verifier accepted it (the JIT on x86-64), as
+    /// `userbpf trace` does; [`SyscallHooks::attach_engine`] chooses the engine.
     ///
     /// # Errors
     /// The program does not exist, its section is not a syscall hook, or it cannot be
-    /// prepared (a helper user space lacks, a bad map reference).
+    /// prepared (a helper user space lacks, a bad map reference);
+    /// [`HookError::Rejected`] when the verifier rejects the program or does not model its
+    /// type (see [`SyscallHooks::attach_unverified`]).
     pub fn attach(
         &mut self,
+        object: &Object,
         instance: &ObjectInstance,
         name: &str,
-    ) -> Result<SyscallAttach, HookError> {
-        self.attach_inner(None, instance, name, Some(EngineKind::Interp))
-            .map(|a| a.at)
+    ) -> Result<Attached, HookError> {
+        self.attach_inner(Some(object), instance, name, None)
     }
 
     /// The explicit opt-out of verification: attach program `name` of `instance` by its

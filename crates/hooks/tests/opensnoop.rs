@@ -60,7 +60,7 @@ fn opensnoop_with(
     })
     .unwrap();
     for name in instance.program_names() {
-        hooks.attach(&instance, name).unwrap();
+        hooks.attach(&object, &instance, name).unwrap();
     }
     let mut tracer = start();
     during(tracer.stop_handle());

@@ -27,6 +27,7 @@ int guard(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct regs *regs = (struct regs *)ctx->args[0];
 	const char *name = 0;
+	unsigned long flags = 0;
 	char buf[32] = {};
 
 	if (ctx->args[1] != 257) /* openat */
@@ -35,7 +36,9 @@ int guard(struct bpf_raw_tracepoint_args *ctx)
 	bpf_probe_read_user_str(buf, sizeof(buf), name);
 	if (buf[0] == '/' && buf[1] == 'b' && buf[2] == 'l' && buf[3] == 'o' && buf[4] == 'c'
 	    && buf[5] == 'k') {
-		bpf_printk("blocked %s flags %lx", buf, regs->dx);
+		/* regs is a scalar to the verifier, as in the kernel: read through the helper */
+		bpf_probe_read_kernel(&flags, sizeof(flags), &regs->dx);
+		bpf_printk("blocked %s flags %lx", buf, flags);
 		bpf_override_return((void *)ctx, -1 /* -EPERM */);
 		bpf_send_signal_thread(10 /* SIGUSR1 */);
 	}
@@ -108,7 +111,7 @@ fn raw_sys_enter_reads_registers_overrides_and_signals() {
         _ => {}
     })
     .unwrap();
-    hooks.attach(&instance, "guard").unwrap();
+    hooks.attach(&object, &instance, "guard").unwrap();
     let mut tracer = Tracer::spawn(&[exe.into()]).unwrap();
     let pid = tracer.pid();
     let outcome = tracer.run(&mut hooks).unwrap();

@@ -59,7 +59,7 @@ fn trace(object: &Object, argv: &[&str]) -> (Vec<Rec>, Option<TargetStatus>) {
     })
     .unwrap();
     for name in instance.program_names() {
-        hooks.attach(&instance, name).unwrap();
+        hooks.attach(object, &instance, name).unwrap();
     }
     let argv: Vec<std::ffi::OsString> = argv.iter().map(Into::into).collect();
     let mut tracer = Tracer::spawn(&argv).unwrap();
@@ -189,7 +189,7 @@ fn uprobe_on_libc_getpid() {
     )
     .unwrap();
     let mut hooks = SyscallHooks::new(&instance, env, |_| {}).unwrap();
-    hooks.attach(&instance, "on_getpid").unwrap();
+    hooks.attach(&object, &instance, "on_getpid").unwrap();
     let mut tracer = Tracer::spawn(&[exe.into()]).unwrap();
     let outcome = tracer.run(&mut hooks).unwrap();
     drop(hooks);
