@@ -34,7 +34,7 @@ mod ringbuf;
 mod sys;
 
 pub use btf::{btf_load, sanitize as sanitize_btf, BtfFd};
-pub use load::{load_object, KernelLoadError, KernelObject};
+pub use load::{load_object, load_object_with_log_level, KernelLoadError, KernelObject};
 pub use map::{
     is_percpu, map_create, map_type, possible_cpus, update_flags, MapCreateOptions, MapFd,
 };

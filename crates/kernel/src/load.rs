@@ -89,6 +89,19 @@ pub struct KernelObject {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn load_object(object: &Object) -> Result<KernelObject, KernelLoadError> {
+    load_object_with_log_level(object, 0)
+}
+
+/// [`load_object`] with every program loaded at `log_level` (`BPF_PROG_LOAD`'s, e.g. 4 =
+/// `BPF_LOG_STATS` for the kernel's "verification time N usec" line); each program's log is
+/// then [`ProgFd::log`] of [`KernelObject::program`].
+///
+/// # Errors
+/// As [`load_object`].
+pub fn load_object_with_log_level(
+    object: &Object,
+    log_level: u32,
+) -> Result<KernelObject, KernelLoadError> {
     let mut maps = Vec::with_capacity(object.maps.len());
     for spec in &object.maps {
         let fd = create_map(spec)?;
@@ -117,6 +130,7 @@ pub fn load_object(object: &Object) -> Result<KernelObject, KernelLoadError> {
                 .and(btf.as_ref().ok())
                 .map(|b| b.as_raw_fd()),
             func_info: func_info.unwrap_or_default(),
+            log_level,
             ..LoadOptions::default()
         };
         let fd =

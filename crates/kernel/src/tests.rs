@@ -339,3 +339,26 @@ fn datasec_layouts_are_fixed_up() {
     assert!(crate::sanitize_btf(&raw[..10]).is_err());
     assert!(crate::sanitize_btf(&[0u8; 32]).is_err());
 }
+
+#[test]
+fn object_load_with_stats_log() {
+    if let Err(why) = available() {
+        println!("skipped: {why}");
+        return;
+    }
+    let path = std::path::Path::new(env!("USERBPF_SHARED"))
+        .join("corpus/ebpf-samples/build/packet_access.o");
+    let Ok(bytes) = std::fs::read(&path) else {
+        println!("skipped: {} not found", path.display());
+        return;
+    };
+    let object = userbpf_object::Object::parse(&bytes).unwrap();
+    // BPF_LOG_STATS alone: the kernel's statistics, its verification time among them.
+    let loaded = crate::load_object_with_log_level(&object, 4).unwrap();
+    let name = loaded.program_names().next().unwrap().to_string();
+    let log = loaded.program(&name).unwrap().log();
+    assert!(log.contains("verification time"), "{log}");
+    // Level 0 keeps no log.
+    let quiet = crate::load_object(&object).unwrap();
+    assert_eq!(quiet.program(&name).unwrap().log(), "");
+}
