@@ -1,6 +1,7 @@
 //! Verification time and peak memory for every corpus program
-//! (`$USERBPF_SHARED/corpus/ebpf-samples`, `invalid/` aside), and, for the programs the
-//! kernel loads here (`userbpf_kernel::load_object`), the kernel's `BPF_PROG_LOAD` time in
+//! (`$USERBPF_SHARED/corpus/ebpf-samples`, `invalid/` aside) and for the corpus's C sources
+//! (`src/*.c`) compiled here with clang-19, and, for the programs the kernel loads here
+//! (`userbpf_kernel::load_object_with_log_level`), the kernel's own verification time in
 //! the same run.
 //!
 //! `cargo bench -p userbpf-verifier --bench verify` (add `-- FILTER` to keep programs whose
@@ -9,14 +10,17 @@
 //! - Our time: the best of several `verify` calls (as many as fit in about 20 ms, 1 to 20).
 //! - Peak memory: the highest number of bytes live during one `verify` call above what was
 //!   live before it, measured by the counting global allocator of this binary.
-//! - Kernel time: the object reduced to this one program is loaded with `load_object`, and
-//!   the same object without programs (maps and BTF only) is loaded too; the kernel's time
-//!   is the difference of the two (best of 3 each), i.e. the `BPF_PROG_LOAD` call, which the
-//!   kernel's verifier dominates; a difference under 1 µs is shown as `noise` and left out
-//!   of the comparison. Needs root (or CAP_BPF + CAP_NET_ADMIN + CAP_PERFMON).
+//! - Kernel time: the object reduced to this one program is loaded with `log_level` 4
+//!   (`BPF_LOG_STATS`), and the kernel's "verification time N usec" line is read from the
+//!   log (the time of `bpf_check`, whole microseconds); best of 3 loads. Needs root (or
+//!   CAP_BPF + CAP_NET_ADMIN + CAP_PERFMON).
+//! - The clang-19 set: `clang-19 -O2 -g -target bpf -ffreestanding -I/usr/include/bpf`
+//!   (libbpf-dev's `bpf_helpers.h`) on each `src/*.c`, into a temporary directory; a source
+//!   that does not compile is listed and left out.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -137,17 +141,210 @@ fn measure_ours(p: &ProgramSpec, maps: &[userbpf_verifier::MapInfo], pt: ProgTyp
     }
 }
 
-/// Best time of 3 `load_object` calls of `object`, or `None` when the kernel refuses it.
-fn kernel_load(object: &Object) -> Option<Duration> {
+/// The kernel's own verification time for `object` (one program, `name`): the best of 3
+/// loads at `BPF_LOG_STATS`, or `None` when the kernel refuses it.
+fn kernel_time(object: &Object, name: &str) -> Option<Duration> {
     let mut best: Option<Duration> = None;
     for _ in 0..3 {
-        let start = Instant::now();
-        let loaded = userbpf_kernel::load_object(object).ok()?;
-        let t = start.elapsed();
-        drop(loaded);
+        let loaded = userbpf_kernel::load_object_with_log_level(object, 4).ok()?;
+        let log = loaded.program(name)?.log();
+        let usec: u64 = log
+            .lines()
+            .find_map(|l| l.strip_prefix("verification time "))
+            .and_then(|l| l.strip_suffix(" usec"))
+            .and_then(|n| n.trim().parse().ok())?;
+        let t = Duration::from_micros(usec);
         best = Some(best.map_or(t, |b| b.min(t)));
     }
     best
+}
+
+/// Compile the corpus's `src/*.c` with clang-19 into `out`; the objects, and the sources
+/// that failed (name and first error line).
+fn compile_sources(src: &Path, out: &Path) -> (Vec<PathBuf>, Vec<(String, String)>) {
+    let mut objs = Vec::new();
+    let mut failed = Vec::new();
+    let Ok(rd) = std::fs::read_dir(src) else {
+        return (objs, failed);
+    };
+    let mut sources: Vec<PathBuf> = rd
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "c"))
+        .collect();
+    sources.sort();
+    for c in sources {
+        let stem = c
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let o = out.join(format!("{stem}.o"));
+        let result = Command::new("clang-19")
+            .args([
+                "-O2",
+                "-g",
+                "-target",
+                "bpf",
+                "-ffreestanding",
+                "-I/usr/include/bpf",
+            ])
+            .arg("-c")
+            .arg(&c)
+            .arg("-o")
+            .arg(&o)
+            .output();
+        match result {
+            Ok(r) if r.status.success() => objs.push(o),
+            Ok(r) => {
+                let err = String::from_utf8_lossy(&r.stderr);
+                let line = err
+                    .lines()
+                    .find(|l| l.contains("error"))
+                    .unwrap_or("failed");
+                failed.push((stem, line.to_string()));
+            }
+            Err(e) => failed.push((stem, format!("clang-19: {e}"))),
+        }
+    }
+    (objs, failed)
+}
+
+/// Totals of one set of programs.
+#[derive(Default)]
+struct Summary {
+    total: usize,
+    accepted: usize,
+    /// Programs both the kernel and we accept.
+    compared: usize,
+    faster: usize,
+    slower: Vec<String>,
+    /// Programs the kernel accepts and we reject.
+    kernel_only: Vec<String>,
+    largest: Option<(String, usize, usize)>,
+    max_peak: (String, usize),
+    ours_total: Duration,
+    kernel_total: Duration,
+}
+
+/// Measure every program of the objects `files` (named relative to `root`, with `prefix`),
+/// print a table row each, and add them to `sum`.
+fn measure_set(
+    files: &[PathBuf],
+    root: &Path,
+    prefix: &str,
+    filter: &str,
+    kernel: bool,
+    sum: &mut Summary,
+) {
+    for f in files {
+        let rel = format!("{prefix}{}", f.strip_prefix(root).unwrap_or(f).display());
+        let Ok(bytes) = std::fs::read(f) else {
+            continue;
+        };
+        let Ok(object) = Object::parse(&bytes) else {
+            continue;
+        };
+        let maps = map_infos(&object);
+        for p in &object.programs {
+            let name = format!("{rel} {}", p.section);
+            if !name.contains(filter) {
+                continue;
+            }
+            let insns = p.insns.insns().len();
+            let ours = measure_ours(p, &maps, prog_type(p, &rel));
+            sum.total += 1;
+            sum.accepted += usize::from(ours.accepted);
+            let theirs = kernel
+                .then(|| {
+                    let mut o = object.clone();
+                    o.programs
+                        .retain(|q| q.name == p.name && q.section == p.section);
+                    kernel_time(&o, &p.name)
+                })
+                .flatten();
+            let our_us = ours.time.as_secs_f64() * 1e6;
+            let (k, ratio) = match theirs {
+                Some(t) => {
+                    let k = t.as_secs_f64() * 1e6;
+                    (format!("{k:.0}"), format!("{:.3}", our_us / k.max(0.5)))
+                }
+                None => ("-".into(), "-".into()),
+            };
+            if let Some(t) = theirs {
+                if ours.accepted {
+                    sum.compared += 1;
+                    sum.ours_total += ours.time;
+                    sum.kernel_total += t;
+                    if ours.time < t {
+                        sum.faster += 1;
+                    } else {
+                        sum.slower
+                            .push(format!("{name} ({our_us:.1} vs {} µs)", t.as_micros()));
+                    }
+                } else {
+                    sum.kernel_only.push(name.clone());
+                }
+            }
+            println!(
+                "{:<64} {:>7} {:>4} {:>10.1} {:>10} {:>7} {:>9.1}",
+                name,
+                insns,
+                if ours.accepted { "yes" } else { "no" },
+                our_us,
+                k,
+                ratio,
+                ours.peak as f64 / 1024.0
+            );
+            if sum.largest.as_ref().is_none_or(|l| insns > l.1) {
+                sum.largest = Some((name.clone(), insns, ours.peak));
+            }
+            if ours.peak > sum.max_peak.1 {
+                sum.max_peak = (name, ours.peak);
+            }
+        }
+    }
+}
+
+fn print_summary(what: &str, s: &Summary, kernel: bool) {
+    println!(
+        "{what}: {} programs measured, {} accepted by us",
+        s.total, s.accepted
+    );
+    if kernel {
+        println!(
+            "  faster than the kernel's verification time on {} of {} programs both accept \
+             (total {:.0} µs ours vs {:.0} µs kernel){}",
+            s.faster,
+            s.compared,
+            s.ours_total.as_secs_f64() * 1e6,
+            s.kernel_total.as_secs_f64() * 1e6,
+            if s.slower.is_empty() {
+                String::new()
+            } else {
+                format!("; slower on: {}", s.slower.join(", "))
+            }
+        );
+        if !s.kernel_only.is_empty() {
+            println!(
+                "  accepted by the kernel, rejected by us: {}",
+                s.kernel_only.join(", ")
+            );
+        }
+    }
+    const GOAL: usize = 64 << 20;
+    if let Some((name, insns, peak)) = &s.largest {
+        println!(
+            "  largest program: {name} ({insns} insns), peak {:.1} MiB (goal < 64 MiB: {})",
+            *peak as f64 / (1 << 20) as f64,
+            if *peak < GOAL { "met" } else { "missed" }
+        );
+    }
+    println!(
+        "  highest peak: {} {:.1} MiB",
+        s.max_peak.0,
+        s.max_peak.1 as f64 / (1 << 20) as f64
+    );
 }
 
 fn main() {
@@ -176,108 +373,27 @@ fn main() {
         "{:<64} {:>7} {:>4} {:>10} {:>10} {:>7} {:>9}",
         "program", "insns", "ok", "our µs", "kernel µs", "ratio", "peak KiB"
     );
-    let (mut total, mut accepted, mut compared, mut faster, mut noise) = (0, 0, 0, 0, 0);
-    let mut slower = Vec::new();
-    let mut largest: Option<(String, usize, usize)> = None;
-    let mut max_peak: (String, usize) = (String::new(), 0);
-    for f in &files {
-        let rel = f.strip_prefix(&samples).unwrap_or(f).display().to_string();
-        let Ok(bytes) = std::fs::read(f) else {
-            continue;
-        };
-        let Ok(object) = Object::parse(&bytes) else {
-            continue;
-        };
-        let maps = map_infos(&object);
-        // The object without programs: maps and BTF, subtracted from each program's load.
-        let base = kernel
-            .then(|| {
-                let mut o = object.clone();
-                o.programs.clear();
-                kernel_load(&o)
-            })
-            .flatten();
-        for p in &object.programs {
-            let name = format!("{rel} {}", p.section);
-            if !name.contains(&filter) {
-                continue;
-            }
-            let insns = p.insns.insns().len();
-            let ours = measure_ours(p, &maps, prog_type(p, &rel));
-            total += 1;
-            accepted += usize::from(ours.accepted);
-            let theirs = base.and_then(|b| {
-                let mut o = object.clone();
-                o.programs
-                    .retain(|q| q.name == p.name && q.section == p.section);
-                kernel_load(&o).map(|t| t.saturating_sub(b))
-            });
-            // Map creation and freeing vary more than a small program's load: a difference
-            // under 1 µs is noise, not a measurement.
-            let noisy = theirs.is_some_and(|t| t < Duration::from_micros(1));
-            noise += usize::from(noisy);
-            let theirs = theirs.filter(|_| !noisy);
-            let our_us = ours.time.as_secs_f64() * 1e6;
-            let (k, ratio) = match theirs {
-                Some(t) => {
-                    let k = t.as_secs_f64() * 1e6;
-                    (format!("{k:.1}"), format!("{:.3}", our_us / k.max(0.1)))
-                }
-                None if noisy => ("noise".into(), "-".into()),
-                None => ("-".into(), "-".into()),
-            };
-            if let Some(t) = theirs {
-                if ours.accepted {
-                    compared += 1;
-                    if ours.time < t {
-                        faster += 1;
-                    } else {
-                        slower.push(name.clone());
-                    }
-                }
-            }
-            println!(
-                "{:<64} {:>7} {:>4} {:>10.1} {:>10} {:>7} {:>9.1}",
-                name,
-                insns,
-                if ours.accepted { "yes" } else { "no" },
-                our_us,
-                k,
-                ratio,
-                ours.peak as f64 / 1024.0
-            );
-            if largest.as_ref().is_none_or(|l| insns > l.1) {
-                largest = Some((name.clone(), insns, ours.peak));
-            }
-            if ours.peak > max_peak.1 {
-                max_peak = (name, ours.peak);
-            }
+    let mut corpus = Summary::default();
+    measure_set(&files, &samples, "", &filter, kernel, &mut corpus);
+
+    let out = std::env::temp_dir().join(format!("userbpf-verify-bench-{}", std::process::id()));
+    let mut clang = Summary::default();
+    let clang_note = match std::fs::create_dir_all(&out) {
+        Ok(()) => {
+            let (objs, failed) = compile_sources(&samples.join("src"), &out);
+            measure_set(&objs, &out, "clang-19/", &filter, kernel, &mut clang);
+            let _ = std::fs::remove_dir_all(&out);
+            failed
+                .iter()
+                .map(|(n, e)| format!("{n}: {e}"))
+                .collect::<Vec<_>>()
         }
-    }
+        Err(e) => vec![format!("{}: {e}", out.display())],
+    };
     println!();
-    println!("{total} programs measured, {accepted} accepted by us");
-    if kernel {
-        println!(
-            "faster than the kernel on {faster} of {compared} programs both accept \
-             ({noise} kernel loads within map-creation noise left out){}",
-            if slower.is_empty() {
-                String::new()
-            } else {
-                format!("; slower on: {}", slower.join(", "))
-            }
-        );
+    print_summary("corpus objects", &corpus, kernel);
+    print_summary("corpus sources compiled with clang-19", &clang, kernel);
+    if !clang_note.is_empty() {
+        println!("  not compiled: {}", clang_note.join("; "));
     }
-    const GOAL: usize = 64 << 20;
-    if let Some((name, insns, peak)) = largest {
-        println!(
-            "largest program: {name} ({insns} insns), peak {:.1} MiB (goal < 64 MiB: {})",
-            peak as f64 / (1 << 20) as f64,
-            if peak < GOAL { "met" } else { "missed" }
-        );
-    }
-    println!(
-        "highest peak: {} {:.1} MiB",
-        max_peak.0,
-        max_peak.1 as f64 / (1 << 20) as f64
-    );
 }
