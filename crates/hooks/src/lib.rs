@@ -13,6 +13,8 @@
 //! - [`uprobes`]: `uprobe/PATH:FUNC` and `uretprobe/...` as int3 breakpoints in every
 //!   mapping of the file, driven by the same tracer;
 //! - [`syscalls`] and [`tracefs`]: syscall numbers and tracepoint formats;
+//! - [`system`]: the system-wide mode, the syscall tracepoints of every process through
+//!   perf events, each record run through the same programs;
 //! - [`trace_engine`]: the engine of the tracing hooks' programs (the JIT over the
 //!   verifier's result on x86-64, or the checked interpreter);
 //! - [`custom`]: hooks an embedding application declares, with its own context layout
@@ -49,6 +51,7 @@ pub mod record;
 mod sys;
 pub mod syscall_hooks;
 pub mod syscalls;
+pub mod system;
 pub mod trace_engine;
 pub mod tracefs;
 pub mod tracer;

@@ -74,6 +74,9 @@ struct RunState {
     override_ret: Option<i64>,
     /// `bpf_get_func_ip` of the current uprobe run.
     func_ip: u64,
+    /// The system-wide mode: CLOCK_MONOTONIC time of the event being handled, which
+    /// `bpf_ktime_get_ns` gives (the events are handled after they happened).
+    event_time: Option<u64>,
 }
 
 struct TpProgram {
@@ -206,6 +209,10 @@ fn state_lock(s: &Mutex<RunState>) -> std::sync::MutexGuard<'_, RunState> {
 fn hook_helpers(env: &Arc<TaskEnv>, state: &Arc<Mutex<RunState>>) -> Helpers {
     let mut h = Helpers::new();
     kernel_helpers::register(&mut h, env.clone());
+    let st = state.clone();
+    h.register(ids::KTIME_GET_NS, "bpf_ktime_get_ns", move |_, _| {
+        Ok(state_lock(&st).event_time.unwrap_or_else(sys::monotonic_ns))
+    });
     let st = state.clone();
     h.register(ids::OVERRIDE_RETURN, "bpf_override_return", move |_, a| {
         state_lock(&st).override_ret = Some(a[1] as i64);
@@ -471,6 +478,76 @@ impl<'a> SyscallHooks<'a> {
 
     fn take_override(&self) -> Option<i64> {
         state_lock(&self.state).override_ret.take()
+    }
+
+    /// The system-wide mode ([`crate::system`]): run the programs attached at the `side`
+    /// tracepoint of syscall `nr` on `record`, the record the kernel wrote at CLOCK_MONOTONIC
+    /// `time` (what `bpf_ktime_get_ns` gives), as task `task`; then hand their output to the
+    /// sink. Gives the number of programs run.
+    pub fn run_record(
+        &mut self,
+        task: Task,
+        (side, nr): (Side, u64),
+        record: &[u8],
+        time: u64,
+    ) -> usize {
+        let table = match side {
+            Side::Enter => &self.enter,
+            Side::Exit => &self.exit,
+        };
+        let count = table.get(&nr).map_or(0, Vec::len);
+        if count == 0 {
+            return 0;
+        }
+        self.env.set_task(task.tid, task.tgid);
+        state_lock(&self.state).event_time = Some(time);
+        for i in 0..count {
+            let at = match side {
+                Side::Enter => ProgRef::Enter(nr, i),
+                Side::Exit => ProgRef::Exit(nr, i),
+            };
+            self.run_one(at, record, None);
+        }
+        state_lock(&self.state).event_time = None;
+        // Too late to change the syscall: an override asked for is dropped.
+        self.take_override();
+        self.drain();
+        count
+    }
+
+    /// The system-wide mode: run the `raw_tracepoint/sys_enter` (or `sys_exit`) programs
+    /// as task `task` on `regs`, its registers at the event (CLOCK_MONOTONIC `time`);
+    /// `second` is the syscall id (enter) or its return value (exit). Gives the number of
+    /// programs run.
+    pub fn run_raw_regs(
+        &mut self,
+        task: Task,
+        (side, second): (Side, u64),
+        regs: &Regs,
+        time: u64,
+    ) -> usize {
+        let count = match side {
+            Side::Enter => self.raw_enter.len(),
+            Side::Exit => self.raw_exit.len(),
+        };
+        if count == 0 {
+            return 0;
+        }
+        self.env.set_task(task.tid, task.tgid);
+        let pt = record::pt_regs(regs);
+        let ctx = record::raw_tp_args(pt.as_ptr() as u64, second);
+        state_lock(&self.state).event_time = Some(time);
+        for i in 0..count {
+            let at = match side {
+                Side::Enter => ProgRef::RawEnter(i),
+                Side::Exit => ProgRef::RawExit(i),
+            };
+            self.run_one(at, &ctx, Some(&pt));
+        }
+        state_lock(&self.state).event_time = None;
+        self.take_override();
+        self.drain();
+        count
     }
 }
 

@@ -37,6 +37,8 @@ use super::map::{print_entries, to_json, Typed};
 use super::read_file;
 use crate::{CmdResult, Failure};
 
+mod system;
+
 /// Arguments of `userbpf trace`.
 #[derive(Debug, clap::Args)]
 pub struct TraceArgs {
@@ -70,6 +72,10 @@ pub struct TraceArgs {
     /// programs the verifier cannot prove yet; every memory access is checked at run time).
     #[arg(long, conflicts_with = "engine")]
     pub unverified: bool,
+    /// Trace the syscall tracepoints of every process on the machine (perf events; needs
+    /// root and tracefs); with `-- CMD` until the command exits, else until Ctrl-C.
+    #[arg(long, conflicts_with = "pid")]
+    pub system: bool,
     /// The command to run and trace.
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<OsString>,
@@ -373,9 +379,9 @@ fn signal_name(sig: i32) -> String {
 }
 
 pub fn run(args: &TraceArgs) -> CmdResult {
-    if args.pid.is_none() && args.command.is_empty() {
+    if args.pid.is_none() && args.command.is_empty() && !args.system {
         return Err(Failure::input(anyhow!(
-            "give a process to trace: -p PID or -- CMD ARGS..."
+            "give a process to trace: -p PID, -- CMD ARGS... or --system"
         )));
     }
     let path = &args.object;
@@ -434,7 +440,12 @@ pub fn run(args: &TraceArgs) -> CmdResult {
         crate::cli::Engine::Interp => EngineKind::Interp,
         crate::cli::Engine::Jit => EngineKind::Jit,
     });
+    let mut points = Vec::new();
     for name in &names {
+        if let (true, Some(spec)) = (args.system, instance.program_spec(name)) {
+            system::system_attach(spec)
+                .map_err(|e| Failure::input(anyhow!("{}: {e}", path.display())))?;
+        }
         let attached = if args.unverified {
             hooks.attach_unverified(&instance, name)
         } else {
@@ -447,12 +458,16 @@ pub fn run(args: &TraceArgs) -> CmdResult {
         if let Some(note) = attached.note {
             eprintln!("note: {note}");
         }
+        points.push(attached.at);
     }
     if hooks.is_empty() {
         return Err(Failure::input(anyhow!(
             "{}: no program to attach",
             path.display()
         )));
+    }
+    if args.system {
+        return system::run(args, hooks, &points, &instance, &object);
     }
     tracer::install_signal_handlers();
     let mut tracer = match args.pid {
