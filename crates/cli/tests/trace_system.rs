@@ -1,8 +1,9 @@
 //! `userbpf trace --system`: the opensnoop example on the syscall tracepoints of every
 //! process (perf events) gives the same event fields as under ptrace for the same workload
 //! (a program built during the test that opens distinctive paths with distinct flags, some
-//! failing), and the command's exit status passes through. Skipped when perf events or
-//! tracefs are refused (not root, a locked-down kernel).
+//! failing), and the command's exit status passes through; raw tracepoint programs (on the
+//! `raw_syscalls` tracepoints) read the same `pt_regs` and ids under both modes. Skipped
+//! when perf events or tracefs are refused (not root, a locked-down kernel).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -81,11 +82,12 @@ fn events(out: &Output, dir: &Path) -> Vec<(String, i64, i64, String)> {
 }
 
 fn trace(system: bool, exe: &Path, args: &[String]) -> Output {
+    trace_obj(&repo().join("examples/opensnoop.bpf.o"), system, exe, args)
+}
+
+fn trace_obj(obj: &Path, system: bool, exe: &Path, args: &[String]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_userbpf"));
-    cmd.arg("trace")
-        .arg(repo().join("examples/opensnoop.bpf.o"))
-        .arg("--json")
-        .arg("--no-maps");
+    cmd.arg("trace").arg(obj).arg("--json").arg("--no-maps");
     if system {
         cmd.arg("--system");
     }
@@ -115,16 +117,10 @@ fn opensnoop_system_wide_matches_ptrace() {
     ];
 
     let sys = trace(true, &exe, &args);
-    let stderr = text(&sys.stderr);
-    if sys.status.code() == Some(2)
-        && ["needs root", "perf_event_open", "tracefs"]
-            .iter()
-            .any(|w| stderr.contains(w))
-    {
-        println!("skipped: {}", stderr.trim());
+    if refused(&sys) {
         return;
     }
-    assert_eq!(sys.status.code(), Some(3), "{stderr}");
+    assert_eq!(sys.status.code(), Some(3), "{}", text(&sys.stderr));
     // Reset what the first run created, so both runs see the same files.
     std::fs::remove_file(dir.join("created.txt")).unwrap();
     let ptr = trace(false, &exe, &args);
@@ -155,6 +151,148 @@ fn opensnoop_system_wide_matches_ptrace() {
         .unwrap();
     assert_eq!(end["status"]["exited"], 3);
     assert_eq!(end["lost"], 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The system-wide mode was refused: print why and skip.
+fn refused(out: &Output) -> bool {
+    let stderr = text(&out.stderr);
+    let refused = out.status.code() == Some(2)
+        && ["needs root", "perf_event_open", "tracefs"]
+            .iter()
+            .any(|w| stderr.contains(w));
+    if refused {
+        println!("skipped: {}", stderr.trim());
+    }
+    refused
+}
+
+/// raw_tracepoint/sys_enter and sys_exit programs reading `pt_regs` (arguments, `orig_ax`,
+/// `ax`) and the ids, for the workload's openat calls only.
+const RAW_REGS: &str = r#"
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+struct regs { unsigned long r15, r14, r13, r12, bp, bx, r11, r10, r9, r8, ax, cx, dx, si, di,
+              orig_ax, ip, cs, flags, sp, ss; };
+
+static int is_workload(void)
+{
+	char comm[16];
+
+	bpf_get_current_comm(comm, sizeof(comm));
+	return comm[0] == 't' && comm[1] == 's' && comm[2] == 'y' && comm[3] == 's' &&
+	       comm[4] == 'o' && comm[5] == 'p';
+}
+
+SEC("raw_tracepoint/sys_enter")
+int raw_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct regs *r = (void *)ctx->args[0];
+	unsigned long si = 0, dx = 0, orig = 0, ax = 0;
+	char path[128];
+
+	if (ctx->args[1] != 257 || !is_workload())
+		return 0;
+	bpf_probe_read_kernel(&si, 8, &r->si);
+	bpf_probe_read_kernel(&dx, 8, &r->dx);
+	bpf_probe_read_kernel(&orig, 8, &r->orig_ax);
+	bpf_probe_read_kernel(&ax, 8, &r->ax);
+	bpf_probe_read_user_str(path, sizeof(path), (void *)si);
+	bpf_printk("enter %s flags=%lx", path, dx);
+	bpf_printk("enter orig=%ld ax=%ld", orig, ax);
+	return 0;
+}
+
+SEC("raw_tracepoint/sys_exit")
+int raw_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct regs *r = (void *)ctx->args[0];
+	unsigned long orig = 0, ax = 0;
+
+	bpf_probe_read_kernel(&orig, 8, &r->orig_ax);
+	if (orig != 257 || !is_workload())
+		return 0;
+	bpf_probe_read_kernel(&ax, 8, &r->ax);
+	bpf_printk("exit ret=%ld ax=%ld", (long)ctx->args[1], ax);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+"#;
+
+/// The trace messages of the workload from its first open under `dir` on, in order. (Other
+/// processes of that name, and the dynamic loader's opens before, whose path buffer is
+/// reused before the system-wide mode reads it, are left out.)
+fn messages(out: &Output, dir: &Path) -> Vec<String> {
+    let all: Vec<Value> = text(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["type"] == "trace")
+        .collect();
+    let first = format!("enter {}", dir.display());
+    let Some(start) = all
+        .iter()
+        .position(|v| v["message"].as_str().unwrap().starts_with(&first))
+    else {
+        return Vec::new();
+    };
+    let pid = all[start]["pid"].clone();
+    all[start..]
+        .iter()
+        .filter(|v| v["pid"] == pid)
+        .map(|v| v["message"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn raw_tracepoints_system_wide_match_ptrace() {
+    if Command::new("clang-19").arg("--version").output().is_err() {
+        println!("skipped: clang-19 not found");
+        return;
+    }
+    let dir = tmp("raw");
+    let exe = build_workload(&dir);
+    let src = dir.join("raw_regs.bpf.c");
+    std::fs::write(&src, RAW_REGS).unwrap();
+    let obj = dir.join("raw_regs.bpf.o");
+    let built = Command::new(env!("CARGO_BIN_EXE_userbpf"))
+        .arg("build")
+        .arg(&src)
+        .arg("-o")
+        .arg(&obj)
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    let args: Vec<String> = vec![
+        "0".into(),
+        dir.join("missing").to_str().unwrap().into(),
+        "0x241".into(),
+        dir.join("new").to_str().unwrap().into(),
+    ];
+    let sys = trace_obj(&obj, true, &exe, &args);
+    if refused(&sys) {
+        return;
+    }
+    assert_eq!(sys.status.code(), Some(3), "{}", text(&sys.stderr));
+    std::fs::remove_file(dir.join("new")).unwrap();
+    let ptr = trace_obj(&obj, false, &exe, &args);
+    assert_eq!(ptr.status.code(), Some(3), "{}", text(&ptr.stderr));
+    let (sys_m, ptr_m) = (messages(&sys, &dir), messages(&ptr, &dir));
+    // The open of a missing file: id 257, ax -ENOSYS at entry, -ENOENT at exit; then the
+    // creation, its fd at exit.
+    let new_fd = ptr_m.get(5).and_then(|m| m.strip_prefix("exit ret="));
+    let expected = [
+        format!("enter {} flags=0", dir.join("missing").display()),
+        "enter orig=257 ax=-38".into(),
+        "exit ret=-2 ax=-2".into(),
+        format!("enter {} flags=241", dir.join("new").display()),
+        "enter orig=257 ax=-38".into(),
+        format!("exit ret={}", new_fd.unwrap_or("?")),
+    ];
+    assert_eq!(ptr_m, expected, "ptrace:\n{}", text(&ptr.stdout));
+    assert!(new_fd.is_some_and(|f| f.starts_with('3')), "{ptr_m:?}");
+    assert_eq!(sys_m, ptr_m, "system-wide vs ptrace");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
