@@ -203,6 +203,24 @@ pub struct Options {
     /// (`tracepoint/syscalls/sys_{enter,exit}_*`, `raw_tracepoint/sys_{enter,exit}` and their
     /// short forms); off, the kernel's rules apply unchanged.
     pub syscall_hook: bool,
+    /// For LSM programs (`lsm/NAME`): the kind of hook they attach to, which the kernel reads
+    /// from the hook's BTF prototype and which decides the range r0 must lie in at exit
+    /// ([`crate::lsm::section_hook`] gives it from the section name). `None`: not known, no
+    /// range is checked.
+    pub lsm_hook: Option<LsmHook>,
+}
+
+/// The kinds of LSM hooks (see [`crate::lsm`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LsmHook {
+    /// Returns 0 or a negative errno: r0 in [-4095, 0].
+    Errno,
+    /// Returns 0 or 1.
+    Bool,
+    /// Returns nothing: any r0 (1 for `lsm_cgroup`).
+    Void,
+    /// BPF programs may not attach there.
+    Disabled,
 }
 
 impl Default for Options {
@@ -215,6 +233,7 @@ impl Default for Options {
             test_state_freq: false,
             record_states: false,
             syscall_hook: false,
+            lsm_hook: None,
         }
     }
 }

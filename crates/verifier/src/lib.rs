@@ -38,6 +38,7 @@ pub mod error;
 pub mod helpers;
 mod hints;
 pub mod input;
+pub mod lsm;
 pub mod object_input;
 pub mod reg;
 pub mod scalar;
@@ -47,7 +48,7 @@ pub mod tnum;
 pub use check::{PruneRelied, RecordedRegs, RegSummary};
 pub use ctx::FieldKind;
 pub use error::VerifierError;
-pub use input::{map_type, MapInfo, Options, ProgType, VerifierInput};
+pub use input::{map_type, LsmHook, MapInfo, Options, ProgType, VerifierInput};
 
 use userbpf_isa::Program;
 
@@ -139,6 +140,17 @@ impl VerifiedProgram {
 /// # Errors
 /// [`VerifierError`] with the instruction, the kernel's message and the registers involved.
 pub fn verify(input: &VerifierInput<'_>) -> Result<VerifiedProgram, VerifierError> {
+    if input.prog_type.kernel_id() == 29 && input.options.lsm_hook == Some(LsmHook::Disabled) {
+        let message = "attach_btf_id points to disabled hook".to_string();
+        return Err(VerifierError {
+            insn: 0,
+            hint: hints::hint(&message),
+            message,
+            regs: Vec::new(),
+            processed: 0,
+            log: String::new(),
+        });
+    }
     let cfg = cfg::check(input.program).map_err(|(insn, message)| VerifierError {
         insn,
         hint: hints::hint(&message),

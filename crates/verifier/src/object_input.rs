@@ -54,13 +54,15 @@ fn frozen_rodata(m: &userbpf_object::MapSpec) -> Option<std::sync::Arc<[u8]>> {
 }
 
 /// The options of a privileged load of `p`: uninitialised stack reads allowed (CAP_PERFMON),
-/// the `expected_attach_type` of its section, and for the sections of userbpf's syscall
-/// hooks the enforcement helpers ([`Options::syscall_hook`], see [`is_syscall_hook`]).
+/// the `expected_attach_type` of its section, the LSM hook kind of `lsm/NAME` sections
+/// ([`Options::lsm_hook`]), and for the sections of userbpf's syscall hooks the enforcement
+/// helpers ([`Options::syscall_hook`], see [`is_syscall_hook`]).
 pub fn privileged_options(p: &ProgramSpec) -> Options {
     Options {
         allow_uninit_stack: true,
         expected_attach_type: expected_attach_type(&p.section),
         syscall_hook: is_syscall_hook(&p.section),
+        lsm_hook: crate::lsm::section_hook(&p.section),
         ..Options::default()
     }
 }

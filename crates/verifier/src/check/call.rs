@@ -132,11 +132,23 @@ impl Verifier<'_> {
         Ok(Flow::End)
     }
 
-    /// The range r0 must lie in at the program's exit (the kernel's `check_return_code`).
-    fn return_range(&self) -> Option<(i64, i64)> {
+    /// The range r0 must lie in at the program's exit (the kernel's `check_return_code`),
+    /// and whether only its low 32 bits are checked.
+    fn return_range(&self) -> Option<(i64, i64, bool)> {
         use crate::input::attach_type as at;
+        use crate::input::LsmHook;
         let eat = self.input.options.expected_attach_type;
-        Some(match self.input.prog_type.kernel_id() {
+        if self.input.prog_type.kernel_id() == 29 {
+            let hook = self.input.options.lsm_hook?;
+            return match (eat == at::LSM_CGROUP, hook) {
+                (true, LsmHook::Void) => Some((1, 1, false)),
+                (true, _) => Some((0, 1, false)),
+                (false, LsmHook::Errno) => Some((-4095, 0, true)),
+                (false, LsmHook::Bool) => Some((0, 1, true)),
+                (false, _) => None,
+            };
+        }
+        let (lo, hi) = match self.input.prog_type.kernel_id() {
             // cgroup_sock_addr
             18 => match eat {
                 at::CGROUP_UDP4_RECVMSG
@@ -165,11 +177,12 @@ impl Verifier<'_> {
             // sk_lookup: SK_DROP or SK_PASS
             30 => (0, 1),
             _ => return None,
-        })
+        };
+        Some((lo, hi, false))
     }
 
     fn check_return_code(&mut self, st: &State) -> Result<(), VerifierError> {
-        let Some((lo, hi)) = self.return_range() else {
+        let Some((lo, hi, low32)) = self.return_range() else {
             return Ok(());
         };
         let r0 = *st.reg(Reg::R0);
@@ -185,7 +198,8 @@ impl Verifier<'_> {
             ));
         }
         let v = r0.var.full;
-        if v.smin < lo || v.smax > hi {
+        let checked = if low32 { r0.var.sub } else { v };
+        if checked.smin < lo || checked.smax > hi {
             let mut m = "At program exit the register R0 has".to_string();
             if v.smin > i64::MIN {
                 m += &format!(" smin={}", v.smin);
