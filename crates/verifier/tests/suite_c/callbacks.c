@@ -55,3 +55,10 @@ CASE("xdp", __failure __msg("write to"), each_writes_key, EACH(elem_write_key), 
 CASE("xdp", __success, each_returning_1, EACH(elem_ret1), __imm(bpf_for_each_map_elem), __imm_addr(arr), __imm_addr(elem_ret1))
 CASE("xdp", __failure __msg("At callback return the register R0 has smin=2 smax=2 should have been in [0, 1]"),
      each_returning_2, EACH(loop_ret2), __imm(bpf_for_each_map_elem), __imm_addr(arr), __imm_addr(loop_ret2))
+/* nr_loops is ARG_ANYTHING. */
+CASE("xdp", __success __kernel_differs("the running kernel fails with 'verifier bug: backtracking misuse' "
+     "when nr_loops holds a pointer (its precision tracking expects a scalar there)"), loop_count_is_pointer,
+     "r2 = %[loop_ret0] ll; r3 = 0; r4 = 0; call %[bpf_loop]; r0 = 0; exit;", __imm(bpf_loop), __imm_addr(loop_ret0))
+CASE("xdp", __success, loop_unknown_count,
+     "call %[bpf_ktime_get_ns]; r1 = r0; r2 = %[loop_ret0] ll; r3 = 0; r4 = 0; call %[bpf_loop]; r0 = 0; exit;",
+     __imm(bpf_loop), __imm(bpf_ktime_get_ns), __imm_addr(loop_ret0))

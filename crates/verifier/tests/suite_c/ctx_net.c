@@ -51,3 +51,8 @@ CASE("cgroup_skb/ingress", __failure __msg("invalid bpf_context access off=72 si
 CASE("cgroup_skb/ingress", __success, cg_skb_write_cb, "r2 = 1; *(u32 *)(r1 + 52) = r2; r0 = 1; exit;")
 CASE("cgroup_skb/ingress", __failure __msg("invalid bpf_context access off=0 size=4"), cg_skb_write_len,
      "r2 = 1; *(u32 *)(r1 + 0) = r2; r0 = 1; exit;")
+CASE("xdp", __failure __msg("invalid bpf_context access"), xdp_store_pointer_into_ctx, "*(u64 *)(r1 + 0) = r10; r0 = 0; exit;")
+CASE("tc", __success, tc_read_data_meta, "r0 = *(u32 *)(r1 + 140); r0 = 0; exit;")
+CASE("socket", __failure __msg("invalid bpf_context access off=140 size=4"), sk_read_data_meta, "r0 = *(u32 *)(r1 + 140); exit;")
+CASE("tc", __success, tc_narrow_read_mark, "r0 = *(u8 *)(r1 + 8); exit;")
+CASE("tc", __failure __msg("invalid bpf_context access off=8 size=2"), tc_narrow_write_mark, "r2 = 1; *(u16 *)(r1 + 8) = r2; r0 = 0; exit;")

@@ -126,3 +126,22 @@ CASE("xdp", __failure __msg("invalid access to map value, value_size=16 off=16 s
 CASE("xdp", __success, map_value_pointer_spilled_and_used,
      KEY0 "r1 = %[arr] ll; call %[bpf_map_lookup_elem]; if r0 == 0 goto l_out_%=; *(u64 *)(r10 - 16) = r0;"
      "r1 = *(u64 *)(r10 - 16); *(u64 *)(r1 + 8) = 1;" OUT, OPS)
+CASE("xdp", __success, pointer_stored_in_map_value_privileged,
+     KEY0 "r1 = %[arr] ll; call %[bpf_map_lookup_elem]; if r0 == 0 goto l_out_%=; *(u64 *)(r0 + 0) = r10;" OUT, OPS)
+CASE("xdp", __failure __msg("invalid access to map value, value_size=16 off=0 size=32"), map_value_as_too_small_buffer,
+     KEY0 "r1 = %[arr] ll; call %[bpf_map_lookup_elem]; if r0 == 0 goto l_out_%=; r1 = r0; r2 = 32; r3 = 0;"
+     "call %[bpf_probe_read_kernel];" OUT, OPS, __imm(bpf_probe_read_kernel))
+CASE("xdp", __success, map_value_as_buffer,
+     KEY0 "r1 = %[arr] ll; call %[bpf_map_lookup_elem]; if r0 == 0 goto l_out_%=; r1 = r0; r2 = 16; r3 = 0;"
+     "call %[bpf_probe_read_kernel];" OUT, OPS, __imm(bpf_probe_read_kernel))
+CASE("xdp", __failure __msg("R1 type=ctx expected="), ctx_as_helper_buffer,
+     "r2 = 8; r3 = 0; call %[bpf_probe_read_kernel]; r0 = 0; exit;", __imm(bpf_probe_read_kernel))
+CASE("xdp", __success, map_value_bounded_loop,
+     KEY0 "r1 = %[arr] ll; call %[bpf_map_lookup_elem]; if r0 == 0 goto l_out_%=; r1 = 0;"
+     "l0_%=: r2 = r0; r2 += r1; *(u8 *)(r2 + 0) = 0; r1 += 1; if r1 < 16 goto l0_%=;" OUT, OPS)
+CASE("xdp", __failure __msg("invalid access to map value, value_size=16 off=16 size=1"), map_value_loop_one_too_far,
+     KEY0 "r1 = %[arr] ll; call %[bpf_map_lookup_elem]; if r0 == 0 goto l_out_%=; r1 = 0;"
+     "l0_%=: r2 = r0; r2 += r1; *(u8 *)(r2 + 0) = 0; r1 += 1; if r1 <= 16 goto l0_%=;" OUT, OPS)
+CASE("xdp", __failure __msg("R1 type=map_value expected=map_ptr"), map_value_as_map,
+     KEY0 "r1 = %[arr] ll; call %[bpf_map_lookup_elem]; if r0 == 0 goto l_out_%=; r1 = r0; r2 = r10; r2 += -4;"
+     "call %[bpf_map_lookup_elem];" OUT, OPS)

@@ -70,3 +70,12 @@ CASE("xdp", __failure __msg("BPF_LD_[ABS|IND] instructions not allowed for this 
 CASE("socket", __failure __msg("R6 !read_ok"), ld_abs_without_r6, "r0 = *(u8 *)skb[0]; exit;")
 CASE("socket", __failure __msg("at the time of BPF_LD_ABS|IND R6 != pointer to skb"), ld_abs_scalar_r6, "r6 = 0; r0 = *(u8 *)skb[0]; exit;")
 CASE("socket", __failure __msg("R2 !read_ok"), ld_abs_clobbers_r2, "r6 = r1; r2 = 1; r0 = *(u8 *)skb[0]; r0 = r2; exit;")
+CASE("kprobe/do_sys_open", __failure __msg("program of this type cannot use helper bpf_xdp_adjust_head#44"), adjust_head_in_kprobe,
+     "r2 = 0; call %[bpf_xdp_adjust_head]; r0 = 0; exit;", __imm(bpf_xdp_adjust_head))
+CASE("tc", __success, skb_store_bytes_in_tc,
+     "*(u64 *)(r10 - 8) = 0; r2 = 0; r3 = r10; r3 += -8; r4 = 8; r5 = 0; call %[bpf_skb_store_bytes]; r0 = 0; exit;",
+     __imm(bpf_skb_store_bytes))
+CASE("socket", __failure __msg("program of this type cannot use helper bpf_skb_store_bytes#9"), skb_store_bytes_in_socket,
+     "*(u64 *)(r10 - 8) = 0; r2 = 0; r3 = r10; r3 += -8; r4 = 8; r5 = 0; call %[bpf_skb_store_bytes]; r0 = 0; exit;",
+     __imm(bpf_skb_store_bytes))
+CASE("tc", __success, ld_abs_in_tc, "r6 = r1; r0 = *(u32 *)skb[0]; exit;")

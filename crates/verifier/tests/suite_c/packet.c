@@ -81,3 +81,24 @@ CASE("tc", __failure __msg("R3 pointer arithmetic on pkt_end prohibited"), tc_pk
 CASE("cgroup_skb/ingress", __success, cgroup_skb_checked_read, SKB_PTRS CHECK(1) "r0 = *(u8 *)(r2 + 0); r0 = 1; exit;" OUT)
 CASE("cgroup_skb/ingress", __failure __msg("invalid access to packet"), cgroup_skb_unchecked_read,
      SKB_PTRS "r0 = *(u8 *)(r2 + 0); r0 = 1; exit;")
+/* Packet pointers and their lengths. */
+CASE("xdp", __success, xdp_spilled_packet_pointer_before_adjust_head_is_scalar_after_checked,
+     "r6 = r1;" XDP_PTRS CHECK(4) "*(u64 *)(r10 - 8) = r2; r1 = r6; r2 = 0; call %[bpf_xdp_adjust_head];"
+     "r2 = *(u64 *)(r10 - 8); r0 = 0; exit;" OUT, __imm(bpf_xdp_adjust_head))
+CASE("xdp", __failure __msg("R2 invalid mem access 'scalar'"), xdp_spilled_packet_pointer_after_adjust_head,
+     "r6 = r1;" XDP_PTRS CHECK(4) "*(u64 *)(r10 - 8) = r2; r1 = r6; r2 = 0; call %[bpf_xdp_adjust_head];"
+     "r2 = *(u64 *)(r10 - 8); r0 = *(u8 *)(r2 + 0);" OUT, __imm(bpf_xdp_adjust_head))
+CASE("xdp", __success, xdp_packet_length_from_pointers, XDP_PTRS "r3 -= r2; r0 = r3; exit;")
+CASE("xdp", __success, xdp_packet_read_into_helper,
+     XDP_PTRS CHECK(8) "r3 = r2; r1 = r10; r1 += -8; r2 = 8; call %[bpf_probe_read_kernel];" OUT, __imm(bpf_probe_read_kernel))
+CASE("xdp", __failure __msg("invalid access to packet"), xdp_short_packet_into_helper,
+     XDP_PTRS CHECK(4) "r1 = r2; r2 = 8; r3 = 0; call %[bpf_probe_read_kernel];" OUT, __imm(bpf_probe_read_kernel))
+CASE("xdp", __failure __msg("helper access to the packet is not allowed")
+     __userbpf_differs("bpf_probe_read_kernel is not a helper allowed to access the packet (pkt_access); we accept packet memory for any memory argument"),
+     xdp_packet_as_helper_destination,
+     XDP_PTRS CHECK(8) "r1 = r2; r2 = 8; r3 = 0; call %[bpf_probe_read_kernel];" OUT, __imm(bpf_probe_read_kernel))
+CASE("xdp", __success, xdp_bounded_loop_over_packet,
+     XDP_PTRS CHECK(16) "r0 = 0; r5 = 0; l0_%=: r4 = r2; r4 += r5; r1 = *(u8 *)(r4 + 0); r0 += r1; r5 += 1; if r5 < 16 goto l0_%=;" OUT)
+CASE("xdp", __failure __msg("invalid access to packet"), xdp_bounded_loop_one_past_range,
+     XDP_PTRS CHECK(16) "r0 = 0; r5 = 0; l0_%=: r4 = r2; r4 += r5; r1 = *(u8 *)(r4 + 0); r0 += r1; r5 += 1; if r5 <= 16 goto l0_%=;" OUT)
+CASE("tc", __success, tc_ld_abs, "r6 = r1; r0 = *(u16 *)skb[12]; exit;")

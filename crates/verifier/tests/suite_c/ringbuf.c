@@ -62,3 +62,15 @@ CASE("xdp", __success, record_spilled_and_submitted,
      RESERVE8 "if r0 == 0 goto l_out_%=; *(u64 *)(r10 - 8) = r0; r1 = *(u64 *)(r10 - 8); r2 = 0; call %[bpf_ringbuf_submit];" OUT, OPS)
 CASE("xdp", __failure __msg("cannot pass map_type 1 into func bpf_ringbuf_reserve#131"), reserve_on_hash,
      "r1 = %[hash] ll; r2 = 8; r3 = 0; call %[bpf_ringbuf_reserve];" OUT, OPS)
+CASE("xdp", __success, copy_released_with_original,
+     RESERVE8 "r6 = r0; if r0 == 0 goto l_out_%=; r1 = r6; r2 = 0; call %[bpf_ringbuf_submit];" OUT, OPS)
+CASE("xdp", __failure __msg("Unreleased reference"), record_only_spilled,
+     RESERVE8 "if r0 == 0 goto l_out_%=; *(u64 *)(r10 - 8) = r0;" OUT, OPS)
+CASE("xdp", __failure __msg("R1 type=scalar expected=ringbuf_mem"), copy_checked_other_released,
+     RESERVE8 "r6 = r0; r7 = r0; if r7 == 0 goto l0_%=; l0_%=: r1 = r6; r2 = 0; call %[bpf_ringbuf_submit];" OUT, OPS)
+CASE("xdp", __success, record_written_with_variable_offset,
+     "r1 = %[rb] ll; r2 = 16; r3 = 0; call %[bpf_ringbuf_reserve]; if r0 == 0 goto l_out_%=; r6 = r0;"
+     "call %[bpf_ktime_get_ns]; r0 &= 8; r1 = r6; r1 += r0; *(u64 *)(r1 + 0) = 1; r1 = r6; r2 = 0; call %[bpf_ringbuf_submit];" OUT, OPS)
+CASE("xdp", __failure __msg("invalid access to memory, mem_size=16"), record_variable_offset_past_end,
+     "r1 = %[rb] ll; r2 = 16; r3 = 0; call %[bpf_ringbuf_reserve]; if r0 == 0 goto l_out_%=; r6 = r0;"
+     "call %[bpf_ktime_get_ns]; r0 &= 9; r1 = r6; r1 += r0; *(u64 *)(r1 + 0) = 1; r1 = r6; r2 = 0; call %[bpf_ringbuf_submit];" OUT, OPS)
