@@ -13,7 +13,7 @@
 //! - a raw tracepoint's program gets `bpf_raw_tracepoint_args` with a pointer to the task's
 //!   `pt_regs`, from the user registers the kernel sampled (`orig_rax` the syscall id);
 //! - the helpers act for the task of the record ([`crate::env::TaskEnv`]): pid/tgid from
-//!   the sample, comm and uid/gid from `/proc`, `bpf_probe_read_user` through
+//!   the sample (0 for tasks outside userbpf's pid namespace), comm and uid/gid from `/proc`, `bpf_probe_read_user` through
 //!   `process_vm_readv` on that task while it exists (after it exited, the helper fails
 //!   with -EFAULT as the kernel's does on a bad address), `bpf_get_smp_processor_id` the
 //!   record's CPU, `bpf_ktime_get_ns` the record's time.
@@ -21,8 +21,9 @@
 //! Records are handled after the event, not during it: programs cannot change what the
 //! syscall does (programs calling `bpf_override_return` are refused; `bpf_send_signal`
 //! signals the task a moment later) and read the task's memory as it is then. userbpf's
-//! own syscalls are not traced (a tracepoint filter on its thread ids when it runs in the
-//! initial pid namespace, and its pid skipped in any case). Uprobes need the ptrace mode.
+//! own syscalls are skipped, and kept out of the rings by a tracepoint filter on its thread
+//! ids as the kernel knows them (`common_pid`, learnt from its first own record, so that it
+//! holds in any pid namespace). Uprobes need the ptrace mode.
 //! Records the kernel dropped because a ring was full are counted and reported.
 
 pub mod perf;
@@ -141,11 +142,25 @@ pub struct Stats {
     pub own: u64,
 }
 
+/// What [`SystemTrace::run`] tells as it goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// The kernel dropped records of this CPU (its ring was full).
+    Lost {
+        /// The CPU.
+        cpu: u32,
+        /// How many.
+        records: u64,
+    },
+    /// Something the user should know (a filter the kernel refused).
+    Note(String),
+}
+
 /// How [`SystemTrace::run`] ended.
 #[derive(Debug)]
 pub enum End {
     /// SIGINT or SIGTERM ([`install_signal_handlers`]); the command, if any, was still
-    /// running.
+    /// running (it is left running).
     Stopped,
     /// The command exited.
     CommandExited(ExitStatus),
@@ -173,10 +188,12 @@ pub struct SystemTrace {
     /// Event id (`common_type`) to attach point.
     points: HashMap<u16, Point>,
     own_pid: u32,
+    /// userbpf's thread ids as the kernel knows them, learnt from its own records.
+    own_tids: Vec<u32>,
+    /// Why the filter on `own_tids` could not be set, if it could not.
+    filter_refused: Option<String>,
     /// Samples read but not yet handled (newer than the last time cut), oldest first.
     pending: Vec<Sample>,
-    /// Things the caller should tell the user (a filter that could not be set).
-    pub notes: Vec<String>,
     /// Counts so far.
     pub stats: Stats,
 }
@@ -243,23 +260,6 @@ fn ensure_tracefs() -> Result<(), SystemError> {
     Ok(())
 }
 
-/// The thread ids of this process in the initial pid namespace, when it is in it (one
-/// entry in each thread's `NSpid`); None otherwise.
-fn own_global_tids() -> Option<Vec<u32>> {
-    let mut tids = Vec::new();
-    for entry in std::fs::read_dir("/proc/self/task").ok()? {
-        let path = entry.ok()?.path().join("status");
-        let status = std::fs::read_to_string(path).ok()?;
-        let nspid = status.lines().find_map(|l| l.strip_prefix("NSpid:"))?;
-        let ids: Vec<&str> = nspid.split_whitespace().collect();
-        if ids.len() != 1 {
-            return None;
-        }
-        tids.push(ids[0].parse().ok()?);
-    }
-    (!tids.is_empty()).then_some(tids)
-}
-
 impl SystemTrace {
     /// Open the tracepoints of `attached` (as [`system_attach`] gave them) on every online
     /// CPU. Needs root and tracefs (mounted at /sys/kernel/tracing if it is not).
@@ -304,24 +304,11 @@ impl SystemTrace {
             redirected: Vec::new(),
             points: ids,
             own_pid: std::process::id(),
+            own_tids: Vec::new(),
+            filter_refused: None,
             pending: Vec::new(),
-            notes: Vec::new(),
             stats: Stats::default(),
         };
-        let filter = own_global_tids().map(|tids| {
-            tids.iter()
-                .map(|t| format!("common_pid != {t}"))
-                .collect::<Vec<_>>()
-                .join(" && ")
-        });
-        if filter.is_none() {
-            trace.notes.push(
-                "userbpf is not in the initial pid namespace: its own syscalls are skipped in \
-                 user space instead of by a tracepoint filter"
-                    .into(),
-            );
-        }
-        let mut filter_failed = None;
         for &cpu in &cpus {
             let mut leader: Option<Ring> = None;
             for (event, id) in &events {
@@ -331,11 +318,6 @@ impl SystemTrace {
                     source,
                 };
                 let fd = perf::open_tracepoint(u64::from(*id), cpu, regs_user).map_err(open_err)?;
-                if let Some(f) = &filter {
-                    if let Err(e) = perf::set_filter(&fd, f) {
-                        filter_failed.get_or_insert_with(|| format!("{event}: {e}"));
-                    }
-                }
                 match &leader {
                     None => leader = Some(Ring::new(fd, RING_PAGES, regs_user).map_err(open_err)?),
                     Some(ring) => {
@@ -346,22 +328,16 @@ impl SystemTrace {
             }
             trace.rings.extend(leader);
         }
-        if let Some(why) = filter_failed {
-            trace.notes.push(format!(
-                "the tracepoint filter excluding userbpf's own syscalls was refused ({why}); \
-                 they are skipped in user space instead"
-            ));
-        }
         Ok(trace)
     }
 
     /// Read every ring; samples older than `cut` (every one with None) are handled, in time
-    /// order, the others kept for the next call. Lost-record counts go to `on_lost`.
+    /// order, the others kept for the next call. Lost-record counts go to `on_notice`.
     fn collect(
         &mut self,
         hooks: &mut SyscallHooks<'_>,
         cut: Option<u64>,
-        on_lost: &mut dyn FnMut(u32, u64),
+        on_notice: &mut dyn FnMut(Notice),
     ) {
         let mut fresh = Vec::new();
         for (cpu, ring) in self.rings.iter_mut().enumerate() {
@@ -369,7 +345,10 @@ impl SystemTrace {
                 Record::Sample(s) => fresh.push(s),
                 Record::Lost(n) => {
                     self.stats.lost += n;
-                    on_lost(cpu as u32, n);
+                    on_notice(Notice::Lost {
+                        cpu: cpu as u32,
+                        records: n,
+                    });
                 }
             });
         }
@@ -383,13 +362,53 @@ impl SystemTrace {
         };
         let batch: Vec<Sample> = self.pending.drain(..ready).collect();
         for s in &batch {
-            self.handle(hooks, s);
+            self.handle(hooks, s, on_notice);
         }
     }
 
-    fn handle(&mut self, hooks: &mut SyscallHooks<'_>, s: &Sample) {
+    /// Keep userbpf's own syscalls out of the rings: a filter on `common_pid` (the kernel's
+    /// tid, not the one of userbpf's pid namespace) of every thread seen so far.
+    fn exclude_own(&mut self, s: &Sample, on_notice: &mut dyn FnMut(Notice)) {
+        let Some(tid) = s
+            .raw
+            .get(4..8)
+            .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+        else {
+            return;
+        };
+        if self.own_tids.contains(&tid) || self.filter_refused.is_some() {
+            return;
+        }
+        self.own_tids.push(tid);
+        let filter = self
+            .own_tids
+            .iter()
+            .map(|t| format!("common_pid != {t}"))
+            .collect::<Vec<_>>()
+            .join(" && ");
+        let fds = self.rings.iter().map(Ring::fd).chain(&self.redirected);
+        for fd in fds {
+            if let Err(e) = perf::set_filter(fd, &filter) {
+                let why = format!(
+                    "the tracepoint filter keeping userbpf's own syscalls out was refused \
+                     ({e}); they are skipped in user space, and the rings read every 10 ms"
+                );
+                on_notice(Notice::Note(why.clone()));
+                self.filter_refused = Some(why);
+                return;
+            }
+        }
+    }
+
+    fn handle(
+        &mut self,
+        hooks: &mut SyscallHooks<'_>,
+        s: &Sample,
+        on_notice: &mut dyn FnMut(Notice),
+    ) {
         if s.pid == self.own_pid {
             self.stats.own += 1;
+            self.exclude_own(s, on_notice);
             return;
         }
         let Some(point) = s
@@ -428,8 +447,8 @@ impl SystemTrace {
     }
 
     /// Handle records as they arrive until SIGINT/SIGTERM ([`install_signal_handlers`]) or,
-    /// with `command`, until it exits; then handle every record left. `on_lost(cpu,
-    /// count)` is told of records the kernel dropped.
+    /// with `command`, until it exits; then handle every record left. `on_notice` is told
+    /// of records the kernel dropped, and of a filter it refused.
     ///
     /// # Errors
     /// poll or waiting for the command failed.
@@ -437,7 +456,7 @@ impl SystemTrace {
         &mut self,
         hooks: &mut SyscallHooks<'_>,
         mut command: Option<&mut Child>,
-        on_lost: &mut dyn FnMut(u32, u64),
+        on_notice: &mut dyn FnMut(Notice),
     ) -> Result<End, SystemError> {
         let end = loop {
             if STOP.load(Ordering::SeqCst) {
@@ -460,9 +479,29 @@ impl SystemTrace {
             // Records of other CPUs stamped up to now are written by the time their ring
             // is read (a record is complete before its task goes on).
             let cut = sys::monotonic_ns();
-            self.collect(hooks, Some(cut), on_lost);
+            self.collect(hooks, Some(cut), on_notice);
+            if self.filter_refused.is_some() {
+                // userbpf's own poll would wake it again at once (raw_syscalls): pace the
+                // reads instead of spinning.
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
         };
-        self.collect(hooks, None, on_lost);
+        let end = match (end, command) {
+            // The signal may have reached the command too (Ctrl-C): give it a moment.
+            (End::Stopped, Some(child)) => {
+                let mut status = None;
+                for _ in 0..10 {
+                    status = child.try_wait().ok().flatten();
+                    if status.is_some() {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                status.map_or(End::Stopped, End::CommandExited)
+            }
+            (end, _) => end,
+        };
+        self.collect(hooks, None, on_notice);
         Ok(end)
     }
 }

@@ -13,7 +13,7 @@ use std::process::ExitStatus;
 use anyhow::anyhow;
 use serde_json::{json, Value};
 use userbpf_hooks::syscall_hooks::{SyscallAttach, SyscallHooks};
-use userbpf_hooks::system::{self, End, SystemTrace};
+use userbpf_hooks::system::{self, End, Notice, SystemTrace};
 use userbpf_hooks::tracer::{self, TargetStatus};
 use userbpf_object::Object;
 use userbpf_runtime::instance::ObjectInstance;
@@ -45,9 +45,6 @@ pub(super) fn run(
 ) -> CmdResult {
     let json_mode = args.json;
     let mut trace = SystemTrace::open(points).map_err(|e| Failure::input(anyhow!("{e}")))?;
-    for note in &trace.notes {
-        eprintln!("note: {note}");
-    }
     system::install_signal_handlers();
     let mut child = match args.command.split_first() {
         None => None,
@@ -70,17 +67,19 @@ pub(super) fn run(
             points.len()
         );
     }
-    let mut on_lost = |cpu: u32, records: u64| {
-        if json_mode {
+    let mut on_notice = |notice: Notice| match notice {
+        Notice::Lost { cpu, records } if json_mode => {
             println!(
                 "{}",
                 json!({"type": "lost", "cpu": cpu, "records": records})
             );
-        } else {
+        }
+        Notice::Lost { cpu, records } => {
             eprintln!("userbpf: {records} record(s) lost on CPU {cpu} (its ring buffer was full)");
         }
+        Notice::Note(note) => eprintln!("note: {note}"),
     };
-    let end = trace.run(&mut hooks, child.as_mut(), &mut on_lost);
+    let end = trace.run(&mut hooks, child.as_mut(), &mut on_notice);
     drop(hooks);
     let end = end.map_err(|e| Failure::input(anyhow!("{e}")))?;
     let status = match &end {
