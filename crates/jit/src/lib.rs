@@ -98,6 +98,8 @@ pub struct JitProgram {
     /// Whether the code calls out (helpers, callbacks, tail calls, `callx`): only then do
     /// runs show their stack to the helpers as a region.
     calls: bool,
+    /// The maps whose addresses the code embeds (direct map calls).
+    _maps: Vec<std::sync::Arc<userbpf_runtime::maps::Map>>,
 }
 
 // SAFETY: the raw pointers in `sites` point into `data`, owned by the same JitProgram and
@@ -225,6 +227,7 @@ pub(crate) unsafe fn build(
             program: data_ptr,
         })
         .collect();
+    let fast_maps = userbpf_runtime::kernel_helpers::map_fast::MapFastPaths::for_helpers(helpers);
     let env = codegen::Env {
         helpers,
         engine,
@@ -235,6 +238,7 @@ pub(crate) unsafe fn build(
         inline_cpu: helpers
             .get(codegen::GET_SMP_PROCESSOR_ID)
             .is_some_and(userbpf_runtime::kernel_helpers::is_own_smp_processor_id),
+        fast_maps: Some(&fast_maps),
     };
     let mut compiled = codegen::compile(program, &env, options)?;
     let code = code::ExecutableCode::new(&compiled.code);
@@ -265,6 +269,7 @@ pub(crate) unsafe fn build(
         slot_offsets: compiled.slot_offsets,
         guard: Guard::Trusted,
         calls,
+        _maps: compiled.maps,
     })
 }
 

@@ -6,9 +6,12 @@
 //! are already the System V argument registers; the context goes in r9; an error comes back
 //! in rdx and aborts the run), and the `may_goto` budget kept in the context.
 
+use std::sync::Arc;
+
 use userbpf_isa::{CallTarget, JmpCond, Source, Width};
 use userbpf_runtime::interp::callbacks::TAIL_CALL_ID;
 use userbpf_runtime::interp::FUNC_PTR_TAG;
+use userbpf_runtime::kernel_helpers::map_fast::DirectCall;
 use userbpf_runtime::STACK_FRAME_SIZE;
 
 use super::alu::size_of;
@@ -166,6 +169,8 @@ pub(crate) fn call(cg: &mut Cg<'_>, slot: usize, t: CallTarget) -> Result<(), Ji
                 inline_array_lookup(cg, layout);
             } else if uid == super::GET_SMP_PROCESSOR_ID && cg.env.inline_cpu {
                 inline_smp_processor_id(cg);
+            } else if let Some((direct, map_reg)) = direct_map_call(cg, uid) {
+                direct_call(cg, slot, uid, direct, map_reg);
             } else if id >= 0 && cg.env.helpers.contains(uid) {
                 let site = cg.site(slot, SiteKind::Helper(uid));
                 cg.set_site(site);
@@ -191,6 +196,57 @@ pub(crate) fn call(cg: &mut Cg<'_>, slot: usize, t: CallTarget) -> Result<(), Ji
 
 /// `bpf_map_lookup_elem`'s id.
 const MAP_LOOKUP_ELEM: u32 = 1;
+
+/// The direct form of map helper `id` at this call, and the register its map argument
+/// goes in: r1 for calls on the map `lddw r1, map` named (lookup, update, delete, ring
+/// buffer reserve), the third argument for submits and discards of the program's only ring
+/// buffer.
+fn direct_map_call(cg: &Cg<'_>, id: u32) -> Option<(DirectCall, X86Reg)> {
+    use userbpf_runtime::kernel_helpers::ids;
+    let fast = cg.env.fast_maps?;
+    match id {
+        ids::RINGBUF_SUBMIT | ids::RINGBUF_DISCARD => {
+            Some((fast.commit(id, cg.ring?)?, X86Reg::Rdx))
+        }
+        _ => Some((fast.with_map(id, cg.r1_handle?)?, X86Reg::Rdi)),
+    }
+}
+
+/// A direct call of a map operation (see `userbpf_runtime::kernel_helpers::map_fast`):
+/// r1–r4 are saved on the machine stack (two pairs keep rsp 16-byte aligned), the map's
+/// address goes in `map_reg`, and the function returns the result in rax and a fallback
+/// flag in rdx. On fallback, r1–r4 are restored and the helper is called as usual (it then
+/// reports the trap); none of these helpers reads r5.
+fn direct_call(cg: &mut Cg<'_>, slot: usize, uid: u32, direct: DirectCall, map_reg: X86Reg) {
+    use X86Reg::{Rcx, Rdi, Rdx, Rsi};
+    let args = [Rdi, Rsi, Rdx, Rcx];
+    for r in args {
+        cg.emit(X86Insn::Push(r));
+    }
+    cg.emit(X86Insn::MovAbs {
+        dst: map_reg,
+        imm: Arc::as_ptr(&direct.map) as u64,
+    });
+    cg.maps.push(direct.map);
+    cg.borrow_tmp3();
+    cg.call_abs(direct.func);
+    cg.return_tmp3();
+    cg.emit(X86Insn::Test {
+        size: Size::S32,
+        a: Rdx,
+        b: Rdx,
+    });
+    // Pops leave the flags alone.
+    for r in args.into_iter().rev() {
+        cg.emit(X86Insn::Pop(r));
+    }
+    let done = cg.a.label();
+    cg.a.jcc(Cond::E, done);
+    let site = cg.site(slot, SiteKind::Helper(uid));
+    cg.set_site(site);
+    call_trampoline(cg, run::helper_trampoline as *const () as u64);
+    cg.a.bind(done);
+}
 
 /// `bpf_map_lookup_elem(array, &key)` inlined, as the kernel's `array_map_gen_lookup`:
 /// r0 = key < max_entries ? base + key * stride : NULL. r1–r5 keep their values (a helper

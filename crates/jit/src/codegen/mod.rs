@@ -30,8 +30,12 @@ mod flow;
 mod live;
 mod mem;
 
+use std::sync::Arc;
 use userbpf_isa::{AluOp as BpfAluOp, CallTarget, Insn, LdImm64Kind, Program, Reg, Source, Width};
+
 use userbpf_runtime::interp::EngineHelpers;
+use userbpf_runtime::kernel_helpers::map_fast::MapFastPaths;
+use userbpf_runtime::maps::Map;
 use userbpf_runtime::Helpers;
 
 use crate::asm::{Assembler, Label};
@@ -98,6 +102,9 @@ pub(crate) struct Env<'a> {
     /// Whether helper 8 is the runtime's own `bpf_get_smp_processor_id`, which the code
     /// then reads inline from the thread's CPU slot (the context's `cpu_slot`).
     pub inline_cpu: bool,
+    /// The map helper calls that may be direct calls of the map operation (see
+    /// [`userbpf_runtime::kernel_helpers::map_fast`]).
+    pub fast_maps: Option<&'a MapFastPaths>,
 }
 
 /// `bpf_get_smp_processor_id`'s id.
@@ -141,6 +148,8 @@ pub(crate) struct Compiled {
     pub sites: Vec<(usize, SiteKind)>,
     /// Callback-taking helpers called.
     pub callbacks: Vec<u32>,
+    /// The maps whose addresses the code embeds (direct map calls): the program keeps them.
+    pub maps: Vec<Arc<Map>>,
 }
 
 /// An out-of-line trap stub: records the site and the trap code, then aborts the run.
@@ -237,6 +246,13 @@ pub(crate) struct Cg<'h> {
     /// The array map r1 holds the handle of (set by `lddw r1, map`, cleared by any other
     /// write of r1 and at jump targets).
     pub r1_array: Option<ArrayLayout>,
+    /// The constant r1 holds (set by `lddw r1, imm`, cleared as `r1_array`): a map handle
+    /// for direct map calls.
+    pub r1_handle: Option<u64>,
+    /// The handle of the program's only ring buffer, for direct submits and discards.
+    pub ring: Option<u64>,
+    /// The maps the code embeds (see [`Compiled::maps`]).
+    pub maps: Vec<Arc<Map>>,
 }
 
 impl Cg<'_> {
@@ -488,6 +504,9 @@ pub(crate) fn compile(
         prev: Known::NONE,
         known: Known::NONE,
         r1_array: None,
+        r1_handle: None,
+        ring: only_ring(program, env),
+        maps: Vec::new(),
     };
     let live = live::live_out(program, env.facts.is_some());
     let regs = entry_regs(&live);
@@ -509,6 +528,7 @@ pub(crate) fn compile(
         cg.known = Known::NONE;
         if cg.is_target[slot] {
             cg.r1_array = None;
+            cg.r1_handle = None;
         }
         // Pairs fused into one x86 instruction: the second must not be a jump target.
         if let Some(next) = insns.get(i + 1) {
@@ -516,6 +536,7 @@ pub(crate) fn compile(
             if !cg.is_target[next_slot] && fuse(&mut cg, &insns[i], next) {
                 if (live::defs(&insns[i]) | live::defs(next)) & 2 != 0 {
                     cg.r1_array = None;
+                    cg.r1_handle = None;
                 }
                 cg.a.bind(cg.slot_label(next_slot));
                 i += 2;
@@ -535,6 +556,16 @@ pub(crate) fn compile(
             } => env.arrays.and_then(|f| f(Insn::imm64(imm, next_imm))),
             ref other if live::defs(other) & 2 != 0 => None,
             _ => cg.r1_array,
+        };
+        cg.r1_handle = match insns[i] {
+            Insn::LdImm64 {
+                dst: Reg::R1,
+                kind: LdImm64Kind::Imm,
+                imm,
+                next_imm,
+            } => Some(Insn::imm64(imm, next_imm)),
+            ref other if live::defs(other) & 2 != 0 => None,
+            _ => cg.r1_handle,
         };
         i += 1;
     }
@@ -587,7 +618,40 @@ pub(crate) fn compile(
         slot_offsets,
         sites: cg.sites,
         callbacks: cg.callbacks,
+        maps: cg.maps,
     })
+}
+
+/// The handle of the only ring buffer map the program loads (`lddw rX, map` constants the
+/// direct map calls resolve to ring buffers), if there is exactly one: a record a verified
+/// program submits or discards comes from a ring buffer it passed to `bpf_ringbuf_reserve`.
+fn only_ring(program: &Program, env: &Env<'_>) -> Option<u64> {
+    let fast = env.fast_maps?;
+    let mut ring = None;
+    for (_, insn) in program.iter() {
+        if let Insn::LdImm64 {
+            kind: LdImm64Kind::Imm,
+            imm,
+            next_imm,
+            ..
+        } = *insn
+        {
+            let h = Insn::imm64(imm, next_imm);
+            if ring == Some(h) {
+                continue;
+            }
+            let is_ring = fast
+                .map(userbpf_runtime::kernel_helpers::ids::RINGBUF_RESERVE, h)
+                .is_some_and(|m| m.map_type() == userbpf_runtime::maps::MapType::Ringbuf);
+            if is_ring {
+                if ring.is_some() {
+                    return None;
+                }
+                ring = Some(h);
+            }
+        }
+    }
+    ring
 }
 
 /// Whether `insn`'s code leaves x86 registers `a` and `b` alone: instructions that write

@@ -299,4 +299,11 @@ pub(crate) fn register(helpers: &mut Helpers, shared: &Arc<Shared>) {
         let m = ring(&s, ids::RINGBUF_QUERY, a[0])?;
         Ok(m.ringbuf_query(a[1]))
     });
+
+    // Compiled code may call the map operations of these helpers directly.
+    let s = Arc::downgrade(shared);
+    crate::kernel_helpers::map_fast::record_map_helpers(
+        helpers,
+        Arc::new(move |handle| Some(s.upgrade()?.by_handle(handle)?.map.clone())),
+    );
 }

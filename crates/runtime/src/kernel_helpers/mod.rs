@@ -5,12 +5,14 @@
 //! randomness (7), CPU and NUMA ids (8, 42), task identity (14, 15, 16), probe reads (4, 45,
 //! 112–115), trace_printk (6), trace_vprintk (177), snprintf (165), strncmp (182) and
 //! csum_diff (28). Each follows the kernel's semantics and errno results. Helpers that need
-//! maps, packets or callbacks are registered by the modules that own those.
+//! maps, packets or callbacks are registered by the modules that own those; [`map_fast`]
+//! gives compiled code direct calls of the map helpers.
 
 pub mod basic;
 pub mod env;
 pub mod format;
 pub mod ids;
+pub mod map_fast;
 
 use std::sync::{Arc, Mutex, Weak};
 

@@ -141,19 +141,23 @@ impl ArrayMap {
             return Err(MapError::Exists);
         }
         let off = self.off(idx);
+        if let Writer::Program(cpu) = who {
+            // As the kernel's array_map_update_elem: a plain copy, no lock (programs also
+            // write values in place through pointers; concurrent readers may see torn
+            // values either way).
+            let cpu = if self.percpu { cpu % self.ncpus } else { 0 };
+            st.write(off + cpu * self.slot, value);
+            return Ok(());
+        }
         let _g = st.lock(S_GLOBAL_LOCK);
         match who {
-            Writer::Program(cpu) => {
-                let cpu = if self.percpu { cpu % self.ncpus } else { 0 };
-                st.write(off + cpu * self.slot, value);
-            }
             Writer::User if self.percpu => {
                 for c in 0..self.ncpus {
                     let src = &value[c * self.slot..c * self.slot + self.value_size];
                     st.write(off + c * self.slot, src);
                 }
             }
-            Writer::User => st.write(off, value),
+            _ => st.write(off, value),
         }
         Ok(())
     }

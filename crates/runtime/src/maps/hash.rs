@@ -7,8 +7,10 @@
 //!
 //! LRU hashes add the kernel's LRU lists after the elements (see [`super::lru`]).
 //!
-//! Plain hashes lock per bucket; LRU hashes take the map-wide lock for every operation so
-//! that eviction can unlink an element from any bucket. LRU maps follow the kernel's
+//! Plain hashes lock per bucket; LRU hashes take the map-wide lock for every update and
+//! delete so that eviction can unlink an element from any bucket. Program lookups take no
+//! lock: they walk the chain and retry when the lock's sequence moved (see
+//! [`HashMap::lookup_ptr`]). LRU maps follow the kernel's
 //! algorithm (`htab_lru_map_*` over `bpf_lru_list.c`): program lookups set the element's
 //! reference bit, every new key takes a node from the LRU lists before the key is looked up
 //! (so even a failing update may evict), and user-space lookups do not count as uses.
@@ -236,6 +238,7 @@ impl HashMap {
     }
 
     /// Find `key` in bucket `b`; the bucket's lock must be held.
+    #[inline]
     fn find(&self, st: &Storage, b: u32, key: &[u8], hash: u32) -> Result<Option<Found>, MapError> {
         let mut prev = 0;
         let mut idx = st.get32(self.bucket_off(b) + 4);
@@ -253,6 +256,48 @@ impl HashMap {
             idx = st.get32(off + NEXT);
         }
         Ok(None)
+    }
+
+    /// The index of `key`'s element in bucket `b` (`Some(None)`: absent), or `None` for a
+    /// chain that leaves the element range or the region or is too long (a corrupt region,
+    /// or a walk without the lock that raced with a writer). Reads the words with one bounds
+    /// check each; keys of 4 and 8 bytes are compared as words.
+    #[inline]
+    fn find_idx(&self, st: &Storage, b: u32, key: &[u8], hash: u32) -> Option<Option<u32>> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let words = st.words();
+        let word = |off: usize| words.get(off / 4).map(|w| w.load(Relaxed));
+        let k = |i: usize| {
+            key.get(4 * i..4 * i + 4)
+                .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+        };
+        let key_eq = |off: usize| -> Option<bool> {
+            match key.len() {
+                4 => Some(word(off + KEY)? == k(0)?),
+                8 => Some(word(off + KEY)? == k(0)? && word(off + KEY + 4)? == k(1)?),
+                _ => {
+                    st.offset_of(st.base() + (off + KEY) as u64, key.len())?;
+                    Some(st.eq(off + KEY, key))
+                }
+            }
+        };
+        let mut idx = word(self.bucket_off(b) + 4)?;
+        let mut steps = 0u32;
+        while idx != 0 {
+            if idx > self.slab.count {
+                return None;
+            }
+            let off = self.slab.first + (idx as usize - 1) * self.slab.elem_size;
+            if word(off + HASH)? == hash && key_eq(off)? {
+                return Some(Some(idx));
+            }
+            steps += 1;
+            if steps > self.max_entries {
+                return None;
+            }
+            idx = word(off + NEXT)?;
+        }
+        Some(None)
     }
 
     fn unlink_bucket(&self, st: &Storage, b: u32, f: &Found) -> Result<(), MapError> {
@@ -385,28 +430,55 @@ impl HashMap {
     }
 
     /// Address of the value (`cpu`'s slot for per-CPU maps); with `mark`, sets an LRU
-    /// element's reference bit.
+    /// element's reference bit. `None` when absent (or the region is corrupt).
+    ///
+    /// Lock-free, as the kernel's RCU lookups: the chain is walked without the bucket lock
+    /// (the map lock for LRU maps) and the walk counts only if no writer took the lock
+    /// meanwhile ([`Storage::seq_begin`]); after a few intervened walks it takes the lock.
+    /// The reference bit is then set atomically, without the lock, as the kernel's
+    /// `bpf_lru_node_set_ref` does.
+    #[inline]
     pub(crate) fn lookup_ptr(
         &self,
         st: &Storage,
         key: &[u8],
         cpu: usize,
         mark: bool,
-    ) -> Result<Option<u64>, MapError> {
+    ) -> Option<u64> {
         if key.len() != self.key_size {
-            return Ok(None);
+            return None;
         }
         let h = self.hash(key);
         let b = self.bucket_of(h);
-        let _g = st.lock(self.lock_off(b));
-        let Some(f) = self.find(st, b, key, h)? else {
-            return Ok(None);
+        let lock = self.lock_off(b);
+        let mut found = None;
+        for _ in 0..8 {
+            let Some(seq) = st.seq_begin(lock) else {
+                std::hint::spin_loop();
+                continue;
+            };
+            // A walk that raced with a writer may follow stale links: its result counts
+            // only when the sequence is unchanged.
+            let walk = self.find_idx(st, b, key, h);
+            if st.seq_valid(lock, seq) {
+                found = Some(walk?);
+                break;
+            }
+        }
+        let idx = match found {
+            Some(idx) => idx?,
+            None => {
+                let _g = st.lock(lock);
+                self.find_idx(st, b, key, h)??
+            }
         };
         if let (Some(lru), true) = (&self.lru, mark) {
-            lru.set_ref(st, f.idx)?;
+            lru.set_ref_unlocked(st, idx).ok()?;
         }
         let cpu = if self.percpu { cpu % self.ncpus } else { 0 };
-        Ok(Some(st.addr(f.off + self.val + cpu * self.slot)))
+        let off = self.slab.off(idx).ok()? + self.val + cpu * self.slot;
+        st.offset_of(st.base() + off as u64, 0)?;
+        Some(st.base() + off as u64)
     }
 
     fn write_value(&self, st: &Storage, off: usize, value: &[u8], who: Writer, fresh: bool) {

@@ -23,7 +23,7 @@ use super::MapError;
 /// Magic bytes at offset 0.
 pub(crate) const MAGIC: [u8; 8] = *b"UBPFMAP\0";
 /// Layout version; bumped whenever the region layout changes.
-pub(crate) const VERSION: u32 = 2;
+pub(crate) const VERSION: u32 = 3;
 /// Bytes of header before the type-specific data.
 pub(crate) const HEADER_LEN: usize = 256;
 

@@ -740,6 +740,18 @@ impl Lru {
         self.write_ref(st, id, true)
     }
 
+    /// [`Lru::set_ref`] without the map lock, as the kernel's (a plain store when the bit is
+    /// clear): an atomic OR of the bit, so the other fields of the word, which lock holders
+    /// change, are kept. A holder's read-modify-write of the word at the same moment may
+    /// drop the bit again, as the kernel's racing `node->ref = 0` of the list rotation may.
+    pub(crate) fn set_ref_unlocked(&self, st: &Storage, id: u32) -> Result<(), MapError> {
+        let w = st.u32_at(self.meta_word(id)?);
+        if w.load(std::sync::atomic::Ordering::Relaxed) & 0x100 == 0 {
+            w.fetch_or(0x100, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
     /// An update of the existing key in `old` with the node `new` just popped for it: the
     /// kernel links `new` in with its reference bit set and frees `old`. Here `old` keeps
     /// the key and value and takes `new`'s place (and bit), and `new`, in `old`'s place, is

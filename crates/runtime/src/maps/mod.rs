@@ -101,6 +101,7 @@ pub(crate) fn region_len(start: u64, data: u64) -> Result<u64, MapError> {
 }
 
 /// The seeded hash of hash maps and bloom filters.
+#[inline]
 pub(crate) fn hash_bytes(seed: u64, data: &[u8]) -> u64 {
     const K: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut h = seed ^ (data.len() as u64).wrapping_mul(K);
@@ -112,9 +113,15 @@ pub(crate) fn hash_bytes(seed: u64, data: &[u8]) -> u64 {
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
-        let mut b = [0u8; 8];
-        b[..rest.len()].copy_from_slice(rest);
-        h = (h ^ u64::from_le_bytes(b)).wrapping_mul(0xff51_afd7_ed55_8ccd);
+        // The remaining bytes as a little-endian word (4-byte keys: one load).
+        let w = match *rest {
+            [a, b, c, d] => u32::from_le_bytes([a, b, c, d]) as u64,
+            _ => rest
+                .iter()
+                .rev()
+                .fold(0u64, |w, &byte| (w << 8) | byte as u64),
+        };
+        h = (h ^ w).wrapping_mul(0xff51_afd7_ed55_8ccd);
     }
     // murmur3 fmix64
     h ^= h >> 33;
@@ -763,10 +770,7 @@ impl Map {
     /// the buckets).
     pub(crate) fn value_ptr_unmarked(&self, key: &[u8]) -> Option<u64> {
         match &self.family {
-            Family::Hash(h) => h
-                .lookup_ptr(&self.storage, key, current_cpu() as usize, false)
-                .ok()
-                .flatten(),
+            Family::Hash(h) => h.lookup_ptr(&self.storage, key, current_cpu() as usize, false),
             _ => self.lookup_ptr(key),
         }
     }
@@ -776,7 +780,7 @@ impl Map {
         match &self.family {
             Family::Array(a) => a.lookup_ptr(st, key, cpu),
             // A corrupt shared region reads as "not found" to programs.
-            Family::Hash(h) => h.lookup_ptr(st, key, cpu, true).ok().flatten(),
+            Family::Hash(h) => h.lookup_ptr(st, key, cpu, true),
             Family::Lpm(l) => l.lookup_ptr(st, key).ok().flatten(),
             Family::Dev(d) => d.lookup_ptr(st, key).ok().flatten(),
             _ => None,

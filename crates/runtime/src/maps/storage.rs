@@ -9,6 +9,10 @@
 //! read from the region are validated before use), so the bounds checks here only catch
 //! internal bugs.
 //!
+//! Lock words are sequence locks ([`SpinLock`]): lookups from programs read hash chains
+//! without taking them and retry when a writer intervened; the bytes they read meanwhile
+//! (keys) may be torn by that writer, and the retry discards them.
+//!
 //! Programs write map values through raw addresses while user space may copy the same bytes;
 //! as in the kernel, such concurrent plain accesses can observe torn values. Atomic accesses
 //! of programs (and of this module) are real atomic instructions on the shared memory.
@@ -94,6 +98,17 @@ impl Storage {
         assert!(off.is_multiple_of(8), "unaligned map word (internal error)");
         // SAFETY: as for `u32_at`, for 8 bytes.
         unsafe { AtomicU64::from_ptr(self.map.as_mut_ptr().add(off).cast::<u64>()) }
+    }
+
+    /// The region as 32-bit atomics, word `i` at offset `4 * i`: one bounds check per access
+    /// for hot loops that read many words (lock-free lookups).
+    #[inline]
+    pub(crate) fn words(&self) -> &[AtomicU32] {
+        // SAFETY: the mapping is page aligned (so 4-byte aligned) and `len / 4` words long,
+        // alive as long as `self`; as for `u32_at`, words are accessed atomically only.
+        unsafe {
+            std::slice::from_raw_parts(self.map.as_mut_ptr().cast::<AtomicU32>(), self.len() / 4)
+        }
     }
 
     /// Load a 32-bit word (relaxed).
@@ -189,14 +204,38 @@ impl Storage {
     pub(crate) fn lock(&self, off: usize) -> SpinLock<'_> {
         SpinLock::acquire(self.u32_at(off))
     }
+
+    /// Start a read without the lock whose word is at `off` (see [`SpinLock`]): the word's
+    /// value, or `None` while a writer holds it.
+    #[inline]
+    pub(crate) fn seq_begin(&self, off: usize) -> Option<u32> {
+        let v = self.u32_at(off).load(Ordering::Acquire);
+        (v & 1 == 0).then_some(v)
+    }
+
+    /// Whether no writer took the lock at `off` since [`Storage::seq_begin`] gave `seq`:
+    /// then everything read in between is a consistent snapshot (writers change what the
+    /// lock guards only while holding it).
+    #[inline]
+    pub(crate) fn seq_valid(&self, off: usize, seq: u32) -> bool {
+        // The reads in between must complete before the word is read again.
+        std::sync::atomic::fence(Ordering::Acquire);
+        self.u32_at(off).load(Ordering::Relaxed) == seq
+    }
 }
 
 /// A held spin lock on a word inside a map region; released on drop.
 ///
-/// The word is 0 when free and 1 when held. It works across processes sharing a pinned map.
-/// A process that dies while holding it leaves it held (the map must then be recreated).
+/// The word is a sequence lock: even when free, odd when held; taking it adds one and
+/// releasing it adds one more, so every critical section moves the word on by two. Readers
+/// that do not take the lock ([`Storage::seq_begin`], [`Storage::seq_valid`]) read the word
+/// before and after their reads and retry when it changed or was odd. It works across
+/// processes sharing a pinned map. A process that dies while holding it leaves it held (the
+/// map must then be recreated).
 pub(crate) struct SpinLock<'a> {
     word: &'a AtomicU32,
+    /// The (odd) value the word has while held.
+    held: u32,
 }
 
 impl<'a> SpinLock<'a> {
@@ -204,19 +243,22 @@ impl<'a> SpinLock<'a> {
     fn acquire(word: &'a AtomicU32) -> SpinLock<'a> {
         let mut spins = 0u32;
         loop {
-            if word
-                .compare_exchange_weak(0, 1, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
-            {
-                return SpinLock { word };
-            }
-            while word.load(Ordering::Relaxed) != 0 {
-                spins += 1;
-                if spins < 64 {
-                    std::hint::spin_loop();
-                } else {
-                    std::thread::yield_now();
+            let v = word.load(Ordering::Relaxed);
+            if v & 1 == 0 {
+                let held = v.wrapping_add(1);
+                if word
+                    .compare_exchange_weak(v, held, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    return SpinLock { word, held };
                 }
+                continue;
+            }
+            spins += 1;
+            if spins < 64 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
             }
         }
     }
@@ -225,6 +267,7 @@ impl<'a> SpinLock<'a> {
 impl Drop for SpinLock<'_> {
     #[inline]
     fn drop(&mut self) {
-        self.word.store(0, Ordering::Release);
+        self.word
+            .store(self.held.wrapping_add(1), Ordering::Release);
     }
 }

@@ -1,0 +1,361 @@
+//! Direct calls of the map helpers, for compiled code.
+//!
+//! Takes the map helpers an instance registers (recorded with [`record_map_helpers`]
+//! together with the instance's handle-to-map resolver); gives [`MapFastPaths`], which says
+//! for a program's helper registry which map helper calls on which maps a JIT may replace by
+//! a direct call of one of the `extern "C"` functions here, and those functions.
+//!
+//! A direct call skips what the helper adds around the map operation for unchecked callers:
+//! the handle lookup (the map is resolved when the code is generated) and the checked copies
+//! of keys and values through the run's memory map (a verified program's key and value
+//! pointers are valid for the map's key and value sizes). The map operation itself, and so
+//! its semantics and errno results, is the one the helper calls. Each function returns
+//! [`FastRet`]: with `fallback` set, nothing was changed and the caller must call the helper
+//! instead, which then reports the error as a trap (a ring buffer record the map does not
+//! own, bad submit flags) or repeats a panic as one.
+//!
+//! Helpers covered, with the map types they have a direct form for: `bpf_map_lookup_elem`,
+//! `bpf_map_update_elem`, `bpf_map_delete_elem` on hash, array and LPM maps (the helper's
+//! "element maps"), `bpf_ringbuf_reserve`, `bpf_ringbuf_submit` and `bpf_ringbuf_discard`
+//! on ring buffers. None of them reads r5.
+
+use std::mem::MaybeUninit;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Mutex, Weak};
+
+use super::ids;
+use crate::helpers::{HelperFn, Helpers};
+use crate::maps::{Map, MapType};
+
+/// Turns a map handle (the constant a relocated `lddw rX, map` loads) into the map.
+pub type MapResolver = dyn Fn(u64) -> Option<Arc<Map>> + Send + Sync;
+
+/// The helper ids with a direct form.
+pub const DIRECT_IDS: [u32; 6] = [
+    ids::MAP_LOOKUP_ELEM,
+    ids::MAP_UPDATE_ELEM,
+    ids::MAP_DELETE_ELEM,
+    ids::RINGBUF_RESERVE,
+    ids::RINGBUF_SUBMIT,
+    ids::RINGBUF_DISCARD,
+];
+
+struct Own {
+    helper: Weak<HelperFn>,
+    resolve: Arc<MapResolver>,
+}
+
+/// The instance map helpers recorded (weak: each keeps its allocation, so no other helper
+/// can get its address while it is listed). Dead entries are pruned at each recording.
+static OWN: Mutex<Vec<Own>> = Mutex::new(Vec::new());
+
+/// Record that the helpers of [`DIRECT_IDS`] now in `helpers` are map helpers whose map
+/// argument `resolve` turns into the map they operate on, and that do nothing else than the
+/// functions of this module do (for valid keys, values and records).
+pub fn record_map_helpers(helpers: &Helpers, resolve: Arc<MapResolver>) {
+    let mut own = OWN.lock().unwrap_or_else(|e| e.into_inner());
+    own.retain(|o| o.helper.strong_count() > 0);
+    for id in DIRECT_IDS {
+        if let Some(h) = helpers.get(id) {
+            own.push(Own {
+                helper: Arc::downgrade(&h.func),
+                resolve: resolve.clone(),
+            });
+        }
+    }
+}
+
+/// Whether `t` is a map type `bpf_map_lookup_elem`/`update`/`delete` have a direct form for.
+fn element_map(t: MapType) -> bool {
+    matches!(
+        t,
+        MapType::Hash
+            | MapType::PercpuHash
+            | MapType::LruHash
+            | MapType::LruPercpuHash
+            | MapType::Array
+            | MapType::PercpuArray
+            | MapType::LpmTrie
+    )
+}
+
+/// Which map helper calls of one helper registry may be direct calls.
+pub struct MapFastPaths {
+    /// The resolver of each of [`DIRECT_IDS`], when that helper is a recorded one.
+    resolvers: [Option<Arc<MapResolver>>; DIRECT_IDS.len()],
+}
+
+impl std::fmt::Debug for MapFastPaths {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<u32> = DIRECT_IDS
+            .iter()
+            .zip(&self.resolvers)
+            .filter(|(_, r)| r.is_some())
+            .map(|(id, _)| *id)
+            .collect();
+        f.debug_struct("MapFastPaths").field("ids", &ids).finish()
+    }
+}
+
+/// A direct call: the function's address and the map to pass.
+#[derive(Clone, Debug)]
+pub struct DirectCall {
+    /// Address of the `extern "C"` function.
+    pub func: u64,
+    /// The map; the caller keeps it alive while the code that embeds its address lives.
+    pub map: Arc<Map>,
+}
+
+impl MapFastPaths {
+    /// The direct calls `helpers` allows (none when its map helpers are not recorded ones).
+    pub fn for_helpers(helpers: &Helpers) -> MapFastPaths {
+        let own = OWN.lock().unwrap_or_else(|e| e.into_inner());
+        let resolvers = DIRECT_IDS.map(|id| {
+            let h = helpers.get(id)?;
+            own.iter()
+                .find(|o| std::ptr::addr_eq(o.helper.as_ptr(), Arc::as_ptr(&h.func)))
+                .map(|o| o.resolve.clone())
+        });
+        MapFastPaths { resolvers }
+    }
+
+    fn resolver(&self, id: u32) -> Option<&Arc<MapResolver>> {
+        let i = DIRECT_IDS.iter().position(|&d| d == id)?;
+        self.resolvers[i].as_ref()
+    }
+
+    /// The map `handle` names, when helper `id` is a recorded map helper.
+    pub fn map(&self, id: u32, handle: u64) -> Option<Arc<Map>> {
+        self.resolver(id)?(handle)
+    }
+
+    /// The direct form of helper `id` called with r1 = `handle` (lookup, update, delete,
+    /// ring buffer reserve): the function is called with the map as its first argument in
+    /// place of r1, and r2–r4 as the helper's.
+    pub fn with_map(&self, id: u32, handle: u64) -> Option<DirectCall> {
+        let map = self.map(id, handle)?;
+        let t = map.map_type();
+        let func = match id {
+            ids::MAP_LOOKUP_ELEM if element_map(t) => lookup_elem as *const () as u64,
+            ids::MAP_UPDATE_ELEM if element_map(t) => update_elem as *const () as u64,
+            ids::MAP_DELETE_ELEM if element_map(t) => delete_elem as *const () as u64,
+            ids::RINGBUF_RESERVE if t == MapType::Ringbuf => ringbuf_reserve as *const () as u64,
+            _ => return None,
+        };
+        Some(DirectCall { func, map })
+    }
+
+    /// The direct form of `bpf_ringbuf_submit` / `bpf_ringbuf_discard` (helper `id`) for
+    /// records of `ring` (a ring buffer the program uses, named by its handle): called with
+    /// r1 and r2 as the helper's and the map as the third argument; records of other maps
+    /// fall back to the helper.
+    pub fn commit(&self, id: u32, ring: u64) -> Option<DirectCall> {
+        let map = self.map(id, ring)?;
+        if map.map_type() != MapType::Ringbuf {
+            return None;
+        }
+        let func = match id {
+            ids::RINGBUF_SUBMIT => ringbuf_submit as *const () as u64,
+            ids::RINGBUF_DISCARD => ringbuf_discard as *const () as u64,
+            _ => return None,
+        };
+        Some(DirectCall { func, map })
+    }
+}
+
+/// What a direct call returns (rax, rdx).
+#[repr(C)]
+#[derive(Debug, PartialEq, Eq)]
+pub struct FastRet {
+    /// The helper's result.
+    pub value: u64,
+    /// Non-zero: nothing was done; call the helper instead.
+    pub fallback: u64,
+}
+
+const FALLBACK: FastRet = FastRet {
+    value: 0,
+    fallback: 1,
+};
+
+fn guarded(f: impl FnOnce() -> Option<u64>) -> FastRet {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Some(value)) => FastRet { value, fallback: 0 },
+        _ => FALLBACK,
+    }
+}
+
+fn errno(r: Result<(), crate::maps::MapError>) -> u64 {
+    match r {
+        Ok(()) => 0,
+        Err(e) => (-(e.errno() as i64)) as u64,
+    }
+}
+
+/// Run `f` on a copy of the `len` bytes at `ptr` (the key or value of an update may lie in
+/// the map's own memory, even in the element it overwrites).
+///
+/// # Safety
+/// `[ptr, ptr + len)` must be readable.
+unsafe fn with_copy<R>(ptr: *const u8, len: usize, f: impl FnOnce(&[u8]) -> R) -> R {
+    const STACK: usize = 256;
+    if len <= STACK {
+        let mut buf = [MaybeUninit::<u8>::uninit(); STACK];
+        // SAFETY: `ptr` is readable for `len` bytes (the caller's contract) and `buf` is a
+        // distinct local buffer of at least `len` bytes; its first `len` bytes are then
+        // initialised, and only those are viewed.
+        let bytes = unsafe {
+            std::ptr::copy_nonoverlapping(ptr, buf.as_mut_ptr().cast::<u8>(), len);
+            std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), len)
+        };
+        f(bytes)
+    } else {
+        // SAFETY: as above, into a heap buffer.
+        let bytes = unsafe { std::slice::from_raw_parts(ptr, len) }.to_vec();
+        f(&bytes)
+    }
+}
+
+/// `bpf_map_lookup_elem(map, key)`.
+///
+/// # Safety
+/// `map` must point to a live [`Map`] and `key` be readable for its key size.
+pub unsafe extern "C" fn lookup_elem(map: *const Map, key: *const u8) -> FastRet {
+    guarded(|| {
+        // SAFETY: the caller's contract.
+        let map = unsafe { &*map };
+        // SAFETY: the caller's contract; the bytes are only read (the lookup may race with
+        // writers of the key's memory as the helper's copy would).
+        let key = unsafe { std::slice::from_raw_parts(key, map.spec().key_size as usize) };
+        Some(map.lookup_ptr(key).unwrap_or(0))
+    })
+}
+
+/// `bpf_map_update_elem(map, key, value, flags)`.
+///
+/// # Safety
+/// `map` must point to a live [`Map`], `key` be readable for its key size and `value` for
+/// its value size.
+pub unsafe extern "C" fn update_elem(
+    map: *const Map,
+    key: *const u8,
+    value: *const u8,
+    flags: u64,
+) -> FastRet {
+    guarded(|| {
+        // SAFETY: the caller's contract.
+        let map = unsafe { &*map };
+        let spec = map.spec();
+        // SAFETY: the caller's contract, for both copies.
+        unsafe {
+            with_copy(key, spec.key_size as usize, |key| {
+                with_copy(value, spec.value_size as usize, |value| {
+                    Some(errno(map.update_from_program(key, value, flags)))
+                })
+            })
+        }
+    })
+}
+
+/// `bpf_map_delete_elem(map, key)`.
+///
+/// # Safety
+/// `map` must point to a live [`Map`] and `key` be readable for its key size.
+pub unsafe extern "C" fn delete_elem(map: *const Map, key: *const u8) -> FastRet {
+    guarded(|| {
+        // SAFETY: the caller's contract.
+        let map = unsafe { &*map };
+        // SAFETY: the caller's contract.
+        unsafe {
+            with_copy(key, map.spec().key_size as usize, |key| {
+                Some(errno(map.delete_from_program(key)))
+            })
+        }
+    })
+}
+
+/// `bpf_ringbuf_reserve(map, size, flags)`.
+///
+/// # Safety
+/// `map` must point to a live [`Map`].
+pub unsafe extern "C" fn ringbuf_reserve(map: *const Map, size: u64, flags: u64) -> FastRet {
+    guarded(|| {
+        // SAFETY: the caller's contract.
+        let map = unsafe { &*map };
+        Some(map.ringbuf_reserve(size, flags).unwrap_or(0))
+    })
+}
+
+/// `bpf_ringbuf_submit(addr, flags)` of a record of `ring`.
+///
+/// # Safety
+/// `ring` must point to a live [`Map`].
+pub unsafe extern "C" fn ringbuf_submit(addr: u64, flags: u64, ring: *const Map) -> FastRet {
+    guarded(|| {
+        // SAFETY: the caller's contract.
+        let ring = unsafe { &*ring };
+        ring.ringbuf_submit(addr, flags).ok().map(|()| 0)
+    })
+}
+
+/// `bpf_ringbuf_discard(addr, flags)` of a record of `ring`.
+///
+/// # Safety
+/// `ring` must point to a live [`Map`].
+pub unsafe extern "C" fn ringbuf_discard(addr: u64, flags: u64, ring: *const Map) -> FastRet {
+    guarded(|| {
+        // SAFETY: the caller's contract.
+        let ring = unsafe { &*ring };
+        ring.ringbuf_discard(addr, flags).ok().map(|()| 0)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::maps::MapSpec;
+
+    #[test]
+    fn direct_calls_match_the_map_operations() {
+        let map = Map::create(MapSpec::new(MapType::Hash, 4, 8, 4), None).unwrap();
+        let (k, v) = (7u32.to_ne_bytes(), 42u64.to_ne_bytes());
+        // SAFETY: a live map and buffers of the key and value sizes.
+        unsafe {
+            assert_eq!(lookup_elem(&map, k.as_ptr()).value, 0);
+            assert_eq!(update_elem(&map, k.as_ptr(), v.as_ptr(), 0).value, 0);
+            // BPF_NOEXIST on an existing key: -EEXIST.
+            assert_eq!(
+                update_elem(&map, k.as_ptr(), v.as_ptr(), 1).value,
+                (-17i64) as u64
+            );
+            let p = lookup_elem(&map, k.as_ptr()).value;
+            assert_eq!(p, map.lookup_ptr(&k).unwrap());
+            assert_eq!(*(p as *const u64), 42);
+            // The value may be the element's own memory.
+            assert_eq!(update_elem(&map, k.as_ptr(), p as *const u8, 2).value, 0);
+            assert_eq!(delete_elem(&map, k.as_ptr()).value, 0);
+            assert_eq!(delete_elem(&map, k.as_ptr()).value, (-2i64) as u64);
+        }
+    }
+
+    #[test]
+    fn ring_commits_fall_back_for_foreign_records_and_bad_flags() {
+        let ring = Map::create(MapSpec::new(MapType::Ringbuf, 0, 0, 4096), None).unwrap();
+        let other = Map::create(MapSpec::new(MapType::Ringbuf, 0, 0, 4096), None).unwrap();
+        // SAFETY: live maps.
+        unsafe {
+            let r = ringbuf_reserve(&ring, 8, 0).value;
+            assert_ne!(r, 0);
+            assert_eq!(ringbuf_submit(r, 0, &other), FALLBACK);
+            assert_eq!(ringbuf_submit(r, 4, &ring), FALLBACK);
+            assert_eq!(ringbuf_submit(r, 0, &ring).value, 0);
+            // Submitted already: not a reserved record any more.
+            assert_eq!(ringbuf_discard(r, 0, &ring), FALLBACK);
+            // Bad reserve flags: NULL, as the helper.
+            assert_eq!(ringbuf_reserve(&ring, 8, 1).value, 0);
+        }
+        let mut n = 0;
+        ring.ringbuf_consume(|_| n += 1).unwrap();
+        assert_eq!(n, 1);
+    }
+}
