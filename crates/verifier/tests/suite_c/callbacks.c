@@ -14,10 +14,10 @@ struct {
 	__type(value, struct val16);
 } arr SEC(".maps");
 
-#define CB(name, body) \
+#define CB(name, body, ...) \
 	static __naked __noinline __used long name(void) \
 	{ \
-		asm volatile (body ::: __clobber_all); \
+		asm volatile (body ::__VA_ARGS__ : __clobber_all); \
 	}
 
 CB(loop_ret0, "r0 = 0; exit;")
@@ -62,3 +62,8 @@ CASE("xdp", __success __kernel_differs("the running kernel fails with 'verifier 
 CASE("xdp", __success, loop_unknown_count,
      "call %[bpf_ktime_get_ns]; r1 = r0; r2 = %[loop_ret0] ll; r3 = 0; r4 = 0; call %[bpf_loop]; r0 = 0; exit;",
      __imm(bpf_loop), __imm(bpf_ktime_get_ns), __imm_addr(loop_ret0))
+CB(loop_ret_unknown, "call %[bpf_ktime_get_ns]; exit;", __imm(bpf_ktime_get_ns))
+CB(loop_ret_masked, "call %[bpf_ktime_get_ns]; r0 &= 1; exit;", __imm(bpf_ktime_get_ns))
+CASE("xdp", __failure __msg("At callback return the register R0 has") __msg("should have been in [0, 1]"),
+     loop_returning_unknown, LOOP(loop_ret_unknown), __imm(bpf_loop), __imm_addr(loop_ret_unknown))
+CASE("xdp", __success, loop_returning_masked, LOOP(loop_ret_masked), __imm(bpf_loop), __imm_addr(loop_ret_masked))

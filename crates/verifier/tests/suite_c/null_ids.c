@@ -64,3 +64,11 @@ CASE("xdp", __failure __msg("R0 invalid mem access 'scalar'"), lookup_result_aft
 CASE("xdp", __success __kernel_differs("the kernel null-checks a pointer only against the constant 0 in the instruction, "
      "not against a register known to be 0"), jeq_with_register_zero,
      LOOKUP "r1 = 0; if r0 == r1 goto l0_%=; r0 = *(u64 *)(r0 + 0); l0_%=: r0 = 0; exit;", OPS)
+/* Only a 64-bit comparison with zero null-checks. */
+CASE("xdp", __failure __msg("R0 invalid mem access 'map_value_or_null'"), jmp32_is_not_a_null_check,
+     LOOKUP "if w0 == 0 goto l0_%=; r0 = *(u64 *)(r0 + 0); l0_%=: r0 = 0; exit;", OPS)
+CASE("xdp", __failure __msg("R0 invalid mem access 'map_value_or_null'"), jgt_zero_is_not_a_null_check,
+     LOOKUP "if r0 > 0 goto l1_%=; goto l0_%=; l1_%=: r0 = *(u64 *)(r0 + 0); l0_%=: r0 = 0; exit;", OPS)
+CASE("xdp", __success, misaligned_map_value_read, LOOKUP "if r0 == 0 goto l0_%=; r0 = *(u32 *)(r0 + 1); l0_%=: r0 = 0; exit;", OPS)
+CASE("xdp", __failure __msg("R1 invalid mem access 'scalar'"), copy_is_null_on_the_null_path,
+     LOOKUP "r1 = r0; if r0 == 0 goto l0_%=; l0_%=: r0 = *(u64 *)(r1 + 0); r0 = 0; exit;", OPS)

@@ -102,3 +102,27 @@ CASE("xdp", __success, xdp_bounded_loop_over_packet,
 CASE("xdp", __failure __msg("invalid access to packet"), xdp_bounded_loop_one_past_range,
      XDP_PTRS CHECK(16) "r0 = 0; r5 = 0; l0_%=: r4 = r2; r4 += r5; r1 = *(u8 *)(r4 + 0); r0 += r1; r5 += 1; if r5 <= 16 goto l0_%=;" OUT)
 CASE("tc", __success, tc_ld_abs, "r6 = r1; r0 = *(u16 *)skb[12]; exit;")
+CASE("xdp", __success, xdp_misaligned_packet_read, XDP_PTRS CHECK(8) "r0 = *(u32 *)(r2 + 3);" OUT)
+/* A subprogram that may change the packet invalidates the caller's packet pointers. */
+static __naked __noinline __used int adjust_in_sub(void)
+{
+	asm volatile ("r2 = 0; call %[bpf_xdp_adjust_head]; r0 = 0; exit;" :: __imm(bpf_xdp_adjust_head) : __clobber_all);
+}
+
+static __naked __noinline __used int no_adjust_in_sub(void)
+{
+	asm volatile ("r0 = 0; exit;" ::: __clobber_all);
+}
+
+CASE("xdp", __failure __msg("invalid mem access 'scalar'"), xdp_pointer_after_subprogram_adjusts,
+     "r6 = r1;" XDP_PTRS CHECK(4) "r7 = r2; r1 = r6; call adjust_in_sub; r0 = *(u8 *)(r7 + 0);" OUT)
+CASE("xdp", __success, xdp_pointer_after_plain_subprogram,
+     "r6 = r1;" XDP_PTRS CHECK(4) "r7 = r2; r1 = r6; call no_adjust_in_sub; r0 = *(u8 *)(r7 + 0);" OUT)
+static __naked __noinline __used int read_packet_arg(void)
+{
+	asm volatile ("r0 = *(u8 *)(r1 + 3); exit;" ::: __clobber_all);
+}
+CASE("xdp", __success, xdp_checked_pointer_passed_to_subprogram,
+     XDP_PTRS CHECK(4) "r1 = r2; call read_packet_arg;" OUT)
+CASE("xdp", __failure __msg("invalid access to packet"), xdp_short_pointer_passed_to_subprogram,
+     XDP_PTRS CHECK(3) "r1 = r2; call read_packet_arg;" OUT)

@@ -148,3 +148,18 @@ SEC("xdp") __failure __msg("invalid variable-offset") __naked void stack_variabl
 		      "exit;"
 		      :: __imm(bpf_get_prandom_u32) : __clobber_all);
 }
+CASE(__success, neg_of_bounded, VALUE_AND_U32 "r0 &= 7; r0 = -r0; r0 += 7;" READ_BYTE OUT)
+CASE(__failure __msg("min value is negative"), neg_of_bounded_not_shifted, VALUE_AND_U32 "r0 &= 7; r0 = -r0; r0 += 6;" READ_BYTE OUT)
+CASE(__success, signed_and_unsigned_checks_combine,
+     VALUE_AND_U64 "if r0 s< 0 goto l_out_%=; if r0 s> 15 goto l_out_%=;" READ_BYTE OUT)
+CASE(__success, unsigned_lower_and_upper, VALUE_AND_U64 "if r0 < 4 goto l_out_%=; if r0 > 19 goto l_out_%=; r0 -= 4;" READ_BYTE OUT)
+CASE(__failure __msg("value_size=16"), unsigned_lower_and_upper_off_by_one,
+     VALUE_AND_U64 "if r0 < 4 goto l_out_%=; if r0 > 20 goto l_out_%=; r0 -= 4;" READ_BYTE OUT)
+CASE(__success, jne_excludes_nothing_in_range,
+     VALUE_AND_U64 "if r0 > 16 goto l_out_%=; if r0 == 16 goto l_out_%=;" READ_BYTE OUT)
+CASE(__success, two_registers_compared,
+     VALUE_AND_U32 "r1 = r0; r1 &= 15; r0 &= 255; if r0 > r1 goto l_out_%=;" READ_BYTE OUT)
+CASE(__failure __msg("value_size=16"), two_registers_compared_wrong_way,
+     VALUE_AND_U32 "r1 = r0; r1 &= 15; r0 &= 255; if r0 < r1 goto l_out_%=;" READ_BYTE OUT)
+CASE(__success, arsh_of_negative_constant, VALUE_AND_U32 "r0 = -16; r0 s>>= 2; r0 += 4;" READ_BYTE OUT)
+CASE(__success, tnum_add_of_aligned, VALUE_AND_U32 "r0 &= 4; r1 = r0; r1 &= 8; r0 += r1; r0 += 3;" READ_BYTE OUT)
