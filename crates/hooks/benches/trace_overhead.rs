@@ -1,11 +1,29 @@
-//! Cost per traced syscall: a workload of N `getppid` syscalls run untraced, under
-//! `strace -f -o /dev/null` (when installed), and under the userbpf tracer with
-//! examples/syscount.bpf.o (a program on every syscall entry) and examples/opensnoop.bpf.o
-//! (programs on openat only; every syscall still stops), in one run, printed as
-//! nanoseconds per syscall and as ratios against strace.
+//! Cost of `userbpf trace` per traced syscall and per uprobe hit, in one run, against the
+//! untraced workload and `strace -f` on the same workload (when strace is installed):
 //!
-//! `cargo bench -p userbpf-hooks --bench trace_overhead [-- N]`
+//! - **every syscall**: N `getppid`, examples/syscount.bpf.o (a raw tracepoint on every
+//!   syscall entry: no filter can help);
+//! - **traced syscall**: N `openat` + `close` of /dev/null, examples/opensnoop.bpf.o
+//!   (tracepoints on openat entry and exit, a ring buffer record each);
+//! - **mixed**: N rounds of one `openat` + `close` and K `getppid`, opensnoop again: the
+//!   case the seccomp fast path is for;
+//! - **uprobe**: examples/uprobe_target.c calling `add_numbers` N times under
+//!   examples/uprobe_args.bpf.o (a uprobe and a uretprobe: two hits per call).
+//!
+//! userbpf runs twice on each syscall workload: stopping at every syscall entry and exit
+//! (`Tracer::spawn`, `PTRACE_SYSCALL`, as before the fast path and as with `-p`) and with the
+//! seccomp filter of the attached programs' syscalls (`Tracer::spawn_for`, as
+//! `userbpf trace -- CMD`). strace runs as `strace -f` and, where it can filter, also as
+//! `strace -f --seccomp-bpf -e trace=openat`. Each run is timed in wall-clock time and in
+//! CPU time (user + system of the tracer and the traced process: on a loaded machine the
+//! wall time also counts waiting for a CPU at every stop); each figure is the best of three
+//! runs; the ratios are CPU-time overheads (minus the untraced CPU time) divided by
+//! `strace -f`'s.
+//!
+//! `cargo bench -p userbpf-hooks --bench trace_overhead [-- SCALE]` (SCALE multiplies the
+//! workload sizes; default 1).
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -17,27 +35,37 @@ use userbpf_hooks::tracer::Tracer;
 use userbpf_object::Object;
 use userbpf_runtime::instance::{LoadOptions, ObjectInstance};
 
-const SPIN: &str = r#"
+const WORKLOAD: &str = r#"
+#include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+/* workload getppid N | open N | mixed N K */
 int main(int argc, char **argv) {
-    long n = atol(argv[1]);
-    for (long i = 0; i < n; i++) syscall(SYS_getppid);
+    long n = atol(argv[2]), k = argc > 3 ? atol(argv[3]) : 0;
+    if (strcmp(argv[1], "getppid") == 0) {
+        for (long i = 0; i < n; i++) syscall(SYS_getppid);
+    } else {
+        for (long i = 0; i < n; i++) {
+            int fd = open("/dev/null", O_RDONLY);
+            if (fd < 0) return 1;
+            close(fd);
+            for (long j = 0; j < k; j++) syscall(SYS_getppid);
+        }
+    }
     return 0;
 }
 "#;
 
-fn build_spin() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("userbpf-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let src = dir.join("spin.c");
-    std::fs::write(&src, SPIN).unwrap();
-    let exe = dir.join("spin");
+const RUNS: usize = 3;
+
+fn build(dir: &Path, name: &str, source: &Path) -> PathBuf {
+    let exe = dir.join(name);
     let ok = Command::new("cc")
-        .args(["-O2", "-o"])
+        .args(["-O2", "-pthread", "-o"])
         .arg(&exe)
-        .arg(&src)
+        .arg(source)
         .status()
         .map(|s| s.success())
         .unwrap_or(false);
@@ -45,74 +73,264 @@ fn build_spin() -> PathBuf {
     exe
 }
 
-fn time_command(cmd: &mut Command) -> Option<Duration> {
-    let start = Instant::now();
-    let st = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .ok()?;
-    st.success().then(|| start.elapsed())
+/// Wall-clock and CPU time of one run.
+#[derive(Clone, Copy, Debug)]
+struct Cost {
+    wall: Duration,
+    cpu: Duration,
 }
 
-fn time_userbpf(object: &Path, exe: &Path, n: u64) -> Duration {
-    let bytes = std::fs::read(object).unwrap();
-    let object = Object::parse(&bytes).unwrap();
-    let env = Arc::new(TaskEnv::new());
-    let instance = ObjectInstance::load(
-        &object,
-        &LoadOptions {
-            helper_env: Some(env.clone()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let mut hooks = SyscallHooks::new(&instance, env, |_| {}).unwrap();
-    for name in instance.program_names() {
-        hooks.attach(&object, &instance, name).unwrap();
+/// User + system time of this process and of its waited-for children so far.
+fn cpu_now() -> Duration {
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    let mut total = Duration::ZERO;
+    for who in [libc::RUSAGE_SELF, libc::RUSAGE_CHILDREN] {
+        // SAFETY: rusage is plain integers; getrusage fills the one we pass.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: `ru` is a writable rusage.
+        unsafe { libc::getrusage(who, &mut ru) };
+        total += tv(ru.ru_utime) + tv(ru.ru_stime);
     }
-    let start = Instant::now();
-    let mut tracer = Tracer::spawn(&[exe.into(), n.to_string().into()]).unwrap();
-    tracer.run(&mut hooks).unwrap();
-    start.elapsed()
+    total
+}
+
+/// Time `f` (which returns whether the run succeeded).
+fn measure(f: impl FnOnce() -> bool) -> Option<Cost> {
+    let (cpu0, start) = (cpu_now(), Instant::now());
+    let ok = f();
+    let cost = Cost {
+        wall: start.elapsed(),
+        cpu: cpu_now().saturating_sub(cpu0),
+    };
+    ok.then_some(cost)
+}
+
+fn best(mut f: impl FnMut() -> Option<Cost>) -> Option<Cost> {
+    let runs: Vec<Cost> = (0..RUNS).filter_map(|_| f()).collect();
+    Some(Cost {
+        wall: runs.iter().map(|c| c.wall).min()?,
+        cpu: runs.iter().map(|c| c.cpu).min()?,
+    })
+}
+
+fn time_command(argv: &[OsString], prefix: &[&str]) -> Option<Cost> {
+    best(|| {
+        let mut cmd = match prefix.first() {
+            Some(p) => {
+                let mut c = Command::new(p);
+                c.args(&prefix[1..]).args(argv);
+                c
+            }
+            None => {
+                let mut c = Command::new(&argv[0]);
+                c.args(&argv[1..]);
+                c
+            }
+        };
+        cmd.stdout(Stdio::null()).stderr(Stdio::null());
+        measure(|| cmd.status().is_ok_and(|s| s.success()))
+    })
+}
+
+/// Trace `argv` with every program of `object`, with or without the seccomp filter; the
+/// programs verified and JIT-compiled, or `unverified` in the checked interpreter.
+fn time_userbpf(object: &Path, argv: &[OsString], filtered: bool, unverified: bool) -> Cost {
+    best(|| {
+        let bytes = std::fs::read(object).unwrap();
+        let object = Object::parse(&bytes).unwrap();
+        let env = Arc::new(TaskEnv::new());
+        let instance = ObjectInstance::load(
+            &object,
+            &LoadOptions {
+                helper_env: Some(env.clone()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let mut hooks = SyscallHooks::new(&instance, env, |_| {}).unwrap();
+        for name in instance.program_names() {
+            if unverified {
+                hooks.attach_unverified(&instance, name).unwrap();
+            } else {
+                let attached = hooks.attach(&object, &instance, name).unwrap();
+                assert!(attached.note.is_none(), "{:?}", attached.note);
+            }
+        }
+        measure(|| {
+            let mut tracer = if filtered {
+                Tracer::spawn_for(argv, &hooks)
+            } else {
+                Tracer::spawn(argv)
+            }
+            .unwrap();
+            let outcome = tracer.run(&mut hooks).unwrap();
+            outcome.status == Some(userbpf_hooks::tracer::TargetStatus::Exited(0))
+        })
+    })
+    .unwrap()
+}
+
+fn args(list: &[&dyn AsRef<std::ffi::OsStr>]) -> Vec<OsString> {
+    list.iter().map(|a| a.as_ref().to_os_string()).collect()
+}
+
+/// One table: wall and CPU time per `unit` (there are `units` of them), the CPU overhead
+/// over the untraced run, and its ratio to `strace -f`'s.
+fn report(title: &str, unit: &str, units: u64, rows: &[(&str, Option<Cost>)]) {
+    let per = |d: Duration| d.as_nanos() as f64 / units as f64;
+    let base = rows[0].1.map_or(0.0, |c| per(c.cpu));
+    let strace = rows
+        .iter()
+        .find(|(n, _)| *n == "strace -f")
+        .and_then(|(_, c)| c.map(|c| per(c.cpu) - base));
+    println!("{title}");
+    println!(
+        "  {:<34} {:>16} {:>16}  cpu overhead",
+        "",
+        format!("wall ns/{unit}"),
+        format!("cpu ns/{unit}")
+    );
+    for (i, (name, c)) in rows.iter().enumerate() {
+        let Some(c) = c else {
+            println!("  {name:<34} (not available)");
+            continue;
+        };
+        let (wall, cpu) = (per(c.wall), per(c.cpu));
+        if i == 0 {
+            println!("  {name:<34} {wall:>16.1} {cpu:>16.1}");
+            continue;
+        }
+        let over = cpu - base;
+        let vs = strace
+            .map(|s| format!(", {:.3}x strace -f's", over / s))
+            .unwrap_or_default();
+        println!("  {name:<34} {wall:>16.1} {cpu:>16.1}  +{over:.1} ns{vs}");
+    }
+    println!();
 }
 
 fn main() {
-    let n: u64 = std::env::args()
+    let scale: u64 = std::env::args()
         .skip(1)
         .find_map(|a| a.parse().ok())
-        .unwrap_or(200_000);
-    let exe = build_spin();
+        .unwrap_or(1);
+    let dir = std::env::temp_dir().join(format!("userbpf-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("workload.c");
+    std::fs::write(&src, WORKLOAD).unwrap();
+    let exe = build(&dir, "workload", &src);
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
-    let per = |d: Duration| d.as_nanos() as f64 / n as f64;
+    let has_strace = Command::new("strace")
+        .arg("-V")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok();
+    let strace = |argv: &[OsString], filter: bool| {
+        if !has_strace {
+            return None;
+        }
+        let mut prefix = vec!["strace", "-f", "-o", "/dev/null"];
+        if filter {
+            prefix.extend(["--seccomp-bpf", "-e", "trace=openat"]);
+        }
+        time_command(argv, &prefix)
+    };
+    let syscount = examples.join("syscount.bpf.o");
+    let opensnoop = examples.join("opensnoop.bpf.o");
 
-    let base = time_command(Command::new(&exe).arg(n.to_string())).unwrap();
-    let strace = time_command(
-        Command::new("strace")
-            .args(["-f", "-o", "/dev/null"])
-            .arg(&exe)
-            .arg(n.to_string()),
+    // Every syscall traced.
+    let n = 50_000 * scale;
+    let argv = args(&[&exe, &"getppid", &n.to_string()]);
+    report(
+        &format!("every syscall traced: {n} getppid, syscount (raw_tracepoint/sys_enter)"),
+        "syscall",
+        n,
+        &[
+            ("untraced", time_command(&argv, &[])),
+            ("strace -f", strace(&argv, false)),
+            (
+                "userbpf, every syscall stops",
+                Some(time_userbpf(&syscount, &argv, false, false)),
+            ),
+        ],
     );
-    let syscount = time_userbpf(&examples.join("syscount.bpf.o"), &exe, n);
-    let opensnoop = time_userbpf(&examples.join("opensnoop.bpf.o"), &exe, n);
 
-    println!("workload: {n} getppid syscalls");
-    println!("  untraced                 {:>9.1} ns/syscall", per(base));
-    match strace {
-        Some(s) => println!("  strace -f                {:>9.1} ns/syscall", per(s)),
-        None => println!("  strace -f                (strace not installed)"),
-    }
-    for (name, d) in [
-        ("userbpf syscount (raw_tp)", syscount),
-        ("userbpf opensnoop (tp)", opensnoop),
-    ] {
-        let overhead = per(d) - per(base);
-        let vs = strace
-            .map(|s| format!("{:.2}x strace's overhead", overhead / (per(s) - per(base))))
-            .unwrap_or_default();
-        println!(
-            "  {name:<24} {:>9.1} ns/syscall  (+{overhead:.1} ns; {vs})",
-            per(d)
-        );
-    }
+    // One traced syscall (openat) and close.
+    let n = 20_000 * scale;
+    let argv = args(&[&exe, &"open", &n.to_string()]);
+    report(
+        &format!("traced syscall: {n} x (openat + close), opensnoop (openat enter + exit)"),
+        "openat",
+        n,
+        &[
+            ("untraced", time_command(&argv, &[])),
+            ("strace -f", strace(&argv, false)),
+            ("strace -f --seccomp-bpf openat", strace(&argv, true)),
+            (
+                "userbpf, every syscall stops",
+                Some(time_userbpf(&opensnoop, &argv, false, false)),
+            ),
+            (
+                "userbpf, seccomp filter",
+                Some(time_userbpf(&opensnoop, &argv, true, false)),
+            ),
+        ],
+    );
+
+    // Mixed: one traced openat among many untraced syscalls.
+    let (n, k) = (5_000 * scale, 20);
+    let argv = args(&[&exe, &"mixed", &n.to_string(), &k.to_string()]);
+    report(
+        &format!(
+            "mixed: {n} rounds of openat + close + {k} getppid ({} syscalls per round), \
+             opensnoop",
+            k + 2
+        ),
+        "round",
+        n,
+        &[
+            ("untraced", time_command(&argv, &[])),
+            ("strace -f", strace(&argv, false)),
+            ("strace -f --seccomp-bpf openat", strace(&argv, true)),
+            (
+                "userbpf, every syscall stops",
+                Some(time_userbpf(&opensnoop, &argv, false, false)),
+            ),
+            (
+                "userbpf, seccomp filter",
+                Some(time_userbpf(&opensnoop, &argv, true, false)),
+            ),
+        ],
+    );
+
+    // uprobe + uretprobe.
+    let target = build(&dir, "uprobe_target", &examples.join("uprobe_target.c"));
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut dirs = vec![dir.clone()];
+    dirs.extend(std::env::split_paths(&path));
+    // uprobe_args.bpf.o probes "uprobe_target", found in PATH like libbpf does.
+    std::env::set_var("PATH", std::env::join_paths(dirs).unwrap());
+    let n = 20_000 * scale;
+    let argv = args(&[&target, &n.to_string(), &"1"]);
+    report(
+        &format!(
+            "uprobe: {n} calls of add_numbers, uprobe_args (uprobe + uretprobe: 2 hits a call)"
+        ),
+        "call",
+        n,
+        &[
+            ("untraced", time_command(&argv, &[])),
+            (
+                // The verifier does not model bpf_get_func_ip yet.
+                "userbpf uprobe+uretprobe (interp)",
+                Some(time_userbpf(
+                    &examples.join("uprobe_args.bpf.o"),
+                    &argv,
+                    true,
+                    true,
+                )),
+            ),
+        ],
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -562,7 +562,11 @@ enum ProgRef {
 
 impl Handler for SyscallHooks<'_> {
     fn needs_regs(&self) -> bool {
-        !self.raw_enter.is_empty() || !self.raw_exit.is_empty()
+        !self.raw_enter.is_empty()
+    }
+
+    fn needs_exit_regs(&self) -> bool {
+        !self.raw_exit.is_empty()
     }
 
     fn traced_syscalls(&self) -> Option<Vec<u64>> {

@@ -101,9 +101,14 @@ pub struct Task {
 
 /// What a handler is told and asked at each stop.
 pub trait Handler {
-    /// Whether syscall stops need the registers (for `pt_regs` contexts).
+    /// Whether syscall-enter stops need the registers (for `pt_regs` contexts).
     fn needs_regs(&self) -> bool {
         false
+    }
+
+    /// Whether syscall-exit stops need the registers; by default as at entry.
+    fn needs_exit_regs(&self) -> bool {
+        self.needs_regs()
     }
 
     /// The syscall numbers whose entry and exit the handler needs to see; None for every
@@ -868,7 +873,7 @@ impl Tracer {
                     ret = value;
                     set_rax(pid, &mut regs, value);
                 }
-                if handler.needs_regs() && regs.is_none() {
+                if handler.needs_exit_regs() && regs.is_none() {
                     regs = sys::get_regs(pid).ok();
                 }
                 if nr != u64::MAX {
