@@ -67,3 +67,17 @@ CB(loop_ret_masked, "call %[bpf_ktime_get_ns]; r0 &= 1; exit;", __imm(bpf_ktime_
 CASE("xdp", __failure __msg("At callback return the register R0 has") __msg("should have been in [0, 1]"),
      loop_returning_unknown, LOOP(loop_ret_unknown), __imm(bpf_loop), __imm_addr(loop_ret_unknown))
 CASE("xdp", __success, loop_returning_masked, LOOP(loop_ret_masked), __imm(bpf_loop), __imm_addr(loop_ret_masked))
+struct {
+	__uint(type, MAP_RINGBUF);
+	__uint(max_entries, 4096);
+} rb SEC(".maps");
+
+CB(loop_reserve_leak, "r1 = %[rb] ll; r2 = 8; r3 = 0; call %[bpf_ringbuf_reserve]; r0 = 0; exit;",
+   __imm(bpf_ringbuf_reserve), __imm_addr(rb))
+CB(loop_reserve_release, "r1 = %[rb] ll; r2 = 8; r3 = 0; call %[bpf_ringbuf_reserve]; if r0 == 0 goto l0_%=;"
+   "r1 = r0; r2 = 0; call %[bpf_ringbuf_submit]; l0_%=: r0 = 0; exit;",
+   __imm(bpf_ringbuf_reserve), __imm(bpf_ringbuf_submit), __imm_addr(rb))
+CASE("xdp", __failure __msg("Unreleased reference"), loop_callback_leaks_reference,
+     LOOP(loop_reserve_leak), __imm(bpf_loop), __imm_addr(loop_reserve_leak))
+CASE("xdp", __success, loop_callback_releases_reference,
+     LOOP(loop_reserve_release), __imm(bpf_loop), __imm_addr(loop_reserve_release))

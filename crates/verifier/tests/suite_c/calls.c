@@ -3,6 +3,18 @@
  * callee returned to its caller, no recursion. */
 #include "suite.h"
 
+struct {
+	__uint(type, MAP_HASH);
+	__uint(max_entries, 16);
+	__type(key, u32);
+	__type(value, u64);
+} hash SEC(".maps");
+
+struct {
+	__uint(type, MAP_RINGBUF);
+	__uint(max_entries, 4096);
+} rb SEC(".maps");
+
 #define SUB(name, body, ...) \
 	static __naked __noinline __used void name(void) \
 	{ \
@@ -69,3 +81,28 @@ CASE("xdp", __failure __msg("combined stack size of 3 calls is"), combined_stack
 CASE("xdp", __success, two_callees_stack_not_added,
      "*(u64 *)(r10 - 256) = 0; call stack_256; call stack_256; exit;")
 CASE("xdp", __failure __msg("the call stack of 8 frames is too deep"), recursion, "r1 = 0; call recurse; exit;")
+SUB(store_ctx_to_arg, "*(u64 *)(r1 + 0) = r2; r0 = 0; exit;")
+SUB(lookup_in_sub, "*(u32 *)(r10 - 4) = 0; r2 = r10; r2 += -4; r1 = %[hash] ll; call %[bpf_map_lookup_elem]; exit;",
+    __imm(bpf_map_lookup_elem), __imm_addr(hash))
+SUB(deref_or_null_arg, "if r1 == 0 goto l0_%=; r0 = *(u64 *)(r1 + 0); exit; l0_%=: r0 = 0; exit;")
+SUB(deref_arg_unchecked, "r0 = *(u64 *)(r1 + 0); exit;")
+SUB(reserve_in_sub, "r1 = %[rb] ll; r2 = 8; r3 = 0; call %[bpf_ringbuf_reserve]; exit;",
+    __imm(bpf_ringbuf_reserve), __imm_addr(rb))
+
+CASE("xdp", __success, callee_spills_pointer_into_caller_frame,
+     "r2 = r1; r1 = r10; r1 += -8; call store_ctx_to_arg; r1 = *(u64 *)(r10 - 8); r0 = *(u32 *)(r1 + 12); exit;")
+CASE("xdp", __success, callee_returns_map_value_or_null_checked,
+     "call lookup_in_sub; if r0 == 0 goto l0_%=; r0 = *(u64 *)(r0 + 0); l0_%=: r0 = 0; exit;")
+CASE("xdp", __failure __msg("R0 invalid mem access 'map_value_or_null'"), callee_returns_map_value_or_null_unchecked,
+     "call lookup_in_sub; r0 = *(u64 *)(r0 + 0); r0 = 0; exit;")
+CASE("xdp", __success, or_null_passed_and_checked_in_callee,
+     "*(u32 *)(r10 - 4) = 0; r2 = r10; r2 += -4; r1 = %[hash] ll; call %[bpf_map_lookup_elem]; r1 = r0; call deref_or_null_arg; exit;",
+     __imm(bpf_map_lookup_elem), __imm_addr(hash))
+CASE("xdp", __failure __msg("R1 invalid mem access 'map_value_or_null'"), or_null_passed_unchecked,
+     "*(u32 *)(r10 - 4) = 0; r2 = r10; r2 += -4; r1 = %[hash] ll; call %[bpf_map_lookup_elem]; r1 = r0; call deref_arg_unchecked; exit;",
+     __imm(bpf_map_lookup_elem), __imm_addr(hash))
+CASE("xdp", __success, reference_from_callee_released_by_caller,
+     "call reserve_in_sub; if r0 == 0 goto l0_%=; r1 = r0; r2 = 0; call %[bpf_ringbuf_discard]; l0_%=: r0 = 0; exit;",
+     __imm(bpf_ringbuf_discard))
+CASE("xdp", __failure __msg("Unreleased reference"), reference_from_callee_leaked,
+     "call reserve_in_sub; r0 = 0; exit;")

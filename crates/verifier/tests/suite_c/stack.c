@@ -80,3 +80,26 @@ CASE("xdp", __success, stack_pointer_passed_around,
 CASE("xdp", __failure __msg("BPF_ST stores into R1 ctx is not allowed"), st_into_ctx, "*(u32 *)(r1 + 12) = 1; r0 = 0; exit;")
 CASE("xdp", __success, spill_of_32bit_scalar_fill_32,
      "w2 = 7; *(u32 *)(r10 - 4) = r2; r0 = *(u32 *)(r10 - 4); exit;")
+/* A variable-offset write may hit a spilled pointer: the slot no longer holds it. */
+CASE("xdp", __failure __msg("R2 invalid mem access 'scalar'"), variable_write_destroys_spill,
+     "r6 = r1; *(u64 *)(r10 - 16) = r1; call %[bpf_ktime_get_ns]; r0 &= 8; r1 = r10; r1 += -24; r1 += r0;"
+     "*(u64 *)(r1 + 0) = 0; r2 = *(u64 *)(r10 - 16); r0 = *(u32 *)(r2 + 12); exit;", __imm(bpf_ktime_get_ns))
+CASE("xdp", __success, variable_write_elsewhere_keeps_spill,
+     "r6 = r1; *(u64 *)(r10 - 16) = r1; call %[bpf_ktime_get_ns]; r0 &= 8; r1 = r10; r1 += -40; r1 += r0;"
+     "*(u64 *)(r1 + 0) = 0; r2 = *(u64 *)(r10 - 16); r0 = *(u32 *)(r2 + 12); exit;", __imm(bpf_ktime_get_ns))
+/* Pruning compares stack slots too: one path spills a safe offset, the other an unsafe one. */
+CASE("xdp", __failure __msg("invalid write to stack"), pruning_sees_spilled_offsets,
+     "call %[bpf_ktime_get_ns]; r1 = -8; if r0 > 10 goto l0_%=; r1 = 8; l0_%=: *(u64 *)(r10 - 8) = r1; r1 = 0;"
+     "r2 = *(u64 *)(r10 - 8); r3 = r10; r3 += r2; *(u64 *)(r3 + 0) = 0; r0 = 0; exit;", __imm(bpf_ktime_get_ns))
+CASE("xdp", __success, pruning_spilled_offsets_both_safe,
+     "call %[bpf_ktime_get_ns]; r1 = -8; if r0 > 10 goto l0_%=; r1 = -16; l0_%=: *(u64 *)(r10 - 8) = r1; r1 = 0;"
+     "r2 = *(u64 *)(r10 - 8); r3 = r10; r3 += r2; *(u64 *)(r3 + 0) = 0; r0 = 0; exit;", __imm(bpf_ktime_get_ns))
+CASE("xdp", __success, loop_counter_on_stack,
+     "*(u64 *)(r10 - 8) = 0; l0_%=: r1 = *(u64 *)(r10 - 8); r1 += 1; *(u64 *)(r10 - 8) = r1; if r1 < 20 goto l0_%=; r0 = 0; exit;")
+/* A 32-bit spill keeps the register's bounds only in a slot's low half (8-byte aligned). */
+CASE("xdp", __failure __msg("variable-offset read from stack R2"), spill_32bit_scalar_in_high_half,
+     "call %[bpf_ktime_get_ns]; w0 &= 7; *(u32 *)(r10 - 4) = w0; w1 = *(u32 *)(r10 - 4); *(u64 *)(r10 - 16) = 0;"
+     "r2 = r10; r2 += -16; r2 += r1; r0 = *(u8 *)(r2 + 0); exit;", __imm(bpf_ktime_get_ns))
+CASE("xdp", __success, spill_32bit_scalar_keeps_bounds_32bit_fill,
+     "call %[bpf_ktime_get_ns]; w0 &= 7; *(u32 *)(r10 - 8) = w0; w1 = *(u32 *)(r10 - 8); *(u64 *)(r10 - 16) = 0;"
+     "r2 = r10; r2 += -16; r2 += r1; r0 = *(u8 *)(r2 + 0); exit;", __imm(bpf_ktime_get_ns))
