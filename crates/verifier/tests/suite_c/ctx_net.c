@@ -56,3 +56,17 @@ CASE("tc", __success, tc_read_data_meta, "r0 = *(u32 *)(r1 + 140); r0 = 0; exit;
 CASE("socket", __failure __msg("invalid bpf_context access off=140 size=4"), sk_read_data_meta, "r0 = *(u32 *)(r1 + 140); exit;")
 CASE("tc", __success, tc_narrow_read_mark, "r0 = *(u8 *)(r1 + 8); exit;")
 CASE("tc", __failure __msg("invalid bpf_context access off=8 size=2"), tc_narrow_write_mark, "r2 = 1; *(u16 *)(r1 + 8) = r2; r0 = 0; exit;")
+/* __sk_buff->sk: a socket pointer that may be null. */
+CASE("tc", __success, tc_sk_checked_read, "r2 = *(u64 *)(r1 + 168); if r2 == 0 goto l0_%=; r0 = *(u32 *)(r2 + 4); l0_%=: r0 = 0; exit;")
+CASE("tc", __failure __msg("invalid mem access 'sock_common_or_null'"), tc_sk_unchecked_read, "r2 = *(u64 *)(r1 + 168); r0 = *(u32 *)(r2 + 4); r0 = 0; exit;")
+CASE("tc", __failure __msg("invalid bpf_context access off=144 size=8"), tc_flow_keys, "r0 = *(u64 *)(r1 + 144); r0 = 0; exit;")
+CASE("tc", __success, tc_narrow_cb_byte, "r0 = *(u8 *)(r1 + 51); exit;")
+CASE("tc", __success, tc_write_queue_mapping, "r2 = 1; *(u32 *)(r1 + 12) = r2; r0 = 0; exit;")
+CASE("tc", __failure __msg("invalid bpf_context access off=68 size=4"), tc_write_hash, "r2 = 1; *(u32 *)(r1 + 68) = r2; r0 = 0; exit;")
+CASE("tc", __success, tc_write_tstamp, "r2 = 1; *(u64 *)(r1 + 152) = r2; r0 = 0; exit;")
+CASE("xdp", __failure __msg("invalid bpf_context access off=8 size=4"), xdp_write_data_meta, "r2 = 0; *(u32 *)(r1 + 8) = r2; r0 = 0; exit;")
+CASE("cgroup_skb/ingress", __failure __msg("invalid bpf_context access off=140 size=4"), cg_skb_read_data_meta,
+     "r0 = *(u32 *)(r1 + 140); r0 = 1; exit;")
+CASE("cgroup_skb/ingress", __success, cg_skb_sk_checked_read,
+     "r2 = *(u64 *)(r1 + 168); if r2 == 0 goto l0_%=; r0 = *(u32 *)(r2 + 4); l0_%=: r0 = 1; exit;")
+CASE("socket", __success, sk_filter_sk_field, "r0 = *(u64 *)(r1 + 168); r0 = 0; exit;")

@@ -79,3 +79,13 @@ CASE("socket", __failure __msg("program of this type cannot use helper bpf_skb_s
      "*(u64 *)(r10 - 8) = 0; r2 = 0; r3 = r10; r3 += -8; r4 = 8; r5 = 0; call %[bpf_skb_store_bytes]; r0 = 0; exit;",
      __imm(bpf_skb_store_bytes))
 CASE("tc", __success, ld_abs_in_tc, "r6 = r1; r0 = *(u32 *)skb[0]; exit;")
+CASE("xdp", __success, redirect_in_xdp, "r1 = 1; r2 = 0; call %[bpf_redirect]; exit;", __imm(bpf_redirect))
+CASE("socket", __failure __msg("program of this type cannot use helper bpf_redirect#23"), redirect_in_socket,
+     "r1 = 1; r2 = 0; call %[bpf_redirect]; r0 = 0; exit;", __imm(bpf_redirect))
+CASE("socket", __success, probe_read_kernel_in_socket,
+     "r1 = r10; r1 += -8; r2 = 8; r3 = 0; call %[bpf_probe_read_kernel]; r0 = 0; exit;", __imm(bpf_probe_read_kernel))
+CASE("kprobe/do_sys_open", __success, probe_read_str_in_kprobe,
+     "r1 = r10; r1 += -16; r2 = 16; r3 = 0; call %[bpf_probe_read_str]; r0 = 0; exit;", __imm(bpf_probe_read_str))
+CASE("xdp", __success, adjust_meta_in_xdp, "r2 = -4; call %[bpf_xdp_adjust_meta]; r0 = 2; exit;", __imm(bpf_xdp_adjust_meta))
+CASE("tc", __failure __msg("program of this type cannot use helper bpf_xdp_adjust_meta#54"), adjust_meta_in_tc,
+     "r2 = -4; call %[bpf_xdp_adjust_meta]; r0 = 0; exit;", __imm(bpf_xdp_adjust_meta))
