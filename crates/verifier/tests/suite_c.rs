@@ -307,8 +307,18 @@ fn verdict_word(v: &Verdict) -> &'static str {
     }
 }
 
+/// `": message"` for a rejection, nothing for an acceptance.
+fn colon_message(message: &str) -> String {
+    if message.is_empty() {
+        String::new()
+    } else {
+        format!(": {message}")
+    }
+}
+
+/// What the cases gave: counts, the listed differences and the failures.
 #[derive(Default)]
-struct Totals {
+struct Report {
     cases: usize,
     expect_accept: usize,
     expect_reject: usize,
@@ -317,6 +327,124 @@ struct Totals {
     kernel_agree: usize,
     kernel_msgs: usize,
     kernel_msgs_found: usize,
+    kernel_diffs: Vec<String>,
+    our_diffs: Vec<String>,
+    msg_diffs: Vec<String>,
+    failures: Vec<String>,
+}
+
+impl Report {
+    /// Check our verdict on case `id` against its expectation.
+    fn ours(&mut self, id: &str, case: &Case, accept: bool, ours: &Verdict) {
+        let expected = if accept { "accept" } else { "reject" };
+        let word = verdict_word(ours);
+        let message = colon_message(ours.as_ref().err().map_or("", String::as_str));
+        match (&case.userbpf_differs, ours) {
+            (Some(why), v) if v.is_ok() != accept => self.our_diffs.push(format!(
+                "{id}: expected {expected}, userbpf {word} ({why}){message}"
+            )),
+            (Some(_), _) => self.failures.push(format!(
+                "{id}: userbpf now gives the expected verdict; remove __userbpf_differs"
+            )),
+            (None, Ok(())) if accept => self.ours_agree += 1,
+            (None, Err(m)) if !accept => {
+                let missing: Vec<&String> = case
+                    .msgs
+                    .iter()
+                    .filter(|w| !m.contains(w.as_str()))
+                    .collect();
+                if missing.is_empty() {
+                    self.ours_agree += 1;
+                } else {
+                    self.failures
+                        .push(format!("{id}: our message '{m}' lacks {missing:?}"));
+                }
+            }
+            (None, _) => self.failures.push(format!(
+                "{id}: expected {expected}, userbpf {word}{message}"
+            )),
+        }
+    }
+
+    /// Check the kernel's verdict on case `id` against its expectation; count the expected
+    /// messages its log contains.
+    fn kernel(&mut self, id: &str, case: &Case, accept: bool, theirs: &Verdict) {
+        self.kernel_checked += 1;
+        let expected = if accept { "accept" } else { "reject" };
+        let word = verdict_word(theirs);
+        let last = theirs.as_ref().err().map(|log| kernel_message(log));
+        let message = colon_message(last.as_deref().unwrap_or(""));
+        if let Err(log) = theirs {
+            if !accept && case.kernel_differs.is_none() {
+                self.kernel_msgs += case.msgs.len();
+                for m in &case.msgs {
+                    if log.contains(m.as_str()) {
+                        self.kernel_msgs_found += 1;
+                    } else {
+                        self.msg_diffs.push(format!("{id}: '{m}'; kernel{message}"));
+                    }
+                }
+            }
+        }
+        match &case.kernel_differs {
+            Some(why) if theirs.is_ok() != accept => self.kernel_diffs.push(format!(
+                "{id}: expected {expected}, kernel {word} ({why}){message}"
+            )),
+            Some(_) => self.failures.push(format!(
+                "{id}: the kernel now gives the expected verdict; remove __kernel_differs"
+            )),
+            None if theirs.is_ok() == accept => self.kernel_agree += 1,
+            None => self
+                .failures
+                .push(format!("{id}: expected {expected}, kernel {word}{message}")),
+        }
+    }
+
+    fn print(&self, files: usize, kernel: bool) {
+        println!(
+            "suite_c: {} cases in {files} files ({} expected accepted, {} expected rejected)",
+            self.cases, self.expect_accept, self.expect_reject
+        );
+        println!(
+            "userbpf: {} of {} as expected, {} known differences (__userbpf_differs)",
+            self.ours_agree,
+            self.cases,
+            self.our_diffs.len()
+        );
+        if kernel {
+            println!(
+                "kernel: {} of {} loaded as expected, {} listed differences (__kernel_differs); \
+                 expected messages found in the kernel's log: {} of {}",
+                self.kernel_agree,
+                self.kernel_checked,
+                self.kernel_diffs.len(),
+                self.kernel_msgs_found,
+                self.kernel_msgs
+            );
+        }
+        let lists = [
+            (
+                "differences of the kernel from the expectation:",
+                &self.kernel_diffs,
+            ),
+            (
+                "expected messages (ours) missing from the kernel's log (same verdict):",
+                &self.msg_diffs,
+            ),
+            (
+                "known differences of userbpf from the expectation (bugs to fix):",
+                &self.our_diffs,
+            ),
+        ];
+        for (title, list) in lists {
+            if !list.is_empty() {
+                println!("{title}");
+                for line in list {
+                    println!("  {line}");
+                }
+            }
+        }
+    }
 }
 
 #[test]
@@ -346,11 +474,7 @@ fn suite_c() {
         }
     };
 
-    let mut failures = Vec::new();
-    let mut kernel_diffs = Vec::new();
-    let mut our_diffs = Vec::new();
-    let mut msg_diffs = Vec::new();
-    let mut t = Totals::default();
+    let mut r = Report::default();
     for (src, obj) in &objects {
         let file = src
             .file_name()
@@ -361,103 +485,43 @@ fn suite_c() {
         let mut cases = read_cases(&file, &bytes).unwrap_or_else(|e| panic!("{e}"));
         let results = match Object::parse(&bytes) {
             Ok(object) => run_object(&object, kernel),
-            Err(_) => run_sections(&bytes, kernel),
+            Err(why) => {
+                println!("{file}: the loader refuses the object ({why}); checking its functions one by one");
+                run_sections(&bytes, kernel)
+            }
         }
         .unwrap_or_else(|e| panic!("{file}: {e}"));
         for (name, ours, theirs) in results {
+            let id = format!("{file}: {name}");
             let Some(case) = cases.remove(&name) else {
-                failures.push(format!(
-                    "{file}: {name}: program without __success/__failure"
-                ));
+                r.failures
+                    .push(format!("{id}: program without __success/__failure"));
                 continue;
             };
-            if !format!("{file} {name}").contains(&filter) {
+            if !id.contains(&filter) {
                 continue;
             }
             let Some(accept) = case.accept else {
-                failures.push(format!("{file}: {name}: neither __success nor __failure"));
+                r.failures
+                    .push(format!("{id}: neither __success nor __failure"));
                 continue;
             };
-            t.cases += 1;
+            r.cases += 1;
             if accept {
-                t.expect_accept += 1;
+                r.expect_accept += 1;
             } else {
-                t.expect_reject += 1;
+                r.expect_reject += 1;
             }
-            let expected = if accept { "accept" } else { "reject" };
-            // Ours.
-            match (&case.userbpf_differs, &ours) {
-                (Some(why), v) if v.is_ok() != accept => {
-                    our_diffs.push(format!(
-                        "{file}: {name}: expected {expected}, userbpf {} ({why}){}",
-                        verdict_word(v),
-                        v.as_ref().err().map(|m| format!(": {m}")).unwrap_or_default()
-                    ));
-                }
-                (Some(_), _) => failures.push(format!(
-                    "{file}: {name}: userbpf now gives the expected verdict; remove __userbpf_differs"
-                )),
-                (None, Ok(())) if accept => t.ours_agree += 1,
-                (None, Err(m)) if !accept => {
-                    let missing: Vec<&String> = case.msgs.iter().filter(|w| !m.contains(w.as_str())).collect();
-                    if missing.is_empty() {
-                        t.ours_agree += 1;
-                    } else {
-                        failures.push(format!("{file}: {name}: our message '{m}' lacks {missing:?}"));
-                    }
-                }
-                (None, v) => failures.push(format!(
-                    "{file}: {name}: expected {expected}, userbpf {}{}",
-                    verdict_word(v),
-                    v.as_ref().err().map(|m| format!(": {m}")).unwrap_or_default()
-                )),
-            }
-            // The kernel.
-            let mut kernel_word = "-";
+            r.ours(&id, &case, accept, &ours);
             if let Some(k) = &theirs {
-                t.kernel_checked += 1;
-                kernel_word = verdict_word(k);
-                let kmsg = k
-                    .as_ref()
-                    .err()
-                    .map(|log| kernel_message(log))
-                    .unwrap_or_default();
-                if let Err(log) = k {
-                    if !accept && case.kernel_differs.is_none() {
-                        t.kernel_msgs += case.msgs.len();
-                        for m in &case.msgs {
-                            if log.contains(m.as_str()) {
-                                t.kernel_msgs_found += 1;
-                            } else {
-                                msg_diffs.push(format!(
-                                    "{file}: {name}: '{m}'; kernel: {}",
-                                    kernel_message(log)
-                                ));
-                            }
-                        }
-                    }
-                }
-                match &case.kernel_differs {
-                    Some(why) if k.is_ok() != accept => {
-                        kernel_diffs.push(format!(
-                            "{file}: {name}: expected {expected}, kernel {kernel_word} ({why}){}",
-                            if kmsg.is_empty() { String::new() } else { format!(": {kmsg}") }
-                        ));
-                    }
-                    Some(_) => failures.push(format!(
-                        "{file}: {name}: the kernel now gives the expected verdict; remove __kernel_differs"
-                    )),
-                    None if k.is_ok() == accept => t.kernel_agree += 1,
-                    None => failures.push(format!(
-                        "{file}: {name}: expected {expected}, kernel {kernel_word}{}",
-                        if kmsg.is_empty() { String::new() } else { format!(": {kmsg}") }
-                    )),
-                }
+                r.kernel(&id, &case, accept, k);
             }
             if verbose {
                 println!(
-                    "{file:20} {name:40} expect {expected:6} ours {:8} kernel {kernel_word:8} {}{}",
+                    "{id:60} expect {:6} ours {:8} kernel {:8} {}{}",
+                    if accept { "accept" } else { "reject" },
                     verdict_word(&ours),
+                    theirs.as_ref().map_or("-", verdict_word),
                     ours.as_ref().err().cloned().unwrap_or_default(),
                     theirs
                         .as_ref()
@@ -468,60 +532,21 @@ fn suite_c() {
             }
         }
         for name in cases.keys() {
-            failures.push(format!(
+            r.failures.push(format!(
                 "{file}: {name}: annotated but not a program of the object"
             ));
         }
     }
-
+    r.print(objects.len(), kernel);
     println!(
-        "suite_c: {} cases in {} files ({} expected accepted, {} expected rejected); compiled in {:.1} s, total {:.1} s",
-        t.cases,
-        objects.len(),
-        t.expect_accept,
-        t.expect_reject,
+        "compiled in {:.1} s, total {:.1} s",
         compiled.as_secs_f64(),
         start.elapsed().as_secs_f64()
     );
-    println!(
-        "userbpf: {} of {} as expected, {} known differences (__userbpf_differs)",
-        t.ours_agree,
-        t.cases,
-        our_diffs.len()
-    );
-    if kernel {
-        println!(
-            "kernel: {} of {} loaded as expected, {} listed differences (__kernel_differs); \
-             expected messages found in the kernel's log: {} of {}",
-            t.kernel_agree,
-            t.kernel_checked,
-            kernel_diffs.len(),
-            t.kernel_msgs_found,
-            t.kernel_msgs
-        );
-    }
-    if !kernel_diffs.is_empty() {
-        println!("differences of the kernel from the expectation:");
-        for d in &kernel_diffs {
-            println!("  {d}");
-        }
-    }
-    if !msg_diffs.is_empty() {
-        println!("expected messages (ours) missing from the kernel's log (same verdict):");
-        for d in &msg_diffs {
-            println!("  {d}");
-        }
-    }
-    if !our_diffs.is_empty() {
-        println!("known differences of userbpf from the expectation (bugs to fix):");
-        for d in &our_diffs {
-            println!("  {d}");
-        }
-    }
     assert!(
-        failures.is_empty(),
+        r.failures.is_empty(),
         "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
+        r.failures.len(),
+        r.failures.join("\n")
     );
 }
