@@ -178,6 +178,26 @@ fn kernel_message(log: &str) -> String {
         .to_string()
 }
 
+/// The start of the message our verdict carries when the verifier panicked.
+const PANICKED: &str = "verifier panicked: ";
+
+/// Our verifier's verdict; a panic becomes a rejection whose message starts with
+/// [`PANICKED`], which no expectation accepts (see [`Report::ours`]).
+fn our_verdict(input: &VerifierInput<'_>) -> Verdict {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| verify(input))) {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(format!("insn {}: {}", e.insn, e.message)),
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            Err(format!("{PANICKED}{what}"))
+        }
+    }
+}
+
 /// Program name and verdicts (ours, the kernel's) of every program of an
 /// object the loader accepts.
 fn run_object(
@@ -187,9 +207,7 @@ fn run_object(
     let maps = map_infos(object);
     let mut out = Vec::new();
     for p in &object.programs {
-        let ours = verify(&input_for(p, &maps))
-            .map(drop)
-            .map_err(|e| format!("insn {}: {}", e.insn, e.message));
+        let ours = our_verdict(&input_for(p, &maps));
         let theirs = if kernel {
             Some(kernel_verdict(object, p)?)
         } else {
@@ -280,9 +298,7 @@ fn run_sections(
                     ..Options::default()
                 },
             };
-            let ours = verify(&input)
-                .map(drop)
-                .map_err(|e| format!("insn {}: {}", e.insn, e.message));
+            let ours = our_verdict(&input);
             let theirs = kernel.then(|| {
                 let opts = LoadOptions {
                     expected_attach_type: eat,
@@ -339,7 +355,14 @@ impl Report {
         let expected = if accept { "accept" } else { "reject" };
         let word = verdict_word(ours);
         let message = colon_message(ours.as_ref().err().map_or("", String::as_str));
+        let panicked = ours.as_ref().is_err_and(|m| m.starts_with(PANICKED));
         match (&case.userbpf_differs, ours) {
+            (Some(why), _) if panicked => self.our_diffs.push(format!(
+                "{id}: expected {expected}, userbpf panicked ({why}){message}"
+            )),
+            (None, _) if panicked => self
+                .failures
+                .push(format!("{id}: expected {expected}, userbpf{message}")),
             (Some(why), v) if v.is_ok() != accept => self.our_diffs.push(format!(
                 "{id}: expected {expected}, userbpf {word} ({why}){message}"
             )),

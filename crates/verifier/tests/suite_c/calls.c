@@ -106,3 +106,9 @@ CASE("xdp", __success, reference_from_callee_released_by_caller,
      __imm(bpf_ringbuf_discard))
 CASE("xdp", __failure __msg("Unreleased reference"), reference_from_callee_leaked,
      "call reserve_in_sub; r0 = 0; exit;")
+SUB(leak_own_stack_into_arg, "*(u64 *)(r10 - 8) = 0; r2 = r10; r2 += -8; *(u64 *)(r1 + 0) = r2; r0 = 0; exit;")
+CASE("xdp", __failure __msg("cannot spill pointers to stack into stack frame of the caller")
+     __userbpf_differs("the callee's stack pointer is stored in the caller's frame; after the return, the load "
+                       "through it indexes a frame that no longer exists and the verifier panics (check/mem.rs)"),
+     callee_stack_pointer_left_in_caller_frame,
+     "r1 = r10; r1 += -8; call leak_own_stack_into_arg; r1 = *(u64 *)(r10 - 8); r0 = *(u64 *)(r1 + 0); exit;")

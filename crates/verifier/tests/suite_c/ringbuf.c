@@ -74,3 +74,18 @@ CASE("xdp", __success, record_written_with_variable_offset,
 CASE("xdp", __failure __msg("invalid access to memory, mem_size=16"), record_variable_offset_past_end,
      "r1 = %[rb] ll; r2 = 16; r3 = 0; call %[bpf_ringbuf_reserve]; if r0 == 0 goto l_out_%=; r6 = r0;"
      "call %[bpf_ktime_get_ns]; r0 &= 9; r1 = r6; r1 += r0; *(u64 *)(r1 + 0) = 1; r1 = r6; r2 = 0; call %[bpf_ringbuf_submit];" OUT, OPS)
+struct {
+	__uint(type, MAP_PROG_ARRAY);
+	__uint(max_entries, 4);
+	__type(key, u32);
+	__type(value, u32);
+} progs SEC(".maps");
+
+CASE("xdp", __failure __msg("tail_call would lead to reference leak"), tail_call_while_holding_record,
+     "r6 = r1;" RESERVE8 "if r0 == 0 goto l_out_%=; r7 = r0; r1 = r6; r2 = %[progs] ll; r3 = 0; call %[bpf_tail_call];"
+     "r1 = r7; r2 = 0; call %[bpf_ringbuf_discard];" OUT, OPS, __imm(bpf_tail_call), __imm_addr(progs))
+CASE("xdp", __success, tail_call_after_release,
+     "r6 = r1;" RESERVE8 "if r0 == 0 goto l0_%=; r1 = r0; r2 = 0; call %[bpf_ringbuf_discard];"
+     "l0_%=: r1 = r6; r2 = %[progs] ll; r3 = 0; call %[bpf_tail_call];" OUT, OPS, __imm(bpf_tail_call), __imm_addr(progs))
+CASE("socket", __failure __msg("BPF_LD_[ABS|IND] cannot be mixed with socket references"), ld_abs_while_holding_record,
+     "r6 = r1;" RESERVE8 "if r0 == 0 goto l_out_%=; r7 = r0; r0 = *(u8 *)skb[0]; r1 = r7; r2 = 0; call %[bpf_ringbuf_discard];" OUT, OPS)

@@ -103,3 +103,7 @@ CASE("xdp", __failure __msg("variable-offset read from stack R2"), spill_32bit_s
 CASE("xdp", __success, spill_32bit_scalar_keeps_bounds_32bit_fill,
      "call %[bpf_ktime_get_ns]; w0 &= 7; *(u32 *)(r10 - 8) = w0; w1 = *(u32 *)(r10 - 8); *(u64 *)(r10 - 16) = 0;"
      "r2 = r10; r2 += -16; r2 += r1; r0 = *(u8 *)(r2 + 0); exit;", __imm(bpf_ktime_get_ns))
+CASE("xdp", __success, narrow_fill_of_spilled_scalar,
+     "call %[bpf_ktime_get_ns]; *(u64 *)(r10 - 8) = r0; r1 = *(u32 *)(r10 - 8); r0 = 0; exit;", __imm(bpf_ktime_get_ns))
+CASE("xdp", __success, narrow_fill_of_spilled_constant_is_constant,
+     "r1 = 8; *(u64 *)(r10 - 8) = r1; r2 = *(u32 *)(r10 - 8); r3 = r10; r3 += -16; r3 += r2; *(u64 *)(r3 + 0) = 0; r0 = 0; exit;")
