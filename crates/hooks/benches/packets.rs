@@ -230,7 +230,7 @@ fn main() {
         "loop/kl",
         "hook/kw"
     );
-    for name in ["xdp_firewall", "xdp_counter", "xdp_lb"] {
+    for name in ["xdp_firewall", "xdp_counter", "xdp_lb", "xdp_filter"] {
         let path = repo.join("examples").join(format!("{name}.bpf.o"));
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let object = Object::parse(&bytes).unwrap();

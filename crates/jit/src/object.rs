@@ -243,14 +243,41 @@ impl JitObjectProgram {
     /// A [`Trap`] for a failing helper, call depth, a bad `callx` target, or running off
     /// the end.
     pub fn run_with(&self, args: &[u64], memory: &MemoryMap<'_>) -> Result<u64, Trap> {
-        let mut run_memory = MemoryMap::new();
-        for r in memory.regions().iter().chain(self.regions.iter()) {
+        let mut run_memory = MemoryMap::with_capacity(memory.regions().len() + 1);
+        for r in memory.regions() {
             // SAFETY: the caller's regions are valid for its map's lifetime, which outlasts
-            // this call; the map regions belong to maps the instance keeps alive.
+            // this call.
             unsafe { run_memory.add_raw(*r) };
         }
-        // SAFETY: the contract of `compile_prepared`.
-        unsafe { run::execute(&self.root, args, &mut run_memory, Some(&*self.set)) }
+        self.run_adding_map_regions(args, &mut run_memory)
+    }
+
+    /// [`JitObjectProgram::run_with`] on `memory` itself: the map regions are added for the
+    /// run and removed again.
+    fn run_adding_map_regions(
+        &self,
+        args: &[u64],
+        memory: &mut MemoryMap<'_>,
+    ) -> Result<u64, Trap> {
+        if !self.root.calls {
+            // Code that calls nothing never looks at the memory map.
+            return self.run_in(args, memory);
+        }
+        // SAFETY: the map regions belong to maps the instance keeps alive.
+        unsafe { memory.with_regions(&self.regions, |memory| self.run_in(args, memory)) }
+    }
+
+    /// Run with r1.. from `args` (at most 5) on `memory` as it is: the caller has added the
+    /// context, packet and map regions ([`PreparedProgram::map_regions`]) its helpers'
+    /// checked copies may reach, so a memory map built once serves run after run.
+    ///
+    /// # Errors
+    /// As [`JitObjectProgram::run_with`].
+    #[inline]
+    pub fn run_in(&self, args: &[u64], memory: &mut MemoryMap<'_>) -> Result<u64, Trap> {
+        // SAFETY: the contract of `compile_prepared`; the program's own accesses do not
+        // depend on `memory` (only helpers' checked copies do).
+        unsafe { run::execute(&self.root, args, memory, Some(&*self.set)) }
     }
 
     /// Run with r1 = address of `input` (0 when empty) and r2 = its length.
@@ -264,6 +291,6 @@ impl JitObjectProgram {
 
 impl Executable for JitObjectProgram {
     fn run(&self, args: &[u64], memory: &mut MemoryMap<'_>) -> Result<u64, Trap> {
-        self.run_with(args, memory)
+        self.run_adding_map_regions(args, memory)
     }
 }

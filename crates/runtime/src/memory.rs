@@ -143,6 +143,22 @@ impl<'a> MemoryMap<'a> {
         result
     }
 
+    /// Run `f` with `regions` added after the others, then remove them again.
+    ///
+    /// # Safety
+    /// Every region must be valid for reads (and writes when `writable`) while `f` runs.
+    pub unsafe fn with_regions<R>(
+        &mut self,
+        regions: &[Region],
+        f: impl FnOnce(&mut Self) -> R,
+    ) -> R {
+        let len = self.regions.len();
+        self.regions.extend_from_slice(regions);
+        let result = f(self);
+        self.regions.truncate(len);
+        result
+    }
+
     /// The regions, in the order added.
     pub fn regions(&self) -> &[Region] {
         &self.regions

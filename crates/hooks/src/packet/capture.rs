@@ -133,6 +133,7 @@ impl<R: Read> Source<R> {
     }
 
     /// Fill `buf` as far as the input goes; gives the number of bytes read.
+    #[inline]
     fn fill(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let mut n = 0;
         while n < buf.len() {
@@ -149,6 +150,7 @@ impl<R: Read> Source<R> {
 
     /// Read exactly `buf.len()` bytes. `Ok(false)` when the input ended before the first
     /// byte (a clean end between records); a partial read is an error naming `what`.
+    #[inline]
     pub fn read_or_end(
         &mut self,
         buf: &mut [u8],
@@ -206,6 +208,7 @@ impl<R: Read> Source<R> {
     }
 
     /// Read exactly `buf.len()` bytes; any short read is an error naming `what`.
+    #[inline]
     pub fn read_all(
         &mut self,
         buf: &mut [u8],
@@ -298,6 +301,27 @@ impl<R: Read> CaptureReader<R> {
         match self {
             CaptureReader::Pcap(r) => r.next_packet(),
             CaptureReader::Pcapng(r) => r.next_packet(),
+        }
+    }
+}
+
+impl<R: Read> CaptureReader<R> {
+    /// [`next_packet`](Self::next_packet) into `packet`: `Ok(false)` at the end of the
+    /// file. Classic pcap reuses `packet`'s buffer (no allocation per packet); pcapng
+    /// replaces it.
+    ///
+    /// # Errors
+    /// As [`next_packet`](Self::next_packet); `packet` is unspecified then.
+    pub fn next_packet_into(&mut self, packet: &mut Packet) -> Result<bool, CaptureError> {
+        match self {
+            CaptureReader::Pcap(r) => r.next_packet_into(packet),
+            CaptureReader::Pcapng(r) => Ok(match r.next_packet()? {
+                Some(p) => {
+                    *packet = p;
+                    true
+                }
+                None => false,
+            }),
         }
     }
 }

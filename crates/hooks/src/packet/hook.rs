@@ -8,13 +8,19 @@
 //! instance's, so their state carries from one packet to the next, as in a real run.
 //! [`PacketHook::run_capture`] does this for a capture file and writes the packets that go
 //! on (passed or sent back) to a [`CaptureWriter`], with their original timestamps.
+//!
+//! XDP programs run in one [`XdpFrame`] made with the hook: each packet is copied once into
+//! its page after the kernel's headroom, the context is filled in place, and the memory map
+//! (frame, context, the instance's map regions) is the frame's, built once.
+//! [`PacketHook::run_pcap`] reads records into one reused buffer and counts verdicts in
+//! place, so it allocates nothing per packet.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use thiserror::Error;
-use userbpf_runtime::context::{ProgType, TestRunError, TestRunInput};
+use userbpf_runtime::context::{ProgType, TestRunError, TestRunInput, XdpFrame, XdpRun};
 use userbpf_runtime::PreparedProgram;
 
 use super::capture::{
@@ -214,12 +220,14 @@ pub struct Summary {
     pub bytes_out: u64,
     /// Frames that could not be sent (live mode).
     pub send_errors: u64,
-    /// Time spent running the program (packet and context set-up included).
+    /// Time spent on the packets: for [`PacketHook::run_pcap`], the whole loop (reading
+    /// the capture, set-up, runs, counting, writing); for [`PacketHook::run_capture`] and
+    /// live mode, the sum of each packet's set-up and run.
     pub run_time: Duration,
 }
 
 impl Summary {
-    /// Packets per second of program time.
+    /// Packets per second of [`run_time`](Self::run_time).
     pub fn packets_per_second(&self) -> f64 {
         let s = self.run_time.as_secs_f64();
         if s > 0.0 {
@@ -279,6 +287,47 @@ pub struct PacketHook {
     prog_type: ProgType,
     kind: PacketProgKind,
     next_index: u64,
+    /// The frame XDP programs run in (None for tc and socket programs).
+    xdp: Option<XdpFrame>,
+}
+
+/// Run `data` through the XDP program of `runner` in `frame`.
+#[inline]
+fn run_xdp(runner: &Runner, frame: &mut XdpFrame, data: &[u8]) -> Result<XdpRun, TestRunError> {
+    let prepared = runner.prepared();
+    if prepared.map_count() != frame.map_region_count() {
+        // SAFETY: the prepared program holds the instance's maps, whose storage lives as
+        // long as they do, for at least as long as the hook (and its frame) exists.
+        unsafe { frame.set_map_regions(&prepared.map_regions()) };
+    }
+    frame.load(data)?;
+    match runner {
+        Runner::Interp(p) => frame.run(|r1, memory| p.run_in(&[r1], memory)),
+        Runner::Jit(j) => frame.run(|r1, memory| j.run_in(&[r1], memory)),
+    }
+}
+
+/// Verdict counts of an XDP run: actions 0..=4 (values above 4 count as XDP_ABORTED),
+/// traps (counted as XDP_ABORTED too), packets not run.
+#[derive(Default)]
+struct XdpCounts {
+    actions: [u64; 5],
+    traps: u64,
+    not_run: u64,
+}
+
+impl XdpCounts {
+    fn into_summary(self, summary: &mut Summary) {
+        let names = PacketProgKind::Xdp.verdict_names();
+        for (i, name) in names.iter().enumerate() {
+            let extra = if i == 0 { self.traps } else { 0 };
+            *summary.verdicts.entry((*name).to_string()).or_insert(0) += self.actions[i] + extra;
+        }
+        summary.traps += self.traps;
+        if self.not_run > 0 {
+            *summary.verdicts.entry("NOT_RUN".to_string()).or_insert(0) += self.not_run;
+        }
+    }
 }
 
 impl PacketHook {
@@ -306,11 +355,17 @@ impl PacketHook {
                     .map_or_else(|| prepared.spec().prog_type.to_string(), |t| t.to_string()),
             });
         };
+        let xdp = (kind == PacketProgKind::Xdp).then(|| {
+            // The checked interpreter may run unverified programs.
+            let unverified = matches!(runner, Runner::Interp(_));
+            XdpFrame::new(&prepared.map_regions(), prepared.program(), unverified)
+        });
         Ok(PacketHook {
             runner,
             prog_type,
             kind,
             next_index: 0,
+            xdp,
         })
     }
 
@@ -341,6 +396,62 @@ impl PacketHook {
 
     /// Run the program on one Ethernet frame (the next in the stream).
     pub fn run_packet(&mut self, frame: &[u8]) -> PacketResult {
+        let mut result = PacketResult {
+            index: 0,
+            verdict: Verdict::NotRun,
+            retval: 0,
+            data: Vec::new(),
+            meta: Vec::new(),
+            redirect_ifindex: None,
+            error: None,
+            duration: Duration::ZERO,
+        };
+        self.run_packet_into(frame, &mut result);
+        result
+    }
+
+    /// [`run_packet`](Self::run_packet) into `result`, reusing its buffers.
+    pub fn run_packet_into(&mut self, frame: &[u8], result: &mut PacketResult) {
+        result.index = self.next_index;
+        result.verdict = Verdict::NotRun;
+        result.retval = 0;
+        result.data.clear();
+        result.meta.clear();
+        result.redirect_ifindex = None;
+        result.error = None;
+        result.duration = Duration::ZERO;
+        if let Some(xdp) = self.xdp.as_mut() {
+            self.next_index += 1;
+            let start = Instant::now();
+            let out = run_xdp(&self.runner, xdp, frame);
+            result.duration = start.elapsed();
+            match out {
+                Ok(run) => {
+                    result.retval = run.retval();
+                    result.verdict = Verdict::Xdp(run.retval());
+                    result.meta.extend_from_slice(xdp.bytes(run.meta));
+                    result.data.extend_from_slice(xdp.bytes(run.data));
+                    if result.verdict.fate() == Fate::Redirect {
+                        result.redirect_ifindex = run.redirect.map(|r| r.ifindex);
+                    }
+                }
+                Err(e) => {
+                    result.data.extend_from_slice(frame);
+                    if let TestRunError::Trap(t) = e {
+                        result.verdict = Verdict::Trap;
+                        result.error = Some(t.to_string());
+                    } else {
+                        result.error = Some(e.to_string());
+                    }
+                }
+            }
+            return;
+        }
+        *result = self.run_packet_test_run(frame);
+    }
+
+    /// A tc or socket program on one frame, through the runtime's test run.
+    fn run_packet_test_run(&mut self, frame: &[u8]) -> PacketResult {
         let index = self.next_index;
         self.next_index += 1;
         let start = Instant::now();
@@ -411,18 +522,67 @@ impl PacketHook {
     /// Run every packet of `reader` in order; write the packets that pass or are sent
     /// back, as the program left them, to `writer` with their original timestamps.
     ///
+    /// XDP programs take the tight path: one reused record buffer, the hook's frame, verdicts
+    /// counted in place, no allocation per packet; [`Summary::run_time`] is the whole loop.
+    ///
     /// # Errors
     /// A malformed capture (naming the record), a link type other than Ethernet, or a
     /// write failure. Packets already run keep their effects on the maps.
     pub fn run_pcap<R: Read, W: Write>(
         &mut self,
-        reader: CaptureReader<R>,
-        writer: Option<&mut CaptureWriter<W>>,
+        mut reader: CaptureReader<R>,
+        mut writer: Option<&mut CaptureWriter<W>>,
     ) -> Result<Summary, HookError> {
-        self.run_capture(reader, writer, |_, _| {})
+        let Some(xdp) = self.xdp.as_mut() else {
+            return self.run_capture(reader, writer, |_, _| {});
+        };
+        let start = Instant::now();
+        let mut summary = Summary::default();
+        let mut counts = XdpCounts::default();
+        let mut packet = empty_packet();
+        let result = loop {
+            match reader.next_packet_into(&mut packet) {
+                Ok(true) => {}
+                Ok(false) => break Ok(()),
+                Err(e) => break Err(e.into()),
+            }
+            if let Err(e) = check_link_type(&packet) {
+                break Err(e);
+            }
+            self.next_index += 1;
+            summary.packets += 1;
+            summary.bytes_in += packet.data.len() as u64;
+            let run = match run_xdp(&self.runner, xdp, &packet.data) {
+                Ok(run) => run,
+                Err(TestRunError::Trap(_)) => {
+                    counts.traps += 1;
+                    continue;
+                }
+                Err(_) => {
+                    counts.not_run += 1;
+                    continue;
+                }
+            };
+            let action = run.retval();
+            counts.actions[if action <= 4 { action as usize } else { 0 }] += 1;
+            if matches!(Verdict::Xdp(action).fate(), Fate::Pass | Fate::Transmit) {
+                if let Some(w) = writer.as_deref_mut() {
+                    let data = xdp.bytes(run.data);
+                    if let Err(e) = write_out(w, &packet, data) {
+                        break Err(e);
+                    }
+                    summary.written += 1;
+                    summary.bytes_out += data.len() as u64;
+                }
+            }
+        };
+        counts.into_summary(&mut summary);
+        summary.run_time = start.elapsed();
+        result.map(|()| summary)
     }
 
-    /// [`run_pcap`](Self::run_pcap), calling `each` with every packet and its result.
+    /// [`run_pcap`](Self::run_pcap), calling `each` with every packet and its result (one
+    /// result reused from packet to packet).
     ///
     /// # Errors
     /// As [`run_pcap`](Self::run_pcap).
@@ -436,17 +596,20 @@ impl PacketHook {
         for name in self.kind.verdict_names() {
             summary.verdicts.insert((*name).to_string(), 0);
         }
-        while let Some(packet) = reader.next_packet()? {
-            if packet.link_type != LINKTYPE_ETHERNET {
-                return Err(HookError::LinkType {
-                    record: packet.record,
-                    offset: packet.offset,
-                    interface: packet.interface,
-                    link_type: packet.link_type,
-                    name: link_type_name(packet.link_type),
-                });
-            }
-            let result = self.run_packet(&packet.data);
+        let mut packet = empty_packet();
+        let mut result = PacketResult {
+            index: 0,
+            verdict: Verdict::NotRun,
+            retval: 0,
+            data: Vec::new(),
+            meta: Vec::new(),
+            redirect_ifindex: None,
+            error: None,
+            duration: Duration::ZERO,
+        };
+        while reader.next_packet_into(&mut packet)? {
+            check_link_type(&packet)?;
+            self.run_packet_into(&packet.data, &mut result);
             summary.packets += 1;
             summary.bytes_in += packet.data.len() as u64;
             summary.run_time += result.duration;
@@ -468,17 +631,7 @@ impl PacketHook {
             }
             if matches!(result.verdict.fate(), Fate::Pass | Fate::Transmit) {
                 if let Some(w) = writer.as_deref_mut() {
-                    // The wire length grows or shrinks with the program's changes; a
-                    // packet captured short stays short by as much.
-                    let missing = packet.orig_len.saturating_sub(packet.data.len() as u32);
-                    let orig = (result.data.len() as u32).saturating_add(missing);
-                    w.write(
-                        packet.timestamp,
-                        &result.data,
-                        orig,
-                        packet.interface,
-                        packet.link_type,
-                    )?;
+                    write_out(w, &packet, &result.data)?;
                     summary.written += 1;
                     summary.bytes_out += result.data.len() as u64;
                 }
@@ -487,4 +640,52 @@ impl PacketHook {
         }
         Ok(summary)
     }
+}
+
+/// A packet record to read into.
+fn empty_packet() -> Packet {
+    Packet {
+        timestamp: Default::default(),
+        data: Vec::new(),
+        orig_len: 0,
+        interface: 0,
+        link_type: LINKTYPE_ETHERNET,
+        record: 0,
+        offset: 0,
+    }
+}
+
+/// Refuse records of link types other than Ethernet.
+#[inline]
+fn check_link_type(packet: &Packet) -> Result<(), HookError> {
+    if packet.link_type == LINKTYPE_ETHERNET {
+        return Ok(());
+    }
+    Err(HookError::LinkType {
+        record: packet.record,
+        offset: packet.offset,
+        interface: packet.interface,
+        link_type: packet.link_type,
+        name: link_type_name(packet.link_type),
+    })
+}
+
+/// Write `data`, the packet as the program left `packet`, with the record's timestamp.
+fn write_out<W: Write>(
+    w: &mut CaptureWriter<W>,
+    packet: &Packet,
+    data: &[u8],
+) -> Result<(), HookError> {
+    // The wire length grows or shrinks with the program's changes; a packet captured short
+    // stays short by as much.
+    let missing = packet.orig_len.saturating_sub(packet.data.len() as u32);
+    let orig = (data.len() as u32).saturating_add(missing);
+    w.write(
+        packet.timestamp,
+        data,
+        orig,
+        packet.interface,
+        packet.link_type,
+    )?;
+    Ok(())
 }

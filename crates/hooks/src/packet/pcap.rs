@@ -43,6 +43,10 @@ pub fn format_of_magic(magic: [u8; 4]) -> Option<Format> {
     }
 }
 
+/// Largest record read straight into a reused buffer (longer ones grow a buffer as their
+/// bytes arrive, so a lying length in a truncated file costs no more than the file).
+const REUSE_MAX: usize = 64 * 1024;
+
 /// Reads the packet records of a classic pcap stream.
 pub struct PcapReader<R> {
     src: Source<R>,
@@ -135,6 +139,24 @@ impl<R: Read> PcapReader<R> {
     /// A truncated record, an absurd captured length or a bad sub-second field, naming the
     /// record and its offset.
     pub fn next_packet(&mut self) -> Result<Option<Packet>, CaptureError> {
+        let mut packet = Packet {
+            timestamp: Timestamp::default(),
+            data: Vec::new(),
+            orig_len: 0,
+            interface: 0,
+            link_type: self.link_type,
+            record: 0,
+            offset: 0,
+        };
+        Ok(self.next_packet_into(&mut packet)?.then_some(packet))
+    }
+
+    /// [`next_packet`](Self::next_packet) into `packet`, reusing its buffer (no allocation
+    /// once the buffer has grown to the largest packet): `Ok(false)` at the end of the file.
+    ///
+    /// # Errors
+    /// As [`next_packet`](Self::next_packet); `packet` is unspecified then.
+    pub fn next_packet_into(&mut self, packet: &mut Packet) -> Result<bool, CaptureError> {
         let record = self.record;
         let start = self.src.offset;
         let mut h = [0u8; RECORD_HEADER_LEN];
@@ -142,7 +164,7 @@ impl<R: Read> PcapReader<R> {
             .src
             .read_or_end(&mut h, "record header", Some(record), start)?
         {
-            return Ok(None);
+            return Ok(false);
         }
         let be = self.big_endian;
         let u32_at = |o: usize| {
@@ -175,22 +197,28 @@ impl<R: Read> PcapReader<R> {
             }
             frac * 1000
         };
-        let data = self
-            .src
-            .read_vec(caplen as usize, "packet data", Some(record), start)?;
+        let caplen = caplen as usize;
+        if caplen <= REUSE_MAX || caplen <= packet.data.capacity() {
+            // Bounded: at most REUSE_MAX bytes, or no more than the buffer already holds.
+            packet.data.resize(caplen, 0);
+            self.src
+                .read_all(&mut packet.data, "packet data", Some(record), start)?;
+        } else {
+            packet.data = self
+                .src
+                .read_vec(caplen, "packet data", Some(record), start)?;
+        }
         self.record += 1;
-        Ok(Some(Packet {
-            timestamp: Timestamp {
-                secs: u64::from(secs),
-                nanos,
-            },
-            data,
-            orig_len,
-            interface: 0,
-            link_type: self.link_type,
-            record,
-            offset: start,
-        }))
+        packet.timestamp = Timestamp {
+            secs: u64::from(secs),
+            nanos,
+        };
+        packet.orig_len = orig_len;
+        packet.interface = 0;
+        packet.link_type = self.link_type;
+        packet.record = record;
+        packet.offset = start;
+        Ok(true)
     }
 }
 

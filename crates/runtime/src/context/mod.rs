@@ -12,7 +12,8 @@
 //! - [`rewrite_context_accesses`], the kernel's `convert_ctx_access` step: each UAPI access
 //!   becomes an access of the runtime layout ([`rewrite`]);
 //! - [`test_run_program`], `BPF_PROG_TEST_RUN` semantics per type ([`test_run`]);
-//! - the packet helpers that work on these contexts ([`packet_helpers`]).
+//! - the packet helpers that work on these contexts ([`packet_helpers`]);
+//! - [`XdpFrame`], the XDP test run made once and reused packet after packet ([`xdp_frame`]).
 //!
 //! Every runtime layout starts with an image of the UAPI structure (so most fields are read
 //! at their UAPI offset, unchanged) followed by the real pointers; a UAPI pointer field
@@ -37,6 +38,7 @@ pub mod skb;
 pub mod test_run;
 pub mod tracing;
 pub mod xdp;
+pub mod xdp_frame;
 
 use thiserror::Error;
 use userbpf_isa::MemSize;
@@ -47,6 +49,7 @@ pub use rewrite::rewrite_context_accesses;
 pub use test_run::{
     test_run_program, test_run_program_with, TestRunError, TestRunInput, TestRunOutput,
 };
+pub use xdp_frame::{may_redirect, may_write_outside_packet, XdpFrame, XdpRun};
 
 /// Program types whose contexts this module knows (`enum bpf_prog_type`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -302,18 +305,22 @@ pub fn check_access(
     found.ok_or_else(invalid)
 }
 
+#[inline]
 fn put_u32(buf: &mut [u8], off: usize, v: u32) {
     buf[off..off + 4].copy_from_slice(&v.to_le_bytes());
 }
 
+#[inline]
 fn put_u64(buf: &mut [u8], off: usize, v: u64) {
     buf[off..off + 8].copy_from_slice(&v.to_le_bytes());
 }
 
+#[inline]
 fn get_u32(buf: &[u8], off: usize) -> u32 {
     u32::from_le_bytes(buf[off..off + 4].try_into().expect("4 bytes"))
 }
 
+#[inline]
 fn get_u64(buf: &[u8], off: usize) -> u64 {
     u64::from_le_bytes(buf[off..off + 8].try_into().expect("8 bytes"))
 }

@@ -141,6 +141,7 @@ impl Shared {
         self.entry(map_id_of_handle(handle)?)
     }
 
+    #[inline]
     pub(crate) fn count(&self) -> usize {
         self.map_count.load(Ordering::Acquire)
     }
@@ -494,13 +495,37 @@ impl PreparedProgram {
         Arc::make_mut(&mut self.interp).set_budget(budget);
     }
 
+    /// Number of maps of the instance now (the length of [`PreparedProgram::map_regions`]);
+    /// one atomic load, for callers that keep the map regions and refresh them when maps
+    /// are added.
+    #[inline]
+    pub fn map_count(&self) -> usize {
+        self.shared.count()
+    }
+
     /// Run with r1.. from `args` (at most 5), with the regions of `memory` (context,
     /// packet...) and the map regions.
     ///
     /// # Errors
     /// A [`Trap`] when the program misbehaves.
     pub fn run_with(&self, args: &[u64], memory: &MemoryMap<'_>) -> Result<u64, Trap> {
-        let _keep = &self.set;
+        // Room for the stack region the interpreter adds.
+        let mut run_memory = MemoryMap::with_capacity(memory.regions().len() + 2);
+        for r in memory.regions() {
+            // SAFETY: the caller's regions are valid for its map's lifetime, which outlasts
+            // this call.
+            unsafe { run_memory.add_raw(*r) };
+        }
+        self.run_adding_map_regions(args, &mut run_memory)
+    }
+
+    /// [`PreparedProgram::run_with`] on `memory` itself: the map regions are added to it
+    /// for the run and removed again (no copy of the caller's regions).
+    fn run_adding_map_regions(
+        &self,
+        args: &[u64],
+        memory: &mut MemoryMap<'_>,
+    ) -> Result<u64, Trap> {
         // The map regions as the program was prepared, unless maps were added since.
         let latest;
         let regions: &[Region] = if self.map_regions.len() == self.shared.count() {
@@ -509,15 +534,21 @@ impl PreparedProgram {
             latest = self.shared.regions();
             &latest
         };
-        // Room for the stack region the interpreter adds.
-        let mut run_memory = MemoryMap::with_capacity(memory.regions().len() + regions.len() + 2);
-        for r in memory.regions().iter().chain(regions.iter()) {
-            // SAFETY: the caller's regions are valid for its map's lifetime, which outlasts
-            // this call; the map regions belong to maps held by `self.shared` (each map's
-            // storage lives as long as the map), which outlives the run.
-            unsafe { run_memory.add_raw(*r) };
-        }
-        self.interp.run(args, &mut run_memory)
+        // SAFETY: the map regions belong to maps held by `self.shared` (each map's storage
+        // lives as long as the map), which outlives the run.
+        unsafe { memory.with_regions(regions, |memory| self.run_in(args, memory)) }
+    }
+
+    /// Run with r1.. from `args` (at most 5) on `memory` as it is: the caller has added
+    /// the map regions ([`PreparedProgram::map_regions`]) it wants the run to reach, so a
+    /// memory map built once serves run after run. Map values outside `memory` trap.
+    ///
+    /// # Errors
+    /// A [`Trap`] when the program misbehaves.
+    #[inline]
+    pub fn run_in(&self, args: &[u64], memory: &mut MemoryMap<'_>) -> Result<u64, Trap> {
+        let _keep = &self.set;
+        self.interp.run(args, memory)
     }
 
     /// Run with r1 = address of `input` (0 when empty) and r2 = its length.
@@ -531,6 +562,6 @@ impl PreparedProgram {
 
 impl Executable for PreparedProgram {
     fn run(&self, args: &[u64], memory: &mut MemoryMap<'_>) -> Result<u64, Trap> {
-        self.run_with(args, memory)
+        self.run_adding_map_regions(args, memory)
     }
 }
