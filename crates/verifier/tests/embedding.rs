@@ -36,7 +36,8 @@
 //! memory access: that is `soundness_exec`'s out-of-bounds check, with the same generators.
 //!
 //! `cargo test -p userbpf-verifier --test embedding -- --nocapture` prints the counts;
-//! `EMBEDDING_CASES=N` changes the number of generated programs per generator;
+//! `EMBEDDING_CASES=N` changes the number of generated programs per generator (400: the
+//! suite stays fast in debug builds; the long run below does the volume);
 //! `SOUNDNESS_SECONDS=N cargo test --release -p userbpf-verifier --test embedding -- \
 //! --ignored --nocapture` runs all generators in turn for N seconds (the long run).
 
@@ -405,7 +406,7 @@ fn cases() -> u32 {
     std::env::var("EMBEDDING_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(2000)
+        .unwrap_or(400)
 }
 
 /// Run `cases` programs of `gen` (up to `max_len` lines) with `options`; the counts, or the

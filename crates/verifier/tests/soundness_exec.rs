@@ -114,20 +114,20 @@ fn one(g: usize, cases: u32) {
 
 #[test]
 fn accepted_programs_stay_in_bounds() {
-    one(0, 4000);
+    one(0, 1000);
 }
 
 /// Pruning at every prune point (liveness, precision, stack slots): the programs spill
 /// numbers and pointers and fill them back.
 #[test]
 fn accepted_programs_stay_in_bounds_with_pruning() {
-    one(1, 4000);
+    one(1, 1000);
 }
 
 /// ALU32, sign extension, guarded accesses and loops, with pruning at every prune point.
 #[test]
 fn accepted_programs_stay_in_bounds_rich() {
-    one(2, 3000);
+    one(2, 800);
 }
 
 /// The long run: `SOUNDNESS_SECONDS` (default 60) of all generators in turn.
