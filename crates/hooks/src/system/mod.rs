@@ -45,8 +45,8 @@ use crate::tracefs;
 use crate::tracer::Task;
 use perf::{Record, Ring, Sample};
 
-/// Data pages of each CPU's ring buffer (256 KiB with 4 KiB pages).
-const RING_PAGES: usize = 64;
+/// Data pages of each CPU's ring buffer (1 MiB with 4 KiB pages).
+const RING_PAGES: usize = 256;
 /// Where tracefs is mounted when it is not mounted yet.
 const TRACEFS_DIR: &str = "/sys/kernel/tracing";
 
@@ -178,13 +178,31 @@ pub fn install_signal_handlers() {
     sys::on_stop_signals(on_signal);
 }
 
+/// The events of one CPU.
+#[derive(Debug)]
+struct CpuRing {
+    cpu: u32,
+    /// The ring, owned by the first event opened on this CPU.
+    ring: Ring,
+    /// The other events, writing into the ring.
+    others: Vec<OwnedFd>,
+    /// Lost records reported so far (by `PERF_RECORD_LOST`).
+    reported_lost: u64,
+}
+
+impl CpuRing {
+    fn fds(&self) -> impl Iterator<Item = &OwnedFd> {
+        std::iter::once(self.ring.fd()).chain(&self.others)
+    }
+}
+
 /// The syscall tracepoints of every process, opened on every online CPU.
 #[derive(Debug)]
 pub struct SystemTrace {
-    /// One ring per online CPU, each owned by the first event opened on that CPU.
-    rings: Vec<Ring>,
-    /// The other events, writing into their CPU's ring.
-    redirected: Vec<OwnedFd>,
+    /// Each online CPU's ring and events.
+    cpus: Vec<CpuRing>,
+    /// Whether the events count their lost samples ([`perf::lost_samples`]).
+    lost_counted: bool,
     /// Event id (`common_type`) to attach point.
     points: HashMap<u16, Point>,
     own_pid: u32,
@@ -300,8 +318,8 @@ impl SystemTrace {
             events.push((format!("{category}/{name}"), fmt.id));
         }
         let mut trace = SystemTrace {
-            rings: Vec::new(),
-            redirected: Vec::new(),
+            cpus: Vec::new(),
+            lost_counted: true,
             points: ids,
             own_pid: std::process::id(),
             own_tids: Vec::new(),
@@ -310,23 +328,40 @@ impl SystemTrace {
             stats: Stats::default(),
         };
         for &cpu in &cpus {
-            let mut leader: Option<Ring> = None;
+            let mut leader: Option<CpuRing> = None;
             for (event, id) in &events {
                 let open_err = |source| SystemError::Open {
                     event: event.clone(),
                     cpu,
                     source,
                 };
-                let fd = perf::open_tracepoint(u64::from(*id), cpu, regs_user).map_err(open_err)?;
-                match &leader {
-                    None => leader = Some(Ring::new(fd, RING_PAGES, regs_user).map_err(open_err)?),
-                    Some(ring) => {
-                        perf::set_output(&fd, ring.fd()).map_err(open_err)?;
-                        trace.redirected.push(fd);
+                let mut fd =
+                    perf::open_tracepoint(u64::from(*id), cpu, regs_user, trace.lost_counted);
+                if trace.lost_counted
+                    && fd.as_ref().err().and_then(std::io::Error::raw_os_error)
+                        == Some(libc::EINVAL)
+                {
+                    // Before Linux 6.0: no lost-sample counter.
+                    trace.lost_counted = false;
+                    fd = perf::open_tracepoint(u64::from(*id), cpu, regs_user, false);
+                }
+                let fd = fd.map_err(open_err)?;
+                match &mut leader {
+                    None => {
+                        leader = Some(CpuRing {
+                            cpu,
+                            ring: Ring::new(fd, RING_PAGES, regs_user).map_err(open_err)?,
+                            others: Vec::new(),
+                            reported_lost: 0,
+                        })
+                    }
+                    Some(c) => {
+                        perf::set_output(&fd, c.ring.fd()).map_err(open_err)?;
+                        c.others.push(fd);
                     }
                 }
             }
-            trace.rings.extend(leader);
+            trace.cpus.extend(leader);
         }
         Ok(trace)
     }
@@ -340,17 +375,18 @@ impl SystemTrace {
         on_notice: &mut dyn FnMut(Notice),
     ) {
         let mut fresh = Vec::new();
-        for (cpu, ring) in self.rings.iter_mut().enumerate() {
-            ring.read(|rec| match rec {
+        for c in &mut self.cpus {
+            let cpu = c.cpu;
+            let mut lost = 0;
+            c.ring.read(|rec| match rec {
                 Record::Sample(s) => fresh.push(s),
                 Record::Lost(n) => {
-                    self.stats.lost += n;
-                    on_notice(Notice::Lost {
-                        cpu: cpu as u32,
-                        records: n,
-                    });
+                    lost += n;
+                    on_notice(Notice::Lost { cpu, records: n });
                 }
             });
+            c.reported_lost += lost;
+            self.stats.lost += lost;
         }
         self.pending.append(&mut fresh);
         // Each ring is in time order; a thread that moved between CPUs between its syscall's
@@ -386,8 +422,7 @@ impl SystemTrace {
             .map(|t| format!("common_pid != {t}"))
             .collect::<Vec<_>>()
             .join(" && ");
-        let fds = self.rings.iter().map(Ring::fd).chain(&self.redirected);
-        for fd in fds {
+        for fd in self.cpus.iter().flat_map(CpuRing::fds) {
             if let Err(e) = perf::set_filter(fd, &filter) {
                 let why = format!(
                     "the tracepoint filter keeping userbpf's own syscalls out was refused \
@@ -471,7 +506,7 @@ impl SystemTrace {
                     break End::CommandExited(status);
                 }
             }
-            let fds: Vec<&OwnedFd> = self.rings.iter().map(Ring::fd).collect();
+            let fds: Vec<&OwnedFd> = self.cpus.iter().map(|c| c.ring.fd()).collect();
             perf::poll(&fds, 100).map_err(|source| SystemError::Io {
                 what: "poll of the perf rings",
                 source,
@@ -502,7 +537,33 @@ impl SystemTrace {
             (end, _) => end,
         };
         self.collect(hooks, None, on_notice);
+        self.report_unreported_lost(on_notice);
         Ok(end)
+    }
+
+    /// The kernel reports lost records only once it writes again to the ring: the counts of
+    /// the last burst come from the events' counters.
+    fn report_unreported_lost(&mut self, on_notice: &mut dyn FnMut(Notice)) {
+        if !self.lost_counted {
+            on_notice(Notice::Note(
+                "this kernel (before 6.0) has no lost-sample counters: records lost at the \
+                 very end may go unreported"
+                    .into(),
+            ));
+            return;
+        }
+        for c in &mut self.cpus {
+            let counted: u64 = c.fds().filter_map(|fd| perf::lost_samples(fd).ok()).sum();
+            if counted > c.reported_lost {
+                let records = counted - c.reported_lost;
+                c.reported_lost = counted;
+                self.stats.lost += records;
+                on_notice(Notice::Lost {
+                    cpu: c.cpu,
+                    records,
+                });
+            }
+        }
     }
 }
 

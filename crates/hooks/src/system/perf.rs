@@ -18,6 +18,8 @@ const SAMPLE_TIME: u64 = 1 << 2;
 const SAMPLE_CPU: u64 = 1 << 7;
 const SAMPLE_RAW: u64 = 1 << 10;
 const SAMPLE_REGS_USER: u64 = 1 << 12;
+/// `PERF_FORMAT_LOST` (Linux 6.0): `read` gives the samples the event lost.
+const FORMAT_LOST: u64 = 1 << 4;
 /// `perf_event_attr` flag bits.
 const FLAG_USE_CLOCKID: u64 = 1 << 25;
 const PERF_FLAG_FD_CLOEXEC: libc::c_ulong = 1 << 3;
@@ -62,11 +64,17 @@ struct Attr {
 const _: () = assert!(std::mem::size_of::<Attr>() == ATTR_SIZE as usize);
 
 /// Open tracepoint `id` on `cpu` for every process, enabled, sampling every hit;
-/// `regs_user` adds the task's user registers to each sample.
+/// `regs_user` adds the task's user registers to each sample, `count_lost` makes
+/// [`lost_samples`] work (Linux 6.0; EINVAL before).
 ///
 /// # Errors
 /// The kernel's refusal (EACCES/EPERM without privilege, ENOENT for an unknown id).
-pub fn open_tracepoint(id: u64, cpu: u32, regs_user: bool) -> io::Result<OwnedFd> {
+pub fn open_tracepoint(
+    id: u64,
+    cpu: u32,
+    regs_user: bool,
+    count_lost: bool,
+) -> io::Result<OwnedFd> {
     let mut attr = Attr {
         kind: PERF_TYPE_TRACEPOINT,
         size: ATTR_SIZE,
@@ -80,6 +88,9 @@ pub fn open_tracepoint(id: u64, cpu: u32, regs_user: bool) -> io::Result<OwnedFd
     };
     if regs_user {
         attr.sample_regs_user = REGS_MASK;
+    }
+    if count_lost {
+        attr.read_format = FORMAT_LOST;
     }
     // SAFETY: `attr` is a valid perf_event_attr of the size it declares, alive for the call;
     // the other arguments are integers.
@@ -117,6 +128,22 @@ fn ioctl(fd: &OwnedFd, request: libc::c_ulong, arg: libc::c_ulong) -> io::Result
         Err(io::Error::last_os_error())
     } else {
         Ok(())
+    }
+}
+
+/// How many samples event `fd` (opened with `count_lost`) could not write because its
+/// ring was full, since it was opened.
+///
+/// # Errors
+/// read's failure.
+pub fn lost_samples(fd: &OwnedFd) -> io::Result<u64> {
+    let mut buf = [0u64; 2];
+    // SAFETY: `buf` is 16 writable bytes, the size of { value, lost } for PERF_FORMAT_LOST.
+    let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), 16) };
+    match n {
+        16 => Ok(buf[1]),
+        n if n < 0 => Err(io::Error::last_os_error()),
+        _ => Err(io::Error::from(io::ErrorKind::UnexpectedEof)),
     }
 }
 
