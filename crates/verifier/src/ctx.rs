@@ -22,6 +22,8 @@ pub enum FieldKind {
     PacketEnd,
     /// Metadata start (`data_meta`).
     PacketMeta,
+    /// The packet's socket or NULL (`__sk_buff.sk`, `PTR_TO_SOCK_COMMON_OR_NULL`).
+    SockCommonOrNull,
 }
 
 /// One allowed context access.
@@ -433,14 +435,17 @@ fn common_skb_access(field: &'static str, off: u32, size: u32, write: bool) -> O
         "data" => FieldKind::PacketData,
         "data_end" => FieldKind::PacketEnd,
         "data_meta" => FieldKind::PacketMeta,
+        "sk" => FieldKind::SockCommonOrNull,
         _ => FieldKind::Scalar,
     };
     let ok = match field {
         "cb" => off + size <= 68,
         "remote_ip6" | "local_ip6" | "remote_ip4" | "local_ip4" | "data" | "data_meta"
         | "data_end" => size == 4,
+        // The socket pointer, read whole.
+        "sk" => !write && size == 8 && off == 168,
         // Kernel pointers and fields we do not model.
-        "flow_keys" | "sk" | "tstamp_type" => false,
+        "flow_keys" | "tstamp_type" => false,
         "hwtstamp" => !write && size == 8,
         "tstamp" => size == 8,
         _ => {
@@ -453,4 +458,44 @@ fn common_skb_access(field: &'static str, off: u32, size: u32, write: bool) -> O
     };
     let _ = in_field;
     ok.then_some(CtxAccess { field, kind })
+}
+
+/// Size of `struct bpf_sock`.
+pub const BPF_SOCK_SIZE: u32 = 80;
+/// End of `struct bpf_tcp_sock`'s last field (`icsk_retransmits`).
+pub const BPF_TCP_SOCK_END: u32 = 112;
+
+/// Whether a read of `size` bytes at `off` of a `struct bpf_sock` behind a socket pointer is
+/// allowed (`bpf_sock_is_valid_access`; with `common`, `bpf_sock_common_is_valid_access`,
+/// which refuses `type` through `priority`): u32 fields read whole or narrowly where the
+/// kernel converts narrow loads, `dst_port` as 2 or 4 bytes, the others whole.
+pub fn sock_field_ok(off: u32, size: u32, common: bool) -> bool {
+    if off >= BPF_SOCK_SIZE || size == 0 || !off.is_multiple_of(size) {
+        return false;
+    }
+    if common && (8..24).contains(&off) {
+        return false;
+    }
+    // Narrow reads within the field's 4 bytes.
+    let narrow = |size: u32| matches!(size, 1 | 2 | 4);
+    match off {
+        // family, type, protocol, src_ip4, src_ip6, src_port, dst_ip4, dst_ip6, state,
+        // rx_queue_mapping
+        4..=15 | 24..=47 | 52..=79 => narrow(size),
+        48..=49 => matches!(size, 1 | 2 | 4),
+        50..=51 => false,
+        _ => size == 4,
+    }
+}
+
+/// Whether a read of `size` bytes at `off` of a `struct bpf_tcp_sock` is allowed
+/// (`bpf_tcp_sock_is_valid_access`): the two byte counters as u64, the rest as u32.
+pub fn tcp_sock_field_ok(off: u32, size: u32) -> bool {
+    if off >= BPF_TCP_SOCK_END || size == 0 || !off.is_multiple_of(size) {
+        return false;
+    }
+    match off {
+        80 | 88 => size == 8,
+        _ => size == 4,
+    }
 }

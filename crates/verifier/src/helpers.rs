@@ -47,6 +47,12 @@ pub enum Arg {
     /// `ARG_PTR_TO_FIXED_SIZE_MEM | MEM_UNINIT | MEM_ALIGNED`: `size` writable bytes,
     /// aligned to their size (`long *res` of `bpf_strtol`, `u32 *mtu_len` of `bpf_check_mtu`).
     FixedAlignedOut(u8),
+    /// `ARG_PTR_TO_SOCK_COMMON` (and `ARG_PTR_TO_BTF_ID_SOCK_COMMON`): a non-null socket
+    /// pointer of any kind (sock_common, sock, tcp_sock) with no offset.
+    SockCommon,
+    /// `ARG_PTR_TO_BTF_ID_SOCK_COMMON | OBJ_RELEASE`: an acquired socket, released by the
+    /// call (`bpf_sk_release`).
+    ReleaseSock,
 }
 
 /// Return kinds (the kernel's `RET_*`).
@@ -60,6 +66,21 @@ pub enum Ret {
     MapValueOrNull,
     /// `RET_PTR_TO_RINGBUF_MEM_OR_NULL` (an acquired reference)
     RingbufMemOrNull,
+    /// `RET_PTR_TO_SOCKET_OR_NULL` or `RET_PTR_TO_SOCK_COMMON_OR_NULL` (with `common`)
+    /// of a socket lookup: an acquired reference.
+    AcquiredSockOrNull {
+        /// Whether only the common part is known (`bpf_skc_lookup_tcp`).
+        common: bool,
+    },
+    /// `RET_PTR_TO_SOCKET_OR_NULL` / `RET_PTR_TO_TCP_SOCK_OR_NULL` (with `tcp`) cast from the
+    /// socket argument (`bpf_sk_fullsock`, `bpf_tcp_sock`): it carries the argument's
+    /// reference, if any.
+    CastSockOrNull {
+        /// Whether the result is a `bpf_tcp_sock`.
+        tcp: bool,
+    },
+    /// `RET_PTR_TO_SOCKET_OR_NULL` without a reference (`bpf_get_listener_sock`).
+    SockOrNull,
 }
 
 /// Who may call a helper.
@@ -721,7 +742,66 @@ pub static PROTOS: &[Proto] = &[
         Allowed::All,
     ),
     p(208, "ktime_get_tai_ns", [D; 5], Ret::Integer, Allowed::All),
+    p(
+        84,
+        "sk_lookup_tcp",
+        [Ctx, Mem, ConstSize, A, A],
+        Ret::AcquiredSockOrNull { common: false },
+        Allowed::Ids(SK_LOOKUP_TYPES),
+    ),
+    p(
+        85,
+        "sk_lookup_udp",
+        [Ctx, Mem, ConstSize, A, A],
+        Ret::AcquiredSockOrNull { common: false },
+        Allowed::Ids(SK_LOOKUP_TYPES),
+    ),
+    p(
+        99,
+        "skc_lookup_tcp",
+        [Ctx, Mem, ConstSize, A, A],
+        Ret::AcquiredSockOrNull { common: true },
+        Allowed::Ids(SK_LOOKUP_TYPES),
+    ),
+    p(
+        86,
+        "sk_release",
+        [ReleaseSock, D, D, D, D],
+        Ret::Integer,
+        Allowed::Ids(&[3, 6, 14, 18, 30]),
+    ),
+    p(
+        95,
+        "sk_fullsock",
+        [SockCommon, D, D, D, D],
+        Ret::CastSockOrNull { tcp: false },
+        Allowed::Ids(&[3, 8]),
+    ),
+    p(
+        96,
+        "tcp_sock",
+        [SockCommon, D, D, D, D],
+        Ret::CastSockOrNull { tcp: true },
+        Allowed::Ids(&[3, 8]),
+    ),
+    p(
+        98,
+        "get_listener_sock",
+        [SockCommon, D, D, D, D],
+        Ret::SockOrNull,
+        Allowed::Ids(&[3, 8]),
+    ),
+    p(
+        124,
+        "sk_assign",
+        [Ctx, SockCommon, A, D, D],
+        Ret::Integer,
+        Allowed::Ids(&[3]),
+    ),
 ];
+
+/// Program types with the socket lookup helpers (tc, xdp, sk_skb, cgroup_sock_addr).
+const SK_LOOKUP_TYPES: &[u32] = &[3, 6, 14, 18];
 
 /// The prototype of helper `id`.
 pub fn proto(id: i32) -> Option<&'static Proto> {

@@ -46,6 +46,19 @@ pub enum RegType {
     Func,
     /// A key of map [`RegState::map`], read only (`PTR_TO_MAP_KEY`, callback argument).
     MapKey,
+    /// A full socket, `struct bpf_sock` read only (`PTR_TO_SOCKET`).
+    Sock,
+    /// A full socket or NULL (`PTR_TO_SOCKET_OR_NULL`).
+    SockOrNull,
+    /// A socket's common part, `struct bpf_sock` up to `dst_ip6` read only
+    /// (`PTR_TO_SOCK_COMMON`).
+    SockCommon,
+    /// A socket's common part or NULL (`PTR_TO_SOCK_COMMON_OR_NULL`).
+    SockCommonOrNull,
+    /// A TCP socket, `struct bpf_tcp_sock` read only (`PTR_TO_TCP_SOCK`).
+    TcpSock,
+    /// A TCP socket or NULL (`PTR_TO_TCP_SOCK_OR_NULL`).
+    TcpSockOrNull,
 }
 
 impl RegType {
@@ -67,12 +80,30 @@ impl RegType {
             RegType::RingbufMemOrNull => "ringbuf_mem_or_null",
             RegType::Func => "func",
             RegType::MapKey => "map_key",
+            RegType::Sock => "sock",
+            RegType::SockOrNull => "sock_or_null",
+            RegType::SockCommon => "sock_common",
+            RegType::SockCommonOrNull => "sock_common_or_null",
+            RegType::TcpSock => "tcp_sock",
+            RegType::TcpSockOrNull => "tcp_sock_or_null",
         }
     }
 
     /// Whether the register may be NULL.
     pub fn maybe_null(self) -> bool {
-        matches!(self, RegType::MapValueOrNull | RegType::RingbufMemOrNull)
+        matches!(
+            self,
+            RegType::MapValueOrNull
+                | RegType::RingbufMemOrNull
+                | RegType::SockOrNull
+                | RegType::SockCommonOrNull
+                | RegType::TcpSockOrNull
+        )
+    }
+
+    /// Whether it points to a socket (`struct bpf_sock` or `struct bpf_tcp_sock`), never NULL.
+    pub fn is_sock(self) -> bool {
+        matches!(self, RegType::Sock | RegType::SockCommon | RegType::TcpSock)
     }
 
     /// Whether it is a pointer (neither scalar nor uninitialised).
@@ -85,6 +116,9 @@ impl RegType {
         match self {
             RegType::MapValueOrNull => RegType::MapValue,
             RegType::RingbufMemOrNull => RegType::RingbufMem,
+            RegType::SockOrNull => RegType::Sock,
+            RegType::SockCommonOrNull => RegType::SockCommon,
+            RegType::TcpSockOrNull => RegType::TcpSock,
             t => t,
         }
     }

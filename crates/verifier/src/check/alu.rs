@@ -253,7 +253,9 @@ impl Verifier<'_> {
                 &[dst],
             ));
         }
-        if matches!(ptr.ty, RegType::MapPtr | RegType::PacketEnd | RegType::Func) {
+        if matches!(ptr.ty, RegType::MapPtr | RegType::PacketEnd | RegType::Func)
+            || ptr.ty.is_sock()
+        {
             return Err(self.error(
                 st,
                 format!("R{d} pointer arithmetic on {tname} prohibited"),

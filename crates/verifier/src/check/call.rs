@@ -230,10 +230,15 @@ impl Verifier<'_> {
                 &[],
             ));
         }
+        if id == 12 && !st.refs.is_empty() {
+            // The tail call does not come back to release what this program holds.
+            return Err(self.error(st, "tail_call would lead to reference leak".into(), &[]));
+        }
         let mut map: Option<u32> = None;
         let mut mem_size_arg: u64 = 0;
         let mut msize_max: u64 = 0;
         let mut released: Option<u32> = None;
+        let mut sock_ref: u32 = 0;
         let mut callback: Option<usize> = None;
         for (i, arg) in proto.args.iter().enumerate() {
             if *arg == Arg::DontCare {
@@ -354,6 +359,23 @@ impl Verifier<'_> {
                         ));
                     }
                 }
+                Arg::SockCommon | Arg::ReleaseSock => {
+                    if !v.ty.is_sock() {
+                        return Err(bad(self, "sock_common"));
+                    }
+                    if v.off != 0 || v.var.as_const() != Some(0) {
+                        return Err(self.error(
+                            st,
+                            format!("R{rn} must have zero offset when passed to release func"),
+                            &[r],
+                        ));
+                    }
+                    if *arg == Arg::ReleaseSock {
+                        released = Some(v.ref_id);
+                    } else {
+                        sock_ref = v.ref_id;
+                    }
+                }
                 Arg::ReleaseRingbufMem => {
                     if v.ty != RegType::RingbufMem {
                         return Err(bad(self, "ringbuf_mem"));
@@ -399,7 +421,7 @@ impl Verifier<'_> {
             }
         }
         if let Some(rid) = released {
-            if !st.refs.iter().any(|x| x.id == rid) {
+            if rid == 0 || !st.refs.iter().any(|x| x.id == rid) {
                 return Err(self.error(
                     st,
                     "R1 must be referenced when passed to release function".to_string(),
@@ -480,6 +502,36 @@ impl Verifier<'_> {
                     ..RegState::pointer(RegType::RingbufMemOrNull)
                 }
             }
+            Ret::AcquiredSockOrNull { common } => {
+                let id = self.new_id();
+                st.refs.push(RefInfo {
+                    id,
+                    insn: self.slot(),
+                });
+                let ty = if common {
+                    RegType::SockCommonOrNull
+                } else {
+                    RegType::SockOrNull
+                };
+                RegState {
+                    id,
+                    ref_id: id,
+                    ..RegState::pointer(ty)
+                }
+            }
+            Ret::CastSockOrNull { tcp } => RegState {
+                id: self.new_id(),
+                ref_id: sock_ref,
+                ..RegState::pointer(if tcp {
+                    RegType::TcpSockOrNull
+                } else {
+                    RegType::SockOrNull
+                })
+            },
+            Ret::SockOrNull => RegState {
+                id: self.new_id(),
+                ..RegState::pointer(RegType::SockOrNull)
+            },
         };
         *st.reg_mut(Reg::R0) = r0;
         Ok(())

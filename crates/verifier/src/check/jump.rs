@@ -49,7 +49,7 @@ impl Verifier<'_> {
                     }
                 }
             }
-        } else if let Some(is_eq) = null_check(&a, &b, cond, half) {
+        } else if let Some(is_eq) = null_check(&a, &b, cond, half, src_reg.is_none()) {
             // `ptr == 0` / `ptr != 0` on a maybe-null pointer, or a non-null pointer.
             let (ptr, ptr_reg) = if a.ty.is_pointer() {
                 (a, dst)
@@ -89,7 +89,13 @@ impl Verifier<'_> {
                 }
             } else if matches!(
                 ptr.ty,
-                RegType::MapValue | RegType::Mem | RegType::RingbufMem | RegType::MapKey
+                RegType::MapValue
+                    | RegType::Mem
+                    | RegType::RingbufMem
+                    | RegType::MapKey
+                    | RegType::Sock
+                    | RegType::SockCommon
+                    | RegType::TcpSock
             ) {
                 // Only these are known non-null (`reg_not_null`); a context or stack
                 // pointer compared with 0 leaves both sides possible.
@@ -260,8 +266,10 @@ fn set_scalar(st: &mut State, r: Reg, id: u32, v: Scalar) {
 }
 
 /// `Some(true)` for `ptr == 0`, `Some(false)` for `ptr != 0` (either operand order), on a
-/// pointer with no offset.
-fn null_check(a: &RegState, b: &RegState, cond: JmpCond, half: bool) -> Option<bool> {
+/// pointer with no offset. A maybe-null pointer is resolved only by a comparison of the
+/// destination register with the immediate 0 (`imm`), as the kernel does
+/// (`check_cond_jmp_op`); against a register holding 0 both sides stay possible.
+fn null_check(a: &RegState, b: &RegState, cond: JmpCond, half: bool, imm: bool) -> Option<bool> {
     if half || !matches!(cond, JmpCond::Eq | JmpCond::Ne) {
         return None;
     }
@@ -269,7 +277,7 @@ fn null_check(a: &RegState, b: &RegState, cond: JmpCond, half: bool) -> Option<b
     if !p.ty.is_pointer() || z.konst() != Some(0) {
         return None;
     }
-    if p.ty.maybe_null() && (p.off != 0 || p.var.as_const() != Some(0)) {
+    if p.ty.maybe_null() && (p.off != 0 || p.var.as_const() != Some(0) || !imm) {
         return None;
     }
     Some(cond == JmpCond::Eq)
@@ -289,7 +297,9 @@ fn mark_null(st: &mut State, id: u32, ref_id: u32, is_null: bool) {
             };
         }
     });
-    if is_null && ref_id != 0 {
+    // Only the acquired pointer itself being NULL drops its reference: a pointer cast from
+    // it (`bpf_sk_fullsock`, `bpf_tcp_sock`) carries the reference but has an id of its own.
+    if is_null && ref_id != 0 && ref_id == id {
         st.refs.retain(|x| x.id != ref_id);
     }
 }

@@ -292,6 +292,10 @@ impl Verifier<'_> {
                     FieldKind::PacketData => Some(RegState::pointer(RegType::Packet)),
                     FieldKind::PacketEnd => Some(RegState::pointer(RegType::PacketEnd)),
                     FieldKind::PacketMeta => Some(RegState::pointer(RegType::PacketMeta)),
+                    FieldKind::SockCommonOrNull => Some(RegState {
+                        id: self.new_id(),
+                        ..RegState::pointer(RegType::SockCommonOrNull)
+                    }),
                 })
             }
             RegType::Packet | RegType::PacketMeta => {
@@ -343,6 +347,38 @@ impl Verifier<'_> {
             }
             RegType::Mem | RegType::RingbufMem => {
                 self.region_access(st, r, reg, off, size, reg.mem_size, "memory", "mem_size")?;
+                Ok(None)
+            }
+            RegType::Sock | RegType::SockCommon | RegType::TcpSock => {
+                // `check_sock_access`: fields of the kernel's UAPI mirror, read only.
+                if kind == Access::Write {
+                    return Err(self.error(
+                        st,
+                        format!("R{rn} cannot write into {}", reg.ty.name()),
+                        &[r],
+                    ));
+                }
+                if reg.var.full.smin < 0 {
+                    return Err(self.error(
+                        st,
+                        format!("R{rn} min value is negative, either use unsigned index or do a if (index >=0) check."),
+                        &[r],
+                    ));
+                }
+                let ok = u32::try_from(off).is_ok_and(|o| match reg.ty {
+                    RegType::TcpSock => ctx::tcp_sock_field_ok(o, size),
+                    t => ctx::sock_field_ok(o, size, t == RegType::SockCommon),
+                });
+                if !ok || reg.var.as_const() != Some(0) {
+                    return Err(self.error(
+                        st,
+                        format!(
+                            "R{rn} invalid {} access off={off} size={size}",
+                            reg.ty.name()
+                        ),
+                        &[r],
+                    ));
+                }
                 Ok(None)
             }
             RegType::MapKey => {
