@@ -81,3 +81,11 @@ CASE("xdp", __failure __msg("Unreleased reference"), loop_callback_leaks_referen
      LOOP(loop_reserve_leak), __imm(bpf_loop), __imm_addr(loop_reserve_leak))
 CASE("xdp", __success, loop_callback_releases_reference,
      LOOP(loop_reserve_release), __imm(bpf_loop), __imm_addr(loop_reserve_release))
+/* Callbacks that call bpf_loop themselves. */
+CB(inner_cb, "r0 = 0; exit;")
+CB(outer_cb, "r1 = 2; r2 = %[inner_cb] ll; r3 = 0; r4 = 0; call %[bpf_loop]; r0 = 0; exit;",
+   __imm(bpf_loop), __imm_addr(inner_cb))
+CB(self_cb, "r1 = 2; r2 = %[self_cb] ll; r3 = 0; r4 = 0; call %[bpf_loop]; r0 = 0; exit;",
+   __imm(bpf_loop), __imm_addr(self_cb))
+CASE("xdp", __success, nested_loop_callbacks, LOOP(outer_cb), __imm(bpf_loop), __imm_addr(outer_cb))
+CASE("xdp", __failure __msg("the call stack of 9 frames is too deep"), callback_recursion, LOOP(self_cb), __imm(bpf_loop), __imm_addr(self_cb))

@@ -73,3 +73,5 @@ CASE("xdp", __failure __msg("R0 invalid mem access 'map_value_or_null'"), jgt_ze
 CASE("xdp", __success, misaligned_map_value_read, LOOKUP "if r0 == 0 goto l0_%=; r0 = *(u32 *)(r0 + 1); l0_%=: r0 = 0; exit;", OPS)
 CASE("xdp", __failure __msg("R1 invalid mem access 'scalar'"), copy_is_null_on_the_null_path,
      LOOKUP "r1 = r0; if r0 == 0 goto l0_%=; l0_%=: r0 = *(u64 *)(r1 + 0); r0 = 0; exit;", OPS)
+CASE("xdp", __failure __msg("math between map_value pointer and -536870912 is not allowed"), value_pointer_minus_huge,
+     LOOKUP "if r0 == 0 goto l0_%=; r0 += -0x20000000; l0_%=: r0 = 0; exit;", OPS)

@@ -38,3 +38,13 @@ CASE("xdp", __success, ctx_pointer_sub_constant, "r1 += 16; r1 -= 4; r0 = 0; exi
 CASE("xdp", __failure __msg("R2 invalid mem access 'scalar'"), pointer_lost_by_32bit_move, "w2 = w10; *(u64 *)(r2 - 8) = 0; r0 = 0; exit;")
 CASE("xdp", __failure __msg("R4 subtraction from stack pointer prohibited"), stack_pointer_minus_difference,
      "r2 = r10; r2 += -16; r3 = r10; r3 -= r2; r4 = r10; r4 -= r3; *(u64 *)(r4 + 0) = 0; r0 = 0; exit;")
+CASE("xdp", __failure __msg("invalid access to packet"), packet_pointer_plus_huge_constant,
+     "r2 = *(u32 *)(r1 + 0); r3 = *(u32 *)(r1 + 4); r2 += 0x10000; r4 = r2; r4 += 1; if r4 > r3 goto l0_%=;"
+     "r0 = *(u8 *)(r2 + 0); l0_%=: r0 = 0; exit;")
+CASE("xdp", __success, packet_pointer_plus_max_constant, "r2 = *(u32 *)(r1 + 0); r2 += 0xffff; r0 = 0; exit;")
+CASE("xdp", __failure __msg("invalid variable-offset write to stack R1"), stack_pointer_far_below_then_variable,
+     "call %[bpf_ktime_get_ns]; r0 &= 7; r1 = r10; r1 += -600; r1 += r0; *(u8 *)(r1 + 0) = 0; r0 = 0; exit;", __imm(bpf_ktime_get_ns))
+CASE("xdp", __failure __msg("invalid bpf_context access"), ctx_max_offset, "r0 = *(u32 *)(r1 + 32764); exit;")
+CASE("xdp", __failure __msg("invalid read from stack"), stack_min_offset, "r0 = *(u64 *)(r10 - 32768); exit;")
+CASE("xdp", __failure __msg("math between fp pointer and -536870912 is not allowed"), fp_minus_huge_constant,
+     "r3 = r10; r3 += -0x20000000; r0 = 0; exit;")
