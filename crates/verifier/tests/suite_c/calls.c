@@ -112,3 +112,16 @@ CASE("xdp", __failure __msg("cannot spill pointers to stack into stack frame of 
                        "through it indexes a frame that no longer exists and the verifier panics (check/mem.rs)"),
      callee_stack_pointer_left_in_caller_frame,
      "r1 = r10; r1 += -8; call leak_own_stack_into_arg; r1 = *(u64 *)(r10 - 8); r0 = *(u64 *)(r1 + 0); exit;")
+SUB(store_caller_pointer_in_caller_frame, "r2 = r1; r2 += 8; *(u64 *)(r1 + 0) = r2; r0 = 0; exit;")
+CASE("xdp", __failure __msg("cannot spill pointers to stack into stack frame of the caller")
+     __userbpf_differs("the kernel refuses any stack pointer spilled into a caller's frame; we accept it (safe here: it "
+                       "points into the caller's own frame)"),
+     callee_stores_caller_pointer_in_caller_frame,
+     "r1 = r10; r1 += -16; call store_caller_pointer_in_caller_frame; r1 = *(u64 *)(r10 - 16); *(u64 *)(r1 + 0) = 1; r0 = 0; exit;")
+CASE("xdp", __failure __msg("cannot spill pointers to stack into stack frame of the caller")
+     __userbpf_differs("storing the callee's stack pointer into the caller's frame is accepted; the pointer dangles after the return"),
+     callee_stack_pointer_stored_unused,
+     "r1 = r10; r1 += -8; call leak_own_stack_into_arg; r0 = 0; exit;")
+SUB(spill_arg_in_own_frame, "*(u64 *)(r10 - 8) = r1; r2 = *(u64 *)(r10 - 8); *(u64 *)(r2 + 0) = 5; r0 = 0; exit;")
+CASE("xdp", __success, callee_spills_caller_pointer_in_own_frame,
+     "r1 = r10; r1 += -8; call spill_arg_in_own_frame; r0 = *(u64 *)(r10 - 8); exit;")
