@@ -486,7 +486,9 @@ fn suite_c() {
         .filter(|p| p.extension().is_some_and(|e| e == "c"))
         .collect();
     sources.sort();
-    let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("suite_c");
+    // One directory per run, so that concurrent runs do not write the same objects.
+    let out_dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("suite_c-{}", std::process::id()));
     let objects = compile_all(&sources, &out_dir).unwrap_or_else(|e| panic!("compiling:\n{e}"));
     let compiled = start.elapsed();
     let kernel = match userbpf_kernel::available() {
@@ -560,6 +562,8 @@ fn suite_c() {
             ));
         }
     }
+    // Best effort: a directory left behind is only disk space in the target directory.
+    let _ = std::fs::remove_dir_all(&out_dir);
     r.print(objects.len(), kernel);
     println!(
         "compiled in {:.1} s, total {:.1} s",
