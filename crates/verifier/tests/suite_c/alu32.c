@@ -72,3 +72,10 @@ CASE("xdp", __success, w_mov_of_pointer_is_scalar, "w0 = w1; exit;")
 CASE("xdp", __failure __msg("R1 invalid mem access 'scalar'"), w_mov_of_pointer_no_deref, "w1 = w1; r0 = *(u32 *)(r1 + 0); exit;")
 CASE("xdp", __failure __msg("R2 32-bit pointer arithmetic prohibited"), w_add_on_stack_pointer, "r2 = r10; w2 += -8; r0 = 0; exit;")
 CASE("xdp", __success, jmp32_on_constants, "r0 = 5; if w0 > 3 goto l0_%=; exit; l0_%=: if w0 s< 10 goto l1_%=; exit; l1_%=: r0 = 1; exit;")
+CASE("xdp", __success, w_wrap_then_shift, VALUE_AND_U64 "if r0 > 0xffffffff goto l_out_%=; w0 += 1; r0 >>= 28;" READ_BYTE OUT, OPS)
+CASE("xdp", __failure __msg("value_size=16"), w_wrap_then_shift_too_little,
+     VALUE_AND_U64 "if r0 > 0xffffffff goto l_out_%=; w0 += 1; r0 >>= 27;" READ_BYTE OUT, OPS)
+CASE("xdp", __success, jmp32_signed_on_negative_range,
+     VALUE_AND_U64 "w0 = w0; if w0 s> -1 goto l_out_%=; if w0 s< -16 goto l_out_%=; w0 += 16; r0 &= 0xff;" READ_BYTE OUT, OPS)
+CASE("xdp", __success, w_movsx_byte_bounds, VALUE_AND_U64 "w0 &= 0x7; w0 = (s8)w0;" READ_BYTE OUT, OPS)
+CASE("xdp", __failure __msg("R6 unbounded memory access"), w_movsx_byte_negative, VALUE_AND_U64 "w0 &= 0xff; w0 = (s8)w0;" READ_BYTE OUT, OPS)

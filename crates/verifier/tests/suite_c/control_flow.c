@@ -59,3 +59,21 @@ SEC("xdp") __success int c_bounded_packet_loop(struct xdp_md_min *ctx)
 	}
 	return sum & 3;
 }
+/* Precision: after the join, a few instructions make a checkpoint likely; the register that
+ * later becomes a stack offset must keep the two paths apart. */
+CASE("xdp", __failure __msg("invalid write to stack"), precision_through_alu,
+     "call %[bpf_ktime_get_ns]; r6 = r0; r7 = 0; if r6 > 10 goto l0_%=; r7 = 16; l0_%=: r1 = 1; r2 = 2; r3 = 3;"
+     "r8 = r10; r9 = r7; r9 += -16; r8 += r9; *(u64 *)(r8 + 0) = 0; r0 = 0; exit;", __imm(bpf_ktime_get_ns))
+CASE("xdp", __success, precision_through_alu_both_safe,
+     "call %[bpf_ktime_get_ns]; r6 = r0; r7 = 0; if r6 > 10 goto l0_%=; r7 = 8; l0_%=: r1 = 1; r2 = 2; r3 = 3;"
+     "r8 = r10; r9 = r7; r9 += -16; r8 += r9; *(u64 *)(r8 + 0) = 0; r0 = 0; exit;", __imm(bpf_ktime_get_ns))
+CASE("xdp", __failure __msg("invalid write to stack"), precision_through_spill_and_call,
+     "call %[bpf_ktime_get_ns]; r7 = 0; if r0 > 10 goto l0_%=; r7 = 16; l0_%=: *(u64 *)(r10 - 24) = r7;"
+     "call %[bpf_ktime_get_ns]; r7 = *(u64 *)(r10 - 24); r8 = r10; r8 += -16; r8 += r7; *(u64 *)(r8 + 0) = 0; r0 = 0; exit;",
+     __imm(bpf_ktime_get_ns))
+CASE("xdp", __failure __msg("invalid write to stack"), precision_in_loop_body,
+     "r6 = 0; l0_%=: call %[bpf_ktime_get_ns]; r7 = -8; if r0 != 5 goto l1_%=; r7 = 8; l1_%=: r8 = r10; r8 += r7;"
+     "*(u64 *)(r8 + 0) = 0; r6 += 1; if r6 < 3 goto l0_%=; r0 = 0; exit;", __imm(bpf_ktime_get_ns))
+CASE("xdp", __success, loop_with_imprecise_accumulator,
+     "r6 = 0; r7 = 0; l0_%=: call %[bpf_ktime_get_ns]; r7 += r0; r6 += 1; if r6 < 30 goto l0_%=; r0 = 0; exit;",
+     __imm(bpf_ktime_get_ns))
