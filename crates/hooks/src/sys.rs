@@ -454,13 +454,42 @@ pub fn single_step(pid: i32, sig: i32) -> io::Result<()> {
     ptrace(libc::PTRACE_SINGLESTEP, pid, 0, sig as u64).map(drop)
 }
 
+thread_local! {
+    /// The `/proc/PID/mem` last written, kept open (see [`forget_memory`]).
+    static MEM: std::cell::RefCell<Option<(i32, std::fs::File)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 /// Write `bytes` at `addr` of process `pid` through `/proc/PID/mem`, which (for its tracer)
 /// writes read-only private mappings too, copying the page on write as a debugger's
-/// breakpoint needs.
+/// breakpoint needs. The file stays open for the next write to the same process until
+/// [`forget_memory`] (a failed write is tried once more with the file opened again).
 pub fn write_memory(pid: i32, addr: u64, bytes: &[u8]) -> io::Result<()> {
     use std::os::unix::fs::FileExt;
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .open(format!("/proc/{pid}/mem"))?;
-    file.write_all_at(bytes, addr)
+    MEM.with(|mem| {
+        let mut mem = mem.borrow_mut();
+        if let Some((p, file)) = mem.as_ref() {
+            if *p == pid && file.write_all_at(bytes, addr).is_ok() {
+                return Ok(());
+            }
+        }
+        *mem = None;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(format!("/proc/{pid}/mem"))?;
+        file.write_all_at(bytes, addr)?;
+        *mem = Some((pid, file));
+        Ok(())
+    })
+}
+
+/// Close the `/proc/PID/mem` kept open for `pid`: call when its memory changes owner (exec:
+/// the open file still names the old address space) or the process is gone.
+pub fn forget_memory(pid: i32) {
+    MEM.with(|mem| {
+        let mut mem = mem.borrow_mut();
+        if mem.as_ref().is_some_and(|(p, _)| *p == pid) {
+            *mem = None;
+        }
+    });
 }

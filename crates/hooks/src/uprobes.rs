@@ -348,6 +348,7 @@ impl Uprobes {
 
     /// Process `tgid` exec'd: its breakpoints are gone; place them in the new image.
     pub fn exec(&mut self, tgid: i32) {
+        sys::forget_memory(tgid);
         self.procs.remove(&tgid);
         self.threads.retain(|_, t| t.tgid != tgid);
         self.place(tgid);
@@ -407,6 +408,7 @@ impl Uprobes {
         self.threads.remove(&tid);
         self.mapping_code.remove(&tid);
         if tid == tgid {
+            sys::forget_memory(tgid);
             // The process may still have threads; its breakpoints stay recorded until exec
             // or until no thread is left.
             if !self.threads.values().any(|t| t.tgid == tgid) {
