@@ -14,6 +14,9 @@
 //! SIGINT/SIGTERM, which detach and leave an attached process running) every map is
 //! printed BTF-aware, log2 histograms (maps whose name contains `hist`) as bars like
 //! bpftrace's `hist()`, and userbpf exits with the target's status.
+//!
+//! `--system` ([`system`]) attaches the same programs to the syscall tracepoints of every
+//! process on the machine through perf events instead of ptrace.
 
 use std::ffi::OsString;
 use std::io::Write;
