@@ -38,7 +38,8 @@
 //! for name in instance.program_names() {
 //!     hooks.attach(&object, &instance, name).unwrap();
 //! }
-//! let mut tracer = Tracer::spawn(&["ls".into()]).unwrap();
+//! // Only the syscalls the programs need stop `ls` (a seccomp filter, see `tracer`).
+//! let mut tracer = Tracer::spawn_for(&["ls".into()], &hooks).unwrap();
 //! let outcome = tracer.run(&mut hooks).unwrap();
 //! println!("{:?}", outcome.status);
 //! ```
