@@ -50,7 +50,8 @@ pub struct TraceArgs {
     /// Attach only these programs (default: all).
     #[arg(long)]
     pub program: Vec<String>,
-    /// Attach to this running process (all its threads).
+    /// Attach to this running process (all its threads); it stops at every syscall entry
+    /// and exit (a running process cannot be given the seccomp filter `-- CMD` gets).
     #[arg(short = 'p', long = "pid", conflicts_with = "command")]
     pub pid: Option<i32>,
     /// One JSON object per line.
@@ -79,7 +80,8 @@ pub struct TraceArgs {
     /// root and tracefs); with `-- CMD` until the command exits, else until Ctrl-C.
     #[arg(long, conflicts_with = "pid")]
     pub system: bool,
-    /// The command to run and trace.
+    /// The command to run and trace; only the syscalls the programs need stop it (a seccomp
+    /// filter installed before its exec, unless a raw tracepoint needs every syscall).
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<OsString>,
 }
