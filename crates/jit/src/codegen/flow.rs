@@ -214,9 +214,10 @@ fn direct_map_call(cg: &Cg<'_>, id: u32) -> Option<(DirectCall, X86Reg)> {
 
 /// A direct call of a map operation (see `userbpf_runtime::kernel_helpers::map_fast`):
 /// r1–r4 are saved on the machine stack (two pairs keep rsp 16-byte aligned), the map's
-/// address goes in `map_reg`, and the function returns the result in rax and a fallback
-/// flag in rdx. On fallback, r1–r4 are restored and the helper is called as usual (it then
-/// reports the trap); none of these helpers reads r5.
+/// address goes in `map_reg` and the thread's CPU slot (the context's `cpu_slot`) in the
+/// argument the call names (r5's register at most: none of these helpers reads r5), and
+/// the function returns the result in rax and a fallback flag in rdx. On fallback, r1–r4
+/// are restored and the helper is called as usual (it then reports the trap).
 fn direct_call(cg: &mut Cg<'_>, slot: usize, uid: u32, direct: DirectCall, map_reg: X86Reg) {
     use X86Reg::{Rcx, Rdi, Rdx, Rsi};
     let args = [Rdi, Rsi, Rdx, Rcx];
@@ -227,6 +228,20 @@ fn direct_call(cg: &mut Cg<'_>, slot: usize, uid: u32, direct: DirectCall, map_r
         dst: map_reg,
         imm: Arc::as_ptr(&direct.map) as u64,
     });
+    if let Some(arg) = direct.cpu_arg {
+        // The thread's CPU slot, as inline `bpf_get_smp_processor_id` reads it.
+        let dst = [Rdi, Rsi, Rdx, Rcx, X86Reg::R8][arg];
+        cg.emit(X86Insn::Load {
+            size: Size::S64,
+            dst,
+            mem: Mem::at(CTX, off::CPU_SLOT),
+        });
+        cg.emit(X86Insn::Load {
+            size: Size::S32,
+            dst,
+            mem: Mem::at(dst, 0),
+        });
+    }
     cg.maps.push(direct.map);
     cg.borrow_tmp3();
     cg.call_abs(direct.func);

@@ -104,6 +104,8 @@ pub struct DirectCall {
     pub func: u64,
     /// The map; the caller keeps it alive while the code that embeds its address lives.
     pub map: Arc<Map>,
+    /// The argument (0-based) that takes the calling thread's CPU slot, if any.
+    pub cpu_arg: Option<usize>,
 }
 
 impl MapFastPaths {
@@ -131,18 +133,21 @@ impl MapFastPaths {
 
     /// The direct form of helper `id` called with r1 = `handle` (lookup, update, delete,
     /// ring buffer reserve): the function is called with the map as its first argument in
-    /// place of r1, and r2–r4 as the helper's.
+    /// place of r1, r2–r4 as the helper's, and the calling thread's CPU slot after the
+    /// helper's arguments (lookup: third, update: fifth; see [`DirectCall::cpu_arg`]).
     pub fn with_map(&self, id: u32, handle: u64) -> Option<DirectCall> {
         let map = self.map(id, handle)?;
         let t = map.map_type();
-        let func = match id {
-            ids::MAP_LOOKUP_ELEM if element_map(t) => lookup_elem as *const () as u64,
-            ids::MAP_UPDATE_ELEM if element_map(t) => update_elem as *const () as u64,
-            ids::MAP_DELETE_ELEM if element_map(t) => delete_elem as *const () as u64,
-            ids::RINGBUF_RESERVE if t == MapType::Ringbuf => ringbuf_reserve as *const () as u64,
+        let (func, cpu_arg) = match id {
+            ids::MAP_LOOKUP_ELEM if element_map(t) => (lookup_elem as *const () as u64, Some(2)),
+            ids::MAP_UPDATE_ELEM if element_map(t) => (update_elem as *const () as u64, Some(4)),
+            ids::MAP_DELETE_ELEM if element_map(t) => (delete_elem as *const () as u64, None),
+            ids::RINGBUF_RESERVE if t == MapType::Ringbuf => {
+                (ringbuf_reserve as *const () as u64, None)
+            }
             _ => return None,
         };
-        Some(DirectCall { func, map })
+        Some(DirectCall { func, map, cpu_arg })
     }
 
     /// The direct form of `bpf_ringbuf_submit` / `bpf_ringbuf_discard` (helper `id`) for
@@ -159,7 +164,11 @@ impl MapFastPaths {
             ids::RINGBUF_DISCARD => ringbuf_discard as *const () as u64,
             _ => return None,
         };
-        Some(DirectCall { func, map })
+        Some(DirectCall {
+            func,
+            map,
+            cpu_arg: None,
+        })
     }
 }
 
@@ -178,6 +187,7 @@ const FALLBACK: FastRet = FastRet {
     fallback: 1,
 };
 
+#[inline(always)]
 fn guarded(f: impl FnOnce() -> Option<u64>) -> FastRet {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Some(value)) => FastRet { value, fallback: 0 },
@@ -185,6 +195,7 @@ fn guarded(f: impl FnOnce() -> Option<u64>) -> FastRet {
     }
 }
 
+#[inline]
 fn errno(r: Result<(), crate::maps::MapError>) -> u64 {
     match r {
         Ok(()) => 0,
@@ -192,68 +203,80 @@ fn errno(r: Result<(), crate::maps::MapError>) -> u64 {
     }
 }
 
-/// Run `f` on a copy of the `len` bytes at `ptr` (the key or value of an update may lie in
-/// the map's own memory, even in the element it overwrites).
+/// A copy of the `len` bytes at `ptr`, in `buf` when they fit, else on the heap (`heap`):
+/// the key or value of an update may lie in the map's own memory, even in the element it
+/// overwrites.
 ///
 /// # Safety
 /// `[ptr, ptr + len)` must be readable.
-unsafe fn with_copy<R>(ptr: *const u8, len: usize, f: impl FnOnce(&[u8]) -> R) -> R {
-    const STACK: usize = 256;
-    if len <= STACK {
-        let mut buf = [MaybeUninit::<u8>::uninit(); STACK];
-        // SAFETY: `ptr` is readable for `len` bytes (the caller's contract) and `buf` is a
-        // distinct local buffer of at least `len` bytes; its first `len` bytes are then
-        // initialised, and only those are viewed.
-        let bytes = unsafe {
-            std::ptr::copy_nonoverlapping(ptr, buf.as_mut_ptr().cast::<u8>(), len);
-            std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), len)
-        };
-        f(bytes)
-    } else {
-        // SAFETY: as above, into a heap buffer.
-        let bytes = unsafe { std::slice::from_raw_parts(ptr, len) }.to_vec();
-        f(&bytes)
+#[inline(always)]
+unsafe fn copy_in<'b>(
+    buf: &'b mut [MaybeUninit<u8>],
+    heap: &'b mut Vec<u8>,
+    ptr: *const u8,
+    len: usize,
+) -> &'b [u8] {
+    if len > buf.len() {
+        // SAFETY: `ptr` is readable for `len` bytes (the caller's contract).
+        *heap = unsafe { std::slice::from_raw_parts(ptr, len) }.to_vec();
+        return heap;
+    }
+    // SAFETY: `ptr` is readable for `len` bytes (the caller's contract) and `buf` is a
+    // distinct buffer of at least `len` bytes; its first `len` bytes are then initialised,
+    // and only those are viewed.
+    unsafe {
+        let dst = buf.as_mut_ptr().cast::<u8>();
+        match len {
+            4 => std::ptr::copy_nonoverlapping(ptr, dst, 4),
+            8 => std::ptr::copy_nonoverlapping(ptr, dst, 8),
+            _ => std::ptr::copy_nonoverlapping(ptr, dst, len),
+        }
+        std::slice::from_raw_parts(dst, len)
     }
 }
 
-/// `bpf_map_lookup_elem(map, key)`.
+/// `bpf_map_lookup_elem(map, key)` on CPU slot `cpu`.
 ///
 /// # Safety
-/// `map` must point to a live [`Map`] and `key` be readable for its key size.
-pub unsafe extern "C" fn lookup_elem(map: *const Map, key: *const u8) -> FastRet {
+/// `map` must point to a live [`Map`], `key` be readable for its key size, and `cpu` be
+/// the calling thread's [`crate::maps::current_cpu`].
+pub unsafe extern "C" fn lookup_elem(map: *const Map, key: *const u8, cpu: u32) -> FastRet {
     guarded(|| {
         // SAFETY: the caller's contract.
         let map = unsafe { &*map };
         // SAFETY: the caller's contract; the bytes are only read (the lookup may race with
         // writers of the key's memory as the helper's copy would).
         let key = unsafe { std::slice::from_raw_parts(key, map.spec().key_size as usize) };
-        Some(map.lookup_ptr(key).unwrap_or(0))
+        Some(map.program_lookup_ptr(key, cpu).unwrap_or(0))
     })
 }
 
-/// `bpf_map_update_elem(map, key, value, flags)`.
+/// `bpf_map_update_elem(map, key, value, flags)` on CPU slot `cpu`.
 ///
 /// # Safety
 /// `map` must point to a live [`Map`], `key` be readable for its key size and `value` for
-/// its value size.
+/// its value size, and `cpu` be the calling thread's [`crate::maps::current_cpu`].
 pub unsafe extern "C" fn update_elem(
     map: *const Map,
     key: *const u8,
     value: *const u8,
     flags: u64,
+    cpu: u32,
 ) -> FastRet {
     guarded(|| {
         // SAFETY: the caller's contract.
         let map = unsafe { &*map };
         let spec = map.spec();
+        let (mut kbuf, mut vbuf) = ([MaybeUninit::uninit(); 64], [MaybeUninit::uninit(); 256]);
+        let (mut kheap, mut vheap) = (Vec::new(), Vec::new());
         // SAFETY: the caller's contract, for both copies.
-        unsafe {
-            with_copy(key, spec.key_size as usize, |key| {
-                with_copy(value, spec.value_size as usize, |value| {
-                    Some(errno(map.update_from_program(key, value, flags)))
-                })
-            })
-        }
+        let (key, value) = unsafe {
+            (
+                copy_in(&mut kbuf, &mut kheap, key, spec.key_size as usize),
+                copy_in(&mut vbuf, &mut vheap, value, spec.value_size as usize),
+            )
+        };
+        Some(errno(map.program_update(key, value, flags, cpu)))
     })
 }
 
@@ -265,12 +288,10 @@ pub unsafe extern "C" fn delete_elem(map: *const Map, key: *const u8) -> FastRet
     guarded(|| {
         // SAFETY: the caller's contract.
         let map = unsafe { &*map };
+        let (mut kbuf, mut kheap) = ([MaybeUninit::uninit(); 64], Vec::new());
         // SAFETY: the caller's contract.
-        unsafe {
-            with_copy(key, map.spec().key_size as usize, |key| {
-                Some(errno(map.delete_from_program(key)))
-            })
-        }
+        let key = unsafe { copy_in(&mut kbuf, &mut kheap, key, map.spec().key_size as usize) };
+        Some(errno(map.delete_from_program(key)))
     })
 }
 
@@ -321,18 +342,18 @@ mod tests {
         let (k, v) = (7u32.to_ne_bytes(), 42u64.to_ne_bytes());
         // SAFETY: a live map and buffers of the key and value sizes.
         unsafe {
-            assert_eq!(lookup_elem(&map, k.as_ptr()).value, 0);
-            assert_eq!(update_elem(&map, k.as_ptr(), v.as_ptr(), 0).value, 0);
+            assert_eq!(lookup_elem(&map, k.as_ptr(), 0).value, 0);
+            assert_eq!(update_elem(&map, k.as_ptr(), v.as_ptr(), 0, 0).value, 0);
             // BPF_NOEXIST on an existing key: -EEXIST.
             assert_eq!(
-                update_elem(&map, k.as_ptr(), v.as_ptr(), 1).value,
+                update_elem(&map, k.as_ptr(), v.as_ptr(), 1, 0).value,
                 (-17i64) as u64
             );
-            let p = lookup_elem(&map, k.as_ptr()).value;
+            let p = lookup_elem(&map, k.as_ptr(), 0).value;
             assert_eq!(p, map.lookup_ptr(&k).unwrap());
             assert_eq!(*(p as *const u64), 42);
             // The value may be the element's own memory.
-            assert_eq!(update_elem(&map, k.as_ptr(), p as *const u8, 2).value, 0);
+            assert_eq!(update_elem(&map, k.as_ptr(), p as *const u8, 2, 0).value, 0);
             assert_eq!(delete_elem(&map, k.as_ptr()).value, 0);
             assert_eq!(delete_elem(&map, k.as_ptr()).value, (-2i64) as u64);
         }

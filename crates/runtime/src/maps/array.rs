@@ -110,6 +110,7 @@ impl ArrayMap {
     }
 
     /// Overwrite a value.
+    #[inline]
     pub(crate) fn update(
         &self,
         st: &Storage,
@@ -170,6 +171,7 @@ impl ArrayMap {
 
 /// The index an array-like map's 4-byte key holds (array, prog_array, perf_event_array,
 /// devmap, array_of_maps).
+#[inline]
 pub(crate) fn index_key(key: &[u8]) -> Result<u32, MapError> {
     let k: [u8; 4] = key.try_into().map_err(|_| MapError::WrongSize {
         what: "key",

@@ -22,6 +22,8 @@
 //! Iteration order (`get_next_key`): buckets in order, each chain newest first; a key that
 //! is not found restarts at the first element, as in the kernel.
 
+use std::sync::atomic::{fence, Ordering};
+
 use super::cpu::current_cpu;
 use super::header::{Layout, HEADER_LEN, S_COUNT, S_GLOBAL_LOCK};
 use super::lru::Lru;
@@ -216,8 +218,18 @@ impl HashMap {
         Ok(())
     }
 
+    /// The seeded hash of a key: keys of 4 and 8 bytes (the common ones) with one
+    /// multiplication and a fold of the high half into the low bits the buckets use,
+    /// longer keys with [`hash_bytes`].
+    #[inline(always)]
     fn hash(&self, key: &[u8]) -> u32 {
-        hash_bytes(self.seed, key) as u32
+        let word = match *key {
+            [a, b, c, d] => u32::from_ne_bytes([a, b, c, d]) as u64,
+            [a, b, c, d, e, f, g, h] => u64::from_ne_bytes([a, b, c, d, e, f, g, h]),
+            _ => return hash_bytes(self.seed, key) as u32,
+        };
+        let h = (word ^ self.seed).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (h ^ (h >> 32)) as u32
     }
 
     fn bucket_of(&self, hash: u32) -> u32 {
@@ -262,7 +274,7 @@ impl HashMap {
     /// chain that leaves the element range or the region or is too long (a corrupt region,
     /// or a walk without the lock that raced with a writer). Reads the words with one bounds
     /// check each; keys of 4 and 8 bytes are compared as words.
-    #[inline]
+    #[inline(always)]
     fn find_idx(&self, st: &Storage, b: u32, key: &[u8], hash: u32) -> Option<Option<u32>> {
         use std::sync::atomic::Ordering::Relaxed;
         let words = st.words();
@@ -437,12 +449,12 @@ impl HashMap {
     /// meanwhile ([`Storage::seq_begin`]); after a few intervened walks it takes the lock.
     /// The reference bit is then set atomically, without the lock, as the kernel's
     /// `bpf_lru_node_set_ref` does.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn lookup_ptr(
         &self,
         st: &Storage,
         key: &[u8],
-        cpu: usize,
+        cpu: impl FnOnce() -> usize,
         mark: bool,
     ) -> Option<u64> {
         if key.len() != self.key_size {
@@ -451,36 +463,53 @@ impl HashMap {
         let h = self.hash(key);
         let b = self.bucket_of(h);
         let lock = self.lock_off(b);
-        let mut found = None;
+        let words = st.words();
+        let lock_word = words.get(lock / 4)?;
+        // A walk that raced with a writer may follow stale links: its result counts only
+        // when the sequence is unchanged (the fast path: one try, then `lookup_slow`).
+        let seq = lock_word.load(Ordering::Acquire);
+        let idx = if seq & 1 == 0 {
+            let walk = self.find_idx(st, b, key, h);
+            fence(Ordering::Acquire);
+            if lock_word.load(Ordering::Relaxed) == seq {
+                walk?
+            } else {
+                self.lookup_slow(st, b, key, h)?
+            }
+        } else {
+            self.lookup_slow(st, b, key, h)?
+        }?;
+        if let (Some(lru), true) = (&self.lru, mark) {
+            lru.set_ref_unlocked(st, idx)?;
+        }
+        let cpu = if self.percpu { cpu() % self.ncpus } else { 0 };
+        // `find_idx` checked `idx` against the element count.
+        let off =
+            self.slab.first + (idx as usize - 1) * self.slab.elem_size + self.val + cpu * self.slot;
+        (off < st.len()).then(|| st.base() + off as u64)
+    }
+
+    /// [`HashMap::lookup_ptr`]'s walk when a writer intervened: a few more tries without
+    /// the lock, then with it.
+    #[cold]
+    #[inline(never)]
+    fn lookup_slow(&self, st: &Storage, b: u32, key: &[u8], h: u32) -> Option<Option<u32>> {
+        let lock = self.lock_off(b);
         for _ in 0..8 {
             let Some(seq) = st.seq_begin(lock) else {
                 std::hint::spin_loop();
                 continue;
             };
-            // A walk that raced with a writer may follow stale links: its result counts
-            // only when the sequence is unchanged.
             let walk = self.find_idx(st, b, key, h);
             if st.seq_valid(lock, seq) {
-                found = Some(walk?);
-                break;
+                return walk;
             }
         }
-        let idx = match found {
-            Some(idx) => idx?,
-            None => {
-                let _g = st.lock(lock);
-                self.find_idx(st, b, key, h)??
-            }
-        };
-        if let (Some(lru), true) = (&self.lru, mark) {
-            lru.set_ref_unlocked(st, idx).ok()?;
-        }
-        let cpu = if self.percpu { cpu % self.ncpus } else { 0 };
-        let off = self.slab.off(idx).ok()? + self.val + cpu * self.slot;
-        st.offset_of(st.base() + off as u64, 0)?;
-        Some(st.base() + off as u64)
+        let _g = st.lock(lock);
+        self.find_idx(st, b, key, h)
     }
 
+    #[inline]
     fn write_value(&self, st: &Storage, off: usize, value: &[u8], who: Writer, fresh: bool) {
         let v = off + self.val;
         match who {
@@ -535,11 +564,14 @@ impl HashMap {
         if let Some(lru) = &self.lru {
             return self.update_lru(lru, st, key, value, flags, who, h);
         }
-        if let Some(f) = self.find(st, b, key, h)? {
+        let found = self
+            .find_idx(st, b, key, h)
+            .ok_or(MapError::Corrupt("bad hash bucket chain"))?;
+        if let Some(idx) = found {
             if flags == BPF_NOEXIST {
                 return Err(MapError::Exists);
             }
-            self.write_value(st, f.off, value, who, false);
+            self.write_value(st, self.slab.off(idx)?, value, who, false);
             return Ok(());
         }
         if flags == BPF_EXIST {

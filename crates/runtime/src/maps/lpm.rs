@@ -17,7 +17,8 @@
 //! nodes). Nodes never move, so a value pointer stays valid while its prefix exists; an
 //! update of an existing prefix writes the new data and value in place.
 //!
-//! Every operation takes the map lock. Errors as the kernel: prefix length above
+//! Updates and deletes take the map lock; program lookups walk without it and retry when
+//! the lock's sequence moved (see `Storage::seq_begin`). Errors as the kernel: prefix length above
 //! `8 * (key_size - 4)` is `EINVAL`, a full trie `ENOSPC`. Iteration order is the kernel's
 //! post-order: more specific prefixes before the prefixes that contain them.
 
@@ -69,6 +70,21 @@ fn prefix_eq(a: &[u8], b: &[u8], bits: u32) -> bool {
 }
 
 /// Bit `i` of `data`, most significant first (0 beyond the data).
+/// The `n` (1 to 8) bytes of `data` at `i` as the high bytes of a big-endian word.
+#[inline]
+fn be_word(data: &[u8], i: usize, n: usize) -> u64 {
+    match data.get(i..i + n) {
+        Some(&[a, b, c, d, e, f, g, h]) => u64::from_be_bytes([a, b, c, d, e, f, g, h]),
+        Some(&[a, b, c, d]) => (u32::from_be_bytes([a, b, c, d]) as u64) << 32,
+        Some(bytes) => bytes
+            .iter()
+            .enumerate()
+            .fold(0u64, |w, (j, &byte)| w | (byte as u64) << (56 - 8 * j)),
+        None => 0,
+    }
+}
+
+#[inline]
 fn bit(data: &[u8], i: u32) -> u8 {
     data.get((i / 8) as usize)
         .map_or(0, |b| (b >> (7 - i % 8)) & 1)
@@ -177,18 +193,17 @@ impl LpmTrie {
         Ok(off)
     }
 
-    /// Bits the data of the node at `off` shares with `data`, up to `limit`.
-    #[inline]
+    /// Bits the data of the node at `off` shares with `data`, up to `limit`. Compares 8
+    /// bytes at a time: the node's data area is rounded up to 8 bytes and 8-aligned.
+    #[inline(always)]
     fn match_len(&self, st: &Storage, off: usize, data: &[u8], limit: u32) -> u32 {
         let mut bits = 0u32;
         let mut i = 0usize;
         while bits < limit {
             let n = (self.data_size - i).min(8);
-            let mut a = [0u8; 8];
-            let mut b = [0u8; 8];
-            st.read(off + DATA + i, &mut a[..n]);
-            b[..n].copy_from_slice(&data[i..i + n]);
-            let x = u64::from_be_bytes(a) ^ u64::from_be_bytes(b);
+            let a = u64::from_be_bytes(st.get64(off + DATA + i).to_ne_bytes());
+            let mask = if n == 8 { !0u64 } else { !0u64 << (64 - 8 * n) };
+            let x = (a ^ be_word(data, i, n)) & mask;
             if x != 0 {
                 bits += x.leading_zeros();
                 break;
@@ -232,27 +247,62 @@ impl LpmTrie {
         Err(MapError::Corrupt("LPM trie deeper than its prefix length"))
     }
 
-    /// The element with the longest prefix matching `(plen, data)`. Map lock held.
+    /// The element with the longest prefix matching `(plen, data)`. Map lock held, or the
+    /// result checked against the lock's sequence. Reads the node words with one bounds
+    /// check each (the checks of [`LpmTrie::node`] inline).
     fn longest(&self, st: &Storage, plen: u32, data: &[u8]) -> Result<Option<usize>, MapError> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let words = st.words();
+        let corrupt = || MapError::Corrupt("LPM trie link out of the region");
+        let word = |off: usize| {
+            words
+                .get(off / 4)
+                .map(|w| w.load(Relaxed))
+                .ok_or_else(corrupt)
+        };
+        let max = self.max_prefixlen();
+        let n = self.data_size;
+        let short = (n <= 8).then(|| {
+            let mask = if n == 8 { !0u64 } else { !0u64 << (64 - 8 * n) };
+            (be_word(data, 0, n), mask)
+        });
         let mut found = None;
-        let mut idx = st.get32(ROOT);
-        for _ in 0..=self.max_prefixlen() + 1 {
+        let mut idx = word(ROOT)?;
+        for _ in 0..=max + 1 {
             if idx == 0 {
                 return Ok(found);
             }
-            let off = self.node(st, idx)?;
-            let np = st.get32(off + PLEN);
-            let matchlen = self.match_len(st, off, data, np.min(plen));
-            if matchlen == self.max_prefixlen() {
+            if idx > self.slab.count {
+                return Err(MapError::Corrupt("element index out of range"));
+            }
+            let off = self.slab.first + (idx as usize - 1) * self.slab.elem_size;
+            let flags = word(off + FLAGS)?;
+            let np = word(off + PLEN)?;
+            if flags != ELEMENT && flags != INTERMEDIATE {
+                return Err(MapError::Corrupt("LPM link to a free node"));
+            }
+            if np > max {
+                return Err(MapError::Corrupt("LPM prefix length out of range"));
+            }
+            let matchlen = match short {
+                Some((key, mask)) => {
+                    // Keys of up to 8 data bytes: one word compared.
+                    let node = u64::from_be_bytes(st.get64(off + DATA).to_ne_bytes());
+                    let x = (node ^ key) & mask;
+                    (if x == 0 { 64 } else { x.leading_zeros() }).min(np.min(plen))
+                }
+                None => self.match_len(st, off, data, np.min(plen)),
+            };
+            if matchlen == max {
                 return Ok(Some(off));
             }
             if matchlen < np {
                 return Ok(found);
             }
-            if st.get32(off + FLAGS) == ELEMENT {
+            if flags == ELEMENT {
                 found = Some(off);
             }
-            idx = st.get32(off + CHILD + 4 * bit(data, np) as usize);
+            idx = word(off + CHILD + 4 * bit(data, np) as usize)?;
         }
         Err(MapError::Corrupt("LPM trie deeper than its prefix length"))
     }
@@ -296,6 +346,18 @@ impl LpmTrie {
         };
         if plen > self.max_prefixlen() {
             return Ok(None);
+        }
+        // Without the lock, as the kernel's RCU lookup: the walk counts when no update or
+        // delete took the map lock meanwhile (see `Storage::seq_begin`).
+        for _ in 0..8 {
+            let Some(seq) = st.seq_begin(S_GLOBAL_LOCK) else {
+                std::hint::spin_loop();
+                continue;
+            };
+            let walk = self.longest(st, plen, data);
+            if st.seq_valid(S_GLOBAL_LOCK, seq) {
+                return Ok(walk?.map(|off| st.addr(off + self.val)));
+            }
         }
         let _g = st.lock(S_GLOBAL_LOCK);
         Ok(self

@@ -204,6 +204,7 @@ impl Lru {
         Ok(())
     }
 
+    #[inline]
     fn meta_word(&self, id: u32) -> Result<usize, MapError> {
         if id == 0 || id > self.slab.count {
             return Err(MapError::Corrupt("LRU node out of range"));
@@ -744,12 +745,14 @@ impl Lru {
     /// clear): an atomic OR of the bit, so the other fields of the word, which lock holders
     /// change, are kept. A holder's read-modify-write of the word at the same moment may
     /// drop the bit again, as the kernel's racing `node->ref = 0` of the list rotation may.
-    pub(crate) fn set_ref_unlocked(&self, st: &Storage, id: u32) -> Result<(), MapError> {
-        let w = st.u32_at(self.meta_word(id)?);
-        if w.load(std::sync::atomic::Ordering::Relaxed) & 0x100 == 0 {
-            w.fetch_or(0x100, std::sync::atomic::Ordering::Relaxed);
+    #[inline]
+    pub(crate) fn set_ref_unlocked(&self, st: &Storage, id: u32) -> Option<()> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let w = st.words().get(self.meta_word(id).ok()? / 4)?;
+        if w.load(Relaxed) & 0x100 == 0 {
+            w.fetch_or(0x100, Relaxed);
         }
-        Ok(())
+        Some(())
     }
 
     /// An update of the existing key in `old` with the node `new` just popped for it: the

@@ -432,6 +432,7 @@ impl Map {
         Ok(())
     }
 
+    #[inline]
     fn prog_write(&self, op: &'static str) -> Result<(), MapError> {
         if self.spec.flags & BPF_F_RDONLY_PROG != 0 {
             return Err(MapError::NotPermitted { op });
@@ -757,6 +758,20 @@ impl Map {
         self.lookup_ptr_cpu(key, current_cpu() as usize)
     }
 
+    /// [`Map::lookup_ptr`] with the hash and array walks inlined, on CPU slot `cpu` (the
+    /// calling thread's [`current_cpu`], which the caller has at hand): the direct calls of
+    /// compiled code.
+    #[inline]
+    pub(crate) fn program_lookup_ptr(&self, key: &[u8], cpu: u32) -> Option<u64> {
+        let st = &self.storage;
+        let cpu = cpu as usize;
+        match &self.family {
+            Family::Hash(h) => h.lookup_ptr(st, key, || cpu, true),
+            Family::Array(a) => a.lookup_ptr(st, key, cpu),
+            _ => self.lookup_ptr_cpu(key, cpu),
+        }
+    }
+
     /// `bpf_map_lookup_percpu_elem`: the address of `cpu`'s value (non-per-CPU maps: `None`).
     pub fn lookup_percpu_ptr(&self, key: &[u8], cpu: u32) -> Option<u64> {
         if !self.spec.map_type.is_percpu() || cpu >= self.ncpus {
@@ -770,7 +785,7 @@ impl Map {
     /// the buckets).
     pub(crate) fn value_ptr_unmarked(&self, key: &[u8]) -> Option<u64> {
         match &self.family {
-            Family::Hash(h) => h.lookup_ptr(&self.storage, key, current_cpu() as usize, false),
+            Family::Hash(h) => h.lookup_ptr(&self.storage, key, || current_cpu() as usize, false),
             _ => self.lookup_ptr(key),
         }
     }
@@ -780,7 +795,7 @@ impl Map {
         match &self.family {
             Family::Array(a) => a.lookup_ptr(st, key, cpu),
             // A corrupt shared region reads as "not found" to programs.
-            Family::Hash(h) => h.lookup_ptr(st, key, cpu, true),
+            Family::Hash(h) => h.lookup_ptr(st, key, || cpu, true),
             Family::Lpm(l) => l.lookup_ptr(st, key).ok().flatten(),
             Family::Dev(d) => d.lookup_ptr(st, key).ok().flatten(),
             _ => None,
@@ -800,6 +815,24 @@ impl Map {
     ) -> Result<(), MapError> {
         self.prog_write("update")?;
         self.update_as(key, value, flags, Writer::Program(current_cpu() as usize))
+    }
+
+    /// [`Map::update_from_program`] with the array update inlined, on CPU slot `cpu` (the
+    /// calling thread's [`current_cpu`]): the direct calls of compiled code.
+    #[inline]
+    pub(crate) fn program_update(
+        &self,
+        key: &[u8],
+        value: &[u8],
+        flags: u64,
+        cpu: u32,
+    ) -> Result<(), MapError> {
+        self.prog_write("update")?;
+        let who = Writer::Program(cpu as usize);
+        match &self.family {
+            Family::Array(a) => a.update(&self.storage, key, value, flags, who),
+            _ => self.update_as(key, value, flags, who),
+        }
     }
 
     /// `bpf_map_delete_elem` from a program.

@@ -24,6 +24,24 @@ use memmap2::{MmapOptions, MmapRaw};
 
 use super::MapError;
 
+/// `copy_nonoverlapping` with the common value and key sizes as fixed-size copies (single
+/// moves instead of a call of `memcpy`).
+///
+/// # Safety
+/// As `std::ptr::copy_nonoverlapping(src, dst, len)`.
+#[inline(always)]
+unsafe fn copy(src: *const u8, dst: *mut u8, len: usize) {
+    // SAFETY: the caller's contract, for the same `len` bytes.
+    unsafe {
+        match len {
+            4 => std::ptr::copy_nonoverlapping(src, dst, 4),
+            8 => std::ptr::copy_nonoverlapping(src, dst, 8),
+            16 => std::ptr::copy_nonoverlapping(src, dst, 16),
+            _ => std::ptr::copy_nonoverlapping(src, dst, len),
+        }
+    }
+}
+
 /// One contiguous memory-mapped region.
 #[derive(Debug)]
 pub(crate) struct Storage {
@@ -142,9 +160,7 @@ impl Storage {
         // SAFETY: the source range is inside the mapping (checked) and `out` is a distinct
         // Rust buffer. Concurrent plain stores by programs may be observed torn (see the
         // module documentation); no reference to the mapped bytes is created.
-        unsafe {
-            std::ptr::copy_nonoverlapping(self.map.as_ptr().add(off), out.as_mut_ptr(), out.len())
-        }
+        unsafe { copy(self.map.as_ptr().add(off), out.as_mut_ptr(), out.len()) }
     }
 
     /// Copy `data` into the region at `off`.
@@ -153,9 +169,7 @@ impl Storage {
         self.check(off, data.len());
         // SAFETY: the destination range is inside the writable mapping (checked) and `data`
         // is a distinct Rust buffer; no reference to the mapped bytes is created.
-        unsafe {
-            std::ptr::copy_nonoverlapping(data.as_ptr(), self.map.as_mut_ptr().add(off), data.len())
-        }
+        unsafe { copy(data.as_ptr(), self.map.as_mut_ptr().add(off), data.len()) }
     }
 
     /// Zero `len` bytes at `off`.

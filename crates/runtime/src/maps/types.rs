@@ -250,6 +250,7 @@ pub(crate) fn check_flags(spec: &MapSpec, allowed: u32) -> Result<(), MapError> 
 }
 
 /// Check update flags of hash and array updates: `BPF_ANY`, `BPF_NOEXIST`, `BPF_EXIST`.
+#[inline]
 pub(crate) fn check_update_flags(flags: u64) -> Result<(), MapError> {
     if (flags & !BPF_F_LOCK) > BPF_EXIST {
         return Err(MapError::BadUpdateFlags { flags });

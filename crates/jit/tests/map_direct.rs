@@ -1,0 +1,142 @@
+//! Direct map calls of JIT code (`userbpf_runtime::kernel_helpers::map_fast`) against the
+//! interpreter, which calls the helpers: lookup, update and delete on every element map
+//! type, with the flags and indices the kernel refuses, LPM prefixes, ring buffer records
+//! (submitted, discarded, refused flags), and a submit with bad flags, which traps in both
+//! (the direct call falls back to the helper). The code must call the direct functions.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use iced_x86::{Decoder, DecoderOptions, Mnemonic, OpKind};
+use userbpf_jit::{compile_prepared, JitOptions};
+use userbpf_object::Object;
+use userbpf_runtime::context::TestRunInput;
+use userbpf_runtime::instance::{LoadOptions, ObjectInstance};
+use userbpf_runtime::kernel_helpers::map_fast;
+
+fn compile() -> Option<Vec<u8>> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/map_direct.bpf.c");
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("jit-map_direct.bpf.o");
+    let status = Command::new("clang-19")
+        .args(["-g", "-O2", "-target", "bpf", "-mcpu=v3", "-c"])
+        .arg("-I/usr/include/x86_64-linux-gnu")
+        .arg(&src)
+        .arg("-o")
+        .arg(&out)
+        .status();
+    match status {
+        Ok(s) if s.success() => Some(std::fs::read(&out).unwrap()),
+        Ok(_) => panic!("clang-19 failed on {}", src.display()),
+        Err(_) => {
+            println!("skipped: clang-19 not found");
+            None
+        }
+    }
+}
+
+/// Every map's entries (sorted) and the ring buffer's records, by map name.
+type State = Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)>;
+
+fn state(instance: &ObjectInstance) -> State {
+    instance
+        .maps()
+        .into_iter()
+        .map(|(name, m)| {
+            let mut entries: Vec<_> = if name == "ring" {
+                let mut records = Vec::new();
+                m.ringbuf_consume(|r| records.push((Vec::new(), r.to_vec())))
+                    .unwrap();
+                records
+            } else {
+                m.iter().map(|e| e.unwrap()).collect()
+            };
+            if name != "ring" {
+                entries.sort();
+            }
+            (name, entries)
+        })
+        .collect()
+}
+
+/// The 64-bit immediates the code moves into registers (helper and map addresses).
+fn immediates(code: &[u8]) -> Vec<u64> {
+    let mut d = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
+    let mut out = Vec::new();
+    while d.can_decode() {
+        let i = d.decode();
+        if i.mnemonic() == Mnemonic::Mov && i.op_count() == 2 && i.op1_kind() == OpKind::Immediate64
+        {
+            out.push(i.immediate64());
+        }
+    }
+    out
+}
+
+type Outcome = (Vec<Result<u32, String>>, State);
+
+fn run(object: &Object, name: &str, jit: bool) -> Outcome {
+    let instance = ObjectInstance::load(object, &LoadOptions::default()).unwrap();
+    let prepared = instance.program(name).unwrap();
+    let verified =
+        userbpf_verifier::object_input::verify_with_tail_call_targets(object, name, &|_| true)
+            .unwrap()
+            .unwrap();
+    let jp = jit.then(|| {
+        // SAFETY: the verifier accepted the program (just above).
+        let j = unsafe { compile_prepared(&prepared, Some(&verified), &JitOptions::default()) }
+            .unwrap();
+        let imms = immediates(j.jit().code());
+        let expected: Vec<u64> = match name {
+            "elements" => vec![
+                map_fast::lookup_elem as *const () as u64,
+                map_fast::update_elem as *const () as u64,
+                map_fast::delete_elem as *const () as u64,
+            ],
+            "prefixes" => vec![map_fast::lookup_elem as *const () as u64],
+            _ => vec![
+                map_fast::ringbuf_reserve as *const () as u64,
+                map_fast::ringbuf_submit as *const () as u64,
+            ],
+        };
+        for f in expected {
+            assert!(imms.contains(&f), "{name}: no direct call of 0x{f:x}");
+        }
+        j
+    });
+    let mut runs = Vec::new();
+    for _ in 0..3 {
+        let input = TestRunInput {
+            data_in: &[0u8; 64],
+            ctx_in: None,
+            repeat: 1,
+        };
+        let out = match &jp {
+            Some(j) => j.test_run(&input),
+            None => prepared.test_run(&input),
+        };
+        runs.push(out.map(|o| o.retval).map_err(|e| {
+            let msg = e.to_string();
+            assert!(msg.contains("bpf_ringbuf_submit"), "{name}: {msg}");
+            "trap in bpf_ringbuf_submit".to_string()
+        }));
+    }
+    (runs, state(&instance))
+}
+
+#[test]
+fn direct_map_calls_match_the_helpers() {
+    let Some(bytes) = compile() else {
+        return;
+    };
+    let object = Object::parse(&bytes).unwrap();
+    for name in ["elements", "prefixes", "records", "bad_submit"] {
+        let interp = run(&object, name, false);
+        let jit = run(&object, name, true);
+        assert_eq!(interp, jit, "{name}");
+        if name == "bad_submit" {
+            assert!(jit.0.iter().all(|r| r.is_err()), "{name}: {:?}", jit.0);
+        } else {
+            assert!(jit.0.iter().all(|r| r.is_ok()), "{name}: {:?}", jit.0);
+        }
+    }
+}

@@ -1,0 +1,135 @@
+// Programs for crates/jit/tests/map_direct.rs: map helper calls the JIT turns into direct
+// calls (lookup, update, delete on hash, per-CPU hash, LRU hash, array, per-CPU array and
+// LPM maps; ring buffer reserve, submit and discard), and a submit with bad flags, which
+// must trap as in the interpreter.
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#define MAP(name, t, k, v, n)                                                  \
+	struct {                                                               \
+		__uint(type, t);                                               \
+		__uint(max_entries, n);                                        \
+		__type(key, k);                                                \
+		__type(value, v);                                              \
+	} name SEC(".maps")
+
+MAP(hash, BPF_MAP_TYPE_HASH, __u32, __u64, 8);
+MAP(pcpu, BPF_MAP_TYPE_PERCPU_HASH, __u32, __u64, 8);
+MAP(lru, BPF_MAP_TYPE_LRU_HASH, __u32, __u64, 4);
+MAP(arr, BPF_MAP_TYPE_ARRAY, __u32, __u64, 8);
+MAP(parr, BPF_MAP_TYPE_PERCPU_ARRAY, __u32, __u64, 8);
+
+struct lpm_key {
+	__u32 prefixlen;
+	__u8 addr[4];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 16);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct lpm_key);
+	__type(value, __u64);
+} lpm SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} ring SEC(".maps");
+
+static __always_inline __u64 churn(void *map, __u32 n, __u64 salt)
+{
+	__u64 sum = 0;
+	for (__u32 i = 0; i < n; i++) {
+		__u32 k = i % 6;
+		__u64 v = i * salt + 1;
+		long r = bpf_map_update_elem(map, &k, &v, i & 1 ? BPF_NOEXIST : BPF_ANY);
+		sum = sum * 31 + (__u64)r;
+		__u64 *p = bpf_map_lookup_elem(map, &k);
+		if (p) {
+			sum = sum * 31 + *p;
+			*p += 1;
+		}
+		if (i % 5 == 4) {
+			r = bpf_map_delete_elem(map, &k);
+			sum = sum * 31 + (__u64)r;
+		}
+	}
+	return sum;
+}
+
+SEC("xdp")
+int elements(struct xdp_md *ctx)
+{
+	__u64 sum = churn(&hash, 20, 3);
+	sum = sum * 7 + churn(&pcpu, 20, 5);
+	sum = sum * 7 + churn(&lru, 20, 7);
+	sum = sum * 7 + churn(&arr, 20, 11);
+	sum = sum * 7 + churn(&parr, 20, 13);
+	/* Out of range and flags the kernel refuses. */
+	__u32 k = 100;
+	__u64 v = 1;
+	sum = sum * 7 + (__u64)bpf_map_update_elem(&arr, &k, &v, BPF_ANY);
+	sum = sum * 7 + (__u64)bpf_map_update_elem(&hash, &k, &v, 42);
+	sum = sum * 7 + (__u64)bpf_map_update_elem(&hash, &k, &v, BPF_EXIST);
+	sum = sum * 7 + (bpf_map_lookup_elem(&arr, &k) != 0);
+	return (int)(sum ^ (sum >> 32));
+}
+
+SEC("xdp")
+int prefixes(struct xdp_md *ctx)
+{
+	__u64 sum = 0;
+	for (__u32 i = 0; i < 12; i++) {
+		struct lpm_key key = { 8 + (i % 4) * 8, { 10, i & 3, i & 1, 0 } };
+		__u64 v = i;
+		sum = sum * 31 + (__u64)bpf_map_update_elem(&lpm, &key, &v, BPF_ANY);
+		key.prefixlen = 32;
+		key.addr[3] = i;
+		__u64 *p = bpf_map_lookup_elem(&lpm, &key);
+		sum = sum * 31 + (p ? *p + 1 : 0);
+		if (i == 9) {
+			key.prefixlen = 16;
+			key.addr[1] = 1;
+			sum = sum * 31 + (__u64)bpf_map_delete_elem(&lpm, &key);
+		}
+	}
+	return (int)(sum ^ (sum >> 32));
+}
+
+SEC("xdp")
+int records(struct xdp_md *ctx)
+{
+	int n = 0;
+	for (__u32 i = 0; i < 10; i++) {
+		__u64 *rec = bpf_ringbuf_reserve(&ring, sizeof(__u64), 0);
+		if (!rec)
+			continue;
+		*rec = i;
+		if (i % 3 == 2)
+			bpf_ringbuf_discard(rec, 0);
+		else
+			bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
+		n++;
+	}
+	/* Bad reserve flags: NULL. */
+	__u64 *bad = bpf_ringbuf_reserve(&ring, 8, 1);
+	if (bad) {
+		bpf_ringbuf_discard(bad, 0);
+		n += 100;
+	}
+	return n;
+}
+
+SEC("xdp")
+int bad_submit(struct xdp_md *ctx)
+{
+	__u64 *rec = bpf_ringbuf_reserve(&ring, sizeof(__u64), 0);
+	if (!rec)
+		return 1;
+	*rec = 7;
+	bpf_ringbuf_submit(rec, 4);
+	return 2;
+}
+
+char LICENSE[] SEC("license") = "GPL";
