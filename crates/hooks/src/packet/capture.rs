@@ -313,15 +313,37 @@ impl<R: Read> CaptureReader<R> {
     /// # Errors
     /// As [`next_packet`](Self::next_packet); `packet` is unspecified then.
     pub fn next_packet_into(&mut self, packet: &mut Packet) -> Result<bool, CaptureError> {
+        Ok(self.next_packet_to(packet, |_| None)?.is_some())
+    }
+
+    /// The next packet's record into `packet` and its bytes into the buffer `dst` gives
+    /// for the captured length, or into `packet.data` when it gives none or a buffer of
+    /// another length (`packet.data` is left empty otherwise). Gives the captured length, `None` at
+    /// the end of the file. Classic pcap copies the bytes once, from the file to the
+    /// buffer; pcapng reads its block first.
+    ///
+    /// # Errors
+    /// As [`next_packet`](Self::next_packet); `packet` and the buffer are unspecified then.
+    #[inline]
+    pub fn next_packet_to<'b>(
+        &mut self,
+        packet: &mut Packet,
+        dst: impl FnOnce(usize) -> Option<&'b mut [u8]>,
+    ) -> Result<Option<usize>, CaptureError> {
         match self {
-            CaptureReader::Pcap(r) => r.next_packet_into(packet),
-            CaptureReader::Pcapng(r) => Ok(match r.next_packet()? {
-                Some(p) => {
-                    *packet = p;
-                    true
+            CaptureReader::Pcap(r) => r.next_packet_to(packet, dst),
+            CaptureReader::Pcapng(r) => {
+                let Some(p) = r.next_packet()? else {
+                    return Ok(None);
+                };
+                *packet = p;
+                let caplen = packet.data.len();
+                if let Some(buf) = dst(caplen).filter(|b| b.len() == caplen) {
+                    buf.copy_from_slice(&packet.data);
+                    packet.data.clear();
                 }
-                None => false,
-            }),
+                Ok(Some(caplen))
+            }
         }
     }
 }

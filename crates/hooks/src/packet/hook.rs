@@ -301,6 +301,12 @@ fn run_xdp(runner: &Runner, frame: &mut XdpFrame, data: &[u8]) -> Result<XdpRun,
         unsafe { frame.set_map_regions(&prepared.map_regions()) };
     }
     frame.load(data)?;
+    run_loaded(runner, frame)
+}
+
+/// Run the packet loaded in `frame` through the XDP program of `runner`.
+#[inline]
+fn run_loaded(runner: &Runner, frame: &mut XdpFrame) -> Result<XdpRun, TestRunError> {
     match runner {
         Runner::Interp(p) => frame.run(|r1, memory| p.run_in(&[r1], memory)),
         Runner::Jit(j) => frame.run(|r1, memory| j.run_in(&[r1], memory)),
@@ -540,19 +546,39 @@ impl PacketHook {
         let mut summary = Summary::default();
         let mut counts = XdpCounts::default();
         let mut packet = empty_packet();
+        let prepared = self.runner.prepared();
         let result = loop {
-            match reader.next_packet_into(&mut packet) {
-                Ok(true) => {}
-                Ok(false) => break Ok(()),
-                Err(e) => break Err(e.into()),
+            if prepared.map_count() != xdp.map_region_count() {
+                // SAFETY: the prepared program holds the instance's maps, whose storage
+                // lives as long as they do, for at least as long as the hook and its frame.
+                unsafe { xdp.set_map_regions(&prepared.map_regions()) };
             }
+            // The record's bytes go straight into the frame, unless the kernel would not
+            // run the packet (then into `packet.data`, and `loaded` says why).
+            let mut loaded = Ok(());
+            let next = reader.next_packet_to(&mut packet, |n| match xdp.prepare(n) {
+                Ok(buf) => Some(buf),
+                Err(e) => {
+                    loaded = Err(e);
+                    None
+                }
+            });
+            let caplen = match next {
+                Ok(Some(n)) => n,
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e.into()),
+            };
             if let Err(e) = check_link_type(&packet) {
                 break Err(e);
             }
             self.next_index += 1;
             summary.packets += 1;
-            summary.bytes_in += packet.data.len() as u64;
-            let run = match run_xdp(&self.runner, xdp, &packet.data) {
+            summary.bytes_in += caplen as u64;
+            if loaded.is_err() {
+                counts.not_run += 1;
+                continue;
+            }
+            let run = match run_loaded(&self.runner, xdp) {
                 Ok(run) => run,
                 Err(TestRunError::Trap(_)) => {
                     counts.traps += 1;
@@ -568,7 +594,7 @@ impl PacketHook {
             if matches!(Verdict::Xdp(action).fate(), Fate::Pass | Fate::Transmit) {
                 if let Some(w) = writer.as_deref_mut() {
                     let data = xdp.bytes(run.data);
-                    if let Err(e) = write_out(w, &packet, data) {
+                    if let Err(e) = write_out(w, &packet, caplen, data) {
                         break Err(e);
                     }
                     summary.written += 1;
@@ -631,7 +657,7 @@ impl PacketHook {
             }
             if matches!(result.verdict.fate(), Fate::Pass | Fate::Transmit) {
                 if let Some(w) = writer.as_deref_mut() {
-                    write_out(w, &packet, &result.data)?;
+                    write_out(w, &packet, packet.data.len(), &result.data)?;
                     summary.written += 1;
                     summary.bytes_out += result.data.len() as u64;
                 }
@@ -670,15 +696,17 @@ fn check_link_type(packet: &Packet) -> Result<(), HookError> {
     })
 }
 
-/// Write `data`, the packet as the program left `packet`, with the record's timestamp.
+/// Write `data`, the packet as the program left `packet` (captured `caplen` bytes long),
+/// with the record's timestamp.
 fn write_out<W: Write>(
     w: &mut CaptureWriter<W>,
     packet: &Packet,
+    caplen: usize,
     data: &[u8],
 ) -> Result<(), HookError> {
     // The wire length grows or shrinks with the program's changes; a packet captured short
     // stays short by as much.
-    let missing = packet.orig_len.saturating_sub(packet.data.len() as u32);
+    let missing = packet.orig_len.saturating_sub(caplen as u32);
     let orig = (data.len() as u32).saturating_add(missing);
     w.write(
         packet.timestamp,

@@ -157,6 +157,23 @@ impl<R: Read> PcapReader<R> {
     /// # Errors
     /// As [`next_packet`](Self::next_packet); `packet` is unspecified then.
     pub fn next_packet_into(&mut self, packet: &mut Packet) -> Result<bool, CaptureError> {
+        Ok(self.next_packet_to(packet, |_| None)?.is_some())
+    }
+
+    /// The next packet's record into `packet` and its bytes into the buffer `dst` gives
+    /// for the captured length, or into `packet.data` when `dst` gives none or a buffer of
+    /// another length (then `packet.data` is left empty otherwise):
+    /// the packet's bytes are copied once, from the file to where they are used. Gives the
+    /// captured length, `None` at the end of the file.
+    ///
+    /// # Errors
+    /// As [`next_packet`](Self::next_packet); `packet` and the buffer are unspecified then.
+    #[inline]
+    pub fn next_packet_to<'b>(
+        &mut self,
+        packet: &mut Packet,
+        dst: impl FnOnce(usize) -> Option<&'b mut [u8]>,
+    ) -> Result<Option<usize>, CaptureError> {
         let record = self.record;
         let start = self.src.offset;
         let mut h = [0u8; RECORD_HEADER_LEN];
@@ -164,7 +181,7 @@ impl<R: Read> PcapReader<R> {
             .src
             .read_or_end(&mut h, "record header", Some(record), start)?
         {
-            return Ok(false);
+            return Ok(None);
         }
         let be = self.big_endian;
         let u32_at = |o: usize| {
@@ -198,7 +215,10 @@ impl<R: Read> PcapReader<R> {
             frac * 1000
         };
         let caplen = caplen as usize;
-        if caplen <= REUSE_MAX || caplen <= packet.data.capacity() {
+        if let Some(buf) = dst(caplen).filter(|b| b.len() == caplen) {
+            packet.data.clear();
+            self.src.read_all(buf, "packet data", Some(record), start)?;
+        } else if caplen <= REUSE_MAX || caplen <= packet.data.capacity() {
             // Bounded: at most REUSE_MAX bytes, or no more than the buffer already holds.
             packet.data.resize(caplen, 0);
             self.src
@@ -218,7 +238,7 @@ impl<R: Read> PcapReader<R> {
         packet.link_type = self.link_type;
         packet.record = record;
         packet.offset = start;
-        Ok(true)
+        Ok(Some(caplen))
     }
 }
 

@@ -201,7 +201,18 @@ impl XdpFrame {
     /// [`TestRunError::Unsupported`] for one longer than [`MAX_PACKET`] (multi-buffer XDP).
     #[inline]
     pub fn load(&mut self, packet: &[u8]) -> Result<(), TestRunError> {
-        let n = packet.len();
+        self.prepare(packet.len())?.copy_from_slice(packet);
+        Ok(())
+    }
+
+    /// Make room for a packet of `n` bytes for the next run and give the bytes to fill
+    /// (for example straight from a capture file), checked as [`XdpFrame::load`] checks.
+    /// The bytes are unspecified until the caller has filled them.
+    ///
+    /// # Errors
+    /// As [`XdpFrame::load`].
+    #[inline]
+    pub fn prepare(&mut self, n: usize) -> Result<&mut [u8], TestRunError> {
         if n < ETH_HLEN {
             return Err(TestRunError::Invalid {
                 errno: EINVAL,
@@ -220,7 +231,6 @@ impl XdpFrame {
         } else if n < self.len {
             self.frame[HEADROOM + n..HEADROOM + self.len].fill(0);
         }
-        self.frame[HEADROOM..HEADROOM + n].copy_from_slice(packet);
         self.len = n;
         self.dirty = self.wild;
         // The writable part of the context, field by field (the `xdp_md` image before it
@@ -232,7 +242,7 @@ impl XdpFrame {
         put_u64(c, xdp::RT_DATA_META, base + HEADROOM as u64);
         put_u64(c, xdp::RT_HARD_START, base);
         put_u64(c, xdp::RT_FRAME_SZ, xdp::PAGE_SIZE as u64);
-        Ok(())
+        Ok(&mut self.frame[HEADROOM..HEADROOM + n])
     }
 
     /// Run the loaded packet: `run` gets r1 (the context's address) and the memory map
