@@ -120,6 +120,8 @@ pub struct Proto {
     pub allowed: Allowed,
     /// Whether the call may move packet data (invalidates packet pointers).
     pub changes_pkt: bool,
+    /// Whether packet pointers may be passed to it (the kernel's `pkt_access`).
+    pub pkt_access: bool,
 }
 
 use Arg::*;
@@ -132,6 +134,7 @@ const fn p(id: i32, name: &'static str, args: [Arg; 5], ret: Ret, allowed: Allow
         ret,
         allowed,
         changes_pkt: false,
+        pkt_access: false,
     }
 }
 
@@ -140,32 +143,38 @@ const fn pkt(mut proto: Proto) -> Proto {
     proto
 }
 
+/// A helper that accepts packet pointers for its memory arguments.
+const fn pa(mut proto: Proto) -> Proto {
+    proto.pkt_access = true;
+    proto
+}
+
 const D: Arg = DontCare;
 const A: Arg = Anything;
 
 /// Every known prototype.
 pub static PROTOS: &[Proto] = &[
-    p(
+    pa(p(
         1,
         "map_lookup_elem",
         [ConstMapPtr, MapKey, D, D, D],
         Ret::MapValueOrNull,
         Allowed::All,
-    ),
-    p(
+    )),
+    pa(p(
         2,
         "map_update_elem",
         [ConstMapPtr, MapKey, MapValue, A, D],
         Ret::Integer,
         Allowed::All,
-    ),
-    p(
+    )),
+    pa(p(
         3,
         "map_delete_elem",
         [ConstMapPtr, MapKey, D, D, D],
         Ret::Integer,
         Allowed::All,
-    ),
+    )),
     p(
         4,
         "probe_read",
@@ -210,13 +219,13 @@ pub static PROTOS: &[Proto] = &[
         Ret::Integer,
         Allowed::Tc,
     )),
-    p(
+    pkt(p(
         12,
         "tail_call",
         [Ctx, ConstMapPtr, A, D, D],
         Ret::Void,
         Allowed::All,
-    ),
+    )),
     p(
         14,
         "get_current_pid_tgid",
@@ -259,13 +268,13 @@ pub static PROTOS: &[Proto] = &[
         Ret::Integer,
         Allowed::Skb,
     ),
-    p(
+    pa(p(
         28,
         "csum_diff",
         [MemOrNull, ConstSizeOrZero, MemOrNull, ConstSizeOrZero, A],
         Ret::Integer,
         Allowed::XdpTc,
-    ),
+    )),
     p(
         13,
         "clone_redirect",
@@ -591,27 +600,27 @@ pub static PROTOS: &[Proto] = &[
         Ret::Integer,
         Allowed::Xdp,
     )),
-    p(
+    pa(p(
         87,
         "map_push_elem",
         [ConstMapPtr, MapValue, A, D, D],
         Ret::Integer,
         Allowed::All,
-    ),
-    p(
+    )),
+    pa(p(
         88,
         "map_pop_elem",
         [ConstMapPtr, UninitMapValue, D, D, D],
         Ret::Integer,
         Allowed::All,
-    ),
-    p(
+    )),
+    pa(p(
         89,
         "map_peek_elem",
         [ConstMapPtr, UninitMapValue, D, D, D],
         Ret::Integer,
         Allowed::All,
-    ),
+    )),
     p(
         112,
         "probe_read_user",
@@ -742,27 +751,27 @@ pub static PROTOS: &[Proto] = &[
         Allowed::All,
     ),
     p(208, "ktime_get_tai_ns", [D; 5], Ret::Integer, Allowed::All),
-    p(
+    pa(p(
         84,
         "sk_lookup_tcp",
         [Ctx, Mem, ConstSize, A, A],
         Ret::AcquiredSockOrNull { common: false },
         Allowed::Ids(SK_LOOKUP_TYPES),
-    ),
-    p(
+    )),
+    pa(p(
         85,
         "sk_lookup_udp",
         [Ctx, Mem, ConstSize, A, A],
         Ret::AcquiredSockOrNull { common: false },
         Allowed::Ids(SK_LOOKUP_TYPES),
-    ),
-    p(
+    )),
+    pa(p(
         99,
         "skc_lookup_tcp",
         [Ctx, Mem, ConstSize, A, A],
         Ret::AcquiredSockOrNull { common: true },
         Allowed::Ids(SK_LOOKUP_TYPES),
-    ),
+    )),
     p(
         86,
         "sk_release",

@@ -79,8 +79,38 @@ pub mod map_type {
     pub const CGROUP_ARRAY: u32 = 8;
     /// `BPF_MAP_TYPE_LRU_HASH`
     pub const LRU_HASH: u32 = 9;
+    /// `BPF_MAP_TYPE_ARRAY_OF_MAPS`
+    pub const ARRAY_OF_MAPS: u32 = 12;
+    /// `BPF_MAP_TYPE_HASH_OF_MAPS`
+    pub const HASH_OF_MAPS: u32 = 13;
     /// `BPF_MAP_TYPE_DEVMAP`
     pub const DEVMAP: u32 = 14;
+    /// `BPF_MAP_TYPE_SOCKMAP`
+    pub const SOCKMAP: u32 = 15;
+    /// `BPF_MAP_TYPE_CPUMAP`
+    pub const CPUMAP: u32 = 16;
+    /// `BPF_MAP_TYPE_XSKMAP`
+    pub const XSKMAP: u32 = 17;
+    /// `BPF_MAP_TYPE_SOCKHASH`
+    pub const SOCKHASH: u32 = 18;
+    /// `BPF_MAP_TYPE_CGROUP_STORAGE`
+    pub const CGROUP_STORAGE: u32 = 19;
+    /// `BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE`
+    pub const PERCPU_CGROUP_STORAGE: u32 = 21;
+    /// `BPF_MAP_TYPE_SK_STORAGE`
+    pub const SK_STORAGE: u32 = 24;
+    /// `BPF_MAP_TYPE_DEVMAP_HASH`
+    pub const DEVMAP_HASH: u32 = 25;
+    /// `BPF_MAP_TYPE_INODE_STORAGE`
+    pub const INODE_STORAGE: u32 = 28;
+    /// `BPF_MAP_TYPE_TASK_STORAGE`
+    pub const TASK_STORAGE: u32 = 29;
+    /// `BPF_MAP_TYPE_BLOOM_FILTER`
+    pub const BLOOM_FILTER: u32 = 30;
+    /// `BPF_MAP_TYPE_USER_RINGBUF`
+    pub const USER_RINGBUF: u32 = 31;
+    /// `BPF_MAP_TYPE_CGRP_STORAGE`
+    pub const CGRP_STORAGE: u32 = 32;
     /// `BPF_MAP_TYPE_QUEUE`
     pub const QUEUE: u32 = 22;
     /// `BPF_MAP_TYPE_STACK`

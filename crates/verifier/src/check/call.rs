@@ -254,6 +254,11 @@ impl Verifier<'_> {
                     &[r],
                 )
             };
+            // Packet memory only for the helpers made for it (the kernel checks it after the
+            // access itself).
+            let pkt_arg = matches!(v.ty, RegType::Packet | RegType::PacketMeta)
+                && !matches!(arg, Arg::DontCare | Arg::Anything)
+                && !proto.pkt_access;
             match arg {
                 Arg::DontCare | Arg::Anything => {}
                 Arg::ConstMapPtr => {
@@ -269,14 +274,35 @@ impl Verifier<'_> {
                         33 | 37 => mt == map_type::CGROUP_ARRAY,
                         87..=89 => mt == map_type::QUEUE || mt == map_type::STACK,
                         27 => mt == map_type::STACK_TRACE,
-                        1..=3 => !matches!(
-                            mt,
-                            map_type::RINGBUF
-                                | map_type::PROG_ARRAY
-                                | map_type::PERF_EVENT_ARRAY
-                                | map_type::STACK_TRACE
-                                | map_type::CGROUP_ARRAY
-                        ),
+                        // The maps programs reach only through their own helpers
+                        // (`check_map_func_compatibility`).
+                        1..=3 => {
+                            !matches!(
+                                mt,
+                                map_type::RINGBUF
+                                    | map_type::PROG_ARRAY
+                                    | map_type::PERF_EVENT_ARRAY
+                                    | map_type::STACK_TRACE
+                                    | map_type::CGROUP_ARRAY
+                                    | map_type::CPUMAP
+                                    | map_type::CGROUP_STORAGE
+                                    | map_type::PERCPU_CGROUP_STORAGE
+                                    | map_type::SK_STORAGE
+                                    | map_type::INODE_STORAGE
+                                    | map_type::TASK_STORAGE
+                                    | map_type::BLOOM_FILTER
+                                    | map_type::USER_RINGBUF
+                                    | map_type::CGRP_STORAGE
+                            ) && (proto.id == 1
+                                || !matches!(
+                                    mt,
+                                    map_type::ARRAY_OF_MAPS
+                                        | map_type::HASH_OF_MAPS
+                                        | map_type::DEVMAP
+                                        | map_type::DEVMAP_HASH
+                                        | map_type::XSKMAP
+                                ))
+                        }
                         _ => true,
                     };
                     if !ok {
@@ -419,6 +445,13 @@ impl Verifier<'_> {
                     }
                 }
             }
+            if pkt_arg {
+                return Err(self.error(
+                    st,
+                    "helper access to the packet is not allowed".into(),
+                    &[r],
+                ));
+            }
         }
         if let Some(rid) = released {
             if rid == 0 || !st.refs.iter().any(|x| x.id == rid) {
@@ -481,6 +514,26 @@ impl Verifier<'_> {
             }
             Ret::Integer => RegState::unknown(),
             Ret::Void => RegState::not_init(),
+            // A socket map gives the socket, an acquired reference (`is_acquire_function`).
+            Ret::MapValueOrNull
+                if map.is_some_and(|m| {
+                    matches!(
+                        self.input.maps[m as usize].map_type,
+                        map_type::SOCKMAP | map_type::SOCKHASH
+                    )
+                }) =>
+            {
+                let id = self.new_id();
+                st.refs.push(RefInfo {
+                    id,
+                    insn: self.slot(),
+                });
+                RegState {
+                    id,
+                    ref_id: id,
+                    ..RegState::pointer(RegType::SockOrNull)
+                }
+            }
             Ret::MapValueOrNull => {
                 let id = self.new_id();
                 RegState {

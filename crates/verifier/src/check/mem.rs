@@ -299,7 +299,13 @@ impl Verifier<'_> {
                 })
             }
             RegType::Packet | RegType::PacketMeta => {
-                if kind == Access::Write && self.input.prog_type == ProgType::SocketFilter {
+                // `may_access_direct_pkt_data`: the types that may write their packet.
+                let writable = matches!(self.input.prog_type, ProgType::Raw { .. })
+                    || matches!(
+                        self.input.prog_type.kernel_id(),
+                        3 | 4 | 6 | 12 | 14 | 16 | 25
+                    );
+                if kind == Access::Write && !writable {
                     return Err(self.error(st, "cannot write into packet".to_string(), &[r]));
                 }
                 if reg.var.full.smin < 0 {
@@ -466,6 +472,27 @@ impl Verifier<'_> {
     ) -> Result<Option<RegState>, VerifierError> {
         let rn = r.num();
         let frame = reg.frame as usize;
+        if frame >= st.frames.len() {
+            // Unreachable while stack pointers never outlive their frame (see below); a
+            // rejection rather than a panic if one ever did.
+            return Err(self.error(
+                st,
+                format!("R{rn} points to the stack of a frame that returned"),
+                &[r],
+            ));
+        }
+        // `check_stack_write_fixed_off`: a stack pointer spilled into another frame than the
+        // current one could outlive the frame it points to.
+        if kind == Access::Write
+            && frame + 1 != st.frames.len()
+            && value.is_some_and(|v| v.ty == RegType::Stack)
+        {
+            return Err(self.error(
+                st,
+                "cannot spill pointers to stack into stack frame of the caller".into(),
+                &[r],
+            ));
+        }
         let dir = if kind == Access::Read {
             "read from"
         } else {

@@ -107,19 +107,14 @@ CASE("xdp", __success, reference_from_callee_released_by_caller,
 CASE("xdp", __failure __msg("Unreleased reference"), reference_from_callee_leaked,
      "call reserve_in_sub; r0 = 0; exit;")
 SUB(leak_own_stack_into_arg, "*(u64 *)(r10 - 8) = 0; r2 = r10; r2 += -8; *(u64 *)(r1 + 0) = r2; r0 = 0; exit;")
-CASE("xdp", __failure __msg("cannot spill pointers to stack into stack frame of the caller")
-     __userbpf_differs("the callee's stack pointer is stored in the caller's frame; after the return, the load "
-                       "through it indexes a frame that no longer exists and the verifier panics (check/mem.rs)"),
+CASE("xdp", __failure __msg("cannot spill pointers to stack into stack frame of the caller"),
      callee_stack_pointer_left_in_caller_frame,
      "r1 = r10; r1 += -8; call leak_own_stack_into_arg; r1 = *(u64 *)(r10 - 8); r0 = *(u64 *)(r1 + 0); exit;")
 SUB(store_caller_pointer_in_caller_frame, "r2 = r1; r2 += 8; *(u64 *)(r1 + 0) = r2; r0 = 0; exit;")
-CASE("xdp", __failure __msg("cannot spill pointers to stack into stack frame of the caller")
-     __userbpf_differs("the kernel refuses any stack pointer spilled into a caller's frame; we accept it (safe here: it "
-                       "points into the caller's own frame)"),
+CASE("xdp", __failure __msg("cannot spill pointers to stack into stack frame of the caller"),
      callee_stores_caller_pointer_in_caller_frame,
      "r1 = r10; r1 += -16; call store_caller_pointer_in_caller_frame; r1 = *(u64 *)(r10 - 16); *(u64 *)(r1 + 0) = 1; r0 = 0; exit;")
-CASE("xdp", __failure __msg("cannot spill pointers to stack into stack frame of the caller")
-     __userbpf_differs("storing the callee's stack pointer into the caller's frame is accepted; the pointer dangles after the return"),
+CASE("xdp", __failure __msg("cannot spill pointers to stack into stack frame of the caller"),
      callee_stack_pointer_stored_unused,
      "r1 = r10; r1 += -8; call leak_own_stack_into_arg; r0 = 0; exit;")
 SUB(spill_arg_in_own_frame, "*(u64 *)(r10 - 8) = r1; r2 = *(u64 *)(r10 - 8); *(u64 *)(r2 + 0) = 5; r0 = 0; exit;")

@@ -1,0 +1,180 @@
+//! Kernel rules found through the kernel's own selftests: packet memory only for the
+//! helpers made for it (`pkt_access`), packet writes only for the program types that may
+//! write their packet, tail calls invalidate packet pointers, the maps a helper may take
+//! (`check_map_func_compatibility`), socket-map lookups give acquired sockets, and stack
+//! pointers never spilled into a caller's frame. Cases without maps are also loaded into the
+//! running kernel when bpf() is available and must get the same verdict.
+
+mod common;
+
+use common::{kernel, run};
+use userbpf_verifier::{map_type, MapInfo, Options, ProgType};
+
+const TC: ProgType = ProgType::SchedCls;
+const XDP: ProgType = ProgType::Xdp;
+const CG_SKB: ProgType = ProgType::Other(8);
+
+/// r2 = data, r3 = data_end, 8 bytes checked (exit otherwise).
+const PKT: &str = "r2 = *(u32 *)(r1 + 76)\nr3 = *(u32 *)(r1 + 80)\nr4 = r2\nr4 += 8\n\
+                   if r4 <= r3 goto +2\nr0 = 0\nexit\n";
+const XDP_PKT: &str = "r2 = *(u32 *)(r1 + 0)\nr3 = *(u32 *)(r1 + 4)\nr4 = r2\nr4 += 8\n\
+                       if r4 <= r3 goto +2\nr0 = 0\nexit\n";
+
+fn map(map_type: u32, key_size: u32, value_size: u32) -> MapInfo {
+    MapInfo {
+        map_type,
+        key_size,
+        value_size,
+        max_entries: 4,
+        flags: 0,
+        fd: Some(1),
+        inner_map: None,
+        frozen: None,
+    }
+}
+
+/// Our verdict (`Ok` or the message) and, without maps, the kernel's must match `expect`.
+fn check(code: &str, pt: ProgType, maps: &[MapInfo], expect: Option<&str>) {
+    let ours = run(code, pt, maps, Options::default()).map_err(|e| e.message);
+    match (&ours, expect) {
+        (Ok(_), None) => {}
+        (Err(m), Some(e)) if m.contains(e) => {}
+        _ => panic!("expected {expect:?}, got {ours:?}\n{code}"),
+    }
+    if maps.is_empty() {
+        if let Some(k) = kernel(code, pt) {
+            assert_eq!(k.is_ok(), expect.is_none(), "kernel: {k:?}\n{code}");
+        }
+    }
+}
+
+#[test]
+fn packet_memory_for_pkt_access_helpers_only() {
+    // bpf_csum_diff may read the packet.
+    check(
+        &format!("{XDP_PKT}r1 = r2\nr2 = 8\nr3 = 0\nr4 = 0\nr5 = 0\ncall 28\nr0 = 0\nexit"),
+        XDP,
+        &[],
+        None,
+    );
+    // bpf_probe_read_kernel may not write into it, nor bpf_skb_load_bytes.
+    check(
+        &format!("{XDP_PKT}r1 = r2\nr2 = 8\nr3 = 0\ncall 113\nr0 = 0\nexit"),
+        XDP,
+        &[],
+        Some("helper access to the packet is not allowed"),
+    );
+    check(
+        &format!("{PKT}r3 = r2\nr2 = 0\nr4 = 4\ncall 26\nr0 = 0\nexit"),
+        TC,
+        &[],
+        Some("helper access to the packet is not allowed"),
+    );
+    // Out of the checked range, the access itself is reported first.
+    check(
+        &format!("{XDP_PKT}r1 = r2\nr2 = 16\nr3 = 0\ncall 113\nr0 = 0\nexit"),
+        XDP,
+        &[],
+        Some("invalid access to packet"),
+    );
+}
+
+#[test]
+fn packet_writes_by_program_type() {
+    let write = format!("{PKT}r0 = 1\n*(u8 *)(r2 + 0) = r0\nr0 = 1\nexit");
+    check(&write, TC, &[], None);
+    check(&write, CG_SKB, &[], Some("cannot write into packet"));
+    check(
+        &format!("{PKT}r0 = *(u8 *)(r2 + 0)\nr0 = 1\nexit"),
+        CG_SKB,
+        &[],
+        None,
+    );
+}
+
+#[test]
+fn tail_calls_invalidate_packet_pointers() {
+    let maps = [map(map_type::PROG_ARRAY, 4, 4)];
+    let code = format!(
+        "r6 = r1\n{PKT}r7 = r2\nr1 = r6\nld_pseudo r2, 1, 1\nr3 = 0\ncall 12\n\
+         r0 = *(u8 *)(r7 + 0)\nr0 = 0\nexit"
+    );
+    check(&code, TC, &maps, Some("R7 invalid mem access 'scalar'"));
+}
+
+#[test]
+fn maps_reached_through_their_own_helpers() {
+    let lookup = "r1 = 0\n*(u64 *)(r10 - 8) = r1\nr2 = r10\nr2 += -8\nld_pseudo r1, 1, 1\n\
+                  call 1\nr0 = 0\nexit";
+    for (mt, n) in [
+        (map_type::SK_STORAGE, 24),
+        (map_type::CPUMAP, 16),
+        (map_type::CGROUP_STORAGE, 19),
+    ] {
+        check(
+            lookup,
+            TC,
+            &[map(mt, 4, 8)],
+            Some(&format!(
+                "cannot pass map_type {n} into func bpf_map_lookup_elem#1"
+            )),
+        );
+    }
+    // Maps of maps and device maps: lookups only.
+    let update = "r1 = 0\n*(u64 *)(r10 - 8) = r1\nr2 = r10\nr2 += -8\nr3 = r10\nr3 += -8\n\
+                  ld_pseudo r1, 1, 1\nr4 = 0\ncall 2\nr0 = 0\nexit";
+    check(lookup, XDP, &[map(map_type::DEVMAP, 4, 4)], None);
+    check(
+        update,
+        XDP,
+        &[map(map_type::DEVMAP, 4, 4)],
+        Some("cannot pass map_type 14 into func bpf_map_update_elem#2"),
+    );
+}
+
+#[test]
+fn socket_map_lookups_acquire_the_socket() {
+    let maps = [map(map_type::SOCKMAP, 4, 4)];
+    let lookup = "r1 = 0\n*(u64 *)(r10 - 8) = r1\nr2 = r10\nr2 += -8\nld_pseudo r1, 1, 1\ncall 1\n";
+    let sk_skb = ProgType::Other(14);
+    check(
+        &format!("{lookup}r0 = 0\nexit"),
+        sk_skb,
+        &maps,
+        Some("Unreleased reference"),
+    );
+    check(
+        &format!(
+            "{lookup}if r0 == 0 goto +3\nr1 = r0\nr0 = *(u32 *)(r0 + 8)\ncall 86\nr0 = 0\nexit"
+        ),
+        sk_skb,
+        &maps,
+        None,
+    );
+}
+
+#[test]
+fn stack_pointers_stay_in_their_frame() {
+    // The callee stores a pointer to its own stack, or to the caller's, in the caller's frame.
+    for callee in [
+        "r2 = r10\nr2 += -8\n*(u64 *)(r1 + 0) = r2\nr0 = 0\nexit",
+        "r2 = r1\n*(u64 *)(r1 + 0) = r2\nr0 = 0\nexit",
+    ] {
+        let code = format!(
+            "r1 = r10\nr1 += -8\ncall f\nr1 = *(u64 *)(r10 - 8)\nr0 = 0\nexit\nf:\n{callee}"
+        );
+        check(
+            &code,
+            XDP,
+            &[],
+            Some("cannot spill pointers to stack into stack frame of the caller"),
+        );
+    }
+    // A scalar stored there is fine.
+    check(
+        "r1 = r10\nr1 += -8\ncall f\nr0 = *(u64 *)(r10 - 8)\nr0 = 0\nexit\nf:\nr2 = 7\n*(u64 *)(r1 + 0) = r2\nr0 = 0\nexit",
+        XDP,
+        &[],
+        None,
+    );
+}
