@@ -24,6 +24,8 @@ pub enum FieldKind {
     PacketMeta,
     /// The packet's socket or NULL (`__sk_buff.sk`, `PTR_TO_SOCK_COMMON_OR_NULL`).
     SockCommonOrNull,
+    /// The message's socket (`sk_msg_md.sk`, `PTR_TO_SOCKET`).
+    Sock,
 }
 
 /// One allowed context access.
@@ -87,7 +89,10 @@ const SK_BUFF: [(&str, u32, u32); 34] = [
 pub fn ctx_size(pt: ProgType) -> u32 {
     match pt {
         ProgType::Xdp => 24,
-        ProgType::SocketFilter | ProgType::SchedCls | ProgType::Other(CGROUP_SKB) => 192,
+        ProgType::SocketFilter
+        | ProgType::SchedCls
+        | ProgType::Other(CGROUP_SKB | LWT_IN | LWT_OUT | LWT_XMIT | LWT_SEG6LOCAL | SK_SKB) => 192,
+        ProgType::Other(SK_MSG) => SK_MSG_MD_SIZE,
         ProgType::Raw { size } => size,
         ProgType::Other(KPROBE) => PT_REGS_SIZE,
         ProgType::Other(TRACEPOINT) => PERF_MAX_TRACE_SIZE,
@@ -348,6 +353,11 @@ pub fn check_access_attach(
         }
         ProgType::SocketFilter | ProgType::SchedCls => skb_access(pt, off, size, write),
         ProgType::Other(CGROUP_SKB) => cg_skb_access(off, size, write),
+        ProgType::Other(LWT_IN | LWT_OUT | LWT_XMIT | LWT_SEG6LOCAL) => {
+            lwt_access(off, size, write)
+        }
+        ProgType::Other(SK_MSG) => sk_msg_access(off, size, write),
+        ProgType::Other(SK_SKB) => sk_skb_access(off, size, write),
         ProgType::Other(
             id @ (KPROBE | TRACEPOINT | PERF_EVENT | RAW_TRACEPOINT | RAW_TRACEPOINT_WRITABLE),
         ) => tracing_access(id, off, size, write),
@@ -370,6 +380,79 @@ fn cg_skb_access(off: u32, size: u32, write: bool) -> Option<CtxAccess> {
         return None;
     }
     common_skb_access(field, off, size, write)
+}
+
+/// Kernel numbers of the lightweight-tunnel program types (`BPF_PROG_TYPE_LWT_*`).
+const LWT_IN: u32 = 10;
+const LWT_OUT: u32 = 11;
+const LWT_XMIT: u32 = 12;
+const LWT_SEG6LOCAL: u32 = 19;
+/// Kernel number of `BPF_PROG_TYPE_SK_MSG` (context: `struct sk_msg_md`).
+const SK_MSG: u32 = 16;
+/// Size of `struct sk_msg_md`.
+const SK_MSG_MD_SIZE: u32 = 80;
+
+/// `__sk_buff` for the lwt program types (`lwt_is_valid_access`): no tc_classid, socket
+/// fields, data_meta, tstamp, wire_len or hwtstamp; writes only to mark, priority and cb[];
+/// direct packet access (written only by lwt_xmit, see the packet checks).
+fn lwt_access(off: u32, size: u32, write: bool) -> Option<CtxAccess> {
+    let &(field, _, _) = SK_BUFF.iter().find(|&&(_, o, s)| off >= o && off < o + s)?;
+    if matches!(
+        field,
+        "tc_classid"
+            | "family"
+            | "remote_ip4"
+            | "local_ip4"
+            | "remote_ip6"
+            | "local_ip6"
+            | "remote_port"
+            | "local_port"
+            | "data_meta"
+            | "tstamp"
+            | "wire_len"
+            | "hwtstamp"
+    ) {
+        return None;
+    }
+    if write && !matches!(field, "mark" | "priority" | "cb") {
+        return None;
+    }
+    common_skb_access(field, off, size, write)
+}
+
+/// Kernel number of `BPF_PROG_TYPE_SK_SKB`.
+const SK_SKB: u32 = 14;
+
+/// `__sk_buff` for sk_skb (`sk_skb_is_valid_access`): no tc_classid, data_meta, tstamp,
+/// wire_len, hwtstamp or mark; writes only to tc_index and priority; direct packet access.
+fn sk_skb_access(off: u32, size: u32, write: bool) -> Option<CtxAccess> {
+    let &(field, _, _) = SK_BUFF.iter().find(|&&(_, o, s)| off >= o && off < o + s)?;
+    if matches!(
+        field,
+        "tc_classid" | "data_meta" | "tstamp" | "wire_len" | "hwtstamp" | "mark"
+    ) {
+        return None;
+    }
+    if write && !matches!(field, "tc_index" | "priority") {
+        return None;
+    }
+    common_skb_access(field, off, size, write)
+}
+
+/// `struct sk_msg_md` (`sk_msg_is_valid_access`): read only; data, data_end and the socket
+/// as u64 pointers, the other fields as whole u32s.
+fn sk_msg_access(off: u32, size: u32, write: bool) -> Option<CtxAccess> {
+    if write {
+        return None;
+    }
+    let (field, kind, ok) = match off {
+        0 => ("data", FieldKind::PacketData, size == 8),
+        8 => ("data_end", FieldKind::PacketEnd, size == 8),
+        72 => ("sk", FieldKind::Sock, size == 8),
+        16..=71 => ("field", FieldKind::Scalar, size == 4),
+        _ => return None,
+    };
+    ok.then_some(CtxAccess { field, kind })
 }
 
 fn in_field(off: u32, name: &str) -> bool {

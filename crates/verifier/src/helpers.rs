@@ -400,7 +400,7 @@ pub static PROTOS: &[Proto] = &[
         "skb_change_head",
         [Ctx, A, A, D, D],
         Ret::Integer,
-        Allowed::Tc,
+        Allowed::Ids(&[3, 4, 12]),
     )),
     p(
         45,

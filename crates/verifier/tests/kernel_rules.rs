@@ -178,3 +178,64 @@ fn stack_pointers_stay_in_their_frame() {
         None,
     );
 }
+
+#[test]
+fn lwt_sk_skb_and_sk_msg_contexts() {
+    let (lwt_in, lwt_xmit) = (ProgType::Other(10), ProgType::Other(12));
+    let (sk_skb, sk_msg) = (ProgType::Other(14), ProgType::Other(16));
+    let write = format!("{PKT}r0 = 1\n*(u8 *)(r2 + 0) = r0\nr0 = 0\nexit");
+    let read = format!("{PKT}r0 = *(u8 *)(r2 + 0)\nr0 = 0\nexit");
+    // lwt: packet read by all, written by lwt_xmit only; no socket fields; mark writable.
+    check(&read, lwt_in, &[], None);
+    check(&write, lwt_in, &[], Some("cannot write into packet"));
+    check(&write, lwt_xmit, &[], None);
+    check(
+        "r0 = *(u32 *)(r1 + 88)\nr0 = 0\nexit",
+        lwt_in,
+        &[],
+        Some("invalid bpf_context access"),
+    );
+    check(
+        "r0 = 1\n*(u32 *)(r1 + 8) = r0\nr0 = 0\nexit",
+        lwt_xmit,
+        &[],
+        None,
+    );
+    check("r2 = 0\nr3 = 0\ncall 43\nr0 = 0\nexit", lwt_xmit, &[], None);
+    // sk_skb: direct packet access, no mark, tc_index writable.
+    check(&write, sk_skb, &[], None);
+    check(
+        "r0 = *(u32 *)(r1 + 8)\nr0 = 0\nexit",
+        sk_skb,
+        &[],
+        Some("invalid bpf_context access"),
+    );
+    check(
+        "r0 = *(u32 *)(r1 + 28)\nr0 = 1\n*(u32 *)(r1 + 44) = r0\nr0 = 0\nexit",
+        sk_skb,
+        &[],
+        None,
+    );
+    // sk_msg: data/data_end as u64, u32 fields, the socket; read only.
+    let msg_pkt = "r2 = *(u64 *)(r1 + 0)\nr3 = *(u64 *)(r1 + 8)\nr4 = r2\nr4 += 8\n\
+                   if r4 > r3 goto +2\nr0 = 1\n*(u8 *)(r2 + 0) = r0\nr0 = 1\nexit";
+    check(msg_pkt, sk_msg, &[], None);
+    check(
+        "r0 = *(u32 *)(r1 + 16)\nr0 = *(u32 *)(r1 + 68)\nr2 = *(u64 *)(r1 + 72)\nr0 = *(u32 *)(r2 + 4)\nr0 = 1\nexit",
+        sk_msg,
+        &[],
+        None,
+    );
+    check(
+        "r0 = *(u32 *)(r1 + 0)\nr0 = 1\nexit",
+        sk_msg,
+        &[],
+        Some("invalid bpf_context access"),
+    );
+    check(
+        "r0 = 1\n*(u32 *)(r1 + 16) = r0\nr0 = 1\nexit",
+        sk_msg,
+        &[],
+        Some("invalid bpf_context access"),
+    );
+}

@@ -292,6 +292,7 @@ impl Verifier<'_> {
                     FieldKind::PacketData => Some(RegState::pointer(RegType::Packet)),
                     FieldKind::PacketEnd => Some(RegState::pointer(RegType::PacketEnd)),
                     FieldKind::PacketMeta => Some(RegState::pointer(RegType::PacketMeta)),
+                    FieldKind::Sock => Some(RegState::pointer(RegType::Sock)),
                     FieldKind::SockCommonOrNull => Some(RegState {
                         id: self.new_id(),
                         ..RegState::pointer(RegType::SockCommonOrNull)
