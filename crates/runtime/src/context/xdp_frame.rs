@@ -67,6 +67,10 @@ pub fn may_redirect(program: &Program) -> bool {
     may_call(program, &REDIRECT_HELPERS)
 }
 
+/// A page of memory, page-aligned.
+#[repr(C, align(4096))]
+struct Page([u8; xdp::PAGE_SIZE]);
+
 /// The outcome of one packet's run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct XdpRun {
@@ -90,8 +94,9 @@ impl XdpRun {
 /// One XDP frame, its runtime context and the memory map of its runs (see the
 /// [module docs](self)).
 pub struct XdpFrame {
-    /// The page; its heap buffer never moves (the memory map holds its address).
-    frame: Vec<u8>,
+    /// The page (one page-aligned element, as the kernel's frame is a page); its heap
+    /// buffer never moves (the memory map holds its address).
+    frame: Vec<Page>,
     /// The runtime context (`xdp::RUNTIME_SIZE` bytes); never moves either.
     ctx: Vec<u8>,
     /// Frame, context, then map regions. The regions point into `frame` and `ctx`, which
@@ -127,7 +132,7 @@ impl XdpFrame {
     pub fn new(map_regions: &[Region], program: &Program, unverified: bool) -> XdpFrame {
         let wild = unverified || may_write_outside_packet(program);
         let redirects = may_redirect(program);
-        let mut frame = vec![0u8; xdp::PAGE_SIZE];
+        let mut frame = vec![Page([0; xdp::PAGE_SIZE])];
         let mut ctx = xdp::XdpRuntime {
             ingress_ifindex: 1,
             rx_queue_index: 0,
@@ -226,10 +231,12 @@ impl XdpFrame {
             )));
         }
         if self.dirty {
-            self.frame[..HEADROOM].fill(0);
-            self.frame[HEADROOM + n..].fill(0);
+            let page = self.page();
+            page[..HEADROOM].fill(0);
+            page[HEADROOM + n..].fill(0);
         } else if n < self.len {
-            self.frame[HEADROOM + n..HEADROOM + self.len].fill(0);
+            let old = self.len;
+            self.page()[HEADROOM + n..HEADROOM + old].fill(0);
         }
         self.len = n;
         self.dirty = self.wild;
@@ -242,7 +249,7 @@ impl XdpFrame {
         put_u64(c, xdp::RT_DATA_META, base + HEADROOM as u64);
         put_u64(c, xdp::RT_HARD_START, base);
         put_u64(c, xdp::RT_FRAME_SZ, xdp::PAGE_SIZE as u64);
-        Ok(&mut self.frame[HEADROOM..HEADROOM + n])
+        Ok(&mut self.frame[0].0[HEADROOM..HEADROOM + n])
     }
 
     /// Run the loaded packet: `run` gets r1 (the context's address) and the memory map
@@ -300,7 +307,11 @@ impl XdpFrame {
 
     /// Bytes of the frame (a range of an [`XdpRun`]).
     pub fn bytes(&self, range: Range<usize>) -> &[u8] {
-        &self.frame[range]
+        &self.frame[0].0[range]
+    }
+
+    fn page(&mut self) -> &mut [u8; xdp::PAGE_SIZE] {
+        &mut self.frame[0].0
     }
 }
 
