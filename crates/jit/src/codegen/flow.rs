@@ -282,7 +282,24 @@ fn inline_array_lookup(cg: &mut Cg<'_>, layout: ArrayLayout) {
         imm: layout.max_entries as i32,
     });
     cg.a.jcc(Cond::Ae, null);
-    if layout.stride.is_power_of_two() {
+    let scale = match layout.stride {
+        1 => Some(Scale::S1),
+        2 => Some(Scale::S2),
+        4 => Some(Scale::S4),
+        8 => Some(Scale::S8),
+        _ => None,
+    };
+    if let Some(scale) = scale {
+        // r0 = base + key * stride in one `lea`.
+        cg.emit(X86Insn::MovAbs {
+            dst: TMP,
+            imm: layout.base,
+        });
+        cg.emit(X86Insn::Lea {
+            dst: Rax,
+            mem: Mem::indexed(TMP, Rax, scale, 0),
+        });
+    } else if layout.stride.is_power_of_two() {
         let shift = layout.stride.trailing_zeros() as u8;
         if shift > 0 {
             cg.emit(X86Insn::Shift {
@@ -300,16 +317,18 @@ fn inline_array_lookup(cg: &mut Cg<'_>, layout: ArrayLayout) {
             imm: layout.stride as i32,
         });
     }
-    cg.emit(X86Insn::MovAbs {
-        dst: TMP,
-        imm: layout.base,
-    });
-    cg.emit(X86Insn::Alu {
-        op: AluOp::Add,
-        size: Size::S64,
-        dst: Rax,
-        src: TMP,
-    });
+    if scale.is_none() {
+        cg.emit(X86Insn::MovAbs {
+            dst: TMP,
+            imm: layout.base,
+        });
+        cg.emit(X86Insn::Alu {
+            op: AluOp::Add,
+            size: Size::S64,
+            dst: Rax,
+            src: TMP,
+        });
+    }
     cg.a.jmp(done);
     cg.a.bind(null);
     cg.emit(X86Insn::Alu {

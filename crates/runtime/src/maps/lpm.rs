@@ -278,6 +278,9 @@ impl LpmTrie {
             let off = self.slab.first + (idx as usize - 1) * self.slab.elem_size;
             let flags = word(off + FLAGS)?;
             let np = word(off + PLEN)?;
+            // Both children now, in parallel with the prefix length: the next node's
+            // address then waits only for the choice.
+            let (c0, c1) = (word(off + CHILD)?, word(off + CHILD + 4)?);
             if flags != ELEMENT && flags != INTERMEDIATE {
                 return Err(MapError::Corrupt("LPM link to a free node"));
             }
@@ -302,7 +305,12 @@ impl LpmTrie {
             if flags == ELEMENT {
                 found = Some(off);
             }
-            idx = word(off + CHILD + 4 * bit(data, np) as usize)?;
+            let b = match short {
+                // `np` < `matchlen` <= 64 here.
+                Some((key, _)) if np < 64 => ((key >> (63 - np)) & 1) as u32,
+                _ => bit(data, np) as u32,
+            };
+            idx = c0 ^ ((c0 ^ c1) & b.wrapping_neg());
         }
         Err(MapError::Corrupt("LPM trie deeper than its prefix length"))
     }

@@ -143,6 +143,7 @@ impl Lru {
 
     // ------------------------------------------------------------ ids and words
 
+    #[inline]
     fn head_id(&self, k: u32) -> u32 {
         self.slab.count + 1 + k
     }
@@ -160,6 +161,7 @@ impl Lru {
         self.head_id(3 + 2 * cpu + 1)
     }
 
+    #[inline]
     fn list_words(&self, l: u32) -> usize {
         self.lists_off + LIST_WORDS * l as usize
     }
@@ -174,6 +176,7 @@ impl Lru {
         }
     }
 
+    #[inline]
     fn link_off(&self, id: u32) -> Result<usize, MapError> {
         if id > self.slab.count {
             let k = id - self.slab.count - 1;
@@ -186,19 +189,23 @@ impl Lru {
         }
     }
 
+    #[inline]
     fn prev(&self, st: &Storage, id: u32) -> Result<u32, MapError> {
         Ok(st.get32(self.link_off(id)?))
     }
 
+    #[inline]
     fn next(&self, st: &Storage, id: u32) -> Result<u32, MapError> {
         Ok(st.get32(self.link_off(id)? + 4))
     }
 
+    #[inline]
     fn set_prev(&self, st: &Storage, id: u32, v: u32) -> Result<(), MapError> {
         st.set32(self.link_off(id)?, v);
         Ok(())
     }
 
+    #[inline]
     fn set_next(&self, st: &Storage, id: u32, v: u32) -> Result<(), MapError> {
         st.set32(self.link_off(id)? + 4, v);
         Ok(())
@@ -212,20 +219,24 @@ impl Lru {
         Ok(self.meta_off + 4 * (id as usize - 1))
     }
 
+    #[inline]
     fn node_type(&self, st: &Storage, id: u32) -> Result<u32, MapError> {
         Ok(st.get32(self.meta_word(id)?) & 0xff)
     }
 
+    #[inline]
     fn set_type(&self, st: &Storage, id: u32, t: u32) -> Result<(), MapError> {
         let w = self.meta_word(id)?;
         st.set32(w, (st.get32(w) & !0xff) | t);
         Ok(())
     }
 
+    #[inline]
     fn is_ref(&self, st: &Storage, id: u32) -> Result<bool, MapError> {
         Ok(st.get32(self.meta_word(id)?) & 0xff00 != 0)
     }
 
+    #[inline]
     fn write_ref(&self, st: &Storage, id: u32, on: bool) -> Result<(), MapError> {
         let w = self.meta_word(id)?;
         let v = st.get32(w) & !0xff00;
@@ -233,16 +244,19 @@ impl Lru {
         Ok(())
     }
 
+    #[inline]
     fn node_cpu(&self, st: &Storage, id: u32) -> Result<u32, MapError> {
         Ok((st.get32(self.meta_word(id)?) >> 16) % self.ncpus)
     }
 
+    #[inline]
     fn set_cpu(&self, st: &Storage, id: u32, cpu: u32) -> Result<(), MapError> {
         let w = self.meta_word(id)?;
         st.set32(w, (st.get32(w) & 0xffff) | (cpu << 16));
         Ok(())
     }
 
+    #[inline]
     fn count_word(&self, l: u32, t: u32) -> Option<usize> {
         match t {
             T_ACTIVE => Some(self.list_words(l) + L_ACTIVE_COUNT),
@@ -278,6 +292,7 @@ impl Lru {
 
     // ------------------------------------------------------------ list primitives
 
+    #[inline]
     fn list_add(&self, st: &Storage, id: u32, head: u32) -> Result<(), MapError> {
         let next = self.next(st, head)?;
         self.set_next(st, id, next)?;
@@ -286,6 +301,7 @@ impl Lru {
         self.set_next(st, head, id)
     }
 
+    #[inline]
     fn list_del(&self, st: &Storage, id: u32) -> Result<(), MapError> {
         let p = self.prev(st, id)?;
         let n = self.next(st, id)?;
@@ -293,17 +309,20 @@ impl Lru {
         self.set_prev(st, n, p)
     }
 
+    #[inline]
     fn list_move(&self, st: &Storage, id: u32, head: u32) -> Result<(), MapError> {
         self.list_del(st, id)?;
         self.list_add(st, id, head)
     }
 
+    #[inline]
     fn list_empty(&self, st: &Storage, head: u32) -> Result<bool, MapError> {
         Ok(self.next(st, head)? == head)
     }
 
     /// `old` takes `new`'s place in its list and `new` takes `old`'s (the kernel's
     /// `list_swap`).
+    #[inline]
     fn list_swap(&self, st: &Storage, a: u32, b: u32) -> Result<(), MapError> {
         let mut pos = self.prev(st, b)?;
         self.list_del(st, b)?;
