@@ -239,3 +239,32 @@ fn lwt_sk_skb_and_sk_msg_contexts() {
         Some("invalid bpf_context access"),
     );
 }
+
+#[test]
+fn socket_map_updates() {
+    let maps = [map(map_type::SOCKHASH, 4, 4)];
+    // skb->sk stored into a sockhash from tc; deleted from sock_ops; both refused on a raw
+    // tracepoint, update refused on sock_ops, and the value must be a socket.
+    let update = "r6 = *(u64 *)(r1 + 168)\nif r6 == 0 goto +9\nr1 = 0\n*(u64 *)(r10 - 8) = r1\n\
+                  r2 = r10\nr2 += -8\nr3 = r6\nld_pseudo r1, 1, 1\nr4 = 0\ncall 2\nr0 = 0\nexit";
+    let delete = "r1 = 0\n*(u64 *)(r10 - 8) = r1\nr2 = r10\nr2 += -8\nld_pseudo r1, 1, 1\ncall 3\n\
+                  r0 = 0\nexit";
+    check(update, TC, &maps, None);
+    check(delete, TC, &maps, None);
+    check(delete, ProgType::Other(13), &maps, None);
+    let raw_tp = ProgType::Other(17);
+    check(
+        delete,
+        raw_tp,
+        &maps,
+        Some("cannot update sockmap in this context"),
+    );
+    let stack_value = "r1 = 0\n*(u64 *)(r10 - 8) = r1\nr2 = r10\nr2 += -8\nr3 = r10\nr3 += -8\n\
+                       ld_pseudo r1, 1, 1\nr4 = 0\ncall 2\nr0 = 0\nexit";
+    check(
+        stack_value,
+        TC,
+        &maps,
+        Some("R3 type=fp expected=sock_common"),
+    );
+}

@@ -18,7 +18,7 @@
 use super::{Flow, Verifier};
 use crate::error::VerifierError;
 use crate::helpers::{self, Arg, Ret};
-use crate::input::map_type;
+use crate::input::{map_type, ProgType};
 use crate::reg::{RegState, RegType};
 use crate::scalar::Scalar;
 use crate::state::{Frame, RefInfo, State, MAX_FRAMES};
@@ -216,6 +216,21 @@ impl Verifier<'_> {
         Ok(())
     }
 
+    /// Whether this program may update or delete socket-map entries (`may_update_sockmap`:
+    /// where no locked socket can be reached; sock_ops may only delete).
+    fn may_update_sockmap(&self, helper: i32) -> bool {
+        use crate::input::attach_type as at;
+        match self.input.prog_type {
+            ProgType::Raw { .. } => true,
+            pt => match pt.kernel_id() {
+                26 => self.input.options.expected_attach_type == at::TRACE_ITER,
+                13 => helper == 3,
+                1 | 3 | 4 | 6 | 21 | 22 | 30 => true,
+                _ => false,
+            },
+        }
+    }
+
     fn helper_call(&mut self, st: &mut State, id: i32) -> Result<(), VerifierError> {
         let Some(proto) = helpers::proto(id) else {
             return Err(self.error(st, format!("unknown func unknown#{id}"), &[]));
@@ -315,6 +330,16 @@ impl Verifier<'_> {
                             &[r],
                         ));
                     }
+                    if matches!(mt, map_type::SOCKMAP | map_type::SOCKHASH)
+                        && matches!(proto.id, 2 | 3)
+                        && !self.may_update_sockmap(proto.id)
+                    {
+                        return Err(self.error(
+                            st,
+                            "cannot update sockmap in this context".into(),
+                            &[r],
+                        ));
+                    }
                 }
                 Arg::MapKey | Arg::MapValue | Arg::UninitMapValue => {
                     let Some(m) = map else {
@@ -325,6 +350,15 @@ impl Verifier<'_> {
                         ));
                     };
                     let info = &self.input.maps[m as usize];
+                    // A socket map's value is the socket itself (`resolve_map_arg_type`).
+                    if *arg == Arg::MapValue
+                        && matches!(info.map_type, map_type::SOCKMAP | map_type::SOCKHASH)
+                    {
+                        if !v.ty.is_sock() || v.off != 0 || v.var.as_const() != Some(0) {
+                            return Err(bad(self, "sock_common"));
+                        }
+                        continue;
+                    }
                     let n = if *arg == Arg::MapKey {
                         info.key_size
                     } else {
