@@ -135,6 +135,7 @@ impl<'a> MemoryMap<'a> {
     ///
     /// # Safety
     /// `region` must be valid for reads and writes (as its `writable` says) while `f` runs.
+    #[inline]
     pub unsafe fn with_region<R>(&mut self, region: Region, f: impl FnOnce(&mut Self) -> R) -> R {
         self.regions.push(region);
         let index = self.regions.len() - 1;
@@ -147,6 +148,7 @@ impl<'a> MemoryMap<'a> {
     ///
     /// # Safety
     /// Every region must be valid for reads (and writes when `writable`) while `f` runs.
+    #[inline]
     pub unsafe fn with_regions<R>(
         &mut self,
         regions: &[Region],
