@@ -111,6 +111,8 @@ fn prog_type(p: &ProgramSpec, path: &str) -> ProgType {
 
 struct Ours {
     accepted: bool,
+    /// Instructions processed (the kernel's "processed N insns").
+    processed: u64,
     time: Duration,
     peak: usize,
 }
@@ -124,6 +126,10 @@ fn measure_ours(p: &ProgramSpec, maps: &[userbpf_verifier::MapInfo], pt: ProgTyp
     let result = verify(&input);
     let first = start.elapsed();
     let accepted = result.is_ok();
+    let processed = match &result {
+        Ok(v) => v.processed_insns,
+        Err(e) => e.processed,
+    };
     drop(result);
     let peak = PEAK.load(Ordering::Relaxed).saturating_sub(base);
     let reps = (Duration::from_millis(20).as_nanos() / first.as_nanos().max(1)).clamp(1, 20);
@@ -136,15 +142,18 @@ fn measure_ours(p: &ProgramSpec, maps: &[userbpf_verifier::MapInfo], pt: ProgTyp
     }
     Ours {
         accepted,
+        processed,
         time: best,
         peak,
     }
 }
 
 /// The kernel's own verification time for `object` (one program, `name`): the best of 3
-/// loads at `BPF_LOG_STATS`, or `None` when the kernel refuses it.
-fn kernel_time(object: &Object, name: &str) -> Option<Duration> {
+/// loads at `BPF_LOG_STATS`, with its processed-instruction count; `None` when the kernel
+/// refuses it.
+fn kernel_time(object: &Object, name: &str) -> Option<(Duration, u64)> {
     let mut best: Option<Duration> = None;
+    let mut processed = 0;
     for _ in 0..3 {
         let loaded = userbpf_kernel::load_object_with_log_level(object, 4).ok()?;
         let log = loaded.program(name)?.log();
@@ -153,10 +162,16 @@ fn kernel_time(object: &Object, name: &str) -> Option<Duration> {
             .find_map(|l| l.strip_prefix("verification time "))
             .and_then(|l| l.strip_suffix(" usec"))
             .and_then(|n| n.trim().parse().ok())?;
+        processed = log
+            .lines()
+            .find_map(|l| l.strip_prefix("processed "))
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
         let t = Duration::from_micros(usec);
         best = Some(best.map_or(t, |b| b.min(t)));
     }
-    best
+    best.map(|t| (t, processed))
 }
 
 /// Compile the corpus's `src/*.c` with clang-19 into `out`; the objects, and the sources
@@ -264,14 +279,18 @@ fn measure_set(
                 })
                 .flatten();
             let our_us = ours.time.as_secs_f64() * 1e6;
-            let (k, ratio) = match theirs {
-                Some(t) => {
+            let (k, ratio, kproc) = match theirs {
+                Some((t, n)) => {
                     let k = t.as_secs_f64() * 1e6;
-                    (format!("{k:.0}"), format!("{:.3}", our_us / k.max(0.5)))
+                    (
+                        format!("{k:.0}"),
+                        format!("{:.3}", our_us / k.max(0.5)),
+                        n.to_string(),
+                    )
                 }
-                None => ("-".into(), "-".into()),
+                None => ("-".into(), "-".into(), "-".into()),
             };
-            if let Some(t) = theirs {
+            if let Some((t, _)) = theirs {
                 if ours.accepted {
                     sum.compared += 1;
                     sum.ours_total += ours.time;
@@ -287,13 +306,15 @@ fn measure_set(
                 }
             }
             println!(
-                "{:<64} {:>7} {:>4} {:>10.1} {:>10} {:>7} {:>9.1}",
+                "{:<64} {:>7} {:>4} {:>10.1} {:>10} {:>7} {:>9} {:>9} {:>9.1}",
                 name,
                 insns,
                 if ours.accepted { "yes" } else { "no" },
                 our_us,
                 k,
                 ratio,
+                ours.processed,
+                kproc,
                 ours.peak as f64 / 1024.0
             );
             if sum.largest.as_ref().is_none_or(|l| insns > l.1) {
@@ -335,13 +356,13 @@ fn print_summary(what: &str, s: &Summary, kernel: bool) {
     const GOAL: usize = 64 << 20;
     if let Some((name, insns, peak)) = &s.largest {
         println!(
-            "  largest program: {name} ({insns} insns), peak {:.1} MiB (goal < 64 MiB: {})",
+            "  largest program: {name} ({insns} insns), peak {:.2} MiB (goal < 64 MiB: {})",
             *peak as f64 / (1 << 20) as f64,
             if *peak < GOAL { "met" } else { "missed" }
         );
     }
     println!(
-        "  highest peak: {} {:.1} MiB",
+        "  highest peak: {} {:.2} MiB",
         s.max_peak.0,
         s.max_peak.1 as f64 / (1 << 20) as f64
     );
@@ -370,8 +391,16 @@ fn main() {
         }
     };
     println!(
-        "{:<64} {:>7} {:>4} {:>10} {:>10} {:>7} {:>9}",
-        "program", "insns", "ok", "our µs", "kernel µs", "ratio", "peak KiB"
+        "{:<64} {:>7} {:>4} {:>10} {:>10} {:>7} {:>9} {:>9} {:>9}",
+        "program",
+        "insns",
+        "ok",
+        "our µs",
+        "kernel µs",
+        "ratio",
+        "our proc",
+        "kern proc",
+        "peak KiB"
     );
     let mut corpus = Summary::default();
     measure_set(&files, &samples, "", &filter, kernel, &mut corpus);
