@@ -22,6 +22,8 @@ pub enum Arg {
     MapValue,
     /// `ARG_PTR_TO_MAP_VALUE | MEM_UNINIT`: value_size writable bytes.
     UninitMapValue,
+    /// `ARG_PTR_TO_MAP_VALUE | PTR_MAYBE_NULL`: as `MapValue`, or NULL.
+    NullableMapValue,
     /// `ARG_PTR_TO_MEM`: readable, initialised memory; size in the next argument.
     Mem,
     /// `ARG_PTR_TO_MEM | PTR_MAYBE_NULL`: as `Mem`, or NULL with size 0.
@@ -801,6 +803,20 @@ pub static PROTOS: &[Proto] = &[
         Allowed::Ids(&[3, 8]),
     ),
     p(
+        107,
+        "sk_storage_get",
+        [ConstMapPtr, SockCommon, NullableMapValue, A, D],
+        Ret::MapValueOrNull,
+        Allowed::Ids(SK_STORAGE_TYPES),
+    ),
+    p(
+        108,
+        "sk_storage_delete",
+        [ConstMapPtr, SockCommon, D, D, D],
+        Ret::Integer,
+        Allowed::Ids(SK_STORAGE_TYPES),
+    ),
+    p(
         124,
         "sk_assign",
         [Ctx, SockCommon, A, D, D],
@@ -808,6 +824,10 @@ pub static PROTOS: &[Proto] = &[
         Allowed::Ids(&[3]),
     ),
 ];
+
+/// Program types with the socket storage helpers (socket filter, tc, cgroup_skb, sock_ops,
+/// cgroup_sock_addr, cgroup_sockopt, tracing, lsm).
+const SK_STORAGE_TYPES: &[u32] = &[1, 3, 4, 8, 13, 18, 25, 26, 29];
 
 /// Program types with the socket lookup helpers (tc, xdp, sk_skb, cgroup_sock_addr).
 const SK_LOOKUP_TYPES: &[u32] = &[3, 6, 14, 18];

@@ -268,3 +268,39 @@ fn socket_map_updates() {
         Some("R3 type=fp expected=sock_common"),
     );
 }
+
+#[test]
+fn socket_storage() {
+    let maps = [map(map_type::SK_STORAGE, 4, 8)];
+    // r0 = bpf_sk_fullsock(skb->sk), non-null, then bpf_sk_storage_get(map, sk, VALUE, 1).
+    let get = |value: &str| {
+        format!(
+            "r2 = 0\n*(u64 *)(r10 - 8) = r2\nr1 = *(u64 *)(r1 + 168)\nif r1 != 0 goto +2\nr0 = 0\n\
+             exit\ncall 95\nif r0 != 0 goto +2\nr0 = 0\nexit\nr4 = 1\n{value}\nr2 = r0\n\
+             ld_pseudo r1, 1, 1\ncall 107\nif r0 == 0 goto +1\nr0 = *(u64 *)(r0 + 0)\nr0 = 0\nexit"
+        )
+    };
+    check(&get("r3 = 0"), TC, &maps, None);
+    check(&get("r3 = r10\nr3 += -8"), TC, &maps, None);
+    check(
+        &get("r3 = 1"),
+        TC,
+        &maps,
+        Some("R3 type=scalar expected=fp"),
+    );
+    // The storage map is reached only through its helpers, and they need it.
+    let lookup = "r1 = 0\n*(u64 *)(r10 - 8) = r1\nr2 = r10\nr2 += -8\nld_pseudo r1, 1, 1\n\
+                  call 1\nr0 = 0\nexit";
+    check(
+        lookup,
+        TC,
+        &maps,
+        Some("cannot pass map_type 24 into func bpf_map_lookup_elem#1"),
+    );
+    check(
+        &get("r3 = 0"),
+        TC,
+        &[map(map_type::HASH, 4, 8)],
+        Some("cannot pass map_type 1 into func bpf_sk_storage_get#107"),
+    );
+}

@@ -289,6 +289,7 @@ impl Verifier<'_> {
                         33 | 37 => mt == map_type::CGROUP_ARRAY,
                         87..=89 => mt == map_type::QUEUE || mt == map_type::STACK,
                         27 => mt == map_type::STACK_TRACE,
+                        107 | 108 => mt == map_type::SK_STORAGE,
                         // The maps programs reach only through their own helpers
                         // (`check_map_func_compatibility`).
                         1..=3 => {
@@ -341,7 +342,10 @@ impl Verifier<'_> {
                         ));
                     }
                 }
-                Arg::MapKey | Arg::MapValue | Arg::UninitMapValue => {
+                Arg::NullableMapValue if v.konst() == Some(0) => {
+                    self.mark_precise(st, r);
+                }
+                Arg::MapKey | Arg::MapValue | Arg::UninitMapValue | Arg::NullableMapValue => {
                     let Some(m) = map else {
                         return Err(self.error(
                             st,
