@@ -247,6 +247,63 @@ impl LpmTrie {
         Err(MapError::Corrupt("LPM trie deeper than its prefix length"))
     }
 
+    /// [`LpmTrie::longest`] for data of up to 8 bytes, given as the high bytes of the
+    /// big-endian word `key`: each node's fields read with one bounds check, its data as
+    /// one word, the child chosen without a branch.
+    fn longest_short(&self, st: &Storage, plen: u32, key: u64) -> Result<Option<usize>, MapError> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let words = st.words();
+        let max = self.max_prefixlen();
+        let mask = if max >= 64 { !0u64 } else { !(!0u64 >> max) };
+        let corrupt = |why| MapError::Corrupt(why);
+        let (first, size, count) = (self.slab.first, self.slab.elem_size, self.slab.count);
+        let mut found = None;
+        let mut idx = words
+            .get(ROOT / 4)
+            .ok_or_else(|| corrupt("LPM root outside the region"))?
+            .load(Relaxed);
+        for _ in 0..=max + 1 {
+            if idx == 0 {
+                return Ok(found);
+            }
+            if idx > count {
+                return Err(corrupt("element index out of range"));
+            }
+            let off = first + (idx as usize - 1) * size;
+            // Node words: next, flags, prefixlen, child 0, child 1, pad, data (2 words).
+            let w = words
+                .get(off / 4..off / 4 + (DATA + 8) / 4)
+                .ok_or_else(|| corrupt("LPM node outside the region"))?;
+            let flags = w[FLAGS / 4].load(Relaxed);
+            let np = w[PLEN / 4].load(Relaxed);
+            let (c0, c1) = (w[CHILD / 4].load(Relaxed), w[CHILD / 4 + 1].load(Relaxed));
+            let (d0, d1) = (w[DATA / 4].load(Relaxed), w[DATA / 4 + 1].load(Relaxed));
+            if flags != ELEMENT && flags != INTERMEDIATE {
+                return Err(corrupt("LPM link to a free node"));
+            }
+            if np > max {
+                return Err(corrupt("LPM prefix length out of range"));
+            }
+            let [a, b, c, d] = d0.to_ne_bytes();
+            let [e, f, g, h] = d1.to_ne_bytes();
+            let x = (u64::from_be_bytes([a, b, c, d, e, f, g, h]) ^ key) & mask;
+            let matchlen = (if x == 0 { 64 } else { x.leading_zeros() }).min(np.min(plen));
+            if matchlen == max {
+                return Ok(Some(off));
+            }
+            if matchlen < np {
+                return Ok(found);
+            }
+            if flags == ELEMENT {
+                found = Some(off);
+            }
+            // `np` < `max` <= 64 here.
+            let bit = ((key >> (63 - np)) & 1) as u32;
+            idx = c0 ^ ((c0 ^ c1) & bit.wrapping_neg());
+        }
+        Err(corrupt("LPM trie deeper than its prefix length"))
+    }
+
     /// The element with the longest prefix matching `(plen, data)`. Map lock held, or the
     /// result checked against the lock's sequence. Reads the node words with one bounds
     /// check each (the checks of [`LpmTrie::node`] inline).
@@ -262,6 +319,9 @@ impl LpmTrie {
         };
         let max = self.max_prefixlen();
         let n = self.data_size;
+        if n <= 8 && DATA + 8 <= self.slab.elem_size {
+            return self.longest_short(st, plen, be_word(data, 0, n));
+        }
         let short = (n <= 8).then(|| {
             let mask = if n == 8 { !0u64 } else { !0u64 << (64 - 8 * n) };
             (be_word(data, 0, n), mask)
