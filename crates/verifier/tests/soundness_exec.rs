@@ -117,6 +117,23 @@ fn accepted_programs_stay_in_bounds() {
     one(0, 1000);
 }
 
+/// Cases proptest once found (formerly `soundness_exec.proptest-regressions`), kept as
+/// plain cases: `(generator, ops)` run on zeroed inputs.
+#[test]
+fn past_failures() {
+    let cases: [(usize, &[(u8, u8, u8, i16)]); 1] = [(0, &[(11, 0, 0, 0)])];
+    for (g, ops) in cases {
+        let (_, _, gen, freq) = GENS[g];
+        let options = Options {
+            test_state_freq: freq,
+            ..Options::default()
+        };
+        let mut c = Counts::default();
+        check(&gen(ops), vec![vec![0u8; SIZE]; 3], options, &mut c).unwrap();
+        assert_eq!(c.generated, 1);
+    }
+}
+
 /// Pruning at every prune point (liveness, precision, stack slots): the programs spill
 /// numbers and pointers and fill them back.
 #[test]
