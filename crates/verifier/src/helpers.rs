@@ -803,6 +803,27 @@ pub static PROTOS: &[Proto] = &[
         Allowed::Ids(&[3, 8]),
     ),
     p(
+        188,
+        "xdp_get_buff_len",
+        [Ctx, D, D, D, D],
+        Ret::Integer,
+        Allowed::Xdp,
+    ),
+    p(
+        189,
+        "xdp_load_bytes",
+        [Ctx, A, UninitMem, ConstSize, D],
+        Ret::Integer,
+        Allowed::Xdp,
+    ),
+    p(
+        190,
+        "xdp_store_bytes",
+        [Ctx, A, Mem, ConstSize, D],
+        Ret::Integer,
+        Allowed::Xdp,
+    ),
+    p(
         107,
         "sk_storage_get",
         [ConstMapPtr, SockCommon, NullableMapValue, A, D],

@@ -304,3 +304,26 @@ fn socket_storage() {
         Some("cannot pass map_type 1 into func bpf_sk_storage_get#107"),
     );
 }
+
+#[test]
+fn xdp_buffer_helpers() {
+    // bpf_xdp_load_bytes into the stack, bpf_xdp_store_bytes from it, bpf_xdp_get_buff_len.
+    let ok = "r6 = r1\nr2 = 0\nr3 = r10\nr3 += -8\nr4 = 8\ncall 189\nr1 = r6\nr2 = 0\n\
+              r3 = r10\nr3 += -8\nr4 = 8\ncall 190\nr1 = r6\ncall 188\nr0 = 2\nexit";
+    check(ok, XDP, &[], None);
+    // Storing uninitialised stack (refused by userbpf's default; the kernel allows it with
+    // CAP_PERFMON, so it is not loaded there), and from tc.
+    let uninit = "r2 = 0\nr3 = r10\nr3 += -8\nr4 = 8\ncall 190\nr0 = 2\nexit";
+    let e = run(uninit, XDP, &[], Options::default()).unwrap_err();
+    assert!(
+        e.message.contains("invalid indirect read from stack"),
+        "{}",
+        e.message
+    );
+    check(
+        "r2 = 0\nr3 = r10\nr3 += -8\nr4 = 8\ncall 189\nr0 = 0\nexit",
+        TC,
+        &[],
+        Some("cannot use helper bpf_xdp_load_bytes#189"),
+    );
+}
