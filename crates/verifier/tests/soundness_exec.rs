@@ -19,8 +19,11 @@ use proptest::test_runner::{Config, TestRunner};
 use userbpf_runtime::{Helpers, Interpreter, Trap};
 use userbpf_verifier::{verify, Options, ProgType, VerifierInput};
 
+/// One generated line's choices (kind, a, b, c).
+type Op = (u8, u8, u8, i16);
+
 /// A program generator of `common::gen`.
-type Gen = fn(&[(u8, u8, u8, i16)]) -> String;
+type Gen = fn(&[Op]) -> String;
 
 #[derive(Default, Debug, Clone, Copy)]
 struct Counts {
@@ -121,7 +124,7 @@ fn accepted_programs_stay_in_bounds() {
 /// plain cases: `(generator, ops)` run on zeroed inputs.
 #[test]
 fn past_failures() {
-    let cases: [(usize, &[(u8, u8, u8, i16)]); 1] = [(0, &[(11, 0, 0, 0)])];
+    let cases: [(usize, &[Op]); 1] = [(0, &[(11, 0, 0, 0)])];
     for (g, ops) in cases {
         let (_, _, gen, freq) = GENS[g];
         let options = Options {
