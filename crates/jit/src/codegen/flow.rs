@@ -213,16 +213,30 @@ fn direct_map_call(cg: &Cg<'_>, id: u32) -> Option<(DirectCall, X86Reg)> {
 }
 
 /// A direct call of a map operation (see `userbpf_runtime::kernel_helpers::map_fast`):
-/// r1–r4 are saved on the machine stack (two pairs keep rsp 16-byte aligned), the map's
-/// address goes in `map_reg` and the thread's CPU slot (the context's `cpu_slot`) in the
-/// argument the call names (r5's register at most: none of these helpers reads r5), and
-/// the function returns the result in rax and a fallback flag in rdx. On fallback, r1–r4
-/// are restored and the helper is called as usual (it then reports the trap).
+/// the arguments the helper reads besides a map handle in r1 are saved on the machine stack
+/// (padded to an even count, keeping rsp 16-byte aligned), the map's address goes in
+/// `map_reg` and the thread's CPU slot (the context's `cpu_slot`) in the argument the call
+/// names (one the helper does not read), and the function returns the result in rax and a
+/// fallback flag in rdx. On fallback, the saved arguments are restored (and r1 reloaded with
+/// the handle when the map took its place) and the helper is called as usual (it then
+/// reports the trap).
 fn direct_call(cg: &mut Cg<'_>, slot: usize, uid: u32, direct: DirectCall, map_reg: X86Reg) {
+    use userbpf_runtime::kernel_helpers::ids;
     use X86Reg::{Rcx, Rdi, Rdx, Rsi};
-    let args = [Rdi, Rsi, Rdx, Rcx];
-    for r in args {
+    let saved: &[X86Reg] = match uid {
+        ids::MAP_UPDATE_ELEM => &[Rsi, Rdx, Rcx],
+        ids::RINGBUF_RESERVE => &[Rsi, Rdx],
+        ids::RINGBUF_SUBMIT | ids::RINGBUF_DISCARD => &[Rdi, Rsi],
+        _ => &[Rsi],
+    };
+    // r1 is reloaded from the handle when the map's address replaces it.
+    let handle = (map_reg == Rdi).then_some(cg.r1_handle).flatten();
+    let pad = saved.len() % 2 == 1;
+    for &r in saved {
         cg.emit(X86Insn::Push(r));
+    }
+    if pad {
+        cg.emit(X86Insn::Push(TMP));
     }
     cg.emit(X86Insn::MovAbs {
         dst: map_reg,
@@ -252,11 +266,17 @@ fn direct_call(cg: &mut Cg<'_>, slot: usize, uid: u32, direct: DirectCall, map_r
         b: Rdx,
     });
     // Pops leave the flags alone.
-    for r in args.into_iter().rev() {
+    if pad {
+        cg.emit(X86Insn::Pop(TMP));
+    }
+    for &r in saved.iter().rev() {
         cg.emit(X86Insn::Pop(r));
     }
     let done = cg.a.label();
     cg.a.jcc(Cond::E, done);
+    if let Some(h) = handle {
+        cg.emit(X86Insn::MovAbs { dst: Rdi, imm: h });
+    }
     let site = cg.site(slot, SiteKind::Helper(uid));
     cg.set_site(site);
     call_trampoline(cg, run::helper_trampoline as *const () as u64);
