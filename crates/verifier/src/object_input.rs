@@ -12,10 +12,22 @@ use crate::input::{map_type, MapInfo, Options, ProgType, VerifierInput};
 use crate::VerifiedProgram;
 
 /// The object's maps as the verifier sees them, then the inner-map templates of its maps of
-/// maps (each outer map's `inner_map` pointing at its template). The read-only global data
-/// (`.rodata`, `.rodata.*`) is given as frozen with its initial contents ([`MapInfo::frozen`]),
-/// as libbpf freezes these maps before loading the programs.
+/// maps (each outer map's `inner_map` pointing at its template). No map is given as frozen:
+/// loads from `.rodata` are unknown scalars (see [`map_infos_frozen_rodata`]).
 pub fn map_infos(object: &Object) -> Vec<MapInfo> {
+    infos(object, false)
+}
+
+/// As [`map_infos`], with the read-only global data (`.rodata`, `.rodata.*`) given as frozen
+/// with its initial contents ([`MapInfo::frozen`]), as libbpf freezes these maps before
+/// loading the programs: constant loads from them become known values. Only for callers
+/// that run the programs with exactly these contents and refuse every later write to them
+/// (or that only verify, as the kernel would judge the object).
+pub fn map_infos_frozen_rodata(object: &Object) -> Vec<MapInfo> {
+    infos(object, true)
+}
+
+fn infos(object: &Object, freeze: bool) -> Vec<MapInfo> {
     let info = |m: &userbpf_object::MapSpec| MapInfo {
         map_type: m.map_type,
         key_size: m.key_size,
@@ -24,7 +36,7 @@ pub fn map_infos(object: &Object) -> Vec<MapInfo> {
         flags: m.map_flags,
         fd: None,
         inner_map: None,
-        frozen: frozen_rodata(m),
+        frozen: if freeze { frozen_rodata(m) } else { None },
     };
     let mut maps: Vec<MapInfo> = object.maps.iter().map(info).collect();
     for (i, m) in object.maps.iter().enumerate() {

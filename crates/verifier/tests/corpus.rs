@@ -109,7 +109,8 @@ fn corpus() {
                 continue;
             }
         };
-        let maps = object_input::map_infos(&object);
+        // Verification only: .rodata as libbpf freezes it.
+        let maps = object_input::map_infos_frozen_rodata(&object);
         for p in &object.programs {
             let input = VerifierInput {
                 program: &p.insns,

@@ -98,3 +98,34 @@ fn other_map_loads_stay_unknown() {
         "write into map forbidden"
     );
 }
+
+/// Cilium's `bpf_host.o` bounds packet reads with `ETH_HLEN` from `.rodata.config`: accepted
+/// with `.rodata` frozen as libbpf does, rejected when its contents may still change.
+#[test]
+fn cilium_config_constants_from_the_object() {
+    use userbpf_object::Object;
+    use userbpf_verifier::{object_input, verify};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpus/ebpf-samples/cilium-core/bpf_host.o");
+    let Ok(bytes) = std::fs::read(&path) else {
+        eprintln!("skipped: {} not found", path.display());
+        return;
+    };
+    let object = Object::parse(&bytes).expect("parse bpf_host.o");
+    let p = object.program("tail_srv6_encap").expect("tail_srv6_encap");
+    let frozen = object_input::map_infos_frozen_rodata(&object);
+    let mut input = object_input::input_for(p, &frozen);
+    input.prog_type = ProgType::SchedCls;
+    if let Err(e) = verify(&input) {
+        panic!("rejected with frozen .rodata at {}: {}", e.insn, e.message);
+    }
+    let open = object_input::map_infos(&object);
+    let mut input = object_input::input_for(p, &open);
+    input.prog_type = ProgType::SchedCls;
+    let e = verify(&input).expect_err("rejected without frozen .rodata");
+    assert!(
+        e.message.starts_with("invalid access to packet"),
+        "{}",
+        e.message
+    );
+}
