@@ -242,19 +242,28 @@ fn direct_call(cg: &mut Cg<'_>, slot: usize, uid: u32, direct: DirectCall, map_r
         dst: map_reg,
         imm: Arc::as_ptr(&direct.map) as u64,
     });
-    if let Some(arg) = direct.cpu_arg {
-        // The thread's CPU slot, as inline `bpf_get_smp_processor_id` reads it.
-        let dst = [Rdi, Rsi, Rdx, Rcx, X86Reg::R8][arg];
-        cg.emit(X86Insn::Load {
-            size: Size::S64,
-            dst,
-            mem: Mem::at(CTX, off::CPU_SLOT),
-        });
-        cg.emit(X86Insn::Load {
-            size: Size::S32,
-            dst,
-            mem: Mem::at(dst, 0),
-        });
+    if let Some(cpu) = direct.cpu_arg {
+        let dst = [Rdi, Rsi, Rdx, Rcx, X86Reg::R8][cpu.arg];
+        if cpu.needed {
+            // The thread's CPU slot, as inline `bpf_get_smp_processor_id` reads it.
+            cg.emit(X86Insn::Load {
+                size: Size::S64,
+                dst,
+                mem: Mem::at(CTX, off::CPU_SLOT),
+            });
+            cg.emit(X86Insn::Load {
+                size: Size::S32,
+                dst,
+                mem: Mem::at(dst, 0),
+            });
+        } else {
+            cg.emit(X86Insn::Alu {
+                op: AluOp::Xor,
+                size: Size::S32,
+                dst,
+                src: dst,
+            });
+        }
     }
     cg.maps.push(direct.map);
     cg.borrow_tmp3();

@@ -104,8 +104,17 @@ pub struct DirectCall {
     pub func: u64,
     /// The map; the caller keeps it alive while the code that embeds its address lives.
     pub map: Arc<Map>,
-    /// The argument (0-based) that takes the calling thread's CPU slot, if any.
-    pub cpu_arg: Option<usize>,
+    /// The argument that takes the calling thread's CPU slot, if any.
+    pub cpu_arg: Option<CpuArg>,
+}
+
+/// Where a direct call takes the calling thread's CPU slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CpuArg {
+    /// The argument (0-based).
+    pub arg: usize,
+    /// Whether the map uses it: when not, the caller may pass 0 instead.
+    pub needed: bool,
 }
 
 impl MapFastPaths {
@@ -138,9 +147,25 @@ impl MapFastPaths {
     pub fn with_map(&self, id: u32, handle: u64) -> Option<DirectCall> {
         let map = self.map(id, handle)?;
         let t = map.map_type();
+        // The CPU slot matters to per-CPU values (and LRU lists, on updates) only; the
+        // other maps are passed 0.
+        let lru = matches!(t, MapType::LruHash | MapType::LruPercpuHash);
+        let (lookup_cpu, update_cpu) = (t.is_percpu(), t.is_percpu() || lru);
         let (func, cpu_arg) = match id {
-            ids::MAP_LOOKUP_ELEM if element_map(t) => (lookup_elem as *const () as u64, Some(2)),
-            ids::MAP_UPDATE_ELEM if element_map(t) => (update_elem as *const () as u64, Some(4)),
+            ids::MAP_LOOKUP_ELEM if element_map(t) => (
+                lookup_elem as *const () as u64,
+                Some(CpuArg {
+                    arg: 2,
+                    needed: lookup_cpu,
+                }),
+            ),
+            ids::MAP_UPDATE_ELEM if element_map(t) => (
+                update_elem as *const () as u64,
+                Some(CpuArg {
+                    arg: 4,
+                    needed: update_cpu,
+                }),
+            ),
             ids::MAP_DELETE_ELEM if element_map(t) => (delete_elem as *const () as u64, None),
             ids::RINGBUF_RESERVE if t == MapType::Ringbuf => {
                 (ringbuf_reserve as *const () as u64, None)

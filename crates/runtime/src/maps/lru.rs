@@ -211,7 +211,7 @@ impl Lru {
         Ok(())
     }
 
-    #[inline]
+    #[inline(always)]
     fn meta_word(&self, id: u32) -> Result<usize, MapError> {
         if id == 0 || id > self.slab.count {
             return Err(MapError::Corrupt("LRU node out of range"));
@@ -764,7 +764,7 @@ impl Lru {
     /// clear): an atomic OR of the bit, so the other fields of the word, which lock holders
     /// change, are kept. A holder's read-modify-write of the word at the same moment may
     /// drop the bit again, as the kernel's racing `node->ref = 0` of the list rotation may.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn set_ref_unlocked(&self, st: &Storage, id: u32) -> Option<()> {
         use std::sync::atomic::Ordering::Relaxed;
         let w = st.words().get(self.meta_word(id).ok()? / 4)?;
