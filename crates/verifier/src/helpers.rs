@@ -803,6 +803,20 @@ pub static PROTOS: &[Proto] = &[
         Allowed::Ids(&[3, 8]),
     ),
     p(
+        53,
+        "sock_map_update",
+        [Ctx, ConstMapPtr, MapKey, A, D],
+        Ret::Integer,
+        Allowed::Ids(&[13]),
+    ),
+    p(
+        70,
+        "sock_hash_update",
+        [Ctx, ConstMapPtr, MapKey, A, D],
+        Ret::Integer,
+        Allowed::Ids(&[13]),
+    ),
+    p(
         188,
         "xdp_get_buff_len",
         [Ctx, D, D, D, D],

@@ -327,3 +327,44 @@ fn xdp_buffer_helpers() {
         Some("cannot use helper bpf_xdp_load_bytes#189"),
     );
 }
+
+#[test]
+fn sock_ops_socket_map_updates() {
+    let sock_ops = ProgType::Other(13);
+    let update = |helper: u32, ctx_off: u32| {
+        format!(
+            "r6 = r1\nr6 += {ctx_off}\nr1 = 0\n*(u64 *)(r10 - 8) = r1\nr1 = r6\nr3 = r10\n\
+             r3 += -8\nld_pseudo r2, 1, 1\nr4 = 0\ncall {helper}\nr0 = 1\nexit"
+        )
+    };
+    check(
+        &update(53, 0),
+        sock_ops,
+        &[map(map_type::SOCKMAP, 4, 4)],
+        None,
+    );
+    check(
+        &update(70, 0),
+        sock_ops,
+        &[map(map_type::SOCKHASH, 4, 4)],
+        None,
+    );
+    check(
+        &update(53, 0),
+        sock_ops,
+        &[map(map_type::ARRAY, 4, 4)],
+        Some("cannot pass map_type 2 into func bpf_sock_map_update#53"),
+    );
+    check(
+        &update(53, 8),
+        sock_ops,
+        &[map(map_type::SOCKMAP, 4, 4)],
+        Some("dereference of modified ctx ptr R1 off=8 disallowed"),
+    );
+    check(
+        &update(53, 0),
+        TC,
+        &[map(map_type::SOCKMAP, 4, 4)],
+        Some("cannot use helper bpf_sock_map_update#53"),
+    );
+}

@@ -290,6 +290,8 @@ impl Verifier<'_> {
                         87..=89 => mt == map_type::QUEUE || mt == map_type::STACK,
                         27 => mt == map_type::STACK_TRACE,
                         107 | 108 => mt == map_type::SK_STORAGE,
+                        53 => mt == map_type::SOCKMAP,
+                        70 => mt == map_type::SOCKHASH,
                         // The maps programs reach only through their own helpers
                         // (`check_map_func_compatibility`).
                         1..=3 => {
