@@ -269,15 +269,37 @@ pub(crate) fn legacy_maps(elf: &ElfFile<'_>, index: usize) -> Result<Vec<MapSpec
     Ok(maps)
 }
 
-/// Resolve the `inner_map_idx` field (the sixth) of legacy map-in-map definitions: an index
-/// into all legacy maps of the object, in section order (as the kernel samples' loader
-/// numbers them).
+/// Size of iproute2's `struct bpf_elf_map` records (`type`, `size_key`, `size_value`,
+/// `max_elem`, `flags`, `id`, `pinning`, `inner_id`, `inner_idx`), as tc and Cilium use.
+const BPF_ELF_MAP_SIZE: u64 = 36;
+
+/// Resolve the inner map of legacy map-in-map definitions: in iproute2's 36-byte
+/// `struct bpf_elf_map` records, `inner_id` names the legacy map whose `id` is that value;
+/// otherwise the `inner_map_idx` field (the sixth) is an index into all legacy maps of the
+/// object, in section order (as the kernel samples' loader numbers them).
 pub(crate) fn resolve_legacy_inner(maps: &mut [MapSpec]) -> Result<(), ObjectError> {
     let legacy: Vec<usize> = (0..maps.len())
         .filter(|&i| matches!(maps[i].origin, MapOrigin::Legacy { record_size, .. } if record_size >= 24))
         .collect();
     for (n, &i) in legacy.iter().enumerate() {
         if !maps[i].is_map_in_map() {
+            continue;
+        }
+        let elf_map = matches!(maps[i].origin, MapOrigin::Legacy { record_size, .. } if record_size == BPF_ELF_MAP_SIZE);
+        let inner_id = u32_at(&maps[i].extra, 8);
+        if elf_map && inner_id != 0 {
+            let by_id = legacy
+                .iter()
+                .copied()
+                .find(|&j| j != i && u32_at(&maps[j].extra, 0) == inner_id);
+            let Some(j) = by_id else {
+                return Err(ObjectError::Map {
+                    map: maps[i].name.clone(),
+                    section: maps[i].section.clone(),
+                    message: format!("inner_id {inner_id} names no other map's id"),
+                });
+            };
+            maps[i].inner = Some(Box::new(maps[j].clone()));
             continue;
         }
         let idx = u32_at(&maps[i].extra, 0) as usize;
