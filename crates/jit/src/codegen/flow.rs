@@ -293,7 +293,7 @@ fn direct_call(cg: &mut Cg<'_>, slot: usize, uid: u32, direct: DirectCall, map_r
 }
 
 /// `bpf_map_lookup_elem(array, &key)` inlined, as the kernel's `array_map_gen_lookup`:
-/// r0 = key < max_entries ? base + key * stride : NULL. r1–r5 keep their values (a helper
+/// r0 = key < max_entries ? base + key * stride : NULL (the NULL case out of line). r1–r5 keep their values (a helper
 /// call may leave anything there).
 fn inline_array_lookup(cg: &mut Cg<'_>, layout: ArrayLayout) {
     use X86Reg::{Rax, Rsi};
@@ -358,14 +358,8 @@ fn inline_array_lookup(cg: &mut Cg<'_>, layout: ArrayLayout) {
             src: TMP,
         });
     }
-    cg.a.jmp(done);
-    cg.a.bind(null);
-    cg.emit(X86Insn::Alu {
-        op: AluOp::Xor,
-        size: Size::S32,
-        dst: Rax,
-        src: Rax,
-    });
+    // The NULL result out of line: the hit path runs straight on.
+    cg.null_stubs.push((null, done));
     cg.a.bind(done);
 }
 

@@ -219,6 +219,8 @@ pub(crate) struct Cg<'h> {
     stubs: Vec<Stub>,
     /// Out-of-line code of `may_goto` when the budget is spent: (stub, jump target).
     pub may_goto_stubs: Vec<(Label, Label)>,
+    /// Out-of-line NULL results of inlined lookups: (stub, where to continue).
+    pub null_stubs: Vec<(Label, Label)>,
     /// Whether the `may_goto` budget lives in r9 (TMP3) for the whole run instead of the
     /// context: for programs with `may_goto` whose calls never re-enter generated code.
     /// Code that borrows r9 spills it to the context around the use.
@@ -487,6 +489,7 @@ pub(crate) fn compile(
         callbacks: Vec::new(),
         stubs: Vec::new(),
         may_goto_stubs: Vec::new(),
+        null_stubs: Vec::new(),
         goto_reg: goto_in_register(program, env),
         cold_divs: Vec::new(),
         has_may_goto: program
@@ -591,6 +594,16 @@ pub(crate) fn compile(
             });
         }
         cg.a.jmp(target);
+    }
+    for (stub, done) in std::mem::take(&mut cg.null_stubs) {
+        cg.a.bind(stub);
+        cg.emit(X86Insn::Alu {
+            op: AluOp::Xor,
+            size: Size::S32,
+            dst: X86Reg::Rax,
+            src: X86Reg::Rax,
+        });
+        cg.a.jmp(done);
     }
     let stubs = std::mem::take(&mut cg.stubs);
     for s in stubs {
