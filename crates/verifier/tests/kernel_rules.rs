@@ -368,3 +368,35 @@ fn sock_ops_socket_map_updates() {
         Some("cannot use helper bpf_sock_map_update#53"),
     );
 }
+
+#[test]
+fn map_pointer_plus_known_zero() {
+    let maps = [map(map_type::HASH, 4, 8)];
+    let lookup = |math: &str| {
+        format!("r0 = 0\n*(u64 *)(r10 - 8) = r0\nr2 = r10\nr2 += -8\n{math}\ncall 1\nr0 = 0\nexit")
+    };
+    check(
+        &lookup("r0 = 0\nld_pseudo r1, 1, 1\nr1 += r0"),
+        XDP,
+        &maps,
+        None,
+    );
+    check(
+        &lookup("r1 = 0\nld_pseudo r0, 1, 1\nr1 += r0"),
+        XDP,
+        &maps,
+        None,
+    );
+    check(
+        &lookup("r0 = 8\nld_pseudo r1, 1, 1\nr1 += r0"),
+        XDP,
+        &maps,
+        Some("R1 pointer arithmetic on map_ptr prohibited"),
+    );
+    check(
+        &lookup("r0 = 0\nld_pseudo r1, 1, 1\nr1 -= r0"),
+        XDP,
+        &maps,
+        Some("R1 pointer arithmetic on map_ptr prohibited"),
+    );
+}

@@ -253,6 +253,10 @@ impl Verifier<'_> {
                 &[dst],
             ));
         }
+        // Adding a known 0 to a map pointer leaves it unchanged (`adjust_ptr_min_max_vals`).
+        if ptr.ty == RegType::MapPtr && op == AluOp::Add && scalar.konst() == Some(0) {
+            return Ok(ptr);
+        }
         if matches!(ptr.ty, RegType::MapPtr | RegType::PacketEnd | RegType::Func)
             || ptr.ty.is_sock()
         {
