@@ -400,3 +400,22 @@ fn map_pointer_plus_known_zero() {
         Some("R1 pointer arithmetic on map_ptr prohibited"),
     );
 }
+
+#[test]
+fn failed_legacy_packet_load_returns_from_the_subprogram() {
+    // A failed LD_ABS/LD_IND returns 0 from the function it is in: the caller sees r0 == 0
+    // with r9 never written. (Not loaded into the kernel: it wants BTF for LD_ABS in
+    // subprograms.)
+    let sk = ProgType::SocketFilter;
+    let code = |tail: &str| {
+        format!(
+            "r9 = 1\ncall f\nif r0 != 0 goto +1\n{tail}\nr0 = 0\nexit\nf:\nr9 = 2\nr6 = r1\n\
+             r0 = *(u8 *)skb[0]\nr0 = 1\nexit"
+        )
+    };
+    run(&code("r0 = r9"), sk, &[], Options::default()).expect("r9 set before the call");
+    let no_r9 = "call f\nif r0 != 0 goto +1\nr0 = r9\nr0 = 0\nexit\nf:\nr6 = r1\n\
+                 r2 = 3\nr0 = *(u16 *)skb[r2]\nr0 = 1\nexit";
+    let e = run(no_r9, sk, &[], Options::default()).unwrap_err();
+    assert_eq!(e.message, "R9 !read_ok");
+}

@@ -220,6 +220,15 @@ impl Verifier<'_> {
         for r in 1..=5 {
             st.cur_mut().regs[r] = RegState::not_init();
         }
+        // A failed load returns 0 from the current function (`bpf_gen_ld_abs`'s hidden exit):
+        // in a subprogram, that return to the caller is a path of its own.
+        if st.frames.len() > 1 {
+            let mut failed = st.clone();
+            *failed.reg_mut(Reg::R0) = RegState::scalar(Scalar::konst(0));
+            if let super::Flow::Next(pc) = self.exit(&mut failed)? {
+                self.push_branch(failed, pc);
+            }
+        }
         *st.reg_mut(Reg::R0) = RegState::scalar(Scalar::unknown().zext(size.bytes() as u32 * 8));
         Ok(())
     }
