@@ -40,6 +40,8 @@
 //! Elements never handed out ("virgin") are implicitly at the tail of their free list, as
 //! the kernel's populate puts them, so a large map is not touched at creation.
 
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+
 use super::slab::Slab;
 use super::storage::Storage;
 use super::MapError;
@@ -189,25 +191,35 @@ impl Lru {
         }
     }
 
+    /// The link word `which` (0: prev, 4: next) of node `id`, with one bounds check.
+    #[inline]
+    fn link<'s>(&self, st: &'s Storage, id: u32, which: usize) -> Result<&'s AtomicU32, MapError> {
+        let off = self.link_off(id)? + which;
+        match st.words().get(off / 4) {
+            Some(w) => Ok(w),
+            None => Err(MapError::Corrupt("LRU link outside the region")),
+        }
+    }
+
     #[inline]
     fn prev(&self, st: &Storage, id: u32) -> Result<u32, MapError> {
-        Ok(st.get32(self.link_off(id)?))
+        Ok(self.link(st, id, 0)?.load(Relaxed))
     }
 
     #[inline]
     fn next(&self, st: &Storage, id: u32) -> Result<u32, MapError> {
-        Ok(st.get32(self.link_off(id)? + 4))
+        Ok(self.link(st, id, 4)?.load(Relaxed))
     }
 
     #[inline]
     fn set_prev(&self, st: &Storage, id: u32, v: u32) -> Result<(), MapError> {
-        st.set32(self.link_off(id)?, v);
+        self.link(st, id, 0)?.store(v, Relaxed);
         Ok(())
     }
 
     #[inline]
     fn set_next(&self, st: &Storage, id: u32, v: u32) -> Result<(), MapError> {
-        st.set32(self.link_off(id)? + 4, v);
+        self.link(st, id, 4)?.store(v, Relaxed);
         Ok(())
     }
 
