@@ -406,3 +406,97 @@ char LICENSE[] SEC("license") = "GPL";
         "{err}"
     );
 }
+
+/// The counts of a readable summary: every line but the first (which has the rate) and
+/// the `wrote` line's path, and the packet and byte counts of the first.
+fn readable_counts(text: &str) -> Vec<String> {
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or_default();
+    let counts = first
+        .split(" packets/s")
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let counts = counts
+        .rsplit_once(", ")
+        .map_or(counts.clone(), |(a, _)| a.to_string());
+    std::iter::once(counts)
+        .chain(lines.map(|l| l.split(" to /").next().unwrap_or_default().to_string()))
+        .collect()
+}
+
+/// `--json` (each result to a JSON line) and the readable mode (the hook's tight loop) give
+/// the same output capture, byte for byte, and the same counts, on every example capture,
+/// with both engines.
+#[test]
+fn json_and_readable_runs_agree() {
+    let dir = tmp("modes");
+    for (name, pcap) in [
+        ("xdp_firewall", "xdp_firewall.pcap"),
+        ("xdp_counter", "xdp_counter.pcap"),
+        ("xdp_lb", "xdp_lb.pcap"),
+        ("xdp_filter", "xdp_counter.pcap"),
+    ] {
+        let obj = example(&format!("{name}.bpf.o"));
+        let input = example(pcap);
+        for engine in ["interp", "jit"] {
+            for ext in ["pcap", "pcapng"] {
+                let run = |json: bool| {
+                    let out = dir.join(format!("{name}-{engine}-{json}.{ext}"));
+                    let mut args = vec![
+                        "xdp",
+                        s(&obj),
+                        "--pcap",
+                        s(&input),
+                        "--engine",
+                        engine,
+                        "--out",
+                        s(&out),
+                    ];
+                    if json {
+                        args.push("--json");
+                    }
+                    let text = ok(&args);
+                    (text, std::fs::read(&out).unwrap())
+                };
+                let (json_text, json_out) = run(true);
+                let (text, out) = run(false);
+                let what = format!("{name} {engine} {ext}");
+                assert_eq!(json_out, out, "{what}: output captures differ");
+                let lines = json_lines(&json_text);
+                let summary = lines.last().unwrap();
+                assert_eq!(summary["summary"], true, "{what}");
+                assert_eq!(lines.len() as u64 - 1, summary["packets"].as_u64().unwrap());
+                // The readable summary, rebuilt from the JSON one (zero counts other than
+                // NOT_RUN are listed too).
+                let packets = summary["packets"].as_u64().unwrap();
+                let bytes: u64 = read_all(&std::fs::read(&input).unwrap())
+                    .unwrap()
+                    .iter()
+                    .map(|p| p.data.len() as u64)
+                    .sum();
+                let mut want = vec![format!("{name} (xdp): {packets} packets, {bytes} bytes")];
+                let mut verdicts: Vec<(String, u64)> = summary["verdicts"]
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.as_u64().unwrap()))
+                    .collect();
+                let not_run = summary["not_run"].as_u64().unwrap();
+                if not_run > 0 {
+                    verdicts.push(("NOT_RUN".to_string(), not_run));
+                    verdicts.sort();
+                }
+                for (k, v) in verdicts {
+                    want.push(format!("  {k:<16} {v}"));
+                }
+                let written = summary["written"].as_u64().unwrap();
+                let bytes_out: usize = read_all(&out).unwrap().iter().map(|p| p.data.len()).sum();
+                want.push(format!("wrote {written} packets ({bytes_out} bytes)"));
+                assert_eq!(readable_counts(&text), want, "{what}:\n{text}");
+                assert!(text.contains(" packets/s ("), "{what}: {text}");
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

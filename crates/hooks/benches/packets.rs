@@ -132,12 +132,24 @@ fn best_rate(time: Duration, mut trial: impl FnMut() -> u64) -> f64 {
 /// Packets per second through the hook: the whole `userbpf xdp` path from the in-memory
 /// capture's records to verdict counts (and, with `out`, the passed and sent-back packets
 /// written to an in-memory pcap), reading the capture again and again.
+/// How the hook is driven.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Drive {
+    /// `run_pcap`, verdicts only.
+    Tight,
+    /// `run_pcap` writing the packets that go on.
+    Out,
+    /// `run_capture` with a callback per packet (what `userbpf xdp --json` uses), writing
+    /// the packets that go on.
+    Each,
+}
+
 fn userbpf_rate(
     object: &Object,
     name: &str,
     engine: EngineKind,
     file: &[u8],
-    out: bool,
+    path: Drive,
     time: Duration,
 ) -> f64 {
     let mut hook = hook(object, name, engine);
@@ -145,10 +157,19 @@ fn userbpf_rate(
     best_rate(time, || {
         let reader = CaptureReader::new(Cursor::new(file)).unwrap();
         let format = reader.format();
-        let s = if out {
+        let s = if path != Drive::Tight {
             sink.clear();
             let mut w = CaptureWriter::new(&mut sink, format).unwrap();
-            let s = hook.run_pcap(reader, Some(&mut w)).expect("capture runs");
+            let mut lens = 0u64;
+            let s = if path == Drive::Each {
+                hook.run_capture(reader, Some(&mut w), |_, r| {
+                    lens += r.data.len() as u64;
+                })
+            } else {
+                hook.run_pcap(reader, Some(&mut w))
+            }
+            .expect("capture runs");
+            std::hint::black_box(lens);
             w.finish().unwrap();
             assert!(s.written > 0 || name == "xdp_firewall" || s.packets == 0);
             s
@@ -257,11 +278,12 @@ fn main() {
          kernel: BPF_PROG_TEST_RUN repeat"
     );
     println!(
-        "{:<13} {:>5} | {:>8} {:>8} {:>8} {:>8} | {:>9} {:>9} | {:>8} {:>8} {:>8}",
+        "{:<13} {:>5} | {:>8} {:>8} {:>8} {:>8} {:>8} | {:>9} {:>9} | {:>8} {:>8} {:>8}",
         "program",
         "size",
         "hook-jit",
         "hook-out",
+        "each-jit",
         "hook-int",
         "loop-jit",
         "kern-loop",
@@ -277,9 +299,10 @@ fn main() {
         for size in [64usize, 1500] {
             let packets = packets(size);
             let file = pcap(&packets);
-            let jit = userbpf_rate(&object, name, EngineKind::Jit, &file, false, time);
-            let out = userbpf_rate(&object, name, EngineKind::Jit, &file, true, time);
-            let interp = userbpf_rate(&object, name, EngineKind::Interp, &file, false, time);
+            let jit = userbpf_rate(&object, name, EngineKind::Jit, &file, Drive::Tight, time);
+            let out = userbpf_rate(&object, name, EngineKind::Jit, &file, Drive::Out, time);
+            let each = userbpf_rate(&object, name, EngineKind::Jit, &file, Drive::Each, time);
+            let interp = userbpf_rate(&object, name, EngineKind::Interp, &file, Drive::Tight, time);
             let loop_jit = userbpf_loop_rate(&object, name, EngineKind::Jit, &packets, time);
             let kernel = kernel_ok
                 .then(|| kernel_rate(&object, name, &packets, time))
@@ -296,9 +319,10 @@ fn main() {
                 None => format!("{:>9} {:>9} | {:>8} {:>8} {:>8}", "-", "-", "-", "-", "-"),
             };
             println!(
-                "{name:<13} {size:>5} | {} {} {} {} | {cols}",
+                "{name:<13} {size:>5} | {} {} {} {} {} | {cols}",
                 mpps(jit),
                 mpps(out),
+                mpps(each),
                 mpps(interp),
                 mpps(loop_jit)
             );
@@ -307,7 +331,9 @@ fn main() {
     println!(
         "hook-jit/-int: PacketHook::run_pcap over the in-memory pcap (records read, packets \
          run with test-run semantics, verdicts counted), best of {}-ms trials; hook-out: the \
-         same, writing the passed and sent-back packets to an in-memory pcap; loop-jit: \
+         same, writing the passed and sent-back packets to an in-memory pcap; each-jit: \
+         PacketHook::run_capture, the per-packet path of `userbpf xdp --json` (each result \
+         handed to a callback), writing as hook-out; loop-jit: \
          userbpf's test_run repeat (the program alone); kern-loop: the kernel's own mean run \
          time with repeat; kern-wall: the same runs by wall time (each BPF_PROG_TEST_RUN \
          call of an XDP program with repeat > 1 swaps the XDP dispatcher)",

@@ -203,6 +203,23 @@ pub struct PacketResult {
     pub duration: Duration,
 }
 
+impl Default for PacketResult {
+    /// An empty result (packet 0, not run), to be filled by
+    /// [`PacketHook::run_packet_into`].
+    fn default() -> PacketResult {
+        PacketResult {
+            index: 0,
+            verdict: Verdict::NotRun,
+            retval: 0,
+            data: Vec::new(),
+            meta: Vec::new(),
+            redirect_ifindex: None,
+            error: None,
+            duration: Duration::ZERO,
+        }
+    }
+}
+
 /// Counts of a run over a stream.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
@@ -212,6 +229,8 @@ pub struct Summary {
     pub verdicts: BTreeMap<String, u64>,
     /// Packets that trapped.
     pub traps: u64,
+    /// The first packet that trapped: its index and the trap.
+    pub first_trap: Option<(u64, String)>,
     /// Packets written to the output.
     pub written: u64,
     /// Bytes read.
@@ -220,9 +239,10 @@ pub struct Summary {
     pub bytes_out: u64,
     /// Frames that could not be sent (live mode).
     pub send_errors: u64,
-    /// Time spent on the packets: for [`PacketHook::run_pcap`], the whole loop (reading
-    /// the capture, set-up, runs, counting, writing); for [`PacketHook::run_capture`] and
-    /// live mode, the sum of each packet's set-up and run.
+    /// Time spent on the packets: for [`PacketHook::run_pcap`] and
+    /// [`PacketHook::run_capture`], the whole loop (reading the capture, set-up, runs,
+    /// counting, writing, and `run_capture`'s callback); for live mode, the sum of each
+    /// packet's set-up and run (the loop also waits for packets).
     pub run_time: Duration,
 }
 
@@ -402,16 +422,7 @@ impl PacketHook {
 
     /// Run the program on one Ethernet frame (the next in the stream).
     pub fn run_packet(&mut self, frame: &[u8]) -> PacketResult {
-        let mut result = PacketResult {
-            index: 0,
-            verdict: Verdict::NotRun,
-            retval: 0,
-            data: Vec::new(),
-            meta: Vec::new(),
-            redirect_ifindex: None,
-            error: None,
-            duration: Duration::ZERO,
-        };
+        let mut result = PacketResult::default();
         self.run_packet_into(frame, &mut result);
         result
     }
@@ -580,8 +591,11 @@ impl PacketHook {
             }
             let run = match run_loaded(&self.runner, xdp) {
                 Ok(run) => run,
-                Err(TestRunError::Trap(_)) => {
+                Err(TestRunError::Trap(t)) => {
                     counts.traps += 1;
+                    if summary.first_trap.is_none() {
+                        summary.first_trap = Some((self.next_index - 1, t.to_string()));
+                    }
                     continue;
                 }
                 Err(_) => {
@@ -618,29 +632,24 @@ impl PacketHook {
         mut writer: Option<&mut CaptureWriter<W>>,
         mut each: impl FnMut(&Packet, &PacketResult),
     ) -> Result<Summary, HookError> {
+        let start = Instant::now();
         let mut summary = Summary::default();
         for name in self.kind.verdict_names() {
             summary.verdicts.insert((*name).to_string(), 0);
         }
         let mut packet = empty_packet();
-        let mut result = PacketResult {
-            index: 0,
-            verdict: Verdict::NotRun,
-            retval: 0,
-            data: Vec::new(),
-            meta: Vec::new(),
-            redirect_ifindex: None,
-            error: None,
-            duration: Duration::ZERO,
-        };
+        let mut result = PacketResult::default();
         while reader.next_packet_into(&mut packet)? {
             check_link_type(&packet)?;
             self.run_packet_into(&packet.data, &mut result);
             summary.packets += 1;
             summary.bytes_in += packet.data.len() as u64;
-            summary.run_time += result.duration;
             if result.verdict == Verdict::Trap {
                 summary.traps += 1;
+                if summary.first_trap.is_none() {
+                    let why = result.error.clone().unwrap_or_default();
+                    summary.first_trap = Some((result.index, why));
+                }
             }
             let counted = result
                 .verdict
@@ -664,6 +673,7 @@ impl PacketHook {
             }
             each(&packet, &result);
         }
+        summary.run_time = start.elapsed();
         Ok(summary)
     }
 }

@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use super::capture::Timestamp;
-use super::hook::{Fate, HookError, PacketHook, PacketResult, Summary};
+use super::hook::{Fate, HookError, PacketHook, PacketResult, Summary, Verdict};
 
 const BLOCK_SIZE: usize = 1 << 18;
 const BLOCK_COUNT: usize = 16;
@@ -417,6 +417,9 @@ pub struct LiveOptions {
 /// Run `hook` on the frames of a live interface (and its peer in bridge mode) until `stop`
 /// is set, the duration passes or enough packets were seen; apply each verdict (see the
 /// module documentation) and call `each` with the ifindex a frame came in on and its result.
+/// XDP programs run in the hook's frame with one reused result and reused send buffers, so
+/// nothing is allocated per frame (tc and socket programs go through the runtime's test
+/// run, which builds its buffers per run).
 ///
 /// # Errors
 /// Opening the sockets failed (no such interface, no CAP_NET_RAW), or receiving failed.
@@ -441,6 +444,13 @@ pub fn run_live(
     }
     let start = Instant::now();
     let kind = hook.kind();
+    // Reused from frame to frame, so that XDP programs run without allocating: the
+    // result, a copy for frames whose checksum the kernel left to finish, and the frames
+    // to send once a block of the ring is read (`queued` of them; each buffer is swapped
+    // with the result's, not copied).
+    let mut result = PacketResult::default();
+    let mut fixed = Vec::new();
+    let mut outgoing: Vec<(u32, Vec<u8>)> = Vec::new();
     while !stop.load(Ordering::Relaxed) {
         if options.duration.is_some_and(|d| start.elapsed() >= d)
             || options.max_packets.is_some_and(|m| summary.packets >= m)
@@ -453,37 +463,57 @@ pub fn run_live(
             } else {
                 Duration::from_millis(20)
             };
-            let mut outgoing: Vec<(u32, Vec<u8>)> = Vec::new();
+            let mut queued = 0;
             sockets[side]
                 .recv(timeout, |frame, _ts, partial| {
-                    let fixed;
                     let frame = if partial {
-                        let mut copy = frame.to_vec();
-                        complete_checksum(&mut copy);
-                        fixed = copy;
+                        fixed.clear();
+                        fixed.extend_from_slice(frame);
+                        complete_checksum(&mut fixed);
                         &fixed[..]
                     } else {
                         frame
                     };
-                    let r = hook.run_packet(frame);
+                    hook.run_packet_into(frame, &mut result);
+                    let r = &result;
                     summary.packets += 1;
                     summary.bytes_in += frame.len() as u64;
                     summary.run_time += r.duration;
-                    *summary.verdicts.entry(r.verdict.name(kind)).or_insert(0) += 1;
+                    if r.verdict == Verdict::Trap {
+                        summary.traps += 1;
+                        if summary.first_trap.is_none() {
+                            let why = r.error.clone().unwrap_or_default();
+                            summary.first_trap = Some((r.index, why));
+                        }
+                    }
+                    let counted = r
+                        .verdict
+                        .static_name(kind)
+                        .and_then(|n| summary.verdicts.get_mut(n));
+                    match counted {
+                        Some(c) => *c += 1,
+                        None => *summary.verdicts.entry(r.verdict.name(kind)).or_insert(0) += 1,
+                    }
                     let target = match r.verdict.fate() {
                         Fate::Transmit => Some(ifindexes[side]),
                         Fate::Redirect => r.redirect_ifindex,
                         Fate::Pass if ifindexes.len() > 1 => Some(ifindexes[1 - side]),
                         _ => None,
                     };
+                    each(ifindexes[side], r);
                     if let Some(t) = target {
-                        outgoing.push((t, r.data.clone()));
+                        if queued == outgoing.len() {
+                            outgoing.push((0, Vec::new()));
+                        }
+                        let slot = &mut outgoing[queued];
+                        slot.0 = t;
+                        std::mem::swap(&mut slot.1, &mut result.data);
+                        queued += 1;
                     }
-                    each(ifindexes[side], &r);
                 })
                 .map_err(|e| HookError::Live(format!("receiving: {e}")))?;
-            for (target, frame) in outgoing {
-                if sockets[side].send_to(target, &frame).is_ok() {
+            for (target, frame) in &outgoing[..queued] {
+                if sockets[side].send_to(*target, frame).is_ok() {
                     summary.written += 1;
                     summary.bytes_out += frame.len() as u64;
                 } else {
