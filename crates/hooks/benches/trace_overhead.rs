@@ -133,8 +133,8 @@ fn time_command(argv: &[OsString], prefix: &[&str]) -> Option<Cost> {
 }
 
 /// Trace `argv` with every program of `object`, with or without the seccomp filter; the
-/// programs verified and JIT-compiled, or `unverified` in the checked interpreter.
-fn time_userbpf(object: &Path, argv: &[OsString], filtered: bool, unverified: bool) -> Cost {
+/// programs verified and JIT-compiled.
+fn time_userbpf(object: &Path, argv: &[OsString], filtered: bool) -> Cost {
     best(|| {
         let bytes = std::fs::read(object).unwrap();
         let object = Object::parse(&bytes).unwrap();
@@ -149,12 +149,8 @@ fn time_userbpf(object: &Path, argv: &[OsString], filtered: bool, unverified: bo
         .unwrap();
         let mut hooks = SyscallHooks::new(&instance, env, |_| {}).unwrap();
         for name in instance.program_names() {
-            if unverified {
-                hooks.attach_unverified(&instance, name).unwrap();
-            } else {
-                let attached = hooks.attach(&object, &instance, name).unwrap();
-                assert!(attached.note.is_none(), "{:?}", attached.note);
-            }
+            let attached = hooks.attach(&object, &instance, name).unwrap();
+            assert!(attached.note.is_none(), "{:?}", attached.note);
         }
         measure(|| {
             let mut tracer = if filtered {
@@ -250,7 +246,7 @@ fn main() {
             ("strace -f", strace(&argv, false)),
             (
                 "userbpf, every syscall stops",
-                Some(time_userbpf(&syscount, &argv, false, false)),
+                Some(time_userbpf(&syscount, &argv, false)),
             ),
         ],
     );
@@ -268,11 +264,11 @@ fn main() {
             ("strace -f --seccomp-bpf openat", strace(&argv, true)),
             (
                 "userbpf, every syscall stops",
-                Some(time_userbpf(&opensnoop, &argv, false, false)),
+                Some(time_userbpf(&opensnoop, &argv, false)),
             ),
             (
                 "userbpf, seccomp filter",
-                Some(time_userbpf(&opensnoop, &argv, true, false)),
+                Some(time_userbpf(&opensnoop, &argv, true)),
             ),
         ],
     );
@@ -294,11 +290,11 @@ fn main() {
             ("strace -f --seccomp-bpf openat", strace(&argv, true)),
             (
                 "userbpf, every syscall stops",
-                Some(time_userbpf(&opensnoop, &argv, false, false)),
+                Some(time_userbpf(&opensnoop, &argv, false)),
             ),
             (
                 "userbpf, seccomp filter",
-                Some(time_userbpf(&opensnoop, &argv, true, false)),
+                Some(time_userbpf(&opensnoop, &argv, true)),
             ),
         ],
     );
@@ -321,12 +317,10 @@ fn main() {
         &[
             ("untraced", time_command(&argv, &[])),
             (
-                // The verifier does not model bpf_get_func_ip yet.
-                "userbpf uprobe+uretprobe (interp)",
+                "userbpf uprobe+uretprobe",
                 Some(time_userbpf(
                     &examples.join("uprobe_args.bpf.o"),
                     &argv,
-                    true,
                     true,
                 )),
             ),

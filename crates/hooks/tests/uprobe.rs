@@ -59,9 +59,8 @@ fn trace(object: &Object, argv: &[&str]) -> (Vec<Rec>, Option<TargetStatus>) {
     })
     .unwrap();
     for name in instance.program_names() {
-        // The verifier does not model bpf_get_func_ip (helper 173) yet: the checked
-        // interpreter runs uprobe_args unverified.
-        hooks.attach_unverified(&instance, name).unwrap();
+        let attached = hooks.attach(object, &instance, name).unwrap();
+        assert!(attached.note.is_none(), "{:?}", attached.note);
     }
     let argv: Vec<std::ffi::OsString> = argv.iter().map(Into::into).collect();
     let mut tracer = Tracer::spawn(&argv).unwrap();

@@ -695,6 +695,15 @@ pub static PROTOS: &[Proto] = &[
         Ret::Integer,
         Allowed::NotTracing,
     ),
+    // Offered to the tracing types; the call itself then accepts only kprobe (uprobes
+    // too) and fentry/fexit/fmod_ret tracing programs (`check_get_func_ip`).
+    p(
+        173,
+        "get_func_ip",
+        [Ctx, D, D, D, D],
+        Ret::Integer,
+        Allowed::Ids(TRACING_TYPES),
+    ),
     p(
         164,
         "for_each_map_elem",
@@ -866,6 +875,10 @@ const SK_STORAGE_TYPES: &[u32] = &[1, 3, 4, 8, 13, 18, 25, 26, 29];
 
 /// Program types with the socket lookup helpers (tc, xdp, sk_skb, cgroup_sock_addr).
 const SK_LOOKUP_TYPES: &[u32] = &[3, 6, 14, 18];
+
+/// One past the kernel's last helper id (`__BPF_FUNC_MAX_ID`, Linux 6.1 to 6.18): calls
+/// of ids outside `0..FUNC_MAX_ID` are "invalid func".
+pub const FUNC_MAX_ID: i32 = 212;
 
 /// The prototype of helper `id`.
 pub fn proto(id: i32) -> Option<&'static Proto> {

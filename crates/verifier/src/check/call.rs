@@ -18,7 +18,7 @@
 use super::{Flow, Verifier};
 use crate::error::VerifierError;
 use crate::helpers::{self, Arg, Ret};
-use crate::input::{map_type, ProgType};
+use crate::input::{attach_type as at, map_type, ProgType};
 use crate::reg::{RegState, RegType};
 use crate::scalar::Scalar;
 use crate::state::{Frame, RefInfo, State, MAX_FRAMES};
@@ -135,7 +135,6 @@ impl Verifier<'_> {
     /// The range r0 must lie in at the program's exit (the kernel's `check_return_code`),
     /// and whether only its low 32 bits are checked.
     fn return_range(&self) -> Option<(i64, i64, bool)> {
-        use crate::input::attach_type as at;
         use crate::input::LsmHook;
         let eat = self.input.options.expected_attach_type;
         if self.input.prog_type.kernel_id() == 29 {
@@ -219,7 +218,6 @@ impl Verifier<'_> {
     /// Whether this program may update or delete socket-map entries (`may_update_sockmap`:
     /// where no locked socket can be reached; sock_ops may only delete).
     fn may_update_sockmap(&self, helper: i32) -> bool {
-        use crate::input::attach_type as at;
         match self.input.prog_type {
             ProgType::Raw { .. } => true,
             pt => match pt.kernel_id() {
@@ -231,9 +229,38 @@ impl Verifier<'_> {
         }
     }
 
+    /// The kernel's `check_get_func_ip`: only kprobe programs (uprobes too) and
+    /// fentry/fexit/fmod_ret tracing programs know the address of their function.
+    fn check_get_func_ip(&self, st: &State) -> Result<(), VerifierError> {
+        let pt = self.input.prog_type;
+        if matches!(pt, ProgType::Raw { .. } | ProgType::Other(0)) {
+            return Ok(());
+        }
+        let text = match pt.kernel_id() {
+            2 => return Ok(()),
+            26 => {
+                let eat = self.input.options.expected_attach_type;
+                if matches!(eat, at::TRACE_FENTRY | at::TRACE_FEXIT | at::MODIFY_RETURN) {
+                    return Ok(());
+                }
+                "func bpf_get_func_ip#173 supported only for fentry/fexit/fmod_ret programs"
+                    .to_string()
+            }
+            other => format!("func bpf_get_func_ip#173 not supported for program type {other}"),
+        };
+        Err(self.error(st, text, &[]))
+    }
+
     fn helper_call(&mut self, st: &mut State, id: i32) -> Result<(), VerifierError> {
         let Some(proto) = helpers::proto(id) else {
-            return Err(self.error(st, format!("unknown func unknown#{id}"), &[]));
+            // Past the kernel's last helper id the kernel says "invalid func"; below it, a
+            // helper we do not model.
+            let text = if !(0..helpers::FUNC_MAX_ID).contains(&id) {
+                format!("invalid func unknown#{id}")
+            } else {
+                format!("unknown func unknown#{id}")
+            };
+            return Err(self.error(st, text, &[]));
         };
         if !helpers::allowed_on(proto, self.input.prog_type, self.input.options.syscall_hook) {
             return Err(self.error(
@@ -244,6 +271,9 @@ impl Verifier<'_> {
                 ),
                 &[],
             ));
+        }
+        if id == 173 {
+            self.check_get_func_ip(st)?;
         }
         if id == 12 && !st.refs.is_empty() {
             // The tail call does not come back to release what this program holds.

@@ -58,3 +58,10 @@ CASE("raw_tracepoint/sys_enter", __success, raw_tp_probe_read_of_arg,
      "r3 = *(u64 *)(r1 + 8); r1 = r10; r1 += -8; r2 = 8; call %[bpf_probe_read_kernel]; r0 = 0; exit;", __imm(bpf_probe_read_kernel))
 CASE("raw_tracepoint/sys_enter", __failure __msg("R3 invalid mem access 'scalar'"), raw_tp_arg_is_scalar,
      "r3 = *(u64 *)(r1 + 8); r0 = *(u64 *)(r3 + 0); r0 = 0; exit;")
+/* bpf_get_func_ip (helper 173): kprobe (uprobes too) and fentry/fexit/fmod_ret only. */
+CASE("kprobe/do_sys_open", __success, kprobe_get_func_ip, "call 173; r0 = 0; exit;")
+CASE("uprobe", __success, uprobe_get_func_ip, "call 173; r0 = 0; exit;")
+CASE("tracepoint/syscalls/sys_enter_openat", __failure __msg("func bpf_get_func_ip#173 not supported for program type 5"),
+     tp_get_func_ip, "call 173; r0 = 0; exit;")
+CASE("xdp", __failure __msg("program of this type cannot use helper bpf_get_func_ip#173"), xdp_get_func_ip,
+     "call 173; r0 = 0; exit;")

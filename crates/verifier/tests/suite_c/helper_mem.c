@@ -62,7 +62,7 @@ CASE("kprobe/do_sys_open", __success, current_comm_in_kprobe,
      "r1 = r10; r1 += -16; r2 = 16; call %[bpf_get_current_comm]; r0 = 0; exit;", __imm(bpf_get_current_comm))
 CASE("kprobe/do_sys_open", __failure __msg("invalid indirect access to stack R1 off=-16 size=32"), current_comm_past_frame,
      "r1 = r10; r1 += -16; r2 = 32; call %[bpf_get_current_comm]; r0 = 0; exit;", __imm(bpf_get_current_comm))
-CASE("xdp", __failure __msg("unknown func"), unknown_helper, "call 999; exit;")
+CASE("xdp", __failure __msg("invalid func unknown#999"), unknown_helper, "call 999; exit;")
 CASE("socket", __success, ld_abs, "r6 = r1; r0 = *(u8 *)skb[0]; exit;")
 CASE("socket", __success, ld_ind, "r6 = r1; r2 = 3; r0 = *(u16 *)skb[r2]; exit;")
 CASE("xdp", __failure __msg("BPF_LD_[ABS|IND] instructions not allowed for this program type"), ld_abs_in_xdp,
