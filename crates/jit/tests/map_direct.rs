@@ -92,7 +92,7 @@ fn run(object: &Object, name: &str, jit: bool) -> Outcome {
                 map_fast::update_elem as *const () as u64,
                 map_fast::delete_elem as *const () as u64,
             ],
-            "prefixes" => vec![map_fast::lookup_elem as *const () as u64],
+            "prefixes" | "probe" => vec![map_fast::lookup_elem as *const () as u64],
             _ => vec![
                 map_fast::ringbuf_reserve as *const () as u64,
                 map_fast::ringbuf_submit as *const () as u64,
@@ -139,4 +139,67 @@ fn direct_map_calls_match_the_helpers() {
             assert!(jit.0.iter().all(|r| r.is_ok()), "{name}: {:?}", jit.0);
         }
     }
+}
+
+/// JIT lookups (inline for the plain hash) on several threads while user space deletes and
+/// reinserts keys of the same map: keys never deleted are always found, and every value
+/// found is its key's.
+#[test]
+fn lookups_race_with_user_space_writes() {
+    let Some(bytes) = compile() else {
+        return;
+    };
+    let object = Object::parse(&bytes).unwrap();
+    let instance = ObjectInstance::load(&object, &LoadOptions::default()).unwrap();
+    let hash = instance.map("hash").unwrap();
+    let value = |k: u32| (k as u64 * 1000 + 7).to_ne_bytes();
+    for k in 0..8u32 {
+        hash.update(&k.to_ne_bytes(), &value(k), 0).unwrap();
+    }
+    let verified =
+        userbpf_verifier::object_input::verify_with_tail_call_targets(&object, "probe", &|_| true)
+            .unwrap()
+            .unwrap();
+    let prepared = instance.program("probe").unwrap();
+    // SAFETY: the verifier accepted the program (just above).
+    let jit =
+        unsafe { compile_prepared(&prepared, Some(&verified), &JitOptions::default()) }.unwrap();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let writer = s.spawn(|| {
+            let mut rounds = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) || rounds < 100 {
+                for k in 0..4u32 {
+                    hash.delete(&k.to_ne_bytes()).unwrap();
+                    hash.update(&k.to_ne_bytes(), &value(k), 0).unwrap();
+                }
+                rounds += 1;
+            }
+            rounds
+        });
+        let readers: Vec<_> = (0..3)
+            .map(|_| {
+                s.spawn(|| {
+                    for _ in 0..3000 {
+                        let out = jit
+                            .test_run(&TestRunInput {
+                                data_in: &[0u8; 64],
+                                ctx_in: None,
+                                repeat: 1,
+                            })
+                            .unwrap();
+                        assert_eq!(
+                            out.retval, 0,
+                            "a lookup missed a key or found another's value"
+                        );
+                    }
+                })
+            })
+            .collect();
+        for r in readers {
+            r.join().unwrap();
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(writer.join().unwrap() >= 100);
+    });
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use userbpf_isa::{CallTarget, JmpCond, Source, Width};
 use userbpf_runtime::interp::callbacks::TAIL_CALL_ID;
 use userbpf_runtime::interp::FUNC_PTR_TAG;
-use userbpf_runtime::kernel_helpers::map_fast::DirectCall;
+use userbpf_runtime::kernel_helpers::map_fast::{DirectCall, HashInline};
 use userbpf_runtime::STACK_FRAME_SIZE;
 
 use super::alu::size_of;
@@ -169,6 +169,8 @@ pub(crate) fn call(cg: &mut Cg<'_>, slot: usize, t: CallTarget) -> Result<(), Ji
                 inline_array_lookup(cg, layout);
             } else if uid == super::GET_SMP_PROCESSOR_ID && cg.env.inline_cpu {
                 inline_smp_processor_id(cg);
+            } else if let Some((layout, direct)) = inline_hash(cg, uid) {
+                inline_hash_lookup(cg, slot, uid, layout, direct);
             } else if let Some((direct, map_reg)) = direct_map_call(cg, uid) {
                 direct_call(cg, slot, uid, direct, map_reg);
             } else if id >= 0 && cg.env.helpers.contains(uid) {
@@ -210,6 +212,234 @@ fn direct_map_call(cg: &Cg<'_>, id: u32) -> Option<(DirectCall, X86Reg)> {
         }
         _ => Some((fast.with_map(id, cg.r1_handle?)?, X86Reg::Rdi)),
     }
+}
+
+/// The inline lookup layout of the plain hash map `lddw r1, map` named, for
+/// `bpf_map_lookup_elem`, with the direct call of its slow path.
+fn inline_hash(cg: &Cg<'_>, id: u32) -> Option<(HashInline, DirectCall)> {
+    if id != MAP_LOOKUP_ELEM {
+        return None;
+    }
+    cg.env.fast_maps?.inline_hash(cg.r1_handle?)
+}
+
+/// `dst` = the address of the lock word of the bucket of the hash in edx (`scratch` is
+/// overwritten).
+fn bucket_lock_addr(cg: &mut Cg<'_>, l: &HashInline, dst: X86Reg, scratch: X86Reg) {
+    cg.emit(X86Insn::Mov {
+        size: Size::S32,
+        dst,
+        src: X86Reg::Rdx,
+    });
+    cg.emit(X86Insn::AluImm {
+        op: AluOp::And,
+        size: Size::S32,
+        dst,
+        imm: l.bucket_mask as i32,
+    });
+    cg.emit(X86Insn::MovAbs {
+        dst: scratch,
+        imm: l.buckets,
+    });
+    cg.emit(X86Insn::Lea {
+        dst,
+        mem: Mem::indexed(scratch, dst, Scale::S8, 0),
+    });
+}
+
+/// `bpf_map_lookup_elem(hash, &key)` in generated code, as
+/// `userbpf_runtime::kernel_helpers::map_fast::HashInline` describes: the hash, the
+/// bucket's lock word (a sequence: odd or changed means a writer intervened), the chain
+/// walk, and the direct call for everything else. Uses rax, rcx, rdx, r8, r10 and r11
+/// (r1–r5 are undefined after a helper call); r1 and r2 keep the handle and the key
+/// pointer for the slow path.
+fn inline_hash_lookup(cg: &mut Cg<'_>, slot: usize, uid: u32, l: HashInline, direct: DirectCall) {
+    use X86Reg::{Rax, Rcx, Rdx, Rsi, R8};
+    let (key, tmp) = (TMP2, TMP);
+    let key_size = if l.key_size == 8 {
+        Size::S64
+    } else {
+        Size::S32
+    };
+    let (walk, next, not_found, slow, done) = (
+        cg.a.label(),
+        cg.a.label(),
+        cg.a.label(),
+        cg.a.label(),
+        cg.a.label(),
+    );
+    // The hash: x = (key ^ seed) * mul; h = low32(x ^ (x >> 32)), in edx.
+    cg.emit(X86Insn::Load {
+        size: key_size,
+        dst: key,
+        mem: Mem::at(Rsi, 0),
+    });
+    cg.emit(X86Insn::MovAbs {
+        dst: Rax,
+        imm: l.seed,
+    });
+    cg.emit(X86Insn::Alu {
+        op: AluOp::Xor,
+        size: Size::S64,
+        dst: Rax,
+        src: key,
+    });
+    cg.emit(X86Insn::MovAbs {
+        dst: tmp,
+        imm: l.hash_mul,
+    });
+    cg.emit(X86Insn::Imul {
+        size: Size::S64,
+        dst: Rax,
+        src: tmp,
+    });
+    cg.emit(X86Insn::Mov {
+        size: Size::S64,
+        dst: tmp,
+        src: Rax,
+    });
+    cg.emit(X86Insn::Shift {
+        op: crate::x86::ShiftOp::Shr,
+        size: Size::S64,
+        dst: tmp,
+        by: crate::x86::ShiftBy::Imm(32),
+    });
+    cg.emit(X86Insn::Alu {
+        op: AluOp::Xor,
+        size: Size::S32,
+        dst: Rax,
+        src: tmp,
+    });
+    cg.emit(X86Insn::Mov {
+        size: Size::S32,
+        dst: Rdx,
+        src: Rax,
+    });
+    // The bucket: its sequence in ecx (odd: a writer holds it), its first index in eax.
+    bucket_lock_addr(cg, &l, R8, tmp);
+    cg.emit(X86Insn::Load {
+        size: Size::S32,
+        dst: Rcx,
+        mem: Mem::at(R8, 0),
+    });
+    cg.emit(X86Insn::TestImm {
+        size: Size::S32,
+        dst: Rcx,
+        imm: 1,
+    });
+    cg.a.jcc(Cond::Ne, slow);
+    cg.emit(X86Insn::Load {
+        size: Size::S32,
+        dst: Rax,
+        mem: Mem::at(R8, 4),
+    });
+    // r8d counts the steps.
+    cg.emit(X86Insn::Alu {
+        op: AluOp::Xor,
+        size: Size::S32,
+        dst: R8,
+        src: R8,
+    });
+    cg.a.bind(walk);
+    cg.emit(X86Insn::Test {
+        size: Size::S32,
+        a: Rax,
+        b: Rax,
+    });
+    cg.a.jcc(Cond::E, not_found);
+    cg.emit(X86Insn::AluImm {
+        op: AluOp::Cmp,
+        size: Size::S32,
+        dst: Rax,
+        imm: l.count as i32,
+    });
+    cg.a.jcc(Cond::A, slow);
+    cg.emit(X86Insn::ImulImm {
+        size: Size::S64,
+        dst: Rax,
+        src: Rax,
+        imm: l.elem_size as i32,
+    });
+    cg.emit(X86Insn::MovAbs {
+        dst: tmp,
+        imm: l.elems,
+    });
+    cg.emit(X86Insn::Alu {
+        op: AluOp::Add,
+        size: Size::S64,
+        dst: Rax,
+        src: tmp,
+    });
+    cg.emit(X86Insn::AluLoad {
+        op: AluOp::Cmp,
+        size: Size::S32,
+        dst: Rdx,
+        mem: Mem::at(Rax, l.hash_off as i32),
+    });
+    cg.a.jcc(Cond::Ne, next);
+    cg.emit(X86Insn::AluLoad {
+        op: AluOp::Cmp,
+        size: key_size,
+        dst: key,
+        mem: Mem::at(Rax, l.key_off as i32),
+    });
+    cg.a.jcc(Cond::Ne, next);
+    // Found: valid if no writer took the lock meanwhile.
+    bucket_lock_addr(cg, &l, tmp, R8);
+    cg.emit(X86Insn::AluLoad {
+        op: AluOp::Cmp,
+        size: Size::S32,
+        dst: Rcx,
+        mem: Mem::at(tmp, 0),
+    });
+    cg.a.jcc(Cond::Ne, slow);
+    cg.emit(X86Insn::AluImm {
+        op: AluOp::Add,
+        size: Size::S64,
+        dst: Rax,
+        imm: l.value_off as i32,
+    });
+    cg.a.jmp(done);
+    cg.a.bind(next);
+    cg.emit(X86Insn::AluImm {
+        op: AluOp::Add,
+        size: Size::S32,
+        dst: R8,
+        imm: 1,
+    });
+    cg.emit(X86Insn::AluImm {
+        op: AluOp::Cmp,
+        size: Size::S32,
+        dst: R8,
+        imm: l.max_steps as i32,
+    });
+    cg.a.jcc(Cond::A, slow);
+    cg.emit(X86Insn::Load {
+        size: Size::S32,
+        dst: Rax,
+        mem: Mem::at(Rax, l.next_off as i32),
+    });
+    cg.a.jmp(walk);
+    // Not found: valid likewise.
+    cg.a.bind(not_found);
+    bucket_lock_addr(cg, &l, tmp, R8);
+    cg.emit(X86Insn::AluLoad {
+        op: AluOp::Cmp,
+        size: Size::S32,
+        dst: Rcx,
+        mem: Mem::at(tmp, 0),
+    });
+    cg.a.jcc(Cond::Ne, slow);
+    cg.emit(X86Insn::Alu {
+        op: AluOp::Xor,
+        size: Size::S32,
+        dst: Rax,
+        src: Rax,
+    });
+    cg.a.jmp(done);
+    cg.a.bind(slow);
+    direct_call(cg, slot, uid, direct, X86Reg::Rdi);
+    cg.a.bind(done);
 }
 
 /// A direct call of a map operation (see `userbpf_runtime::kernel_helpers::map_fast`):

@@ -132,4 +132,23 @@ int bad_submit(struct xdp_md *ctx)
 	return 2;
 }
 
+/* Lookups while user space deletes and reinserts keys 0-3 (values k * 1000 + 7): keys
+ * 4-7 stay, so they must always be found; a value found must be its key's. */
+SEC("xdp")
+int probe(struct xdp_md *ctx)
+{
+	int bad = 0;
+	for (__u32 i = 0; i < 64; i++) {
+		__u32 k = i % 8;
+		__u64 *p = bpf_map_lookup_elem(&hash, &k);
+		if (p) {
+			if (*p != k * 1000 + 7)
+				bad += 1;
+		} else if (k >= 4) {
+			bad += 100;
+		}
+	}
+	return bad;
+}
+
 char LICENSE[] SEC("license") = "GPL";

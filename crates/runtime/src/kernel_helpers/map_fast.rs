@@ -175,6 +175,13 @@ impl MapFastPaths {
         Some(DirectCall { func, map, cpu_arg })
     }
 
+    /// For `bpf_map_lookup_elem` on the plain hash map `handle` names: its inline lookup
+    /// layout and the direct call for the slow path.
+    pub fn inline_hash(&self, handle: u64) -> Option<(HashInline, DirectCall)> {
+        let direct = self.with_map(ids::MAP_LOOKUP_ELEM, handle)?;
+        Some((direct.map.hash_inline()?, direct))
+    }
+
     /// The direct form of `bpf_ringbuf_submit` / `bpf_ringbuf_discard` (helper `id`) for
     /// records of `ring` (a ring buffer the program uses, named by its handle): called with
     /// r1 and r2 as the helper's and the map as the third argument; records of other maps
@@ -195,6 +202,53 @@ impl MapFastPaths {
             cpu_arg: None,
         })
     }
+}
+
+/// How generated code may look a key up in a plain hash map itself (the kernel's
+/// `htab_map_gen_lookup` calls its lookup; this is the whole lookup), without the lock:
+///
+/// 1. `x = (key ^ seed) * hash_mul` with the key's bytes as a native-endian word
+///    (`key_size` 4 or 8, zero-extended); `h = low32(x ^ (x >> 32))`.
+/// 2. The bucket's lock word is the u32 at `buckets + 8 * (h & bucket_mask)` and its first
+///    element index the u32 after it. Read the lock word: odd means a writer holds it
+///    (take the slow path).
+/// 3. Walk: index 0 ends the chain (not found); an index above `count` or more than
+///    `max_steps` steps means a chain changed under the walk (slow path). Element `i` is at
+///    `elems + i * elem_size`: its hash (u32) at `hash_off`, key at `key_off`, next index
+///    (u32) at `next_off`, value at `value_off`.
+/// 4. On a match or at the end of the chain, read the lock word again: if it changed, a
+///    writer intervened (slow path); else the value's address (or NULL) is the result.
+///
+/// The slow path is [`lookup_elem`], whose result is the helper's. Every address above
+/// stays inside the map's region while the map lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HashInline {
+    /// Address of bucket 0's lock word.
+    pub buckets: u64,
+    /// Buckets minus one (a power of two minus one, below 2^30).
+    pub bucket_mask: u32,
+    /// Address of element 1 minus `elem_size`.
+    pub elems: u64,
+    /// Bytes per element.
+    pub elem_size: u32,
+    /// Number of elements.
+    pub count: u32,
+    /// Longest chain a consistent table has.
+    pub max_steps: u32,
+    /// 4 or 8.
+    pub key_size: u32,
+    /// The map's hash seed.
+    pub seed: u64,
+    /// The hash multiplier.
+    pub hash_mul: u64,
+    /// Offsets inside an element.
+    pub hash_off: u32,
+    /// Offset of the key.
+    pub key_off: u32,
+    /// Offset of the next index.
+    pub next_off: u32,
+    /// Offset of the value.
+    pub value_off: u32,
 }
 
 /// What a direct call returns (rax, rdx).

@@ -31,8 +31,11 @@ use super::slab::{Slab, NEXT};
 use super::storage::Storage;
 use super::types::*;
 use super::{hash_bytes, region_len, MapError, Writer};
+use crate::kernel_helpers::map_fast::HashInline;
 
 const HASH: usize = 4;
+/// The multiplier of the hash of 4- and 8-byte keys.
+const WORD_HASH_MUL: u64 = 0x9e37_79b9_7f4a_7c15;
 // 8..16: the LRU links (`lru::PREV_OFF`).
 const KEY: usize = 16;
 
@@ -228,8 +231,35 @@ impl HashMap {
             [a, b, c, d, e, f, g, h] => u64::from_ne_bytes([a, b, c, d, e, f, g, h]),
             _ => return hash_bytes(self.seed, key) as u32,
         };
-        let h = (word ^ self.seed).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let h = (word ^ self.seed).wrapping_mul(WORD_HASH_MUL);
         (h ^ (h >> 32)) as u32
+    }
+
+    /// The layout generated code needs to look keys up itself, for plain hash maps (not
+    /// per-CPU, not LRU) with 4- or 8-byte keys (see [`HashInline`]).
+    pub(crate) fn inline_layout(&self, st: &Storage) -> Option<HashInline> {
+        if self.percpu || self.lru.is_some() || !matches!(self.key_size, 4 | 8) {
+            return None;
+        }
+        let end = self.slab.first as u64 + self.slab.elem_size as u64 * self.slab.count as u64;
+        if end > st.len() as u64 || self.n_buckets > 1 << 30 {
+            return None;
+        }
+        Some(HashInline {
+            buckets: st.base() + self.buckets_off as u64,
+            bucket_mask: self.n_buckets - 1,
+            elems: st.base() + self.slab.first as u64 - self.slab.elem_size as u64,
+            elem_size: u32::try_from(self.slab.elem_size).ok()?,
+            count: self.slab.count,
+            max_steps: self.max_entries,
+            key_size: self.key_size as u32,
+            seed: self.seed,
+            hash_mul: WORD_HASH_MUL,
+            hash_off: HASH as u32,
+            key_off: KEY as u32,
+            next_off: NEXT as u32,
+            value_off: self.val as u32,
+        })
     }
 
     fn bucket_of(&self, hash: u32) -> u32 {

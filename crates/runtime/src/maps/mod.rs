@@ -772,6 +772,15 @@ impl Map {
         }
     }
 
+    /// For plain hash maps with 4- or 8-byte keys: how generated code may look keys up
+    /// itself (see [`crate::kernel_helpers::map_fast::HashInline`]).
+    pub fn hash_inline(&self) -> Option<crate::kernel_helpers::map_fast::HashInline> {
+        match &self.family {
+            Family::Hash(h) => h.inline_layout(&self.storage),
+            _ => None,
+        }
+    }
+
     /// `bpf_map_lookup_percpu_elem`: the address of `cpu`'s value (non-per-CPU maps: `None`).
     pub fn lookup_percpu_ptr(&self, key: &[u8], cpu: u32) -> Option<u64> {
         if !self.spec.map_type.is_percpu() || cpu >= self.ncpus {
