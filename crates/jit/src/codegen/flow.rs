@@ -393,6 +393,38 @@ fn inline_hash_lookup(cg: &mut Cg<'_>, slot: usize, uid: u32, l: HashInline, dir
         mem: Mem::at(tmp, 0),
     });
     cg.a.jcc(Cond::Ne, slow);
+    if let Some((ncpus, stride)) = l.percpu {
+        // The thread's CPU slot's value (as inline `bpf_get_smp_processor_id` reads it).
+        cg.emit(X86Insn::Load {
+            size: Size::S64,
+            dst: R8,
+            mem: Mem::at(CTX, off::CPU_SLOT),
+        });
+        cg.emit(X86Insn::Load {
+            size: Size::S32,
+            dst: R8,
+            mem: Mem::at(R8, 0),
+        });
+        cg.emit(X86Insn::AluImm {
+            op: AluOp::Cmp,
+            size: Size::S32,
+            dst: R8,
+            imm: ncpus as i32,
+        });
+        cg.a.jcc(Cond::Ae, slow);
+        cg.emit(X86Insn::ImulImm {
+            size: Size::S64,
+            dst: R8,
+            src: R8,
+            imm: stride as i32,
+        });
+        cg.emit(X86Insn::Alu {
+            op: AluOp::Add,
+            size: Size::S64,
+            dst: Rax,
+            src: R8,
+        });
+    }
     cg.emit(X86Insn::AluImm {
         op: AluOp::Add,
         size: Size::S64,
@@ -523,8 +555,8 @@ fn direct_call(cg: &mut Cg<'_>, slot: usize, uid: u32, direct: DirectCall, map_r
 }
 
 /// `bpf_map_lookup_elem(array, &key)` inlined, as the kernel's `array_map_gen_lookup`:
-/// r0 = key < max_entries ? base + key * stride : NULL (the NULL case out of line). r1–r5 keep their values (a helper
-/// call may leave anything there).
+/// r0 = key < max_entries ? base + key * stride : NULL (the NULL case out of line). r1–r5
+/// keep their values (a helper call may leave anything there).
 fn inline_array_lookup(cg: &mut Cg<'_>, layout: ArrayLayout) {
     use X86Reg::{Rax, Rsi};
     let null = cg.a.label();

@@ -175,7 +175,7 @@ impl MapFastPaths {
         Some(DirectCall { func, map, cpu_arg })
     }
 
-    /// For `bpf_map_lookup_elem` on the plain hash map `handle` names: its inline lookup
+    /// For `bpf_map_lookup_elem` on the (per-CPU) hash map `handle` names: its inline lookup
     /// layout and the direct call for the slow path.
     pub fn inline_hash(&self, handle: u64) -> Option<(HashInline, DirectCall)> {
         let direct = self.with_map(ids::MAP_LOOKUP_ELEM, handle)?;
@@ -204,7 +204,7 @@ impl MapFastPaths {
     }
 }
 
-/// How generated code may look a key up in a plain hash map itself (the kernel's
+/// How generated code may look a key up in a hash or per-CPU hash map itself (the kernel's
 /// `htab_map_gen_lookup` calls its lookup; this is the whole lookup), without the lock:
 ///
 /// 1. `x = (key ^ seed) * hash_mul` with the key's bytes as a native-endian word
@@ -217,7 +217,9 @@ impl MapFastPaths {
 ///    `elems + i * elem_size`: its hash (u32) at `hash_off`, key at `key_off`, next index
 ///    (u32) at `next_off`, value at `value_off`.
 /// 4. On a match or at the end of the chain, read the lock word again: if it changed, a
-///    writer intervened (slow path); else the value's address (or NULL) is the result.
+///    writer intervened (slow path); else the value's address (or NULL) is the result
+///    (per-CPU maps: the calling thread's CPU slot's value; a slot beyond the map's CPU
+///    count takes the slow path).
 ///
 /// The slow path is [`lookup_elem`], whose result is the helper's. Every address above
 /// stays inside the map's region while the map lives.
@@ -247,8 +249,11 @@ pub struct HashInline {
     pub key_off: u32,
     /// Offset of the next index.
     pub next_off: u32,
-    /// Offset of the value.
+    /// Offset of the value (of CPU 0's value for per-CPU maps).
     pub value_off: u32,
+    /// Per-CPU maps: the number of CPU values and the distance between them; CPU slot `c`
+    /// (below the number) has its value `c * distance` after CPU 0's.
+    pub percpu: Option<(u32, u32)>,
 }
 
 /// What a direct call returns (rax, rdx).

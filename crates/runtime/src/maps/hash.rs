@@ -235,10 +235,10 @@ impl HashMap {
         (h ^ (h >> 32)) as u32
     }
 
-    /// The layout generated code needs to look keys up itself, for plain hash maps (not
-    /// per-CPU, not LRU) with 4- or 8-byte keys (see [`HashInline`]).
+    /// The layout generated code needs to look keys up itself, for hash and per-CPU hash
+    /// maps (not LRU) with 4- or 8-byte keys (see [`HashInline`]).
     pub(crate) fn inline_layout(&self, st: &Storage) -> Option<HashInline> {
-        if self.percpu || self.lru.is_some() || !matches!(self.key_size, 4 | 8) {
+        if self.lru.is_some() || !matches!(self.key_size, 4 | 8) {
             return None;
         }
         let end = self.slab.first as u64 + self.slab.elem_size as u64 * self.slab.count as u64;
@@ -259,6 +259,11 @@ impl HashMap {
             key_off: KEY as u32,
             next_off: NEXT as u32,
             value_off: self.val as u32,
+            percpu: if self.percpu {
+                Some((self.ncpus as u32, u32::try_from(self.slot).ok()?))
+            } else {
+                None
+            },
         })
     }
 
