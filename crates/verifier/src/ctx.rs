@@ -343,7 +343,10 @@ pub fn check_access_attach(
     let off = off as u32;
     match pt {
         ProgType::Xdp => {
-            if write || size != 4 {
+            // egress_ifindex exists only for programs run from a devmap
+            // (`xdp_is_valid_access`).
+            if write || size != 4 || (off == 20 && attach != crate::input::attach_type::XDP_DEVMAP)
+            {
                 return None;
             }
             XDP_MD

@@ -154,7 +154,9 @@ pub mod attach_type {
     pub const CGROUP_INET6_GETPEERNAME: u32 = 30;
     pub const CGROUP_INET4_GETSOCKNAME: u32 = 31;
     pub const CGROUP_INET6_GETSOCKNAME: u32 = 32;
+    pub const XDP_DEVMAP: u32 = 33;
     pub const CGROUP_INET_SOCK_RELEASE: u32 = 34;
+    pub const XDP_CPUMAP: u32 = 35;
     pub const SK_LOOKUP: u32 = 36;
     pub const XDP: u32 = 37;
     pub const LSM_CGROUP: u32 = 43;

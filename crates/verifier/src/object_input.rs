@@ -243,6 +243,10 @@ pub fn expected_attach_type(section: &str) -> u32 {
         ("lsm/", at::LSM_MAC),
         ("lsm.s/", at::LSM_MAC),
         ("lsm_cgroup/", at::LSM_CGROUP),
+        ("xdp/devmap", at::XDP_DEVMAP),
+        ("xdp.frags/devmap", at::XDP_DEVMAP),
+        ("xdp/cpumap", at::XDP_CPUMAP),
+        ("xdp.frags/cpumap", at::XDP_CPUMAP),
         ("xdp/", at::XDP),
         ("xdp.frags", at::XDP),
     ];

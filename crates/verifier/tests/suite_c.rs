@@ -220,12 +220,13 @@ fn run_object(
 
 /// The kernel's verdict on program `p` of `object`, loaded alone: through `load_object`
 /// (maps created, BTF and `func_info` loaded), or, for sections whose
-/// `expected_attach_type` `load_object` does not set (it sets only xdp's), directly with
+/// `expected_attach_type` `load_object` does not set (it sets only BPF_XDP), directly with
 /// `BPF_PROG_LOAD` and that attach type; such programs may not use maps.
 fn kernel_verdict(object: &Object, p: &ProgramSpec) -> Result<Verdict, String> {
     let eat = expected_attach_type(&p.section);
     let pt = section_prog_type(p);
-    if eat != 0 && pt != ProgramType::Xdp {
+    // load_object gives xdp programs BPF_XDP; devmap and cpumap programs need theirs.
+    if eat != 0 && (pt != ProgramType::Xdp || eat != userbpf_verifier::input::attach_type::XDP) {
         let uses_maps = p.insns.insns().iter().any(|i| {
             matches!(i, Insn::LdImm64 { kind, .. } if *kind != LdImm64Kind::Imm && *kind != LdImm64Kind::Func)
         });

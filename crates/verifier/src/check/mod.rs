@@ -615,41 +615,33 @@ impl<'a> Verifier<'a> {
     }
 
     fn check_stack_depth(&self) -> Result<(), VerifierError> {
-        // Longest call chain by summed (rounded) frame sizes.
+        // The kernel's `check_max_stack_depth_subprog` with the JIT (`jit_requested`): each
+        // frame's depth rounded up to 16 (a frame without stack counts 0), summed along
+        // every call chain from the entry, call sites in instruction order (the first chain
+        // over the limit names the error). userbpf gives every frame its own 512 bytes at
+        // run time, so the limit is the kernel's rule, not a runtime need.
         let n = self.cfg.subprogs.len();
         let mut callees: Vec<Vec<usize>> = vec![Vec::new(); n];
+        let mut has_tail_call = vec![false; n];
         for (i, insn) in self.insns.iter().enumerate() {
-            if let Insn::Call(userbpf_isa::CallTarget::Local(_))
-            | Insn::LdImm64 {
-                kind: userbpf_isa::LdImm64Kind::Func,
-                ..
-            } = insn
-            {
-                if let Some(t) = self.cfg.target(self.input.program, i) {
-                    callees[self.cfg.insn_subprog[i]].push(self.cfg.insn_subprog[t]);
+            let sub = self.cfg.insn_subprog[i];
+            match insn {
+                Insn::Call(userbpf_isa::CallTarget::Local(_))
+                | Insn::LdImm64 {
+                    kind: userbpf_isa::LdImm64Kind::Func,
+                    ..
+                } => {
+                    if let Some(t) = self.cfg.target(self.input.program, i) {
+                        let callee = self.cfg.insn_subprog[t];
+                        // The same callee again gives the same answer at the same depth.
+                        if !callees[sub].contains(&callee) {
+                            callees[sub].push(callee);
+                        }
+                    }
                 }
+                Insn::Call(userbpf_isa::CallTarget::Helper(12)) => has_tail_call[sub] = true,
+                _ => {}
             }
-        }
-        fn depth(
-            s: usize,
-            callees: &[Vec<usize>],
-            sizes: &[u32],
-            chain: &mut Vec<usize>,
-        ) -> (u32, usize) {
-            if chain.contains(&s) || chain.len() > 8 {
-                return (0, chain.len());
-            }
-            chain.push(s);
-            let own = sizes[s].max(1).div_ceil(32) * 32;
-            let mut best = (own, chain.len());
-            for &c in &callees[s] {
-                let (d, len) = depth(c, callees, sizes, chain);
-                if own + d > best.0 {
-                    best = (own + d, len);
-                }
-            }
-            chain.pop();
-            best
         }
         // A recursive call chain is unbounded for the static walk (the kernel's
         // `check_max_stack_depth` goes round it until the frame limit).
@@ -662,28 +654,64 @@ impl<'a> Verifier<'a> {
             chain.pop();
             r
         }
+        let fail = |message: String, hint: &str| VerifierError {
+            insn: 0,
+            message,
+            regs: Vec::new(),
+            hint: Some(hint.into()),
+            processed: self.processed,
+            log: self.log.clone(),
+        };
         if cyclic(0, &callees, &mut Vec::new()) {
-            return Err(VerifierError {
-                insn: 0,
-                message: format!("the call stack of {} frames is too deep !", MAX_FRAMES),
-                regs: Vec::new(),
-                hint: Some("bpf-to-bpf calls may not be recursive".into()),
-                processed: self.processed,
-                log: self.log.clone(),
-            });
+            return Err(fail(
+                format!("the call stack of {} frames is too deep !", MAX_FRAMES),
+                "bpf-to-bpf calls may not be recursive",
+            ));
         }
-        let (total, calls) = depth(0, &callees, &self.stack_depth, &mut Vec::new());
-        if total > 512 {
-            return Err(VerifierError {
-                insn: 0,
-                message: format!("combined stack size of {calls} calls is {total}. Too large"),
-                regs: Vec::new(),
-                hint: Some("reduce local variables in the functions of the deepest call chain; the stacks of all frames share 512 bytes".into()),
-                processed: self.processed,
-                log: self.log.clone(),
-            });
+        struct Walk<'a> {
+            callees: &'a [Vec<usize>],
+            sizes: &'a [u32],
+            has_tail_call: &'a [bool],
         }
-        Ok(())
+        /// Enter subprogram `s` as frame `frame` with `depth` bytes below it.
+        fn enter(
+            w: &Walk,
+            s: usize,
+            frame: usize,
+            depth: u32,
+        ) -> Result<(), (String, &'static str)> {
+            if s != 0 && w.has_tail_call[s] && depth >= 256 {
+                return Err((
+                    format!(
+                        "tail_calls are not allowed when call stack of previous frames is {depth} bytes. Too large"
+                    ),
+                    "a tail call from a subprogram keeps its callers' frames: keep the stack of the frames below it under 256 bytes",
+                ));
+            }
+            let depth = depth + w.sizes[s].div_ceil(16) * 16;
+            if depth > 512 {
+                return Err((
+                    format!("combined stack size of {} calls is {depth}. Too large", frame + 1),
+                    "reduce local variables in the functions of the deepest call chain; the stacks of all frames share 512 bytes",
+                ));
+            }
+            for &c in &w.callees[s] {
+                if frame + 1 >= MAX_FRAMES {
+                    return Err((
+                        format!("the call stack of {} frames is too deep !", frame + 1),
+                        "bpf-to-bpf calls nest at most 8 frames deep",
+                    ));
+                }
+                enter(w, c, frame + 1, depth)?;
+            }
+            Ok(())
+        }
+        let walk = Walk {
+            callees: &callees,
+            sizes: &self.stack_depth,
+            has_tail_call: &has_tail_call,
+        };
+        enter(&walk, 0, 0, 0).map_err(|(m, h)| fail(m, h))
     }
 }
 

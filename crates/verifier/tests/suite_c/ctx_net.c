@@ -14,7 +14,11 @@ CASE("xdp", __failure __msg("invalid bpf_context access off=12 size=4"), xdp_wri
 CASE("xdp", __failure __msg("BPF_ST stores into R1 ctx is not allowed"), xdp_st_field, "*(u32 *)(r1 + 12) = 1; r0 = 0; exit;")
 CASE("xdp", __failure __msg("dereference of modified ctx ptr R1 off=4 disallowed"), xdp_modified_ctx, "r1 += 4; r0 = *(u32 *)(r1 + 0); exit;")
 CASE("xdp", __failure __msg("invalid bpf_context access off=-4 size=4"), xdp_negative_offset, "r0 = *(u32 *)(r1 - 4); exit;")
-CASE("xdp", __failure __msg("invalid bpf_context access off=20 size=4") __userbpf_differs("egress_ifindex is readable only by devmap programs (expected_attach_type BPF_XDP_DEVMAP); we allow it in every xdp program"), xdp_read_egress_ifindex, "r0 = *(u32 *)(r1 + 20); exit;")
+/* egress_ifindex is readable only by devmap programs (expected_attach_type BPF_XDP_DEVMAP). */
+CASE("xdp", __failure __msg("invalid bpf_context access off=20 size=4"), xdp_read_egress_ifindex, "r0 = *(u32 *)(r1 + 20); exit;")
+CASE("xdp/devmap", __success, xdp_devmap_read_egress_ifindex, "r0 = *(u32 *)(r1 + 20); r0 = 2; exit;")
+CASE("xdp/cpumap", __failure __msg("invalid bpf_context access off=20 size=4"), xdp_cpumap_read_egress_ifindex,
+     "r0 = *(u32 *)(r1 + 20); r0 = 2; exit;")
 CASE("socket", __success, sk_read_len, "r0 = *(u32 *)(r1 + 0); exit;")
 CASE("socket", __success, sk_narrow_reads, "r0 = *(u8 *)(r1 + 0); r0 = *(u16 *)(r1 + 2); exit;")
 CASE("socket", __success, sk_read_protocol, "r0 = *(u32 *)(r1 + 16); exit;")
