@@ -400,6 +400,11 @@ impl Verifier<'_> {
                     } else {
                         info.value_size
                     } as u64;
+                    // A key or value of no bytes (a queue's or stack's key) is not a size
+                    // of zero allowed (`check_stack_range_initialized`).
+                    if n == 0 && v.ty == RegType::Stack {
+                        return Err(self.error(st, "invalid zero-sized read".into(), &[r]));
+                    }
                     self.check_helper_mem(st, r, v, n, n, *arg == Arg::UninitMapValue)?;
                 }
                 Arg::Mem | Arg::MemOrNull | Arg::UninitMem => {
