@@ -223,8 +223,8 @@ fn inline_hash(cg: &Cg<'_>, id: u32) -> Option<(HashInline, DirectCall)> {
     cg.env.fast_maps?.inline_hash(cg.r1_handle?)
 }
 
-/// `dst` = the address of the lock word of the bucket of the hash in edx (`scratch` is
-/// overwritten).
+/// `dst` = the address of the bucket of the hash in edx (its lock word, then its first
+/// element index; `scratch` is overwritten).
 fn bucket_lock_addr(cg: &mut Cg<'_>, l: &HashInline, dst: X86Reg, scratch: X86Reg) {
     cg.emit(X86Insn::Mov {
         size: Size::S32,
@@ -247,14 +247,34 @@ fn bucket_lock_addr(cg: &mut Cg<'_>, l: &HashInline, dst: X86Reg, scratch: X86Re
     });
 }
 
+/// Compare ecx (the sequence read before the walk) with the lock word again: jump to
+/// `slow` when a writer intervened. Uses r8 and rdi.
+fn recheck_lock(cg: &mut Cg<'_>, l: &HashInline, slow: Label) {
+    use X86Reg::{Rcx, Rdi, R8};
+    match l.lru {
+        Some(lru) => cg.emit(X86Insn::MovAbs {
+            dst: R8,
+            imm: lru.lock,
+        }),
+        None => bucket_lock_addr(cg, l, R8, Rdi),
+    }
+    cg.emit(X86Insn::AluLoad {
+        op: AluOp::Cmp,
+        size: Size::S32,
+        dst: Rcx,
+        mem: Mem::at(R8, 0),
+    });
+    cg.a.jcc(Cond::Ne, slow);
+}
+
 /// `bpf_map_lookup_elem(hash, &key)` in generated code, as
-/// `userbpf_runtime::kernel_helpers::map_fast::HashInline` describes: the hash, the
-/// bucket's lock word (a sequence: odd or changed means a writer intervened), the chain
-/// walk, and the direct call for everything else. Uses rax, rcx, rdx, r8, r10 and r11
-/// (r1–r5 are undefined after a helper call); r1 and r2 keep the handle and the key
-/// pointer for the slow path.
+/// `userbpf_runtime::kernel_helpers::map_fast::HashInline` describes: the hash, the lock
+/// word's sequence (odd or changed means a writer intervened), the chain walk, the LRU
+/// reference bit, the per-CPU value, and the direct call for everything else. Uses rax,
+/// rcx, rdx, rdi, r8, r10 and r11 (r1–r5 are undefined after a helper call); r2 keeps the
+/// key pointer and r1 is reloaded with the handle for the slow path.
 fn inline_hash_lookup(cg: &mut Cg<'_>, slot: usize, uid: u32, l: HashInline, direct: DirectCall) {
-    use X86Reg::{Rax, Rcx, Rdx, Rsi, R8};
+    use X86Reg::{Rax, Rcx, Rdi, Rdx, Rsi, R8};
     let (key, tmp) = (TMP2, TMP);
     let key_size = if l.key_size == 8 {
         Size::S64
@@ -315,12 +335,22 @@ fn inline_hash_lookup(cg: &mut Cg<'_>, slot: usize, uid: u32, l: HashInline, dir
         dst: Rdx,
         src: Rax,
     });
-    // The bucket: its sequence in ecx (odd: a writer holds it), its first index in eax.
+    // The sequence in ecx (odd: a writer holds the lock), then the bucket's first index.
     bucket_lock_addr(cg, &l, R8, tmp);
+    let lock = match l.lru {
+        Some(lru) => {
+            cg.emit(X86Insn::MovAbs {
+                dst: tmp,
+                imm: lru.lock,
+            });
+            tmp
+        }
+        None => R8,
+    };
     cg.emit(X86Insn::Load {
         size: Size::S32,
         dst: Rcx,
-        mem: Mem::at(R8, 0),
+        mem: Mem::at(lock, 0),
     });
     cg.emit(X86Insn::TestImm {
         size: Size::S32,
@@ -333,13 +363,18 @@ fn inline_hash_lookup(cg: &mut Cg<'_>, slot: usize, uid: u32, l: HashInline, dir
         dst: Rax,
         mem: Mem::at(R8, 4),
     });
-    // r8d counts the steps.
+    // r8d counts the steps; rdi holds the element base.
     cg.emit(X86Insn::Alu {
         op: AluOp::Xor,
         size: Size::S32,
         dst: R8,
         src: R8,
     });
+    cg.emit(X86Insn::MovAbs {
+        dst: Rdi,
+        imm: l.elems,
+    });
+    // eax: the element index; r11: its address.
     cg.a.bind(walk);
     cg.emit(X86Insn::Test {
         size: Size::S32,
@@ -356,43 +391,66 @@ fn inline_hash_lookup(cg: &mut Cg<'_>, slot: usize, uid: u32, l: HashInline, dir
     cg.a.jcc(Cond::A, slow);
     cg.emit(X86Insn::ImulImm {
         size: Size::S64,
-        dst: Rax,
+        dst: tmp,
         src: Rax,
         imm: l.elem_size as i32,
-    });
-    cg.emit(X86Insn::MovAbs {
-        dst: tmp,
-        imm: l.elems,
     });
     cg.emit(X86Insn::Alu {
         op: AluOp::Add,
         size: Size::S64,
-        dst: Rax,
-        src: tmp,
+        dst: tmp,
+        src: Rdi,
     });
     cg.emit(X86Insn::AluLoad {
         op: AluOp::Cmp,
         size: Size::S32,
         dst: Rdx,
-        mem: Mem::at(Rax, l.hash_off as i32),
+        mem: Mem::at(tmp, l.hash_off as i32),
     });
     cg.a.jcc(Cond::Ne, next);
     cg.emit(X86Insn::AluLoad {
         op: AluOp::Cmp,
         size: key_size,
         dst: key,
-        mem: Mem::at(Rax, l.key_off as i32),
+        mem: Mem::at(tmp, l.key_off as i32),
     });
     cg.a.jcc(Cond::Ne, next);
     // Found: valid if no writer took the lock meanwhile.
-    bucket_lock_addr(cg, &l, tmp, R8);
-    cg.emit(X86Insn::AluLoad {
-        op: AluOp::Cmp,
-        size: Size::S32,
-        dst: Rcx,
-        mem: Mem::at(tmp, 0),
-    });
-    cg.a.jcc(Cond::Ne, slow);
+    recheck_lock(cg, &l, slow);
+    if let Some(lru) = l.lru {
+        // The reference bit, when clear: `lock or` of bit 8 of the element's word.
+        let set = cg.a.label();
+        cg.emit(X86Insn::MovAbs {
+            dst: Rdi,
+            imm: lru.ref_words,
+        });
+        cg.emit(X86Insn::Lea {
+            dst: Rdi,
+            mem: Mem::indexed(Rdi, Rax, Scale::S4, 0),
+        });
+        cg.emit(X86Insn::Load {
+            size: Size::S32,
+            dst: R8,
+            mem: Mem::at(Rdi, 0),
+        });
+        cg.emit(X86Insn::TestImm {
+            size: Size::S32,
+            dst: R8,
+            imm: 0x100,
+        });
+        cg.a.jcc(Cond::Ne, set);
+        cg.emit(X86Insn::MovImm32 {
+            dst: R8,
+            imm: 0x100,
+        });
+        cg.emit(X86Insn::LockAlu {
+            op: AluOp::Or,
+            size: Size::S32,
+            mem: Mem::at(Rdi, 0),
+            src: R8,
+        });
+        cg.a.bind(set);
+    }
     if let Some((ncpus, stride)) = l.percpu {
         // The thread's CPU slot's value (as inline `bpf_get_smp_processor_id` reads it).
         cg.emit(X86Insn::Load {
@@ -421,15 +479,13 @@ fn inline_hash_lookup(cg: &mut Cg<'_>, slot: usize, uid: u32, l: HashInline, dir
         cg.emit(X86Insn::Alu {
             op: AluOp::Add,
             size: Size::S64,
-            dst: Rax,
+            dst: tmp,
             src: R8,
         });
     }
-    cg.emit(X86Insn::AluImm {
-        op: AluOp::Add,
-        size: Size::S64,
+    cg.emit(X86Insn::Lea {
         dst: Rax,
-        imm: l.value_off as i32,
+        mem: Mem::at(tmp, l.value_off as i32),
     });
     cg.a.jmp(done);
     cg.a.bind(next);
@@ -449,19 +505,12 @@ fn inline_hash_lookup(cg: &mut Cg<'_>, slot: usize, uid: u32, l: HashInline, dir
     cg.emit(X86Insn::Load {
         size: Size::S32,
         dst: Rax,
-        mem: Mem::at(Rax, l.next_off as i32),
+        mem: Mem::at(tmp, l.next_off as i32),
     });
     cg.a.jmp(walk);
     // Not found: valid likewise.
     cg.a.bind(not_found);
-    bucket_lock_addr(cg, &l, tmp, R8);
-    cg.emit(X86Insn::AluLoad {
-        op: AluOp::Cmp,
-        size: Size::S32,
-        dst: Rcx,
-        mem: Mem::at(tmp, 0),
-    });
-    cg.a.jcc(Cond::Ne, slow);
+    recheck_lock(cg, &l, slow);
     cg.emit(X86Insn::Alu {
         op: AluOp::Xor,
         size: Size::S32,
@@ -469,8 +518,12 @@ fn inline_hash_lookup(cg: &mut Cg<'_>, slot: usize, uid: u32, l: HashInline, dir
         src: Rax,
     });
     cg.a.jmp(done);
+    // Everything else: the direct call, with r1 the handle again.
     cg.a.bind(slow);
-    direct_call(cg, slot, uid, direct, X86Reg::Rdi);
+    if let Some(h) = cg.r1_handle {
+        cg.emit(X86Insn::MovAbs { dst: Rdi, imm: h });
+    }
+    direct_call(cg, slot, uid, direct, Rdi);
     cg.a.bind(done);
 }
 

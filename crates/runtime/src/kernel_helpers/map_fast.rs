@@ -204,14 +204,14 @@ impl MapFastPaths {
     }
 }
 
-/// How generated code may look a key up in a hash or per-CPU hash map itself (the kernel's
+/// How generated code may look a key up in a hash map (plain, per-CPU, LRU) itself (the kernel's
 /// `htab_map_gen_lookup` calls its lookup; this is the whole lookup), without the lock:
 ///
 /// 1. `x = (key ^ seed) * hash_mul` with the key's bytes as a native-endian word
 ///    (`key_size` 4 or 8, zero-extended); `h = low32(x ^ (x >> 32))`.
-/// 2. The bucket's lock word is the u32 at `buckets + 8 * (h & bucket_mask)` and its first
-///    element index the u32 after it. Read the lock word: odd means a writer holds it
-///    (take the slow path).
+/// 2. The bucket's lock word is the u32 at `buckets + 8 * (h & bucket_mask)` (LRU maps:
+///    the map's lock, [`LruInline::lock`]) and its first element index the u32 after the
+///    bucket's lock word. Read the lock word: odd means a writer holds it (slow path).
 /// 3. Walk: index 0 ends the chain (not found); an index above `count` or more than
 ///    `max_steps` steps means a chain changed under the walk (slow path). Element `i` is at
 ///    `elems + i * elem_size`: its hash (u32) at `hash_off`, key at `key_off`, next index
@@ -219,7 +219,7 @@ impl MapFastPaths {
 /// 4. On a match or at the end of the chain, read the lock word again: if it changed, a
 ///    writer intervened (slow path); else the value's address (or NULL) is the result
 ///    (per-CPU maps: the calling thread's CPU slot's value; a slot beyond the map's CPU
-///    count takes the slow path).
+///    count takes the slow path; LRU maps: the element's reference bit set first).
 ///
 /// The slow path is [`lookup_elem`], whose result is the helper's. Every address above
 /// stays inside the map's region while the map lives.
@@ -251,9 +251,23 @@ pub struct HashInline {
     pub next_off: u32,
     /// Offset of the value (of CPU 0's value for per-CPU maps).
     pub value_off: u32,
+    /// LRU maps: their lock and reference bits.
+    pub lru: Option<LruInline>,
     /// Per-CPU maps: the number of CPU values and the distance between them; CPU slot `c`
     /// (below the number) has its value `c * distance` after CPU 0's.
     pub percpu: Option<(u32, u32)>,
+}
+
+/// What LRU maps add to [`HashInline`]: one lock for the whole map, and the reference bit
+/// a lookup sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LruInline {
+    /// Address of the map's lock word, the sequence the walk checks (instead of the
+    /// bucket's).
+    pub lock: u64,
+    /// Element `i`'s reference bit is bit 8 of the u32 at `ref_words + 4 * i`; a lookup
+    /// that finds the element sets it with an atomic OR when it is clear.
+    pub ref_words: u64,
 }
 
 /// What a direct call returns (rax, rdx).

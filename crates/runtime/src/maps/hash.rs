@@ -31,7 +31,7 @@ use super::slab::{Slab, NEXT};
 use super::storage::Storage;
 use super::types::*;
 use super::{hash_bytes, region_len, MapError, Writer};
-use crate::kernel_helpers::map_fast::HashInline;
+use crate::kernel_helpers::map_fast::{HashInline, LruInline};
 
 const HASH: usize = 4;
 /// The multiplier of the hash of 4- and 8-byte keys.
@@ -235,10 +235,10 @@ impl HashMap {
         (h ^ (h >> 32)) as u32
     }
 
-    /// The layout generated code needs to look keys up itself, for hash and per-CPU hash
-    /// maps (not LRU) with 4- or 8-byte keys (see [`HashInline`]).
+    /// The layout generated code needs to look keys up itself, for hash maps of every
+    /// kind with 4- or 8-byte keys (see [`HashInline`]).
     pub(crate) fn inline_layout(&self, st: &Storage) -> Option<HashInline> {
-        if self.lru.is_some() || !matches!(self.key_size, 4 | 8) {
+        if !matches!(self.key_size, 4 | 8) {
             return None;
         }
         let end = self.slab.first as u64 + self.slab.elem_size as u64 * self.slab.count as u64;
@@ -259,6 +259,10 @@ impl HashMap {
             key_off: KEY as u32,
             next_off: NEXT as u32,
             value_off: self.val as u32,
+            lru: self.lru.map(|l| LruInline {
+                lock: st.base() + S_GLOBAL_LOCK as u64,
+                ref_words: st.base() + l.meta_base() as u64,
+            }),
             percpu: if self.percpu {
                 Some((self.ncpus as u32, u32::try_from(self.slot).ok()?))
             } else {

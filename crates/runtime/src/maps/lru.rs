@@ -767,6 +767,12 @@ impl Lru {
         }
     }
 
+    /// Offset of the word holding node `id`'s reference bit (bit 8) is
+    /// `meta_base() + 4 * id`, for nodes `1..=count`.
+    pub(crate) fn meta_base(&self) -> usize {
+        self.meta_off - 4
+    }
+
     /// `bpf_lru_node_set_ref`: a program looked the key up.
     pub(crate) fn set_ref(&self, st: &Storage, id: u32) -> Result<(), MapError> {
         self.write_ref(st, id, true)
