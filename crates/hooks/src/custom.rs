@@ -51,9 +51,12 @@ use userbpf_jit::{JitObjectProgram, JitOptions};
 use userbpf_object::Object;
 use userbpf_runtime::context::{find_context_accesses, CtxAccessKind};
 use userbpf_runtime::instance::ObjectInstance;
-use userbpf_runtime::{Access, MemoryMap, PreparedProgram, RegionKind, Trap};
+use userbpf_runtime::memory::Region;
+use userbpf_runtime::{Access, PreparedProgram, RegionKind, Trap};
 use userbpf_verifier::object_input::{map_infos, privileged_options};
 use userbpf_verifier::{ProgType, VerifierInput};
+
+use crate::run_memory::RunMemory;
 
 pub use crate::packet::engine::EngineKind;
 
@@ -317,12 +320,14 @@ impl HookDecl {
             .filter(|f| f.access == FieldAccess::ReadOnly)
             .map(|f| (f.offset as usize, f.end() as usize))
             .collect();
+        let memory = RunMemory::new(runner.prepared(), 0);
         Ok(CustomHook {
             hook: self.name.clone(),
             program: program.to_string(),
             layout: self.layout.clone(),
             read_only,
             runner,
+            memory,
         })
     }
 
@@ -390,6 +395,15 @@ enum Runner {
     Jit(Box<JitObjectProgram>),
 }
 
+impl Runner {
+    fn prepared(&self) -> &PreparedProgram {
+        match self {
+            Runner::Interp(p) => p,
+            Runner::Jit(j) => j.prepared(),
+        }
+    }
+}
+
 /// A program loaded on a declared hook, ready to fire. `Send + Sync`: fire it from any
 /// thread; each run has its own stack, the maps are shared.
 pub struct CustomHook {
@@ -399,6 +413,8 @@ pub struct CustomHook {
     /// Byte ranges of the read-only fields.
     read_only: Vec<(usize, usize)>,
     runner: Runner,
+    /// The instance's map regions in a memory map kept from fire to fire.
+    memory: RunMemory,
 }
 
 impl fmt::Debug for CustomHook {
@@ -472,14 +488,23 @@ impl CustomHook {
             at += b - a;
         }
         let len = ctx.len() as u64;
-        let result = {
-            let mut memory = MemoryMap::new();
-            let addr = memory.add_mut(ctx, RegionKind::Input);
-            match &self.runner {
-                Runner::Interp(p) => p.run_with(&[addr, len], &memory),
-                Runner::Jit(j) => j.run_with(&[addr, len], &memory),
-            }
+        let addr = ctx.as_mut_ptr() as u64;
+        let region = Region {
+            start: addr,
+            len,
+            writable: true,
+            kind: RegionKind::Input,
         };
+        let result = self.memory.run(self.runner.prepared(), |memory, _| {
+            // SAFETY: `ctx` is borrowed mutably for the whole run and not touched through
+            // it meanwhile; `with_regions` removes the region when the run returns.
+            unsafe {
+                memory.with_regions(&[region], |memory| match &self.runner {
+                    Runner::Interp(p) => p.run_in(&[addr, len], memory),
+                    Runner::Jit(j) => j.run_in(&[addr, len], memory),
+                })
+            }
+        });
         let mut at = 0;
         for &(a, b) in &self.read_only {
             ctx[a..b].copy_from_slice(&keep[at..at + b - a]);

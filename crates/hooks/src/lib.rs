@@ -49,6 +49,7 @@ pub mod env;
 pub mod error;
 pub mod packet;
 pub mod record;
+mod run_memory;
 mod sys;
 pub mod syscall_hooks;
 pub mod syscalls;

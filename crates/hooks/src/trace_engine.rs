@@ -15,14 +15,21 @@
 //!
 //! The JIT does not check memory, so contexts are padded with zeros to the size the
 //! verifier lets the program read (the kernel's `PERF_MAX_TRACE_SIZE` for tracepoints).
+//!
+//! Each runner keeps its memory map (the instance's map regions) and that zero pad from run
+//! to run ([`RunMemory`]): a run adds only its context, and copies it into the pad clearing
+//! only what the previous context left, so nothing is built or allocated per run (the
+//! syscall tracing path runs a program at every traced syscall).
 
 use userbpf_jit::{JitObjectProgram, JitOptions};
 use userbpf_object::{Object, ProgramSpec};
 use userbpf_runtime::instance::PreparedProgram;
-use userbpf_runtime::memory::{MemoryMap, RegionKind};
+use userbpf_runtime::memory::{Region, RegionKind};
 use userbpf_runtime::Trap;
 use userbpf_verifier::object_input::prog_type_of;
 use userbpf_verifier::VerifiedProgram;
+
+use crate::run_memory::RunMemory;
 
 pub use crate::packet::engine::EngineKind;
 
@@ -50,9 +57,15 @@ pub fn verify_for_jit(object: &Object, name: &str) -> Result<Option<VerifiedProg
 /// How a refusal names the opt-out.
 const OPT_OUT: &str = "--unverified runs a trusted program in the checked interpreter";
 
-/// A hook's program with the engine that runs it.
+/// A hook's program with the engine that runs it, and its memory map kept from run to run.
 #[derive(Debug)]
-pub enum HookRunner {
+pub struct HookRunner {
+    engine: Engine,
+    memory: RunMemory,
+}
+
+#[derive(Debug)]
+enum Engine {
     /// The checked interpreter.
     Interp(Box<PreparedProgram>),
     /// The JIT, over the verifier's result; `ctx_size` is the verifier's context size.
@@ -62,6 +75,15 @@ pub enum HookRunner {
         /// Contexts are padded with zeros to this size.
         ctx_size: usize,
     },
+}
+
+impl Engine {
+    fn prepared(&self) -> &PreparedProgram {
+        match self {
+            Engine::Interp(p) => p,
+            Engine::Jit { program, .. } => program.prepared(),
+        }
+    }
 }
 
 impl HookRunner {
@@ -108,7 +130,7 @@ impl HookRunner {
             }
         };
         if engine == EngineKind::Interp {
-            return Ok(HookRunner::Interp(Box::new(prepared)));
+            return Ok(HookRunner::with_engine(Engine::Interp(Box::new(prepared))));
         }
         let ctx_size = modelled_ctx_size(spec).expect("verified programs have a modelled type");
         // SAFETY: the verifier accepted this program of `object` (checked above to be the
@@ -118,10 +140,19 @@ impl HookRunner {
             userbpf_jit::compile_prepared(&prepared, Some(&verified), &JitOptions::default())
         }
         .map_err(|e| format!("program {name}: {e}"))?;
-        Ok(HookRunner::Jit {
+        Ok(HookRunner::with_engine(Engine::Jit {
             program: Box::new(program),
             ctx_size,
-        })
+        }))
+    }
+
+    fn with_engine(engine: Engine) -> HookRunner {
+        let pad = match &engine {
+            Engine::Interp(_) => 0,
+            Engine::Jit { ctx_size, .. } => *ctx_size,
+        };
+        let memory = RunMemory::new(engine.prepared(), pad);
+        HookRunner { engine, memory }
     }
 
     /// The explicit opt-out: `prepared` runs without a verifier pass in the checked
@@ -129,23 +160,20 @@ impl HookRunner {
     /// the first one outside its regions (for trusted programs the verifier cannot prove
     /// yet).
     pub fn unverified(prepared: PreparedProgram) -> HookRunner {
-        HookRunner::Interp(Box::new(prepared))
+        HookRunner::with_engine(Engine::Interp(Box::new(prepared)))
     }
 
     /// The engine.
     pub fn kind(&self) -> EngineKind {
-        match self {
-            HookRunner::Interp(_) => EngineKind::Interp,
-            HookRunner::Jit { .. } => EngineKind::Jit,
+        match self.engine {
+            Engine::Interp(_) => EngineKind::Interp,
+            Engine::Jit { .. } => EngineKind::Jit,
         }
     }
 
     /// The prepared program.
     pub fn prepared(&self) -> &PreparedProgram {
-        match self {
-            HookRunner::Interp(p) => p,
-            HookRunner::Jit { program, .. } => program.prepared(),
-        }
+        self.engine.prepared()
     }
 
     /// The program's name.
@@ -159,22 +187,34 @@ impl HookRunner {
     /// # Errors
     /// A [`Trap`] when the program fails.
     pub fn run(&self, ctx: &[u8], extra: Option<&[u8]>) -> Result<u64, Trap> {
-        let mut padded = [0u8; MAX_CTX];
-        let ctx = match self {
-            HookRunner::Jit { ctx_size, .. } if ctx.len() < *ctx_size => {
-                padded[..ctx.len()].copy_from_slice(ctx);
-                &padded[..*ctx_size]
-            }
-            _ => ctx,
+        let pad_to = match self.engine {
+            Engine::Jit { ctx_size, .. } if ctx.len() < ctx_size => ctx_size,
+            _ => 0,
         };
-        let mut memory = MemoryMap::with_capacity(2);
-        let addr = memory.add_ref(ctx, RegionKind::Context);
-        if let Some(regs) = extra {
-            memory.add_ref(regs, RegionKind::Context);
-        }
-        match self {
-            HookRunner::Interp(p) => p.run_with(&[addr], &memory),
-            HookRunner::Jit { program, .. } => program.run_with(&[addr], &memory),
-        }
+        let region = |buf: &[u8]| Region {
+            start: buf.as_ptr() as u64,
+            len: buf.len() as u64,
+            writable: false,
+            kind: RegionKind::Context,
+        };
+        self.memory.run(self.prepared(), |memory, pad| {
+            let ctx = if pad_to > 0 { pad.fill(ctx) } else { ctx };
+            let regions = [region(ctx), extra.map_or(region(&[]), region)];
+            let regions = if extra.is_some() {
+                &regions[..]
+            } else {
+                &regions[..1]
+            };
+            let args = [ctx.as_ptr() as u64];
+            // SAFETY: `ctx` (the caller's, or the pad, which `memory.run` lends to this run
+            // alone) and `extra` are borrowed for the whole run, read-only as the regions
+            // say; `with_regions` removes them when the run returns.
+            unsafe {
+                memory.with_regions(regions, |memory| match &self.engine {
+                    Engine::Interp(p) => p.run_in(&args, memory),
+                    Engine::Jit { program, .. } => program.run_in(&args, memory),
+                })
+            }
+        })
     }
 }
