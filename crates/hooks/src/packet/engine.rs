@@ -152,7 +152,15 @@ pub fn select(
 #[allow(clippy::large_enum_variant)] // one per hook; the interpreter path stays unboxed
 pub enum Runner {
     /// The checked interpreter.
-    Interp(Box<PreparedProgram>),
+    Interp {
+        /// The program.
+        program: Box<PreparedProgram>,
+        /// Whether the verifier accepted it ([`Selection::Interp`]): then the packet hook
+        /// trusts it, as it trusts the JIT's programs, to touch only the packet it is given
+        /// (and clears less of its frame between packets); the interpreter still checks
+        /// every access either way.
+        verified: bool,
+    },
     /// The JIT (the prepared program is [`JitObjectProgram::prepared`]).
     Jit(Box<JitObjectProgram>),
 }
@@ -172,7 +180,10 @@ impl Runner {
         selection: &Selection,
     ) -> Result<Runner, JitError> {
         match selection {
-            Selection::Interp { .. } => Ok(Runner::Interp(Box::new(prepared))),
+            Selection::Interp { verified } => Ok(Runner::Interp {
+                program: Box::new(prepared),
+                verified: *verified,
+            }),
             Selection::Jit(verified) => {
                 // SAFETY: the caller's contract: the verifier accepted the program (and
                 // every possible tail-call target).
@@ -204,13 +215,16 @@ impl Runner {
     /// The explicit opt-out: `prepared` runs without a verifier pass in the checked
     /// interpreter, which checks every memory access at run time (`--unverified`).
     pub fn unverified(prepared: PreparedProgram) -> Runner {
-        Runner::Interp(Box::new(prepared))
+        Runner::Interp {
+            program: Box::new(prepared),
+            verified: false,
+        }
     }
 
     /// The engine.
     pub fn kind(&self) -> EngineKind {
         match self {
-            Runner::Interp(_) => EngineKind::Interp,
+            Runner::Interp { .. } => EngineKind::Interp,
             Runner::Jit(_) => EngineKind::Jit,
         }
     }
@@ -218,7 +232,7 @@ impl Runner {
     /// The prepared program.
     pub fn prepared(&self) -> &PreparedProgram {
         match self {
-            Runner::Interp(p) => p,
+            Runner::Interp { program, .. } => program,
             Runner::Jit(j) => j.prepared(),
         }
     }
@@ -229,7 +243,7 @@ impl Runner {
     /// As [`PreparedProgram::test_run`].
     pub fn test_run(&self, input: &TestRunInput<'_>) -> Result<TestRunOutput, TestRunError> {
         match self {
-            Runner::Interp(p) => p.test_run(input),
+            Runner::Interp { program, .. } => program.test_run(input),
             Runner::Jit(j) => j.test_run(input),
         }
     }

@@ -328,7 +328,7 @@ fn run_xdp(runner: &Runner, frame: &mut XdpFrame, data: &[u8]) -> Result<XdpRun,
 #[inline]
 fn run_loaded(runner: &Runner, frame: &mut XdpFrame) -> Result<XdpRun, TestRunError> {
     match runner {
-        Runner::Interp(p) => frame.run(|r1, memory| p.run_in(&[r1], memory)),
+        Runner::Interp { program, .. } => frame.run(|r1, memory| program.run_in(&[r1], memory)),
         Runner::Jit(j) => frame.run(|r1, memory| j.run_in(&[r1], memory)),
     }
 }
@@ -362,7 +362,7 @@ impl PacketHook {
     /// # Errors
     /// [`HookError::ProgType`] for other program types.
     pub fn new(prepared: PreparedProgram) -> Result<PacketHook, HookError> {
-        PacketHook::with_runner(Runner::Interp(Box::new(prepared)))
+        PacketHook::with_runner(Runner::unverified(prepared))
     }
 
     /// A hook running a program in the engine `runner` holds (see
@@ -382,8 +382,19 @@ impl PacketHook {
             });
         };
         let xdp = (kind == PacketProgKind::Xdp).then(|| {
-            // The checked interpreter may run unverified programs.
-            let unverified = matches!(runner, Runner::Interp(_));
+            // An unverified program (the checked interpreter's opt-out) may read and write
+            // anywhere in the frame: every packet then clears the whole frame. A verified
+            // one, in either engine, touches only the packet it is given (the verifier
+            // bounds every packet access by data_end) unless it moves the packet pointers
+            // or reaches other code (`XdpFrame` finds those calls): the bytes it can
+            // observe are the packet's, as in the kernel's fresh test-run frame.
+            let unverified = matches!(
+                runner,
+                Runner::Interp {
+                    verified: false,
+                    ..
+                }
+            );
             XdpFrame::new(&prepared.map_regions(), prepared.program(), unverified)
         });
         Ok(PacketHook {
@@ -726,4 +737,73 @@ fn write_out<W: Write>(
         packet.link_type,
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+
+    use userbpf_object::Object;
+    use userbpf_runtime::instance::{LoadOptions, ObjectInstance};
+
+    use super::*;
+
+    /// Reads and then writes the bytes 8 before the packet and 8 after it, which only the
+    /// checked interpreter's opt-out lets run (the verifier refuses it): it gives XDP_PASS
+    /// only when both read as zero, as in the kernel's fresh frame.
+    const PEEK: &str = r#"
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+SEC("xdp")
+int xdp_peek(struct xdp_md *ctx)
+{
+	volatile unsigned char *p = (void *)(long)ctx->data - 8;
+	volatile unsigned char *q = (void *)(long)ctx->data_end + 8;
+	unsigned char seen = *p | *q;
+	*p = 0x77;
+	*q = 0x66;
+	return seen ? 100 + seen : XDP_PASS;
+}
+char LICENSE[] SEC("license") = "GPL";
+"#;
+
+    fn compile(src: &str) -> Option<Vec<u8>> {
+        let dir = std::env::temp_dir();
+        let c = dir.join(format!("userbpf-hook-peek-{}.c", std::process::id()));
+        let o = c.with_extension("o");
+        std::fs::write(&c, src).ok()?;
+        let status = Command::new("clang-19")
+            .args(["-g", "-O2", "-target", "bpf", "-mcpu=v3"])
+            .args(["-I/usr/include/x86_64-linux-gnu", "-c"])
+            .arg(&c)
+            .arg("-o")
+            .arg(&o)
+            .status()
+            .ok()?;
+        let bytes = status.success().then(|| std::fs::read(&o).ok()).flatten();
+        let _ = std::fs::remove_file(&c);
+        let _ = std::fs::remove_file(&o);
+        bytes
+    }
+
+    /// An unverified program's writes outside its packet are gone before the next packet,
+    /// whatever the lengths.
+    #[test]
+    fn unverified_runs_see_a_clean_frame() {
+        let Some(bytes) = compile(PEEK) else {
+            println!("skipped: clang-19 not found");
+            return;
+        };
+        let object = Object::parse(&bytes).unwrap();
+        assert!(
+            super::super::engine::verify_for_jit(&object, "xdp_peek").is_err(),
+            "the verifier must refuse the peek"
+        );
+        let instance = ObjectInstance::load(&object, &LoadOptions::default()).unwrap();
+        let mut hook = PacketHook::new(instance.program("xdp_peek").unwrap()).unwrap();
+        for len in [60, 40, 100, 100, 14, 60] {
+            let r = hook.run_packet(&vec![0x11; len]);
+            assert_eq!(r.verdict, Verdict::Xdp(2), "packet of {len} bytes: {r:?}");
+        }
+    }
 }
