@@ -75,18 +75,12 @@ impl Verifier<'_> {
         if st.frames.len() > 1 && st.cur().callback {
             // The callback's return value must be 0 or 1 (continue or stop); the caller
             // goes back to the helper call, which may call it again or return.
+            // Unset or a pointer: the kernel's `prepare_func_exit` checks the type only.
+            if !st.reg(Reg::R0).is_scalar() {
+                return Err(self.error(st, "R0 not a scalar value".into(), &[Reg::R0]));
+            }
             let r0 = self.read(st, Reg::R0)?;
             self.mark_precise(st, Reg::R0);
-            if !r0.is_scalar() {
-                return Err(self.error(
-                    st,
-                    format!(
-                        "At callback return the register R0 is not a known value ({})",
-                        r0.ty.name()
-                    ),
-                    &[Reg::R0],
-                ));
-            }
             let v = r0.var.full;
             if v.smin < 0 || v.smax > 1 {
                 return Err(self.error(
@@ -285,6 +279,7 @@ impl Verifier<'_> {
         let mut released: Option<u32> = None;
         let mut sock_ref: u32 = 0;
         let mut callback: Option<usize> = None;
+        let mut incompatible: Option<VerifierError> = None;
         for (i, arg) in proto.args.iter().enumerate() {
             if *arg == Arg::DontCare {
                 break;
@@ -354,14 +349,17 @@ impl Verifier<'_> {
                         _ => true,
                     };
                     if !ok {
-                        return Err(self.error(
-                            st,
+                        // The kernel checks the arguments first
+                        // (`check_map_func_compatibility` comes after them).
+                        let text = if proto.id == 12 {
+                            "expected prog array map for tail call".to_string()
+                        } else {
                             format!(
                                 "cannot pass map_type {mt} into func bpf_{}#{}",
                                 proto.name, proto.id
-                            ),
-                            &[r],
-                        ));
+                            )
+                        };
+                        incompatible = Some(self.error(st, text, &[r]));
                     }
                     if matches!(mt, map_type::SOCKMAP | map_type::SOCKHASH)
                         && matches!(proto.id, 2 | 3)
@@ -527,6 +525,9 @@ impl Verifier<'_> {
                     &[r],
                 ));
             }
+        }
+        if let Some(e) = incompatible {
+            return Err(e);
         }
         if let Some(rid) = released {
             if rid == 0 || !st.refs.iter().any(|x| x.id == rid) {

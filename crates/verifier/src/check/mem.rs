@@ -86,6 +86,28 @@ impl Verifier<'_> {
             self.store_src = Some(r);
         }
         if base.ty == RegType::Ctx && matches!(src, Source::Imm(_)) {
+            // A field the program may not write gets the kernel's message; userbpf's
+            // context rewriting takes stores of registers only, so a writable field is
+            // refused with ours.
+            let at = base.off + off as i64;
+            let n = size.bytes() as u32;
+            if base.off == 0
+                && base.var.as_const() == Some(0)
+                && ctx::check_access_attach(
+                    self.input.prog_type,
+                    self.input.options.expected_attach_type,
+                    at,
+                    n,
+                    true,
+                )
+                .is_none()
+            {
+                return Err(self.error(
+                    st,
+                    format!("invalid bpf_context access off={at} size={n}"),
+                    &[dst],
+                ));
+            }
             return Err(self.error(
                 st,
                 format!("BPF_ST stores into R{} ctx is not allowed", dst.num()),
@@ -151,7 +173,8 @@ impl Verifier<'_> {
                 st,
                 format!(
                     "misaligned {what}access off {}+{}+{off} size {n}",
-                    t, base.off
+                    misaligned_var_off(t),
+                    base.off
                 ),
                 &[dst],
             ));
@@ -213,7 +236,7 @@ impl Verifier<'_> {
         if !st.refs.is_empty() {
             return Err(self.error(
                 st,
-                "BPF_LD_[ABS|IND] cannot be mixed with socket references".into(),
+                "BPF_LD_[ABS|IND] would lead to reference leak".into(),
                 &[],
             ));
         }
@@ -262,15 +285,27 @@ impl Verifier<'_> {
         match reg.ty {
             RegType::Stack => self.stack_access(st, r, reg, off, size, kind, value),
             RegType::Ctx => {
-                if reg.var.as_const() != Some(0) || reg.off != 0 {
-                    return Err(self.error(
-                        st,
-                        format!(
-                            "dereference of modified ctx ptr R{rn} off={} disallowed",
-                            reg.off
-                        ),
-                        &[r],
-                    ));
+                // `__check_ptr_off_reg`: a negative, then a fixed, then a variable offset.
+                let modified = if reg.off < 0 {
+                    Some(format!(
+                        "negative offset ctx ptr R{rn} off={} disallowed",
+                        reg.off
+                    ))
+                } else if reg.off != 0 {
+                    Some(format!(
+                        "dereference of modified ctx ptr R{rn} off={} disallowed",
+                        reg.off
+                    ))
+                } else if reg.var.as_const() != Some(0) {
+                    Some(format!(
+                        "variable ctx access var_off={} disallowed",
+                        reg.var.var
+                    ))
+                } else {
+                    None
+                };
+                if let Some(text) = modified {
+                    return Err(self.error(st, text, &[r]));
                 }
                 let Some(acc) = ctx::check_access_attach(
                     self.input.prog_type,
@@ -512,22 +547,24 @@ impl Verifier<'_> {
             return self.stack_var_access(st, r, reg, off, size, kind);
         };
         let off = off + c as i64;
-        if off < -MAX_STACK || off + size as i64 > 0 {
-            return Err(self.error(
-                st,
-                format!("invalid {dir} stack R{rn} off={off} size={size}"),
-                &[r],
-            ));
-        }
+        // Alignment first, then bounds (`check_ptr_alignment` before
+        // `check_stack_access_within_bounds`).
         if off % size as i64 != 0 {
             return Err(self.error(
                 st,
                 format!(
                     "misaligned stack access off {}+{}+{} size {size}",
-                    reg.var.var,
+                    misaligned_var_off(reg.var.var),
                     reg.off,
-                    off - reg.off
+                    off - reg.off - c as i64
                 ),
+                &[r],
+            ));
+        }
+        if off < -MAX_STACK || off + size as i64 > 0 {
+            return Err(self.error(
+                st,
+                format!("invalid {dir} stack R{rn} off={off} size={size}"),
                 &[r],
             ));
         }
@@ -769,7 +806,8 @@ impl Verifier<'_> {
                     return Err(self.error(
                         st,
                         format!(
-                            "invalid indirect access to stack R{} off={} size={}",
+                            "invalid {} stack R{} off={} size={}",
+                            if write { "write to" } else { "read from" },
                             r.num(),
                             base,
                             size_hi
@@ -857,4 +895,18 @@ fn frozen_read(info: &crate::MapInfo, reg: RegState, off: i64, size: u32) -> Opt
     let mut le = [0u8; 8];
     le[..bytes.len()].copy_from_slice(bytes);
     Some(u64::from_le_bytes(le))
+}
+
+/// The variable offset as the kernel prints it in its misalignment messages: a constant
+/// as `%#llx` ("0", "0x8"), otherwise `(value; mask)`.
+fn misaligned_var_off(t: crate::tnum::Tnum) -> String {
+    if t.mask == 0 {
+        if t.value == 0 {
+            "0".into()
+        } else {
+            format!("{:#x}", t.value)
+        }
+    } else {
+        t.to_string()
+    }
 }

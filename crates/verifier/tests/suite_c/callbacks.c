@@ -39,7 +39,7 @@ CB(elem_ret1, "r0 = 1; exit;")
 CASE("xdp", __success, loop_returning_0, LOOP(loop_ret0), __imm(bpf_loop), __imm_addr(loop_ret0))
 CASE("xdp", __failure __msg("At callback return the register R0 has smin=2 smax=2 should have been in [0, 1]"),
      loop_returning_2, LOOP(loop_ret2), __imm(bpf_loop), __imm_addr(loop_ret2))
-CASE("xdp", __failure __msg("R0 !read_ok"), loop_callback_without_r0, LOOP(loop_no_r0), __imm(bpf_loop), __imm_addr(loop_no_r0))
+CASE("xdp", __failure __msg("R0 not a scalar value"), loop_callback_without_r0, LOOP(loop_no_r0), __imm(bpf_loop), __imm_addr(loop_no_r0))
 CASE("xdp", __success, loop_callback_writes_ctx, LOOP(loop_write_ctx), __imm(bpf_loop), __imm_addr(loop_write_ctx))
 CASE("xdp", __failure __msg("invalid write to stack"), loop_callback_writes_past_ctx,
      LOOP(loop_write_ctx_past), __imm(bpf_loop), __imm_addr(loop_write_ctx_past))

@@ -58,7 +58,7 @@ CASE("xdp", __success, callee_writes_caller_stack,
      "r1 = r10; r1 += -8; call write_through_arg; r0 = *(u64 *)(r10 - 8); exit;")
 CASE("xdp", __success, callee_reads_caller_stack,
      "*(u64 *)(r10 - 8) = 3; r1 = r10; r1 += -8; call read_through_arg; exit;")
-CASE("xdp", __failure __msg("invalid write to stack"), callee_writes_past_caller_frame,
+CASE("xdp", __failure __msg("misaligned stack access off 0+-4+0 size 8"), callee_writes_past_caller_frame,
      "r1 = r10; r1 += -4; call write_through_arg; r0 = 0; exit;")
 CASE("xdp", __success, ctx_passed_to_callee, "call deref_ctx_arg; exit;")
 CASE("xdp", __failure __msg("R1 invalid mem access 'scalar'"), scalar_passed_as_ctx, "r1 = 0; call deref_ctx_arg; exit;")

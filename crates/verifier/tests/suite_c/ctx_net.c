@@ -11,7 +11,7 @@ CASE("xdp", __failure __msg("invalid bpf_context access off=0 size=8"), xdp_dwor
 CASE("xdp", __failure __msg("invalid bpf_context access off=12 size=2"), xdp_narrow_load, "r0 = *(u16 *)(r1 + 12); exit;")
 CASE("xdp", __failure __msg("invalid bpf_context access off=2 size=4"), xdp_misaligned, "r0 = *(u32 *)(r1 + 2); exit;")
 CASE("xdp", __failure __msg("invalid bpf_context access off=12 size=4"), xdp_write_field, "r2 = 0; *(u32 *)(r1 + 12) = r2; r0 = 0; exit;")
-CASE("xdp", __failure __msg("BPF_ST stores into R1 ctx is not allowed"), xdp_st_field, "*(u32 *)(r1 + 12) = 1; r0 = 0; exit;")
+CASE("xdp", __failure __msg("invalid bpf_context access off=12 size=4"), xdp_st_field, "*(u32 *)(r1 + 12) = 1; r0 = 0; exit;")
 CASE("xdp", __failure __msg("dereference of modified ctx ptr R1 off=4 disallowed"), xdp_modified_ctx, "r1 += 4; r0 = *(u32 *)(r1 + 0); exit;")
 CASE("xdp", __failure __msg("invalid bpf_context access off=-4 size=4"), xdp_negative_offset, "r0 = *(u32 *)(r1 - 4); exit;")
 /* egress_ifindex is readable only by devmap programs (expected_attach_type BPF_XDP_DEVMAP). */

@@ -50,7 +50,7 @@ CASE("perf_event", __failure __msg("invalid bpf_context access off=184 size=8"),
 CASE("perf_event", __failure __msg("invalid bpf_context access"), perf_write,
      "r2 = 0; *(u64 *)(r1 + 168) = r2; r0 = 0; exit;")
 CASE("kprobe/do_sys_open", __success, kprobe_byte_read, "r0 = *(u8 *)(r1 + 113); r0 = 0; exit;")
-CASE("kprobe/do_sys_open", __failure __msg("BPF_ST stores into R1 ctx is not allowed"), kprobe_st, "*(u64 *)(r1 + 0) = 0; r0 = 0; exit;")
+CASE("kprobe/do_sys_open", __failure __msg("invalid bpf_context access off=0 size=8"), kprobe_st, "*(u64 *)(r1 + 0) = 0; r0 = 0; exit;")
 CASE("perf_event", __success, perf_narrow_addr, "r0 = *(u32 *)(r1 + 176); r0 = 0; exit;")
 CASE("perf_event", __failure __msg("invalid bpf_context access off=8 size=2"), perf_narrow_regs_u16, "r0 = *(u16 *)(r1 + 8); r0 = 0; exit;")
 CASE("tracepoint/syscalls/sys_enter_openat", __success, tp_byte_read, "r0 = *(u8 *)(r1 + 9); r0 = 0; exit;")

@@ -68,10 +68,10 @@ CASE("xdp", __success, lookup_hash, KEY0 "r1 = %[hash] ll; call %[bpf_map_lookup
 CASE("xdp", __success, lookup_uninit_key_privileged, "r2 = r10; r2 += -4; r1 = %[hash] ll; call %[bpf_map_lookup_elem];" OUT, OPS)
 CASE("xdp", __failure __msg("R2 type=scalar expected="), lookup_scalar_key, "r2 = 0; r1 = %[hash] ll; call %[bpf_map_lookup_elem];" OUT, OPS)
 CASE("xdp", __failure __msg("R2 type=ctx expected="), lookup_ctx_key, "r2 = r1; r1 = %[hash] ll; call %[bpf_map_lookup_elem];" OUT, OPS)
-CASE("xdp", __failure __msg("invalid indirect access to stack R2 off=-4 size=16"), lookup_key_too_small_for_map,
+CASE("xdp", __failure __msg("invalid read from stack R2 off=-4 size=16"), lookup_key_too_small_for_map,
      KEY0 "r1 = %[bigkey] ll; call %[bpf_map_lookup_elem];" OUT, OPS)
 CASE("xdp", __success, lookup_big_key, "*(u64 *)(r10 - 16) = 0; *(u64 *)(r10 - 8) = 0; r2 = r10; r2 += -16; r1 = %[bigkey] ll; call %[bpf_map_lookup_elem];" OUT, OPS)
-CASE("xdp", __failure __msg("invalid indirect access to stack R2 off=-4 size=16"), key_crosses_frame_top,
+CASE("xdp", __failure __msg("invalid read from stack R2 off=-4 size=16"), key_crosses_frame_top,
      "r2 = r10; r2 += -4; r1 = %[bigkey] ll; call %[bpf_map_lookup_elem];" OUT, OPS)
 CASE("xdp", __success, key_from_map_value,
      KEY0 "r1 = %[arr] ll; call %[bpf_map_lookup_elem]; if r0 == 0 goto l_out_%=; r2 = r0; r1 = %[hash] ll; call %[bpf_map_lookup_elem];" OUT, OPS)
@@ -83,7 +83,7 @@ CASE("xdp", __success __userbpf_differs("the kernel lets privileged programs rea
      "is a handle to its own map object, which has no struct bpf_map layout to read: left unmodelled"), map_pointer_deref, "r1 = %[hash] ll; r0 = *(u64 *)(r1 + 0);" OUT, OPS)
 CASE("xdp", __success, update_hash,
      KEY0 "*(u64 *)(r10 - 16) = 0; r3 = r10; r3 += -16; r4 = 0; r1 = %[hash] ll; call %[bpf_map_update_elem];" OUT, OPS)
-CASE("xdp", __failure __msg("invalid indirect access to stack R3 off=-8 size=16"), update_value_too_small,
+CASE("xdp", __failure __msg("invalid read from stack R3 off=-8 size=16"), update_value_too_small,
      KEY0 "*(u64 *)(r10 - 16) = 0; r3 = r10; r3 += -8; r4 = 0; r1 = %[arr] ll; call %[bpf_map_update_elem];" OUT, OPS)
 CASE("xdp", __success, update_array_full_value,
      KEY0 "*(u64 *)(r10 - 24) = 0; *(u64 *)(r10 - 16) = 0; r3 = r10; r3 += -24; r4 = 0; r1 = %[arr] ll; call %[bpf_map_update_elem];" OUT, OPS)
@@ -97,7 +97,7 @@ CASE("xdp", __failure __msg("invalid access to packet"), update_value_from_short
      KEY0 "r3 = r6; r4 = 0; r1 = %[hash] ll; call %[bpf_map_update_elem];" OUT, OPS)
 CASE("xdp", __success, delete_hash, KEY0 "r1 = %[hash] ll; call %[bpf_map_delete_elem];" OUT, OPS)
 CASE("xdp", __failure __msg("R2 !read_ok"), delete_without_key, "r1 = %[hash] ll; call %[bpf_map_delete_elem];" OUT, OPS)
-CASE("xdp", __failure __msg("cannot pass map_type 27 into func bpf_map_lookup_elem#1"), lookup_on_ringbuf,
+CASE("xdp", __failure __msg("invalid zero-sized read"), lookup_on_ringbuf,
      KEY0 "r1 = %[rb] ll; call %[bpf_map_lookup_elem];" OUT, OPS)
 /* A queue has key_size 0: the key argument is a zero-sized read, refused before the map type. */
 CASE("xdp", __failure __msg("invalid zero-sized read"), lookup_on_queue,
@@ -107,7 +107,7 @@ CASE("xdp", __success, push_to_queue,
 CASE("xdp", __success, pop_from_queue, "r2 = r10; r2 += -8; r1 = %[queue] ll; call %[bpf_map_pop_elem];" OUT, OPS)
 CASE("xdp", __failure __msg("cannot pass map_type 1 into func bpf_map_push_elem#87"), push_to_hash,
      "*(u64 *)(r10 - 8) = 0; r2 = r10; r2 += -8; r3 = 0; r1 = %[hash] ll; call %[bpf_map_push_elem];" OUT, OPS)
-CASE("xdp", __failure __msg("invalid indirect access to stack R2 off=-4 size=8"), pop_into_short_buffer,
+CASE("xdp", __failure __msg("invalid write to stack R2 off=-4 size=8"), pop_into_short_buffer,
      "r2 = r10; r2 += -4; r1 = %[queue] ll; call %[bpf_map_pop_elem];" OUT, OPS)
 CASE("xdp", __failure __msg("write into map forbidden"), write_read_only_map,
      KEY0 "r1 = %[rdonly] ll; call %[bpf_map_lookup_elem]; if r0 == 0 goto l_out_%=; *(u64 *)(r0 + 0) = 1;" OUT, OPS)

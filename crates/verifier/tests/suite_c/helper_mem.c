@@ -11,7 +11,7 @@ CASE("xdp", __failure __msg("R2 invalid zero-sized read"), printk_zero_size,
      __imm(bpf_trace_printk))
 CASE("xdp", __failure __msg("R1 type=scalar"), printk_scalar_pointer,
      "r1 = 0; r2 = 8; call %[bpf_trace_printk]; r0 = 0; exit;", __imm(bpf_trace_printk))
-CASE("xdp", __failure __msg("invalid indirect access to stack R1 off=-8 size=16"), printk_size_past_frame,
+CASE("xdp", __failure __msg("invalid read from stack R1 off=-8 size=16"), printk_size_past_frame,
      "*(u64 *)(r10 - 8) = 0; r1 = r10; r1 += -8; r2 = 16; call %[bpf_trace_printk]; r0 = 0; exit;",
      __imm(bpf_trace_printk))
 CASE("xdp", __success, probe_read_kernel_into_stack,
@@ -28,7 +28,7 @@ CASE("xdp", __failure __msg("R2 min value is negative"), probe_read_kernel_negat
 CASE("xdp", __success, probe_read_kernel_bounded_size,
      "call %[bpf_ktime_get_ns]; r2 = r0; r2 &= 7; r1 = r10; r1 += -8; r3 = 0; call %[bpf_probe_read_kernel]; r0 = 0; exit;",
      __imm(bpf_probe_read_kernel), __imm(bpf_ktime_get_ns))
-CASE("xdp", __failure __msg("invalid indirect access to stack R1 off=-8 size=9"), probe_read_kernel_bounded_size_too_big,
+CASE("xdp", __failure __msg("invalid write to stack R1 off=-8 size=9"), probe_read_kernel_bounded_size_too_big,
      "call %[bpf_ktime_get_ns]; r2 = r0; if r2 > 9 goto l0_%=; r1 = r10; r1 += -8; r3 = 0; call %[bpf_probe_read_kernel]; l0_%=: r0 = 0; exit;",
      __imm(bpf_probe_read_kernel), __imm(bpf_ktime_get_ns))
 CASE("xdp", __failure __msg("R1 type=scalar expected="), probe_read_kernel_into_scalar,
@@ -41,7 +41,7 @@ CASE("xdp", __failure __msg("R1 type=scalar expected="), csum_diff_scalar_from_w
      __imm(bpf_csum_diff))
 CASE("socket", __success, skb_load_bytes_into_stack,
      "r2 = 0; r3 = r10; r3 += -8; r4 = 8; call %[bpf_skb_load_bytes]; r0 = *(u64 *)(r10 - 8); exit;", __imm(bpf_skb_load_bytes))
-CASE("socket", __failure __msg("invalid indirect access to stack R3 off=-8 size=16"), skb_load_bytes_too_long,
+CASE("socket", __failure __msg("invalid write to stack R3 off=-8 size=16"), skb_load_bytes_too_long,
      "r2 = 0; r3 = r10; r3 += -8; r4 = 16; call %[bpf_skb_load_bytes]; r0 = 0; exit;", __imm(bpf_skb_load_bytes))
 CASE("xdp", __failure __msg("program of this type cannot use helper bpf_skb_load_bytes#26"), skb_load_bytes_in_xdp,
      "r2 = 0; r3 = r10; r3 += -8; r4 = 8; call %[bpf_skb_load_bytes]; r0 = 0; exit;", __imm(bpf_skb_load_bytes))
@@ -60,7 +60,7 @@ CASE("kprobe/do_sys_open", __success, probe_read_in_kprobe,
      "r1 = r10; r1 += -8; r2 = 8; r3 = 0; call %[bpf_probe_read]; r0 = 0; exit;", __imm(bpf_probe_read))
 CASE("kprobe/do_sys_open", __success, current_comm_in_kprobe,
      "r1 = r10; r1 += -16; r2 = 16; call %[bpf_get_current_comm]; r0 = 0; exit;", __imm(bpf_get_current_comm))
-CASE("kprobe/do_sys_open", __failure __msg("invalid indirect access to stack R1 off=-16 size=32"), current_comm_past_frame,
+CASE("kprobe/do_sys_open", __failure __msg("invalid write to stack R1 off=-16 size=32"), current_comm_past_frame,
      "r1 = r10; r1 += -16; r2 = 32; call %[bpf_get_current_comm]; r0 = 0; exit;", __imm(bpf_get_current_comm))
 CASE("xdp", __failure __msg("invalid func unknown#999"), unknown_helper, "call 999; exit;")
 CASE("socket", __success, ld_abs, "r6 = r1; r0 = *(u8 *)skb[0]; exit;")

@@ -27,7 +27,7 @@ CASE("xdp", __success, pointer_compare, "r2 = r10; if r2 == r1 goto l0_%=; l0_%=
 CASE("xdp", __success, pointer_compare_with_scalar, "r2 = 5; if r1 > r2 goto l0_%=; l0_%=: r0 = 0; exit;")
 CASE("xdp", __success, pointer_jset, "if r1 & 0x7 goto l0_%=; l0_%=: r0 = 0; exit;")
 CASE("xdp", __success, ctx_pointer_moved_and_back, "r1 += 8; r1 += -8; r0 = *(u32 *)(r1 + 12); exit;")
-CASE("xdp", __failure __msg("dereference of modified ctx ptr"), ctx_pointer_moved_by_unknown,
+CASE("xdp", __failure __msg("variable ctx access var_off=(0x0; 0x4) disallowed"), ctx_pointer_moved_by_unknown,
      "r6 = r1; call %[bpf_ktime_get_ns]; r0 &= 4; r6 += r0; r0 = *(u32 *)(r6 + 0); exit;", __imm(bpf_ktime_get_ns))
 CASE("xdp", __success, stack_pointer_variable_then_constant,
      "call %[bpf_ktime_get_ns]; r0 &= 8; r1 = r10; r1 += -24; r1 += r0; *(u64 *)(r1 + 8) = 0; r0 = 0; exit;", __imm(bpf_ktime_get_ns))

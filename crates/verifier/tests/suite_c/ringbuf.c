@@ -56,7 +56,7 @@ CASE("xdp", __failure __msg("R1 type=map_value expected=ringbuf_mem"), submit_ma
      "if r0 == 0 goto l_out_%=; r1 = r0; r2 = 0; call %[bpf_ringbuf_submit];" OUT, OPS)
 CASE("xdp", __success, ringbuf_output,
      "*(u64 *)(r10 - 8) = 0; r1 = %[rb] ll; r2 = r10; r2 += -8; r3 = 8; r4 = 0; call %[bpf_ringbuf_output];" OUT, OPS)
-CASE("xdp", __failure __msg("invalid indirect access to stack R2 off=-8 size=16"), ringbuf_output_past_frame,
+CASE("xdp", __failure __msg("invalid read from stack R2 off=-8 size=16"), ringbuf_output_past_frame,
      "*(u64 *)(r10 - 8) = 0; r1 = %[rb] ll; r2 = r10; r2 += -8; r3 = 16; r4 = 0; call %[bpf_ringbuf_output];" OUT, OPS)
 CASE("xdp", __success, record_spilled_and_submitted,
      RESERVE8 "if r0 == 0 goto l_out_%=; *(u64 *)(r10 - 8) = r0; r1 = *(u64 *)(r10 - 8); r2 = 0; call %[bpf_ringbuf_submit];" OUT, OPS)
@@ -87,5 +87,5 @@ CASE("xdp", __failure __msg("tail_call would lead to reference leak"), tail_call
 CASE("xdp", __success, tail_call_after_release,
      "r6 = r1;" RESERVE8 "if r0 == 0 goto l0_%=; r1 = r0; r2 = 0; call %[bpf_ringbuf_discard];"
      "l0_%=: r1 = r6; r2 = %[progs] ll; r3 = 0; call %[bpf_tail_call];" OUT, OPS, __imm(bpf_tail_call), __imm_addr(progs))
-CASE("socket", __failure __msg("BPF_LD_[ABS|IND] cannot be mixed with socket references"), ld_abs_while_holding_record,
+CASE("socket", __failure __msg("BPF_LD_[ABS|IND] would lead to reference leak"), ld_abs_while_holding_record,
      "r6 = r1;" RESERVE8 "if r0 == 0 goto l_out_%=; r7 = r0; r0 = *(u8 *)skb[0]; r1 = r7; r2 = 0; call %[bpf_ringbuf_discard];" OUT, OPS)

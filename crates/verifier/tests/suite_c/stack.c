@@ -26,7 +26,9 @@ CASE("xdp", __failure __msg("invalid write to stack R10 off=-513 size=1"), byte_
 CASE("xdp", __success, byte_at_frame_bottom, "*(u8 *)(r10 - 512) = 1; r0 = *(u8 *)(r10 - 512); exit;")
 CASE("xdp", __success, dword_at_frame_bottom, "*(u64 *)(r10 - 512) = 1; r0 = *(u64 *)(r10 - 512); exit;")
 CASE("xdp", __failure __msg("invalid write to stack R10 off=0 size=8"), write_at_fp, "*(u64 *)(r10 + 0) = 1; r0 = 0; exit;")
-CASE("xdp", __failure __msg("invalid read from stack R10 off=-4 size=8"), read_across_fp, "r0 = *(u64 *)(r10 - 4); exit;")
+/* Alignment is checked before bounds. */
+CASE("xdp", __failure __msg("misaligned stack access off 0+0+-4 size 8"), read_across_fp, "r0 = *(u64 *)(r10 - 4); exit;")
+CASE("xdp", __failure __msg("invalid read from stack R10 off=0 size=8"), read_at_fp, "r0 = *(u64 *)(r10 + 0); exit;")
 CASE("xdp", __success, read_last_byte_below_fp, "*(u8 *)(r10 - 1) = 3; r0 = *(u8 *)(r10 - 1); exit;")
 CASE("xdp", __failure __msg("misaligned stack access"), misaligned_dword, "*(u64 *)(r10 - 12) = 1; r0 = 0; exit;")
 CASE("xdp", __failure __msg("misaligned stack access"), misaligned_word, "*(u32 *)(r10 - 6) = 1; r0 = 0; exit;")
@@ -77,7 +79,7 @@ CASE("xdp", __failure __msg("math between fp pointer and register with unbounded
      "call %[bpf_ktime_get_ns]; r1 = r10; r1 += r0; r0 = 0; exit;", __imm(bpf_ktime_get_ns))
 CASE("xdp", __success, stack_pointer_passed_around,
      "r2 = r10; r2 += -8; *(u64 *)(r2 + 0) = 5; r0 = *(u64 *)(r10 - 8); exit;")
-CASE("xdp", __failure __msg("BPF_ST stores into R1 ctx is not allowed"), st_into_ctx, "*(u32 *)(r1 + 12) = 1; r0 = 0; exit;")
+CASE("xdp", __failure __msg("invalid bpf_context access off=12 size=4"), st_into_ctx, "*(u32 *)(r1 + 12) = 1; r0 = 0; exit;")
 CASE("xdp", __success, spill_of_32bit_scalar_fill_32,
      "w2 = 7; *(u32 *)(r10 - 4) = r2; r0 = *(u32 *)(r10 - 4); exit;")
 /* A variable-offset write may hit a spilled pointer: the slot no longer holds it. */

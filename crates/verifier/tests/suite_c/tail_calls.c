@@ -32,7 +32,7 @@ static __naked __noinline __used int tail_from_sub_big_stack(void)
 CASE("xdp", __success, tail_call_constant_index, "r2 = %[progs] ll; r3 = 0; call %[bpf_tail_call]; r0 = 0; exit;", OPS)
 CASE("xdp", __success, tail_call_unknown_index,
      "r6 = r1; call %[bpf_ktime_get_ns]; r3 = r0; r1 = r6; r2 = %[progs] ll; call %[bpf_tail_call]; r0 = 0; exit;", OPS)
-CASE("xdp", __failure __msg("cannot pass map_type 2 into func bpf_tail_call#12"), tail_call_on_array,
+CASE("xdp", __failure __msg("expected prog array map for tail call"), tail_call_on_array,
      "r2 = %[arr] ll; r3 = 0; call %[bpf_tail_call]; r0 = 0; exit;", OPS)
 CASE("xdp", __failure __msg("R1 type=scalar expected=ctx"), tail_call_scalar_ctx,
      "r1 = 0; r2 = %[progs] ll; r3 = 0; call %[bpf_tail_call]; r0 = 0; exit;", OPS)
