@@ -179,3 +179,40 @@ fn map_reference_without_relocation() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A jump out of the program does not fail the object (libbpf loads it; the kernel's
+/// verifier rejects that program alone): the program is kept with its raw instructions
+/// and the problem, for the verifier; the other programs are unaffected.
+#[test]
+fn jump_out_of_range_keeps_the_program() {
+    let mut b = read("globals.bpf.o");
+    let sec = "tracepoint/syscalls/sys_enter_openat";
+    let (code, size) = section(&b, sec);
+    // The first jump (class BPF_JMP or BPF_JMP32, not a call or exit): point it far away.
+    let jump = (0..size / 8)
+        .map(|i| code + i * 8)
+        .find(|&at| matches!(b[at] & 7, 5 | 6) && !matches!(b[at] & 0xf0, 0x80 | 0x90))
+        .unwrap();
+    b[jump + 2..jump + 4].copy_from_slice(&3000i16.to_le_bytes());
+    let obj = Object::parse(&b).unwrap();
+    let bad: Vec<_> = obj
+        .programs
+        .iter()
+        .filter(|p| p.target_error.is_some())
+        .collect();
+    assert_eq!(
+        bad.len(),
+        1,
+        "{:?}",
+        obj.programs.iter().map(|p| &p.name).collect::<Vec<_>>()
+    );
+    assert_eq!(bad[0].section, sec);
+    let why = bad[0].target_error.as_deref().unwrap();
+    assert!(why.contains("jump out of range"), "{why}");
+    assert!(bad[0].insns.check_targets().is_err());
+    assert!(obj
+        .programs
+        .iter()
+        .filter(|p| p.target_error.is_none())
+        .all(|p| p.insns.check_targets().is_ok()));
+}

@@ -113,7 +113,7 @@ impl Object {
         for entry in programs::entry_points(&elf, &funcs) {
             let linked = link::link(&elf, &funcs, &relocs, entry)?;
             let section = elf.sections[entry.section].name.clone();
-            let insns = userbpf_isa::Program::decode(&linked.code).map_err(|e| {
+            let (insns, target_error) = decode_linked(&linked.code).map_err(|e| {
                 let (sec, insn) = linked
                     .segments
                     .iter()
@@ -136,6 +136,7 @@ impl Object {
                 target: info.target,
                 code: linked.code,
                 insns,
+                target_error,
                 segments: linked.segments,
                 extern_calls: linked.externs,
             });
@@ -205,5 +206,26 @@ impl Object {
     /// The map called `name`, with its index.
     pub fn map(&self, name: &str) -> Option<(usize, &MapSpec)> {
         self.maps.iter().enumerate().find(|(_, m)| m.name == name)
+    }
+}
+
+/// Decode a linked program. A jump or call whose target is not an instruction of the
+/// program (out of range, into an `lddw`) does not fail the object, as with libbpf: the
+/// program is kept with its raw instructions and the problem, for the verifier to reject
+/// it as the kernel does ([`ProgramSpec::target_error`]).
+///
+/// # Errors
+/// Any other decoding problem (bad length, invalid instruction).
+fn decode_linked(
+    code: &[u8],
+) -> Result<(userbpf_isa::Program, Option<String>), userbpf_isa::DecodeError> {
+    use userbpf_isa::DecodeErrorKind as K;
+    match userbpf_isa::Program::decode(code) {
+        Ok(p) => Ok((p, None)),
+        Err(e) if matches!(e.kind, K::JumpOutOfRange { .. } | K::JumpIntoLddw(_)) => {
+            let p = userbpf_isa::Program::decode_unchecked_targets(code)?;
+            Ok((p, Some(e.to_string())))
+        }
+        Err(e) => Err(e),
     }
 }

@@ -74,8 +74,15 @@ pub struct ProgramSpec {
     /// [`crate::Object::maps`]) or `BPF_PSEUDO_MAP_IDX_VALUE` (next imm = value offset);
     /// subprogram calls and `BPF_PSEUDO_FUNC` references are relative to the linked code.
     pub code: Vec<u8>,
-    /// The same instructions, decoded (all jump and call targets checked).
+    /// The same instructions, decoded. Every jump and call target lands on an
+    /// instruction unless [`ProgramSpec::target_error`] says otherwise.
     pub insns: userbpf_isa::Program,
+    /// Why some jump or call target is not an instruction of the program ("instruction 1:
+    /// jump out of range: ..."), or None. Such a program is kept, as libbpf loads such an
+    /// object, only for the verifier to give its verdict (the kernel's "jump out of range
+    /// from insn X to Y"); it cannot run: the run paths verify first, and the engines and
+    /// the runtime's context analysis check every target and refuse it.
+    pub target_error: Option<String>,
     /// Where each piece of `code` comes from: the entry function first.
     pub segments: Vec<Segment>,
     /// Calls of functions the object does not define.
