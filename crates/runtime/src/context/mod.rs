@@ -278,14 +278,17 @@ pub enum FieldAccess {
         /// Runtime offset.
         off: i16,
     },
+    /// A pointer field to a kernel object user space does not have (`__sk_buff.sk`): the
+    /// load becomes `dst = 0`, NULL, which the kernel's field may be too (the verifier
+    /// makes programs check it before use).
+    Null,
 }
 
 /// Check a context access of `size` bytes at UAPI offset `off` for `prog_type`, as the
 /// kernel's `is_valid_access` does, and say how it maps onto the runtime layout.
 ///
 /// # Errors
-/// [`ContextError::InvalidAccess`] (with `insn` 0: callers fill it in) or
-/// [`ContextError::Unsupported`].
+/// [`ContextError::InvalidAccess`] (with `insn` 0: callers fill it in).
 pub fn check_access(
     prog_type: ProgType,
     off: i64,
@@ -299,7 +302,7 @@ pub fn check_access(
     };
     let found = match prog_type {
         ProgType::Xdp => xdp::access(off, size, dir),
-        t if t.is_skb() => skb::access(t, off, size, dir)?,
+        t if t.is_skb() => skb::access(t, off, size, dir),
         t => tracing::access(t, off, size, dir),
     };
     found.ok_or_else(invalid)

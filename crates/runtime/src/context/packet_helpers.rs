@@ -6,8 +6,9 @@
 //! `bpf_redirect` (23, the XDP flavour); for tc
 //! `bpf_skb_load_bytes` (26), `bpf_skb_store_bytes` (9), `bpf_l3_csum_replace` (10),
 //! `bpf_l4_csum_replace` (11) and `bpf_redirect` (23, the skb flavour); for socket filters
-//! and cgroup_skb `bpf_skb_load_bytes`. (`bpf_csum_diff` is in
-//! [`kernel_helpers`](crate::kernel_helpers).)
+//! and cgroup_skb `bpf_skb_load_bytes`; for tc and cgroup_skb the socket casts
+//! `bpf_sk_fullsock` (95) and `bpf_tcp_sock` (96), which give NULL: user space has no
+//! socket. (`bpf_csum_diff` is in [`kernel_helpers`](crate::kernel_helpers).)
 //!
 //! Each helper finds the packet through the runtime context `r1` points to and touches
 //! memory only through the run's [`MemoryMap`](crate::MemoryMap). Failures return the
@@ -99,12 +100,26 @@ pub fn register_packet_helpers(helpers: &mut Helpers, prog_type: ProgType) {
                 set_redirect(a[0] as u32, a[1]);
                 Ok(TC_ACT_REDIRECT)
             });
+            register_socket_casts(helpers);
         }
-        ProgType::SocketFilter | ProgType::CgroupSkb => {
+        ProgType::CgroupSkb => {
+            helpers.register(26, "bpf_skb_load_bytes", skb_load_bytes);
+            register_socket_casts(helpers);
+        }
+        ProgType::SocketFilter => {
             helpers.register(26, "bpf_skb_load_bytes", skb_load_bytes);
         }
         _ => {}
     }
+}
+
+/// `bpf_sk_fullsock` (95) and `bpf_tcp_sock` (96): casts of a socket the program holds.
+/// User space has no socket (`__sk_buff.sk` reads NULL, no lookup helper gives one), so the
+/// verifier's non-NULL socket argument is never met at run time; were one passed, the
+/// answer is NULL, "not a full socket", which programs must handle.
+fn register_socket_casts(helpers: &mut Helpers) {
+    helpers.register(95, "bpf_sk_fullsock", |_, _| Ok(0));
+    helpers.register(96, "bpf_tcp_sock", |_, _| Ok(0));
 }
 
 fn set_redirect(ifindex: u32, flags: u64) {

@@ -32,7 +32,7 @@ const NO_QUEUE_MAPPING: i32 = 0xffff;
 ///
 /// # Errors
 /// [`ContextError::InvalidAccess`] (the kernel's message) for an access the type does not
-/// allow, [`ContextError::Unsupported`] for fields user space cannot provide (`__sk_buff.sk`),
+/// allow, [`ContextError::Unsupported`] for what user space cannot provide,
 /// [`ContextError::Analysis`] when `facts` does not match the program, and
 /// [`ContextError::JumpRange`] when an expansion pushes a jump out of its 16-bit range;
 /// [`ContextError::LdAbs`] for a legacy packet load the kernel would refuse.
@@ -228,6 +228,15 @@ fn convert(
         FieldAccess::Same { off } => vec![with_off(off, size)],
         FieldAccess::Pointer { off } => vec![with_off(off, MemSize::DW)],
         FieldAccess::Store16 { off } => vec![with_off(off, MemSize::H)],
+        FieldAccess::Null => match insn {
+            Insn::Load { dst, .. } => vec![Insn::Alu {
+                width: Width::W64,
+                op: AluOp::Mov,
+                dst,
+                src: Source::Imm(0),
+            }],
+            _ => return Err(mismatch()),
+        },
         FieldAccess::QueueMapping { off } => match insn {
             Insn::Store {
                 src: Source::Imm(v),

@@ -16,7 +16,7 @@
 
 use userbpf_isa::MemSize;
 
-use super::{get_u32, get_u64, put_u32, put_u64, ContextError, Direction, FieldAccess, ProgType};
+use super::{get_u32, get_u64, put_u32, put_u64, Direction, FieldAccess, ProgType};
 
 /// `offsetof(struct __sk_buff, len)`.
 pub const LEN: i64 = 0;
@@ -253,26 +253,15 @@ fn type_valid(t: ProgType, off: i64, size: usize, dir: Direction) -> bool {
 }
 
 /// Check and map one access for an skb program type.
-pub(super) fn access(
-    t: ProgType,
-    off: i64,
-    size: MemSize,
-    dir: Direction,
-) -> Result<Option<FieldAccess>, ContextError> {
+pub(super) fn access(t: ProgType, off: i64, size: MemSize, dir: Direction) -> Option<FieldAccess> {
     let n = size.bytes();
     if !type_valid(t, off, n, dir) {
-        return Ok(None);
+        return None;
     }
-    let Some((_, start, _)) = field_at(off) else {
-        return Ok(None);
-    };
-    if start == SK {
-        return Err(ContextError::Unsupported {
-            insn: 0,
-            what: "reading __sk_buff->sk (a kernel socket)".into(),
-        });
-    }
-    Ok(Some(match (start, dir) {
+    let (_, start, _) = field_at(off)?;
+    Some(match (start, dir) {
+        // No socket in user space: NULL (8-byte reads only, `common_valid`).
+        (SK, _) => FieldAccess::Null,
         (DATA, _) => FieldAccess::Pointer {
             off: RT_DATA as i16,
         },
@@ -291,7 +280,7 @@ pub(super) fn access(
             FieldAccess::Same { off: start as i16 }
         }
         _ => FieldAccess::Same { off: off as i16 },
-    }))
+    })
 }
 
 /// The values of a runtime `__sk_buff` context: the UAPI image and the pointers.
