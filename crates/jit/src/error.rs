@@ -8,27 +8,10 @@ use thiserror::Error;
 /// Why a program cannot be compiled.
 #[derive(Debug, Error)]
 pub enum JitError {
-    /// A jump or call target outside the program or inside an `lddw`.
+    /// The program cannot be prepared for execution, as for the interpreter: a bad jump or
+    /// call target, an unknown helper, an instruction that cannot run in user space.
     #[error(transparent)]
-    Decode(#[from] userbpf_isa::DecodeError),
-    /// An instruction the JIT cannot run in user space (as the interpreter's `LoadError`).
-    #[error("instruction {slot}: {what} is not supported here: {why}")]
-    Unsupported {
-        /// Slot of the instruction.
-        slot: usize,
-        /// What the instruction is.
-        what: &'static str,
-        /// Why it cannot run.
-        why: &'static str,
-    },
-    /// A call to a helper id that is not registered.
-    #[error("instruction {slot}: unknown helper function {id}")]
-    UnknownHelper {
-        /// Slot of the call.
-        slot: usize,
-        /// Helper id.
-        id: i32,
-    },
+    Load(#[from] userbpf_runtime::LoadError),
     /// The program is larger than the JIT supports.
     #[error("the program has {slots} instruction slots; the JIT supports at most {max}")]
     TooLarge {
@@ -56,4 +39,10 @@ pub enum JitError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl From<userbpf_isa::DecodeError> for JitError {
+    fn from(e: userbpf_isa::DecodeError) -> JitError {
+        JitError::Load(e.into())
+    }
 }

@@ -12,7 +12,7 @@ use userbpf_isa::{CallTarget, JmpCond, Source, Width};
 use userbpf_runtime::interp::callbacks::TAIL_CALL_ID;
 use userbpf_runtime::interp::FUNC_PTR_TAG;
 use userbpf_runtime::kernel_helpers::map_fast::{DirectCall, HashInline};
-use userbpf_runtime::STACK_FRAME_SIZE;
+use userbpf_runtime::{LoadError, STACK_FRAME_SIZE};
 
 use super::alu::size_of;
 use super::{ArrayLayout, Cg, Operand, SiteKind, CTX, SAVED, TMP, TMP2, TMP3};
@@ -178,7 +178,7 @@ pub(crate) fn call(cg: &mut Cg<'_>, slot: usize, t: CallTarget) -> Result<(), Ji
                 cg.set_site(site);
                 call_trampoline(cg, run::helper_trampoline as *const () as u64);
             } else {
-                return Err(JitError::UnknownHelper { slot, id });
+                return Err(LoadError::UnknownHelper { slot, id }.into());
             }
         }
         CallTarget::Local(rel) => {
@@ -186,11 +186,12 @@ pub(crate) fn call(cg: &mut Cg<'_>, slot: usize, t: CallTarget) -> Result<(), Ji
             local_call(cg, slot, Callee::Label(l), None);
         }
         CallTarget::Kfunc { .. } => {
-            return Err(JitError::Unsupported {
+            return Err(LoadError::Unsupported {
                 slot,
                 what: "a kernel function call (kfunc)",
                 why: "kernel functions do not exist in user space",
-            })
+            }
+            .into())
         }
     }
     Ok(())

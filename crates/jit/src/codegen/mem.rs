@@ -148,12 +148,7 @@ pub(crate) fn lddw(
     imm: i32,
     next_imm: i32,
 ) -> Result<(), JitError> {
-    let value = lddw_value(slot, kind, imm, next_imm).map_err(|e| match e {
-        userbpf_runtime::LoadError::Unsupported { slot, what, why } => {
-            JitError::Unsupported { slot, what, why }
-        }
-        other => JitError::Prepare(other.to_string()),
-    })?;
+    let value = lddw_value(slot, kind, imm, next_imm)?;
     match cg.key64() {
         Some(key) if kind == LdImm64Kind::Imm => {
             cg.emit(X86Insn::MovAbs {

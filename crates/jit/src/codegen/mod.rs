@@ -36,7 +36,7 @@ use userbpf_isa::{AluOp as BpfAluOp, CallTarget, Insn, LdImm64Kind, Program, Reg
 use userbpf_runtime::interp::EngineHelpers;
 use userbpf_runtime::kernel_helpers::map_fast::MapFastPaths;
 use userbpf_runtime::maps::Map;
-use userbpf_runtime::Helpers;
+use userbpf_runtime::{Helpers, LoadError};
 
 use crate::asm::{Assembler, Label};
 use crate::error::JitError;
@@ -931,7 +931,7 @@ fn prologue(cg: &mut Cg<'_>, regs: &EntryRegs) -> Label {
 }
 
 fn lower(cg: &mut Cg<'_>, slot: usize, insn: &Insn) -> Result<(), JitError> {
-    let unsupported = |what, why| JitError::Unsupported { slot, what, why };
+    let unsupported = |what, why| JitError::Load(LoadError::Unsupported { slot, what, why });
     match *insn {
         Insn::Alu {
             width,
