@@ -93,6 +93,7 @@ pub fn check(program: &Program) -> Result<Cfg, CfgError> {
     // Jumps.
     let mut prune_point = vec![false; insns.len()];
     let mut succ: Vec<Vec<usize>> = vec![Vec::new(); insns.len()];
+    let mut into_lddw = vec![false; insns.len()];
     for (i, insn) in insns.iter().enumerate() {
         let t = starts[i];
         let falls = !matches!(insn, Insn::Exit | Insn::Ja { .. } | Insn::Gotol { .. });
@@ -128,7 +129,17 @@ pub fn check(program: &Program) -> Result<Cfg, CfgError> {
             return Err((t, format!("jump out of range from insn {t} to {w}")));
         }
         let Some(wi) = slot_to_idx[w as usize] else {
-            return Err((t, format!("jump into the middle of ldimm64 insn {}", w - 1)));
+            // Into the second slot of an lddw: reported with reachability below, in
+            // instruction order, as the kernel's `check_cfg` does; its walk goes on from
+            // that slot to the next instruction.
+            let Some(lddw) = (w as usize).checked_sub(1).and_then(|s| slot_to_idx[s]) else {
+                return Err((t, format!("jump into the middle of ldimm64 insn {}", w - 1)));
+            };
+            into_lddw[lddw] = true;
+            if let Some(next) = slot_to_idx.get(w as usize + 1).copied().flatten() {
+                succ[i].push(next);
+            }
+            continue;
         };
         if insn_subprog[wi] != insn_subprog[i] {
             return Err((t, format!("jump out of range from insn {t} to {w}")));
@@ -154,8 +165,16 @@ pub fn check(program: &Program) -> Result<Cfg, CfgError> {
             }
         }
     }
-    if let Some(i) = seen.iter().position(|s| !s) {
-        return Err((starts[i], format!("unreachable insn {}", starts[i])));
+    for i in 0..insns.len() {
+        if !seen[i] {
+            return Err((starts[i], format!("unreachable insn {}", starts[i])));
+        }
+        if into_lddw[i] {
+            return Err((
+                starts[i],
+                format!("jump into the middle of ldimm64 insn {}", starts[i]),
+            ));
+        }
     }
     Ok(Cfg {
         subprogs,

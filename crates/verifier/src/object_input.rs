@@ -12,22 +12,14 @@ use crate::input::{map_type, MapInfo, Options, ProgType, VerifierInput};
 use crate::VerifiedProgram;
 
 /// The object's maps as the verifier sees them, then the inner-map templates of its maps of
-/// maps (each outer map's `inner_map` pointing at its template). No map is given as frozen:
-/// loads from `.rodata` are unknown scalars (see [`map_infos_frozen_rodata`]).
+/// maps (each outer map's `inner_map` pointing at its template). Read-only global data
+/// (`.rodata`, `.rodata.*`) is given as frozen with its initial contents
+/// ([`MapInfo::frozen`]), as libbpf freezes these maps before loading the programs: constant
+/// loads from them become known values. The runtime does the same (`ObjectInstance::load`
+/// freezes them right after filling them with these bytes, a pinned one must hold them, and
+/// user-space writes then fail with `EPERM`), so the constants trusted here are the bytes
+/// the programs read.
 pub fn map_infos(object: &Object) -> Vec<MapInfo> {
-    infos(object, false)
-}
-
-/// As [`map_infos`], with the read-only global data (`.rodata`, `.rodata.*`) given as frozen
-/// with its initial contents ([`MapInfo::frozen`]), as libbpf freezes these maps before
-/// loading the programs: constant loads from them become known values. Only for callers
-/// that run the programs with exactly these contents and refuse every later write to them
-/// (or that only verify, as the kernel would judge the object).
-pub fn map_infos_frozen_rodata(object: &Object) -> Vec<MapInfo> {
-    infos(object, true)
-}
-
-fn infos(object: &Object, freeze: bool) -> Vec<MapInfo> {
     let info = |m: &userbpf_object::MapSpec| MapInfo {
         map_type: m.map_type,
         key_size: m.key_size,
@@ -36,7 +28,7 @@ fn infos(object: &Object, freeze: bool) -> Vec<MapInfo> {
         flags: m.map_flags,
         fd: None,
         inner_map: None,
-        frozen: if freeze { frozen_rodata(m) } else { None },
+        frozen: frozen_rodata(m),
     };
     let mut maps: Vec<MapInfo> = object.maps.iter().map(info).collect();
     for (i, m) in object.maps.iter().enumerate() {
@@ -49,10 +41,13 @@ fn infos(object: &Object, freeze: bool) -> Vec<MapInfo> {
 }
 
 /// The contents of a `.rodata` map, which libbpf freezes (read-only for programs, one
-/// element, its initial data zero-padded to the value size); `None` for every other map.
+/// element, its initial data zero-padded to the value size); `None` for every other map,
+/// and for read-only data holding addresses of other data sections (relocated per instance,
+/// so the object's bytes are not the map's).
 fn frozen_rodata(m: &userbpf_object::MapSpec) -> Option<std::sync::Arc<[u8]>> {
-    let rodata = m.section == ".rodata" || m.section.starts_with(".rodata.");
-    if !rodata
+    use userbpf_object::{DataKind, MapOrigin};
+    if m.origin != MapOrigin::Data(DataKind::Rodata)
+        || !m.data_relocs.is_empty()
         || m.map_type != map_type::ARRAY
         || m.max_entries != 1
         || m.map_flags & crate::input::BPF_F_RDONLY_PROG == 0

@@ -109,8 +109,8 @@ fn corpus() {
                 continue;
             }
         };
-        // Verification only: .rodata as libbpf freezes it.
-        let maps = object_input::map_infos_frozen_rodata(&object);
+        // .rodata frozen, as libbpf (and userbpf's runtime) freezes it.
+        let maps = object_input::map_infos(&object);
         for p in &object.programs {
             let input = VerifierInput {
                 program: &p.insns,

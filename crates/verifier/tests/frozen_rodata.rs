@@ -113,13 +113,20 @@ fn cilium_config_constants_from_the_object() {
     };
     let object = Object::parse(&bytes).expect("parse bpf_host.o");
     let p = object.program("tail_srv6_encap").expect("tail_srv6_encap");
-    let frozen = object_input::map_infos_frozen_rodata(&object);
+    let frozen = object_input::map_infos(&object);
     let mut input = object_input::input_for(p, &frozen);
     input.prog_type = ProgType::SchedCls;
     if let Err(e) = verify(&input) {
         panic!("rejected with frozen .rodata at {}: {}", e.insn, e.message);
     }
-    let open = object_input::map_infos(&object);
+    let open: Vec<_> = frozen
+        .iter()
+        .cloned()
+        .map(|mut m| {
+            m.frozen = None;
+            m
+        })
+        .collect();
     let mut input = object_input::input_for(p, &open);
     input.prog_type = ProgType::SchedCls;
     let e = verify(&input).expect_err("rejected without frozen .rodata");

@@ -266,13 +266,7 @@ impl Verifier<'_> {
                 &[dst],
             ));
         }
-        if ptr.ty == RegType::Stack && op == AluOp::Sub {
-            return Err(self.error(
-                st,
-                format!("R{d} subtraction from stack pointer prohibited"),
-                &[dst],
-            ));
-        }
+        // The offset's sanity first (`check_reg_sane_offset`), then the operator's rules.
         let s = scalar.var;
         if let Some(c) = s.as_const() {
             let c = c as i64;
@@ -283,6 +277,31 @@ impl Verifier<'_> {
                     &[dst],
                 ));
             }
+        } else if s.full.smin == i64::MIN {
+            return Err(self.error(
+                st,
+                format!("math between {tname} pointer and register with unbounded min value is not allowed"),
+                &[dst],
+            ));
+        } else if s.full.smin <= -MAX_VAR_OFF || s.full.smin >= MAX_VAR_OFF {
+            return Err(self.error(
+                st,
+                format!(
+                    "value {} makes {tname} pointer be out of bounds",
+                    s.full.smin
+                ),
+                &[dst],
+            ));
+        }
+        if ptr.ty == RegType::Stack && op == AluOp::Sub {
+            return Err(self.error(
+                st,
+                format!("R{d} subtraction from stack pointer prohibited"),
+                &[dst],
+            ));
+        }
+        if let Some(c) = s.as_const() {
+            let c = c as i64;
             let off = if op == AluOp::Add {
                 ptr.off + c
             } else {
@@ -296,23 +315,6 @@ impl Verifier<'_> {
                 ));
             }
             return Ok(RegState { off, ..ptr });
-        }
-        if s.full.smin == i64::MIN {
-            return Err(self.error(
-                st,
-                format!("math between {tname} pointer and register with unbounded min value is not allowed"),
-                &[dst],
-            ));
-        }
-        if s.full.smin <= -MAX_VAR_OFF || s.full.smin >= MAX_VAR_OFF {
-            return Err(self.error(
-                st,
-                format!(
-                    "value {} makes {tname} pointer be out of bounds",
-                    s.full.smin
-                ),
-                &[dst],
-            ));
         }
         let var = ptr.var.alu(op, &s);
         if var.full.smin >= MAX_VAR_OFF || var.full.smin <= -MAX_VAR_OFF {

@@ -36,8 +36,11 @@ CASE("xdp", __failure __msg("invalid variable-offset write to stack"), stack_poi
 CASE("xdp", __failure __msg("R2 subtraction from stack pointer prohibited"), stack_pointer_sub_constant, "r2 = r10; r2 -= 8; *(u64 *)(r2 + 0) = 0; r0 = 0; exit;")
 CASE("xdp", __success, ctx_pointer_sub_constant, "r1 += 16; r1 -= 4; r0 = 0; exit;")
 CASE("xdp", __failure __msg("R2 invalid mem access 'scalar'"), pointer_lost_by_32bit_move, "w2 = w10; *(u64 *)(r2 - 8) = 0; r0 = 0; exit;")
-CASE("xdp", __failure __msg("R4 subtraction from stack pointer prohibited"), stack_pointer_minus_difference,
+/* The offset's sanity is checked before the operator: r3 is unbounded. */
+CASE("xdp", __failure __msg("math between fp pointer and register with unbounded min value is not allowed"), stack_pointer_minus_difference,
      "r2 = r10; r2 += -16; r3 = r10; r3 -= r2; r4 = r10; r4 -= r3; *(u64 *)(r4 + 0) = 0; r0 = 0; exit;")
+CASE("xdp", __failure __msg("R1 subtraction from stack pointer prohibited"), stack_pointer_minus_known_register,
+     "r1 = r10; r2 = 8; r1 -= r2; *(u64 *)(r1 + 0) = 0; r0 = 0; exit;")
 CASE("xdp", __failure __msg("invalid access to packet"), packet_pointer_plus_huge_constant,
      "r2 = *(u32 *)(r1 + 0); r3 = *(u32 *)(r1 + 4); r2 += 0x10000; r4 = r2; r4 += 1; if r4 > r3 goto l0_%=;"
      "r0 = *(u8 *)(r2 + 0); l0_%=: r0 = 0; exit;")
