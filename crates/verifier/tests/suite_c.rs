@@ -15,8 +15,9 @@
 //!    (as `userbpf verify` does). Our verdict must equal the expectation and our message
 //!    must contain every `__msg`, unless the case is marked `__userbpf_differs` (a known bug
 //!    of ours, listed), in which case our verdict must be the other one. Files whose
-//!    programs the loader refuses to link (jumps out of range, into an `lddw`) are taken
-//!    function by function from their sections instead, without relocations.
+//!    programs the loader refuses to link are taken function by function from their
+//!    sections instead, without relocations (a jump out of range or into an `lddw` no
+//!    longer makes the loader refuse: it keeps such a program for the verifier).
 //! 4. The kernel, where `bpf()` works: each program is loaded alone with
 //!    `userbpf_kernel::load_object` (its maps created for real, `BPF_PROG_LOAD` with the
 //!    section's type). Its verdict must equal the expectation, unless the case is marked
