@@ -199,7 +199,8 @@ pub struct PacketResult {
     pub redirect_ifindex: Option<u32>,
     /// Why the packet was not run, or the trap.
     pub error: Option<String>,
-    /// Time the run took.
+    /// Time the run took (zero for XDP programs in [`PacketHook::run_capture`], which
+    /// times its whole loop instead).
     pub duration: Duration,
 }
 
@@ -440,6 +441,14 @@ impl PacketHook {
 
     /// [`run_packet`](Self::run_packet) into `result`, reusing its buffers.
     pub fn run_packet_into(&mut self, frame: &[u8], result: &mut PacketResult) {
+        self.run_packet_timed(frame, result, true);
+    }
+
+    /// [`run_packet_into`](Self::run_packet_into); an XDP run is timed only when `timed`
+    /// (else its duration is zero: [`run_capture`](Self::run_capture) times its whole
+    /// loop instead of each packet).
+    #[inline]
+    fn run_packet_timed(&mut self, frame: &[u8], result: &mut PacketResult, timed: bool) {
         result.index = self.next_index;
         result.verdict = Verdict::NotRun;
         result.retval = 0;
@@ -450,9 +459,11 @@ impl PacketHook {
         result.duration = Duration::ZERO;
         if let Some(xdp) = self.xdp.as_mut() {
             self.next_index += 1;
-            let start = Instant::now();
+            let start = timed.then(Instant::now);
             let out = run_xdp(&self.runner, xdp, frame);
-            result.duration = start.elapsed();
+            if let Some(start) = start {
+                result.duration = start.elapsed();
+            }
             match out {
                 Ok(run) => {
                     result.retval = run.retval();
@@ -633,7 +644,8 @@ impl PacketHook {
     }
 
     /// [`run_pcap`](Self::run_pcap), calling `each` with every packet and its result (one
-    /// result reused from packet to packet).
+    /// result reused from packet to packet; XDP runs are not timed one by one, see
+    /// [`PacketResult::duration`]).
     ///
     /// # Errors
     /// As [`run_pcap`](Self::run_pcap).
@@ -652,7 +664,7 @@ impl PacketHook {
         let mut result = PacketResult::default();
         while reader.next_packet_into(&mut packet)? {
             check_link_type(&packet)?;
-            self.run_packet_into(&packet.data, &mut result);
+            self.run_packet_timed(&packet.data, &mut result, false);
             summary.packets += 1;
             summary.bytes_in += packet.data.len() as u64;
             if result.verdict == Verdict::Trap {
