@@ -9,6 +9,8 @@
 //! interpreter; a program the verifier rejects is an [`EbpfError::Rejected`] with the
 //! verifier's message. The one opt-out is explicit: [`Ebpf::program_unverified`] runs a
 //! trusted program in the checked interpreter, which checks every memory access at run time.
+//! As with libbpf, read-only global data (`.rodata*`) is frozen at load: the verifier reads
+//! it as constants, and user-space writes to it ([`Map::update`]...) fail with `EPERM`.
 //!
 //! ```no_run
 //! use userbpf::{Ebpf, TestRunInput};

@@ -177,3 +177,31 @@ fn dump_through_btf_like_bpftool() {
     assert_eq!(v[0]["value"]["bytes"], 180);
     assert_eq!(v[0]["value"]["name"], "eth");
 }
+
+#[test]
+fn update_of_a_frozen_rodata_is_refused() {
+    let dir = pin_dir("frozen");
+    let pin = dir.join(".rodata");
+    let map = Map::create(
+        MapSpec::new(MapType::Array, 4, 4, 1).with_name(".rodata"),
+        Some(&pin),
+    )
+    .unwrap();
+    map.update(&0u32.to_le_bytes(), &3u32.to_le_bytes(), 0)
+        .unwrap();
+    map.freeze().unwrap();
+    let p = pin.to_str().unwrap();
+    for args in [
+        &[
+            "map", "update", p, "--key", "00000000", "--value", "07000000",
+        ][..],
+        &["map", "delete", p, "--key", "00000000"][..],
+    ] {
+        let out = userbpf(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("frozen"), "{err}");
+    }
+    assert_eq!(map.lookup(&0u32.to_le_bytes()).unwrap(), 3u32.to_le_bytes());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -59,11 +59,20 @@ fn global_data_sections() {
     let rodata = inst.map(".rodata").unwrap();
     assert_eq!(u32_of(&rodata.lookup(&u32_key(0)).unwrap()), 3);
     assert!(!rodata.memory_region().writable);
-    // User space may still change it before the run (like libbpf's skeleton before load).
-    rodata
+    // Frozen after loading, as libbpf freezes it: user space can no longer change it.
+    assert!(rodata.is_frozen());
+    let e = rodata
         .update(&u32_key(0), &5u32.to_ne_bytes(), BPF_ANY)
+        .unwrap_err();
+    assert_eq!(e.errno(), 1, "{e}"); // EPERM
+    assert_eq!(u32_of(&rodata.lookup(&u32_key(0)).unwrap()), 3);
+    assert_eq!(prog.run_raw(&mut []).unwrap(), 109 + 3000);
+    // .data and .bss stay writable.
+    assert!(!inst.map(".data").unwrap().is_frozen());
+    inst.map(".bss")
+        .unwrap()
+        .update(&u32_key(0), &[0u8; 8], BPF_ANY)
         .unwrap();
-    assert_eq!(prog.run_raw(&mut []).unwrap(), 111 + 3000);
 }
 
 #[test]
@@ -189,4 +198,35 @@ fn prog_deref_handle(inst: &userbpf_runtime::ObjectInstance) -> String {
         unsafe { mem.add_raw(m.memory_region()) };
     }
     vm.run(&[], &mut mem).unwrap_err().to_string()
+}
+
+#[test]
+fn pinned_rodata_stays_frozen_for_other_handles() {
+    use userbpf_runtime::maps::Map;
+    use userbpf_runtime::{LoadOptions, ObjectInstance};
+    let Some(obj) = object("maps_basic") else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("userbpf-rodata-pin-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let opts = LoadOptions {
+        pin_dir: Some(dir.clone()),
+        ..LoadOptions::default()
+    };
+    let inst = ObjectInstance::load(&obj, &opts).expect("instance loads");
+    // Another handle on the pin (as another process would open it) sees the freeze.
+    let other = Map::open_pinned(&dir.join(".rodata")).unwrap();
+    assert!(other.is_frozen());
+    let e = other
+        .update(&u32_key(0), &7u32.to_ne_bytes(), BPF_ANY)
+        .unwrap_err();
+    assert_eq!(e.errno(), 1, "{e}"); // EPERM
+    assert_eq!(u32_of(&other.lookup(&u32_key(0)).unwrap()), 3);
+    // .data is pinned too and stays writable.
+    let data = Map::open_pinned(&dir.join(".data")).unwrap();
+    assert!(!data.is_frozen());
+    data.update(&u32_key(0), &[0u8; 8], BPF_ANY).unwrap();
+    drop(inst);
+    let _ = std::fs::remove_dir_all(&dir);
 }

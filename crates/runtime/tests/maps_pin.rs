@@ -282,3 +282,32 @@ fn corrupt_links_in_a_shared_region_are_errors() {
     assert!(m.get_next_key(None).is_err());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn frozen_map_refuses_user_writes_in_every_handle() {
+    let dir = temp_dir("frozen");
+    let pin = dir.join("ro");
+    let map = Map::create(MapSpec::new(MapType::Hash, 4, 4, 8), Some(&pin)).unwrap();
+    map.update(&k32(1), &k32(10), BPF_ANY).unwrap();
+    assert!(!map.is_frozen());
+    map.freeze().unwrap();
+    assert_eq!(
+        map.freeze().unwrap_err().errno(),
+        16,
+        "EBUSY the second time"
+    );
+    let other = Map::open_pinned(&pin).unwrap();
+    for m in [&map, &other] {
+        assert!(m.is_frozen());
+        let eperm = |r: Result<(), MapError>| assert_eq!(r.unwrap_err().errno(), 1);
+        eperm(m.update(&k32(2), &k32(20), BPF_ANY));
+        eperm(m.delete(&k32(1)));
+        eperm(m.lookup_and_delete(&k32(1)).map(|_| ()));
+        eperm(m.update_batch(&[(&k32(3), &k32(30))], BPF_ANY));
+        eperm(m.delete_batch(&[&k32(1)]));
+        // Reads still work, and nothing changed.
+        assert_eq!(m.lookup(&k32(1)).unwrap(), k32(10));
+        assert_eq!(m.len(), 1);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -2,7 +2,8 @@
 //! semantics for its type.
 //!
 //! Loads the object (CO-RE relocations against the host BTF or `--btf`), creates its maps
-//! (pinned with `--pin-dir`), fills `--map-in` arrays, prepares the program (map references,
+//! (pinned with `--pin-dir`), fills `--map-in` arrays (not `.rodata*`, which the load froze
+//! and the verifier read as constants: refused), prepares the program (map references,
 //! helpers, context rewriting for its type) and runs it on `--data-in`/`--data-hex` and
 //! `--ctx-in`, `--repeat` times. Prints retval (the low 32 bits of r0, as the kernel reports
 //! it), mean duration, data_out and ctx_out.
@@ -34,6 +35,13 @@ fn fill_map_in(instance: &ObjectInstance, spec: &str) -> Result<(), Failure> {
     let map = instance
         .map(name)
         .map_err(|e| Failure::input(anyhow!("--map-in {name}: {e}")))?;
+    if map.is_frozen() {
+        return Err(Failure::input(anyhow!(
+            "--map-in {name}: the map is frozen: read-only global data is frozen when the \
+             object is loaded (as libbpf does) and the verifier has read its contents as \
+             constants; change the constants in the object instead"
+        )));
+    }
     let bytes = read_file(Path::new(file))?;
     let size = map.spec().value_size as usize;
     if bytes.len() > size {

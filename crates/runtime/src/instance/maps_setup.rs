@@ -5,13 +5,16 @@
 //! map indices): each definition converted to a [`maps::MapSpec`] (kernel type ids and
 //! flags; perf event arrays with `max_entries` 0 get one slot per CPU, as libbpf does),
 //! created or reused from its pin, global data maps filled with their initial contents
-//! (element 0, with address relocations between data sections applied), and program arrays
-//! and maps of maps filled from the object's initial values. Errors name the map.
+//! (element 0, with address relocations between data sections applied), read-only global
+//! data (`.rodata*`) then frozen as libbpf freezes it (`BPF_MAP_FREEZE`: user space can no
+//! longer change what the verifier read as constants; a `.rodata` reused from a pin must
+//! hold exactly the object's contents), and program arrays and maps of maps filled from the
+//! object's initial values. Errors name the map.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use userbpf_object::{MapInit, MapOrigin, Object};
+use userbpf_object::{DataKind, MapInit, MapOrigin, Object};
 
 use super::{MapEntry, RuntimeError, Shared};
 use crate::maps::{self, map_in_map, Map, MapError, MapType, BPF_ANY};
@@ -106,6 +109,49 @@ fn create_one(
         return Ok((map, false));
     }
     Ok((Map::create(spec, Some(&path)).map_err(map_err(name))?, true))
+}
+
+/// Whether libbpf freezes `def` after filling it: read-only global data (`.rodata`,
+/// `.rodata.*`), whose constants the verifier may then trust.
+pub fn is_frozen_data(def: &userbpf_object::MapSpec) -> bool {
+    matches!(def.origin, MapOrigin::Data(DataKind::Rodata))
+}
+
+/// Freeze read-only global data map `id` (see [`is_frozen_data`]). A map reused from a pin
+/// (`created` false) is frozen if it is not yet, then must hold the object's contents: the
+/// verifier reads the object's `.rodata` as the map's constant contents. Contents with
+/// addresses of other data sections differ per instance; the verifier does not trust those
+/// (see `userbpf_verifier::object_input::map_infos`), so they are not compared.
+fn freeze_rodata(
+    object: &Object,
+    shared: &Shared,
+    id: usize,
+    created: bool,
+    pin_dir: Option<&Path>,
+) -> Result<(), RuntimeError> {
+    let def = &object.maps[id];
+    let entry = shared.entry(id as u32).expect("created above");
+    if created || !entry.map.is_frozen() {
+        entry.map.freeze().map_err(map_err(&def.name))?;
+    }
+    if created || !def.data_relocs.is_empty() {
+        return Ok(());
+    }
+    let want = initial_data(object, shared, def)?;
+    let have = entry
+        .map
+        .lookup(&0u32.to_ne_bytes())
+        .map_err(map_err(&def.name))?;
+    if have != want {
+        return Err(RuntimeError::PinMismatch {
+            map: def.name.clone(),
+            path: pin_dir
+                .map(|d| d.join(pin_file_name(&def.name)))
+                .unwrap_or_default(),
+            reason: "its frozen contents differ from the object's read-only data".to_string(),
+        });
+    }
+    Ok(())
 }
 
 /// The initial contents of a global data map, with relocations to other data sections
@@ -204,6 +250,11 @@ pub(crate) fn create_maps(
             .map
             .update(&0u32.to_ne_bytes(), &data, BPF_ANY)
             .map_err(map_err(&def.name))?;
+    }
+    for (id, def) in object.maps.iter().enumerate() {
+        if is_frozen_data(def) {
+            freeze_rodata(object, shared, id, fresh[id], pin_dir)?;
+        }
     }
     for (id, def) in object.maps.iter().enumerate() {
         for (key, init) in &def.initial_values {

@@ -18,6 +18,8 @@ pub const EAGAIN: i32 = 11;
 pub const ENOMEM: i32 = 12;
 /// `EPERM`: operation not allowed by the map's access flags.
 pub const EPERM: i32 = 1;
+/// `EBUSY`: the map is already frozen.
+pub const EBUSY: i32 = 16;
 /// `EEXIST`: element exists (`BPF_NOEXIST`) or pin path exists.
 pub const EEXIST: i32 = 17;
 /// `EINVAL`: invalid argument.
@@ -110,6 +112,12 @@ pub enum MapError {
         /// The operation.
         op: &'static str,
     },
+    /// The map is frozen (`BPF_MAP_FREEZE`): user space may not write it (`EPERM`).
+    #[error("{op} not permitted: the map is frozen (read-only for user space)")]
+    Frozen {
+        /// The operation.
+        op: &'static str,
+    },
     /// A perf event ring has no room for the record (`ENOSPC`); it is counted as lost.
     #[error("perf event ring is full")]
     PerfRingFull,
@@ -179,7 +187,7 @@ impl MapError {
             | MapError::BadPinFile { .. } => EINVAL,
             MapError::TypeNotSupported(_) => EOPNOTSUPP,
             MapError::OpNotSupported { errno, .. } => *errno,
-            MapError::NotPermitted { .. } => EPERM,
+            MapError::NotPermitted { .. } | MapError::Frozen { .. } => EPERM,
             MapError::NoRoom => EAGAIN,
             MapError::NoMemory { .. } => ENOMEM,
             MapError::Io { source, .. } => source.raw_os_error().unwrap_or(EIO),

@@ -10,7 +10,8 @@
 //!  20 value_size u32     24 max_entries  28 map_flags      32 map_extra u64
 //!  40 ncpus u32          44 header_len   48 total_len u64  56 name [u8; 16]
 //!  72 seed u64           80 data_off u64 88 layout meta [u64; 8] (type-specific)
-//! 152.. shared state words (locks, counters, list heads), see the S_* constants
+//! 152.. shared state words (locks, counters, list heads, the frozen flag), see the S_*
+//!       constants
 //! 256 type-specific data (see each map family)
 //! ```
 
@@ -23,7 +24,7 @@ use super::MapError;
 /// Magic bytes at offset 0.
 pub(crate) const MAGIC: [u8; 8] = *b"UBPFMAP\0";
 /// Layout version; bumped whenever the region layout changes.
-pub(crate) const VERSION: u32 = 3;
+pub(crate) const VERSION: u32 = 4;
 /// Bytes of header before the type-specific data.
 pub(crate) const HEADER_LEN: usize = 256;
 
@@ -63,6 +64,9 @@ pub(crate) const S_CONS_LOCK: usize = 188;
 pub(crate) const S_PROD_POS: usize = 192;
 /// Ring buffer consumer position.
 pub(crate) const S_CONS_POS: usize = 200;
+/// 1 once the map is frozen (`BPF_MAP_FREEZE`): user space may no longer write it. In the
+/// shared state so that every process opening the pin sees it (layout version 4).
+pub(crate) const S_FROZEN: usize = 208;
 
 /// Where a map family puts its data, and the numbers that must match on reopening.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -60,6 +60,7 @@ pub mod types;
 use std::fs::OpenOptions;
 use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 
 use crate::memory::{Region, RegionKind};
 
@@ -429,7 +430,38 @@ impl Map {
         if self.spec.flags & BPF_F_RDONLY != 0 {
             return Err(MapError::NotPermitted { op });
         }
+        if self.is_frozen() {
+            return Err(MapError::Frozen { op });
+        }
         Ok(())
+    }
+
+    /// `BPF_MAP_FREEZE`: from now on user space may only read the map (update, delete,
+    /// lookup-and-delete, push/pop and their batches fail with `EPERM`, in this and every
+    /// other process that opens the pin); programs keep the access their flags give them
+    /// (`.rodata` maps are `BPF_F_RDONLY_PROG`, so nothing writes them any more).
+    ///
+    /// # Errors
+    /// `EBUSY` if the map is already frozen, as the kernel.
+    #[doc(alias = "BPF_MAP_FREEZE")]
+    #[doc(alias = "bpf_map_freeze")]
+    pub fn freeze(&self) -> Result<(), MapError> {
+        let was = self
+            .storage
+            .u32_at(header::S_FROZEN)
+            .swap(1, Ordering::SeqCst);
+        if was != 0 {
+            return Err(MapError::Errno {
+                errno: error::EBUSY,
+                reason: "the map is already frozen".to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether [`Map::freeze`] was called on this map (by any process sharing its pin).
+    pub fn is_frozen(&self) -> bool {
+        self.storage.u32_at(header::S_FROZEN).load(Ordering::SeqCst) != 0
     }
 
     #[inline]
