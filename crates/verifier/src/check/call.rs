@@ -294,8 +294,9 @@ impl Verifier<'_> {
                     &[r],
                 )
             };
-            // Packet memory only for the helpers made for it (the kernel checks it after the
-            // access itself).
+            // Packet memory only for the helpers made for it: the kernel checks it after the
+            // argument's type and before the memory access (below for memory arguments, at
+            // the end for the others).
             let pkt_arg = matches!(v.ty, RegType::Packet | RegType::PacketMeta)
                 && !matches!(arg, Arg::DontCare | Arg::Anything)
                 && !proto.pkt_access;
@@ -410,6 +411,13 @@ impl Verifier<'_> {
                     // only a size of 0 is allowed with it.
                     if *arg != Arg::MemOrNull && !v.ty.is_pointer() {
                         return Err(bad(self, "fp, pkt, pkt_meta, map_value, mem"));
+                    }
+                    if pkt_arg {
+                        return Err(self.error(
+                            st,
+                            "helper access to the packet is not allowed".into(),
+                            &[r],
+                        ));
                     }
                     // The size comes in the next register.
                     let sr = Reg::new(i as u8 + 2).expect("size register");

@@ -91,7 +91,7 @@ CASE("xdp", __failure __msg("R2 invalid mem access 'scalar'"), xdp_spilled_packe
 CASE("xdp", __success, xdp_packet_length_from_pointers, XDP_PTRS "r3 -= r2; r0 = r3; exit;")
 CASE("xdp", __success, xdp_packet_read_into_helper,
      XDP_PTRS CHECK(8) "r3 = r2; r1 = r10; r1 += -8; r2 = 8; call %[bpf_probe_read_kernel];" OUT, __imm(bpf_probe_read_kernel))
-CASE("xdp", __failure __msg("invalid access to packet"), xdp_short_packet_into_helper,
+CASE("xdp", __failure __msg("helper access to the packet is not allowed"), xdp_short_packet_into_helper,
      XDP_PTRS CHECK(4) "r1 = r2; r2 = 8; r3 = 0; call %[bpf_probe_read_kernel];" OUT, __imm(bpf_probe_read_kernel))
 CASE("xdp", __failure __msg("helper access to the packet is not allowed"),
      xdp_packet_as_helper_destination,
