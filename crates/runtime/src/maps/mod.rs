@@ -2,16 +2,18 @@
 //!
 //! Takes a [`MapSpec`] (what `BPF_MAP_CREATE` takes, with the kernel's numeric
 //! [`MapType`] ids and `BPF_F_*` flags) and optionally a pin path; gives a [`Map`] with the
-//! user-space operations of `bpf()` (lookup, update, delete, get_next_key, iteration, batches,
-//! lookup-and-delete) and the operations helpers need (`lookup_ptr`, `update_from_program`,
-//! push/pop/peek, ring buffer reserve/submit), with the kernel's semantics and errno values
+//! user-space operations of `bpf()` (lookup, update, delete, get_next_key, iteration,
+//! batches, lookup-and-delete, freeze) and the operations helpers need (`lookup_ptr`,
+//! `update_from_program`, push/pop/peek, ring buffer reserve/submit), with the kernel's
+//! semantics and errno values
 //! ([`MapError::errno`]).
 //!
 //! ## Storage
 //! Each map is one contiguous memory-mapped region addressed by offsets only: a header
 //! (magic, layout version, type, sizes, flags, map_extra, CPU count, layout numbers), shared
-//! state words (spin locks, counters, list heads) and the type's data. Unpinned maps are
-//! anonymous memory of this process; a pinned map is a file created with its header that
+//! state words (spin locks, counters, list heads, the frozen flag of [`Map::freeze`]) and
+//! the type's data. Unpinned maps are anonymous memory of this process; a pinned map is a
+//! file created with its header that
 //! another process opens with [`Map::open_pinned`]. Locks live in the region, so threads and
 //! processes sharing a pinned file exclude each other. Value addresses handed to programs
 //! are real host addresses inside the region and stay valid while the element exists;
