@@ -20,6 +20,11 @@
 //! runs; the ratios are CPU-time overheads (minus the untraced CPU time) divided by
 //! `strace -f`'s.
 //!
+//! First, the cost of one program run as the hooks make it, without any process: a
+//! [`HookRunner`] running syscount's raw tracepoint program on a context and `pt_regs`, and
+//! a [`CustomHook`] firing examples/plugin_filter.bpf.o, in the JIT and in the interpreter
+//! (best of 15 batches).
+//!
 //! `cargo bench -p userbpf-hooks --bench trace_overhead [-- SCALE]` (SCALE multiplies the
 //! workload sizes; default 1).
 
@@ -29,8 +34,10 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use userbpf_hooks::custom::{ContextLayout, FieldAccess, HookDecl};
 use userbpf_hooks::env::TaskEnv;
 use userbpf_hooks::syscall_hooks::SyscallHooks;
+use userbpf_hooks::trace_engine::{EngineKind, HookRunner};
 use userbpf_hooks::tracer::Tracer;
 use userbpf_object::Object;
 use userbpf_runtime::instance::{LoadOptions, ObjectInstance};
@@ -205,7 +212,70 @@ fn report(title: &str, unit: &str, units: u64, rows: &[(&str, Option<Cost>)]) {
     println!();
 }
 
+/// Nanoseconds per call of `f`, best of 15 batches of `n`.
+fn ns_per_call(n: u32, mut f: impl FnMut()) -> f64 {
+    let mut best = f64::MAX;
+    for _ in 0..15 {
+        let t = Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        best = best.min(t.elapsed().as_secs_f64() * 1e9 / f64::from(n));
+    }
+    best
+}
+
+/// One program run through [`HookRunner::run`] (the tracing hooks) and
+/// [`CustomHook::fire`](userbpf_hooks::custom::CustomHook::fire), per engine.
+fn program_runs(examples: &Path) {
+    let load = |name: &str| {
+        let bytes = std::fs::read(examples.join(name)).unwrap();
+        let object = Object::parse(&bytes).unwrap();
+        let instance = ObjectInstance::load(&object, &LoadOptions::default()).unwrap();
+        (object, instance)
+    };
+    println!("one program run, without a process (ns per run, best of 15 batches)");
+    let (object, instance) = load("syscount.bpf.o");
+    let regs = [0u8; 168];
+    let mut ctx = [0u8; 16];
+    ctx[..8].copy_from_slice(&(regs.as_ptr() as u64).to_ne_bytes());
+    ctx[8..].copy_from_slice(&39u64.to_ne_bytes());
+    for engine in [EngineKind::Jit, EngineKind::Interp] {
+        let prepared = instance.program("count_syscall").unwrap();
+        let runner = HookRunner::select(&object, prepared, Some(engine)).unwrap();
+        let ns = ns_per_call(100_000, || {
+            std::hint::black_box(runner.run(std::hint::black_box(&ctx), Some(&regs))).unwrap();
+        });
+        let what = format!("HookRunner::run, syscount raw tracepoint, {engine:?}");
+        println!("  {what:<52} {ns:>8.1}");
+    }
+    let (object, instance) = load("plugin_filter.bpf.o");
+    use FieldAccess::{ReadOnly, Writable};
+    let layout = ContextLayout::new(24)
+        .field("src_ip", 0, 4, ReadOnly)
+        .field("port", 4, 2, ReadOnly)
+        .field("method", 6, 2, ReadOnly)
+        .field("body_len", 8, 4, ReadOnly)
+        .field("verdict", 12, 4, Writable)
+        .field("reason", 16, 4, Writable);
+    let decl = HookDecl::new("request", layout).unwrap();
+    for engine in [EngineKind::Jit, EngineKind::Interp] {
+        let hook = decl
+            .load_with(&instance, &object, "filter", engine)
+            .unwrap();
+        let mut request = [0u8; 24];
+        request[4..6].copy_from_slice(&443u16.to_ne_bytes());
+        let ns = ns_per_call(100_000, || {
+            std::hint::black_box(hook.fire(std::hint::black_box(&mut request))).unwrap();
+        });
+        let what = format!("CustomHook::fire, plugin_filter, {engine:?}");
+        println!("  {what:<52} {ns:>8.1}");
+    }
+}
+
 fn main() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    program_runs(&examples);
     let scale: u64 = std::env::args()
         .skip(1)
         .find_map(|a| a.parse().ok())
@@ -215,7 +285,6 @@ fn main() {
     let src = dir.join("workload.c");
     std::fs::write(&src, WORKLOAD).unwrap();
     let exe = build(&dir, "workload", &src);
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
     let has_strace = Command::new("strace")
         .arg("-V")
         .stdout(Stdio::null())
