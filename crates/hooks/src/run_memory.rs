@@ -4,7 +4,7 @@
 //! JIT runs on contexts shorter than the verifier's, the size of a zeroed pad to copy them
 //! into; gives [`RunMemory::run`], which hands a run that map (the map regions only: the run
 //! adds its context with [`MemoryMap::with_regions`], which removes it again) and the pad.
-//! Nothing is built or allocated per run.
+//! No memory map is built per run.
 //!
 //! Hooks are shared between threads (a [`CustomHook`](crate::custom::CustomHook) fires from
 //! any thread), so the map sits behind a lock that is only tried: a run that finds it taken

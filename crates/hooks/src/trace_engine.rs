@@ -18,7 +18,7 @@
 //!
 //! Each runner keeps its memory map (the instance's map regions) and that zero pad from run
 //! to run ([`RunMemory`]): a run adds only its context, and copies it into the pad clearing
-//! only what the previous context left, so nothing is built or allocated per run (the
+//! only what the previous context left, so no memory map is built per run (the
 //! syscall tracing path runs a program at every traced syscall).
 
 use userbpf_jit::{JitObjectProgram, JitOptions};
