@@ -111,6 +111,9 @@ CASE("xdp", __failure __msg("invalid write to stack R2 off=-4 size=8"), pop_into
      "r2 = r10; r2 += -4; r1 = %[queue] ll; call %[bpf_map_pop_elem];" OUT, OPS)
 CASE("xdp", __failure __msg("write into map forbidden"), write_read_only_map,
      KEY0 "r1 = %[rdonly] ll; call %[bpf_map_lookup_elem]; if r0 == 0 goto l_out_%=; *(u64 *)(r0 + 0) = 1;" OUT, OPS)
+CASE("xdp", __failure __msg("write into map forbidden"), helper_writes_read_only_map,
+     KEY0 "r1 = %[rdonly] ll; call %[bpf_map_lookup_elem]; if r0 == 0 goto l_out_%=;"
+     "r2 = r0; r1 = %[queue] ll; call %[bpf_map_pop_elem];" OUT, OPS)
 CASE("xdp", __success, read_read_only_map,
      KEY0 "r1 = %[rdonly] ll; call %[bpf_map_lookup_elem]; if r0 == 0 goto l_out_%=; r0 = *(u64 *)(r0 + 0);" OUT, OPS)
 CASE("xdp", __failure __msg("read from map forbidden"), read_write_only_map,
