@@ -277,10 +277,11 @@ fn recheck_lock(cg: &mut Cg<'_>, l: &HashInline, slow: Label) {
 fn inline_hash_lookup(cg: &mut Cg<'_>, slot: usize, uid: u32, l: HashInline, direct: DirectCall) {
     use X86Reg::{Rax, Rcx, Rdi, Rdx, Rsi, R8};
     let (key, tmp) = (TMP2, TMP);
-    let key_size = if l.key_size == 8 {
-        Size::S64
-    } else {
-        Size::S32
+    let key_size = match l.key_size {
+        1 => Size::S8,
+        2 => Size::S16,
+        4 => Size::S32,
+        _ => Size::S64,
     };
     let (walk, next, not_found, slow, done) = (
         cg.a.label(),

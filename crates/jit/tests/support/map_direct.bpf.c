@@ -16,6 +16,9 @@
 MAP(hash, BPF_MAP_TYPE_HASH, __u32, __u64, 8);
 MAP(pcpu, BPF_MAP_TYPE_PERCPU_HASH, __u32, __u64, 8);
 MAP(lru, BPF_MAP_TYPE_LRU_HASH, __u32, __u64, 4);
+/* Keys of 2 and 1 bytes (inline hash lookups load and compare them as words). */
+MAP(hash16, BPF_MAP_TYPE_HASH, __u16, __u64, 8);
+MAP(hash8, BPF_MAP_TYPE_HASH, __u8, __u64, 8);
 MAP(arr, BPF_MAP_TYPE_ARRAY, __u32, __u64, 8);
 MAP(parr, BPF_MAP_TYPE_PERCPU_ARRAY, __u32, __u64, 8);
 
@@ -36,6 +39,34 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4096);
 } ring SEC(".maps");
+
+/* Updates, lookups (adding to the value found) and deletes of keys `i % 6 * spread` of
+ * type `key_t`. */
+#define CHURN(fn, key_t, spread)                                               \
+static __always_inline __u64 fn(void *map, __u32 n, __u64 salt)                \
+{                                                                              \
+	__u64 sum = 0;                                                         \
+	for (__u32 i = 0; i < n; i++) {                                        \
+		key_t k = (key_t)(i % 6 * spread);                             \
+		__u64 v = i * salt + 1;                                        \
+		long r = bpf_map_update_elem(map, &k, &v,                      \
+					     i & 1 ? BPF_NOEXIST : BPF_ANY);   \
+		sum = sum * 31 + (__u64)r;                                     \
+		__u64 *p = bpf_map_lookup_elem(map, &k);                       \
+		if (p) {                                                       \
+			sum = sum * 31 + *p;                                   \
+			*p += 1;                                               \
+		}                                                              \
+		if (i % 5 == 4) {                                              \
+			r = bpf_map_delete_elem(map, &k);                      \
+			sum = sum * 31 + (__u64)r;                             \
+		}                                                              \
+	}                                                                      \
+	return sum;                                                            \
+}
+
+CHURN(churn16, __u16, 0x1234)
+CHURN(churn8, __u8, 41)
 
 static __always_inline __u64 churn(void *map, __u32 n, __u64 salt)
 {
@@ -66,6 +97,13 @@ int elements(struct xdp_md *ctx)
 	sum = sum * 7 + churn(&lru, 20, 7);
 	sum = sum * 7 + churn(&arr, 20, 11);
 	sum = sum * 7 + churn(&parr, 20, 13);
+	sum = sum * 7 + churn16(&hash16, 20, 17);
+	sum = sum * 7 + churn8(&hash8, 20, 19);
+	/* Absent keys whose low byte or word matches a present one's. */
+	__u16 k16 = 0x3412;
+	sum = sum * 7 + (bpf_map_lookup_elem(&hash16, &k16) != 0);
+	__u8 k8 = 42;
+	sum = sum * 7 + (bpf_map_lookup_elem(&hash8, &k8) != 0);
 	/* Out of range and flags the kernel refuses. */
 	__u32 k = 100;
 	__u64 v = 1;

@@ -208,7 +208,7 @@ impl MapFastPaths {
 /// `htab_map_gen_lookup` calls its lookup; this is the whole lookup), without the lock:
 ///
 /// 1. `x = (key ^ seed) * hash_mul` with the key's bytes as a native-endian word
-///    (`key_size` 4 or 8, zero-extended); `h = low32(x ^ (x >> 32))`.
+///    (`key_size` 1, 2, 4 or 8, zero-extended); `h = low32(x ^ (x >> 32))`.
 /// 2. The bucket's lock word is the u32 at `buckets + 8 * (h & bucket_mask)` (LRU maps:
 ///    the map's lock, [`LruInline::lock`]) and its first element index the u32 after the
 ///    bucket's lock word. Read the lock word: odd means a writer holds it (slow path).
@@ -237,7 +237,7 @@ pub struct HashInline {
     pub count: u32,
     /// Longest chain a consistent table has.
     pub max_steps: u32,
-    /// 4 or 8.
+    /// 1, 2, 4 or 8.
     pub key_size: u32,
     /// The map's hash seed.
     pub seed: u64,

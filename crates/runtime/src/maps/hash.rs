@@ -36,6 +36,9 @@ use crate::kernel_helpers::map_fast::{HashInline, LruInline};
 const HASH: usize = 4;
 /// The multiplier of the hash of 4- and 8-byte keys.
 const WORD_HASH_MUL: u64 = 0x9e37_79b9_7f4a_7c15;
+/// Layout meta tag: keys of 1 and 2 bytes hash as words too (regions pinned before, which
+/// hashed them with `hash_bytes`, are refused rather than misread).
+const WORD_HASH_LAYOUT: u64 = 1;
 // 8..16: the LRU links (`lru::PREV_OFF`).
 const KEY: usize = 16;
 
@@ -186,7 +189,7 @@ impl HashMap {
                 elems_off,
                 n as u64,
                 lru_len,
-                0,
+                WORD_HASH_LAYOUT,
                 0,
                 0,
             ],
@@ -221,12 +224,14 @@ impl HashMap {
         Ok(())
     }
 
-    /// The seeded hash of a key: keys of 4 and 8 bytes (the common ones) with one
+    /// The seeded hash of a key: keys of 1, 2, 4 and 8 bytes (the common ones) with one
     /// multiplication and a fold of the high half into the low bits the buckets use,
     /// longer keys with [`hash_bytes`].
     #[inline(always)]
     fn hash(&self, key: &[u8]) -> u32 {
         let word = match *key {
+            [a] => a as u64,
+            [a, b] => u16::from_ne_bytes([a, b]) as u64,
             [a, b, c, d] => u32::from_ne_bytes([a, b, c, d]) as u64,
             [a, b, c, d, e, f, g, h] => u64::from_ne_bytes([a, b, c, d, e, f, g, h]),
             _ => return hash_bytes(self.seed, key) as u32,
@@ -236,9 +241,9 @@ impl HashMap {
     }
 
     /// The layout generated code needs to look keys up itself, for hash maps of every
-    /// kind with 4- or 8-byte keys (see [`HashInline`]).
+    /// kind with 1-, 2-, 4- or 8-byte keys (see [`HashInline`]).
     pub(crate) fn inline_layout(&self, st: &Storage) -> Option<HashInline> {
-        if !matches!(self.key_size, 4 | 8) {
+        if !matches!(self.key_size, 1 | 2 | 4 | 8) {
             return None;
         }
         let end = self.slab.first as u64 + self.slab.elem_size as u64 * self.slab.count as u64;
