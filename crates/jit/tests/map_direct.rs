@@ -92,7 +92,7 @@ fn run(object: &Object, name: &str, jit: bool) -> Outcome {
                 map_fast::update_elem as *const () as u64,
                 map_fast::delete_elem as *const () as u64,
             ],
-            "prefixes" | "probe" => vec![map_fast::lookup_elem as *const () as u64],
+            "prefixes" | "longest" | "probe" => vec![map_fast::lookup_elem as *const () as u64],
             _ => vec![
                 map_fast::ringbuf_reserve as *const () as u64,
                 map_fast::ringbuf_submit as *const () as u64,
@@ -129,7 +129,7 @@ fn direct_map_calls_match_the_helpers() {
         return;
     };
     let object = Object::parse(&bytes).unwrap();
-    for name in ["elements", "prefixes", "records", "bad_submit"] {
+    for name in ["elements", "prefixes", "longest", "records", "bad_submit"] {
         let interp = run(&object, name, false);
         let jit = run(&object, name, true);
         assert_eq!(interp, jit, "{name}");

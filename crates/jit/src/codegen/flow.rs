@@ -11,7 +11,7 @@ use std::sync::Arc;
 use userbpf_isa::{CallTarget, JmpCond, Source, Width};
 use userbpf_runtime::interp::callbacks::TAIL_CALL_ID;
 use userbpf_runtime::interp::FUNC_PTR_TAG;
-use userbpf_runtime::kernel_helpers::map_fast::{DirectCall, HashInline};
+use userbpf_runtime::kernel_helpers::map_fast::{DirectCall, HashInline, LpmInline};
 use userbpf_runtime::{LoadError, STACK_FRAME_SIZE};
 
 use super::alu::size_of;
@@ -171,6 +171,8 @@ pub(crate) fn call(cg: &mut Cg<'_>, slot: usize, t: CallTarget) -> Result<(), Ji
                 inline_smp_processor_id(cg);
             } else if let Some((layout, direct)) = inline_hash(cg, uid) {
                 inline_hash_lookup(cg, slot, uid, layout, direct);
+            } else if let Some((layout, direct)) = inline_lpm(cg, uid) {
+                super::lpm::inline_lpm_lookup(cg, slot, uid, layout, direct);
             } else if let Some((direct, map_reg)) = direct_map_call(cg, uid) {
                 direct_call(cg, slot, uid, direct, map_reg);
             } else if id >= 0 && cg.env.helpers.contains(uid) {
@@ -222,6 +224,15 @@ fn inline_hash(cg: &Cg<'_>, id: u32) -> Option<(HashInline, DirectCall)> {
         return None;
     }
     cg.env.fast_maps?.inline_hash(cg.r1_handle?)
+}
+
+/// The inline lookup layout of the LPM trie `lddw r1, map` named, for
+/// `bpf_map_lookup_elem`, with the direct call of its slow path.
+fn inline_lpm(cg: &Cg<'_>, id: u32) -> Option<(LpmInline, DirectCall)> {
+    if id != MAP_LOOKUP_ELEM {
+        return None;
+    }
+    cg.env.fast_maps?.inline_lpm(cg.r1_handle?)
 }
 
 /// `dst` = the address of the bucket of the hash in edx (its lock word, then its first
@@ -537,7 +548,13 @@ fn inline_hash_lookup(cg: &mut Cg<'_>, slot: usize, uid: u32, l: HashInline, dir
 /// fallback flag in rdx. On fallback, the saved arguments are restored (and r1 reloaded with
 /// the handle when the map took its place) and the helper is called as usual (it then
 /// reports the trap).
-fn direct_call(cg: &mut Cg<'_>, slot: usize, uid: u32, direct: DirectCall, map_reg: X86Reg) {
+pub(crate) fn direct_call(
+    cg: &mut Cg<'_>,
+    slot: usize,
+    uid: u32,
+    direct: DirectCall,
+    map_reg: X86Reg,
+) {
     use userbpf_runtime::kernel_helpers::ids;
     use X86Reg::{Rcx, Rdi, Rdx, Rsi};
     let saved: &[X86Reg] = match uid {

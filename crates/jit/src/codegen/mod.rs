@@ -28,6 +28,7 @@
 mod alu;
 mod flow;
 mod live;
+mod lpm;
 mod mem;
 
 use std::sync::Arc;

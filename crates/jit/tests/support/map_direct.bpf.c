@@ -135,6 +135,32 @@ int prefixes(struct xdp_md *ctx)
 	return (int)(sum ^ (sum >> 32));
 }
 
+/* Longest-prefix lookups (inline in JIT code for IPv4 keys) of keys of every prefix length,
+ * above 32 too, among nested and sibling prefixes, with and without a default route. */
+SEC("xdp")
+int longest(struct xdp_md *ctx)
+{
+	__u64 sum = 0;
+	for (__u32 round = 0; round < 2; round++) {
+		for (__u32 i = 0; i < 14; i++) {
+			struct lpm_key key = { (i * 7 + round) % 33,
+					       { 10, (i & 3) << 6, i & 1 ? 0x80 : 3, i } };
+			__u64 v = i + 100 * round;
+			sum = sum * 31 + (__u64)bpf_map_update_elem(&lpm, &key, &v, BPF_ANY);
+		}
+		for (__u32 j = 0; j < 48; j++) {
+			struct lpm_key key = { (j * 5) % 35,
+					       { j & 8 ? 10 : 11, (j & 3) << 6, j & 4 ? 0x80 : 3, j % 14 } };
+			__u64 *p = bpf_map_lookup_elem(&lpm, &key);
+			sum = sum * 31 + (p ? *p + 1 : 0);
+		}
+		/* Without the default route. */
+		struct lpm_key zero = { 0, { 0, 0, 0, 0 } };
+		sum = sum * 31 + (__u64)bpf_map_delete_elem(&lpm, &zero);
+	}
+	return (int)(sum ^ (sum >> 32));
+}
+
 SEC("xdp")
 int records(struct xdp_md *ctx)
 {

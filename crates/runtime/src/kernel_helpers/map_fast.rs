@@ -182,6 +182,13 @@ impl MapFastPaths {
         Some((direct.map.hash_inline()?, direct))
     }
 
+    /// For `bpf_map_lookup_elem` on the LPM trie `handle` names, when its keys are IPv4's
+    /// (4 data bytes): its inline lookup layout and the direct call for the slow path.
+    pub fn inline_lpm(&self, handle: u64) -> Option<(LpmInline, DirectCall)> {
+        let direct = self.with_map(ids::MAP_LOOKUP_ELEM, handle)?;
+        Some((direct.map.lpm_inline()?, direct))
+    }
+
     /// The direct form of `bpf_ringbuf_submit` / `bpf_ringbuf_discard` (helper `id`) for
     /// records of `ring` (a ring buffer the program uses, named by its handle): called with
     /// r1 and r2 as the helper's and the map as the third argument; records of other maps
@@ -256,6 +263,51 @@ pub struct HashInline {
     /// Per-CPU maps: the number of CPU values and the distance between them; CPU slot `c`
     /// (below the number) has its value `c * distance` after CPU 0's.
     pub percpu: Option<(u32, u32)>,
+}
+
+/// How generated code may look a key up in an LPM trie with 4 data bytes (IPv4: key size 8)
+/// itself, without the lock, as `LpmTrie::longest` walks (the kernel's `trie_lookup_elem`):
+///
+/// 1. The key's prefix length is the u32 at key offset 0; above 32, nothing matches. Its
+///    data is the big-endian u32 at key offset 4.
+/// 2. Read the lock word at `lock`: odd means a writer holds it (slow path).
+/// 3. Walk from the node index at `root`, remembering the last element whose prefix
+///    matched: index 0 ends the walk; an index above `count`, a node whose `flags` is
+///    neither 1 (element) nor 2 (intermediate), a prefix length above 32 or more than 33
+///    steps mean a trie changed under the walk (slow path). Node `i` is at
+///    `nodes + i * node_size`: flags (u32) at `flags_off`, prefix length `np` (u32) at
+///    `plen_off`, children (u32 each) at `child_off` and 4 after, data (big-endian u32) at
+///    `data_off`, value at `value_off`.
+/// 4. A node whose prefix length is above the key's, or whose first `np` data bits differ
+///    from the key's, ends the walk. Else a node with `np` 32 is the result; else an
+///    element is remembered, and the walk goes on to the child bit `np` of the key chooses.
+/// 5. At the end, read the lock word again: if it changed, a writer intervened (slow
+///    path); else the remembered element's value (or NULL) is the result.
+///
+/// The slow path is [`lookup_elem`]. Every address above stays inside the map's region
+/// while the map lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LpmInline {
+    /// Address of the map's lock word.
+    pub lock: u64,
+    /// Address of the root node's index.
+    pub root: u64,
+    /// Address of node 1 minus `node_size`.
+    pub nodes: u64,
+    /// Bytes per node.
+    pub node_size: u32,
+    /// Number of node slots.
+    pub count: u32,
+    /// Offsets inside a node: flags.
+    pub flags_off: u32,
+    /// Prefix length.
+    pub plen_off: u32,
+    /// Child 0 (child 1 follows).
+    pub child_off: u32,
+    /// Data.
+    pub data_off: u32,
+    /// Value.
+    pub value_off: u32,
 }
 
 /// What LRU maps add to [`HashInline`]: one lock for the whole map, and the reference bit

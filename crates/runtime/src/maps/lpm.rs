@@ -29,6 +29,7 @@ use super::slab::Slab;
 use super::storage::Storage;
 use super::types::*;
 use super::{region_len, MapError};
+use crate::kernel_helpers::map_fast::LpmInline;
 
 /// Node fields.
 const FLAGS: usize = 4;
@@ -431,6 +432,27 @@ impl LpmTrie {
         Ok(self
             .longest(st, plen, data)?
             .map(|off| st.addr(off + self.val)))
+    }
+
+    /// The layout generated code needs to look IPv4 keys (4 data bytes) up itself (see
+    /// [`LpmInline`]); other key sizes: `None`.
+    pub(crate) fn inline_layout(&self, st: &Storage) -> Option<LpmInline> {
+        let end = self.slab.first as u64 + self.slab.elem_size as u64 * self.slab.count as u64;
+        if self.data_size != 4 || end > st.len() as u64 || self.slab.count > 1 << 30 {
+            return None;
+        }
+        Some(LpmInline {
+            lock: st.base() + S_GLOBAL_LOCK as u64,
+            root: st.base() + ROOT as u64,
+            nodes: st.base() + self.slab.first as u64 - self.slab.elem_size as u64,
+            node_size: u32::try_from(self.slab.elem_size).ok()?,
+            count: self.slab.count,
+            flags_off: FLAGS as u32,
+            plen_off: PLEN as u32,
+            child_off: CHILD as u32,
+            data_off: DATA as u32,
+            value_off: u32::try_from(self.val).ok()?,
+        })
     }
 
     /// A new node (element or intermediate) with `plen`, `data` and no children.

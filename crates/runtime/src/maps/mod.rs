@@ -815,6 +815,15 @@ impl Map {
         }
     }
 
+    /// For LPM tries with IPv4 keys: how generated code may look keys up itself (see
+    /// [`crate::kernel_helpers::map_fast::LpmInline`]).
+    pub fn lpm_inline(&self) -> Option<crate::kernel_helpers::map_fast::LpmInline> {
+        match &self.family {
+            Family::Lpm(l) => l.inline_layout(&self.storage),
+            _ => None,
+        }
+    }
+
     /// `bpf_map_lookup_percpu_elem`: the address of `cpu`'s value (non-per-CPU maps: `None`).
     pub fn lookup_percpu_ptr(&self, key: &[u8], cpu: u32) -> Option<u64> {
         if !self.spec.map_type.is_percpu() || cpu >= self.ncpus {
