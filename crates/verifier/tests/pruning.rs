@@ -235,3 +235,50 @@ fn may_goto_loops() {
         "r0 = 0\nl: may_goto -1\nr0 = 0\nexit",
     );
 }
+
+/// 24 diamonds, each leaving r3 a stack pointer on one side and the context on the other
+/// (after 8 more instructions, so that the join gets a checkpoint), just before a `bpf_map_lookup_elem` (`helper`, 2 arguments) or `bpf_map_update_elem`
+/// (4 arguments, r3 its value).
+fn helper_diamonds(helper: u32) -> String {
+    let mut code = String::from("r9 = r1\n*(u32 *)(r10 - 4) = 0\n*(u64 *)(r10 - 16) = 0\n");
+    for _ in 0..24 {
+        code += &format!(
+            "call 7\nr3 = r10\nr3 += -16\nif r0 > 5 goto +9\n{PAD}r3 = r9\nr2 = r10\nr2 += -4\nld_pseudo r1, 1, 1\nr4 = 0\ncall {helper}\n"
+        );
+    }
+    code + "r0 = 0\nexit\n"
+}
+
+#[test]
+fn registers_a_helper_does_not_read_are_dead() {
+    // r3 is no argument of bpf_map_lookup_elem (map, key): the paths that differ only in r3
+    // meet before the call, and the second is pruned there (the kernel's liveness reads a
+    // helper's arguments from its prototype). Before, every helper call counted r1-r5 as
+    // read and the second path of each diamond went on to the next one: 713 instructions
+    // (now 461).
+    let n = ok("dead helper argument", &helper_diamonds(1));
+    assert!(n < 500, "processed {n} insns");
+}
+
+#[test]
+fn helper_arguments_stay_live() {
+    // The same with bpf_map_update_elem, whose value r3 is: the path with r3 = ctx is not
+    // pruned against the one with a stack pointer, and is refused at the call.
+    err(
+        "live helper argument",
+        "R3 type=ctx expected=fp",
+        &helper_diamonds(2),
+    );
+}
+
+#[test]
+fn unread_helper_registers_may_be_uninitialised() {
+    // Why r3 may be left out of the comparison before bpf_map_lookup_elem: the call never
+    // reads it, so even a never-written r3 is accepted there (as by the kernel), while
+    // bpf_map_update_elem refuses it.
+    let call = |helper: u32| {
+        format!("*(u32 *)(r10 - 4) = 0\nr2 = r10\nr2 += -4\nld_pseudo r1, 1, 1\ncall {helper}\nr0 = 0\nexit\n")
+    };
+    ok("lookup with r3 unset", &call(1));
+    err("update with r3 unset", "R3 !read_ok", &call(2));
+}

@@ -76,6 +76,21 @@ impl Bt {
 
 const ARGS: u16 = 0b11_1110;
 
+/// Registers a helper call reads: its arguments up to the first `DontCare` (as
+/// `check_call` reads them, and the kernel's `compute_live_registers` from the helper's
+/// prototype); all of r1-r5 for an unknown helper (rejected when reached).
+fn helper_args(id: i32) -> u16 {
+    let Some(proto) = crate::helpers::proto(id) else {
+        return ARGS;
+    };
+    let n = proto
+        .args
+        .iter()
+        .take_while(|a| **a != crate::helpers::Arg::DontCare)
+        .count();
+    ((1u16 << n) - 1) << 1
+}
+
 /// Registers read and written by an instruction (static, conservative).
 fn use_def(insn: &Insn) -> (u16, u16) {
     let b = |r: Reg| 1u16 << r.idx();
@@ -105,6 +120,7 @@ fn use_def(insn: &Insn) -> (u16, u16) {
             (ind | b(Reg::R6), 0b11_1111)
         }
         Insn::Jump { dst, src, .. } => (b(*dst) | s(src), 0),
+        Insn::Call(CallTarget::Helper(id)) => (helper_args(*id), 0b11_1111),
         Insn::Call(_) => (ARGS, 0b11_1111),
         Insn::CallX { .. } => (0x7ff, 0),
         Insn::Exit => (1, 0),
