@@ -31,6 +31,7 @@
 //! assert_eq!(err.message, "invalid access to packet, off=0 size=1, R1(id=0,off=0,r=0)");
 //! ```
 
+pub mod btf_ctx;
 pub mod cfg;
 mod check;
 pub mod ctx;
