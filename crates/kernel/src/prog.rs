@@ -44,6 +44,9 @@ pub struct LoadOptions {
     /// `func_info`: `(insn_off, type_id)` of every function of the program, the entry
     /// first (`insn_off` 0), in slot order; `type_id` names a `BTF_KIND_FUNC` in `btf_fd`.
     pub func_info: Vec<(u32, u32)>,
+    /// `attach_btf_id`: for tracing and LSM programs, the id in vmlinux's BTF of the
+    /// function (or hook) they attach to; 0 for none.
+    pub attach_btf_id: u32,
 }
 
 /// The kernel refused a program.
@@ -206,6 +209,7 @@ pub(crate) fn load_in<S: Sys>(
             func_info.as_ptr() as u64
         },
         func_info_cnt,
+        attach_btf_id: opts.attach_btf_id,
         ..ProgLoadAttr::default()
     };
 
