@@ -493,3 +493,57 @@ pub fn forget_memory(pid: i32) {
         }
     });
 }
+
+/// Make thread `tid` (in a signal-delivery stop, not in a syscall) execute syscall `nr`
+/// with `args` by single-stepping the `syscall` instruction found at `syscall_insn`, then
+/// put its registers back as they were. Returns the syscall's result (a negative errno on
+/// failure). A signal arriving meanwhile is queued again for the thread.
+///
+/// # Errors
+/// A ptrace request failed, or the thread exited.
+pub fn inject_syscall(
+    tgid: i32,
+    tid: i32,
+    syscall_insn: u64,
+    nr: u64,
+    args: [u64; 6],
+) -> io::Result<i64> {
+    let saved = get_regs(tid)?;
+    let mut r = saved;
+    r.rax = nr;
+    r.orig_rax = u64::MAX;
+    r.rdi = args[0];
+    r.rsi = args[1];
+    r.rdx = args[2];
+    r.r10 = args[3];
+    r.r8 = args[4];
+    r.r9 = args[5];
+    r.rip = syscall_insn;
+    set_regs(tid, &r)?;
+    let mut pending_signal = None;
+    let result = loop {
+        single_step(tid, 0)?;
+        match wait(tid, false)? {
+            Some(WaitStatus::Stopped(_, status)) => {
+                let sig = libc::WSTOPSIG(status);
+                let event = status >> 16;
+                if sig == libc::SIGTRAP && event == 0 {
+                    let after = get_regs(tid)?;
+                    if after.rip == syscall_insn + 2 {
+                        break after.rax as i64;
+                    }
+                    // A trap before the syscall ran: step again.
+                } else if sig != libc::SIGTRAP && event == 0 && sig != (libc::SIGTRAP | 0x80) {
+                    pending_signal = Some(sig);
+                }
+            }
+            Some(WaitStatus::Interrupted) => {}
+            _ => return Err(io::Error::from_raw_os_error(libc::ESRCH)),
+        }
+    };
+    set_regs(tid, &saved)?;
+    if let Some(sig) = pending_signal {
+        let _ = tgkill(tgid, tid, sig);
+    }
+    Ok(result)
+}

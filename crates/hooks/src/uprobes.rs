@@ -16,9 +16,17 @@
 //! - **Hits**: at the `SIGTRAP` of a breakpoint the programs run with the task's
 //!   `struct pt_regs` (`ip` the probed address), then the displaced instruction is executed:
 //!   emulated when it is one of the usual function-entry instructions (`endbr64`, `nop`,
-//!   `push reg`, `mov $imm32, reg`, register-to-register `mov`), otherwise by restoring the
-//!   original byte, single-stepping and re-inserting the `int3`, with every other thread
-//!   of the process stopped meanwhile, so that none runs through the address unseen.
+//!   `push reg`, `mov $imm32, reg`, register-to-register `mov`: no extra trap); else
+//!   executed out of line, as the kernel's uprobes: on the first such hit in a process the
+//!   stopped thread is made to `mmap` a read+exec page (hinted 4 MiB below the probe, so
+//!   RIP-relative operands stay in reach), and each instruction gets a slot there (written
+//!   through `/proc/PID/mem`) holding a copy of it (RIP-relative operands re-encoded for
+//!   the slot) and a `jmp [rip+0]` back to the next original instruction; the task
+//!   continues in the slot, with the `int3` left in place for every other thread. Control
+//!   transfers, instructions out of reach or beyond the page's slots are single-stepped
+//!   instead: the original byte restored, every other thread of the process stopped
+//!   meanwhile, and the `int3` re-inserted. A forked child inherits the page; an exec
+//!   drops it (a new one is mapped at the next hit).
 //! - **Returns**: at entry of a function with a uretprobe the return address on the stack
 //!   is replaced by the function's own (breakpointed) entry address; when the function
 //!   returns there with the stack pointer just above the replaced slot, the uretprobe
@@ -193,7 +201,23 @@ struct Breakpoint {
 #[derive(Clone, Debug, Default)]
 struct Process {
     bps: HashMap<u64, Breakpoint>,
+    /// The execute-out-of-line page, once mapped (inherited by a fork, gone at exec).
+    xol: Option<Xol>,
+    /// Mapping the page failed: single-step instead.
+    xol_failed: bool,
 }
+
+/// A page of slots in a traced process, each a copy of a probed instruction followed by an
+/// absolute jump (`jmp [rip+0]`, then the 8-byte target) to the instruction after it.
+#[derive(Clone, Debug)]
+struct Xol {
+    base: u64,
+    /// Slot address per probed address (`None`: the instruction cannot run out of line).
+    slots: HashMap<u64, Option<u64>>,
+}
+
+const XOL_PAGE: u64 = 4096;
+const XOL_SLOT: u64 = 32;
 
 #[derive(Clone, Debug)]
 struct Frame {
@@ -547,6 +571,11 @@ impl Uprobes {
                     let _ = sys::set_regs(tid, &regs);
                     return Resume::Continue;
                 }
+                if let Some(slot) = self.xol_slot(tgid, tid, addr, &insn) {
+                    regs.rip = slot;
+                    let _ = sys::set_regs(tid, &regs);
+                    return Resume::Continue;
+                }
                 // Step over the original instruction ([`Self::begin_step`] puts it back once
                 // the process's other threads are stopped).
                 let _ = sys::set_regs(tid, &regs);
@@ -556,6 +585,29 @@ impl Uprobes {
                 Resume::SingleStep
             }
         }
+    }
+
+    /// The out-of-line slot for the instruction `insn` probed at `addr` in process `tgid`
+    /// (thread `tid` stopped at it), mapping the page and writing the slot on first use.
+    /// `None` when the instruction must be single-stepped instead.
+    fn xol_slot(&mut self, tgid: i32, tid: i32, addr: u64, insn: &[u8; 16]) -> Option<u64> {
+        let proc_ = self.procs.get_mut(&tgid)?;
+        if proc_.xol.is_none() && !proc_.xol_failed {
+            proc_.xol = map_xol_page(tgid, tid, addr);
+            proc_.xol_failed = proc_.xol.is_none();
+        }
+        let xol = proc_.xol.as_mut()?;
+        if let Some(slot) = xol.slots.get(&addr) {
+            return *slot;
+        }
+        let used = xol.slots.values().filter(|s| s.is_some()).count() as u64;
+        let slot = xol.base + used * XOL_SLOT;
+        let code = (used < XOL_PAGE / XOL_SLOT)
+            .then(|| slot_code(insn, addr, slot))
+            .flatten();
+        let slot = code.and_then(|code| sys::write_memory(tgid, slot, &code).ok().map(|()| slot));
+        xol.slots.insert(addr, slot);
+        slot
     }
 
     /// Put back the original instruction under the breakpoint thread `tid` is about to
@@ -617,6 +669,74 @@ impl Uprobes {
         }
         false
     }
+}
+
+/// Map an execute-out-of-line page in process `tgid` through thread `tid` (stopped at the
+/// breakpoint at `near`), by an `mmap` it is made to call, hinted close to `near` so that
+/// RIP-relative operands stay in reach.
+fn map_xol_page(tgid: i32, tid: i32, near: u64) -> Option<Xol> {
+    const PROT_READ_EXEC: u64 = 5;
+    const MAP_PRIVATE_ANONYMOUS: u64 = 0x22;
+    let syscall_insn = find_syscall_insn(tgid)?;
+    let hint = (near & !(XOL_PAGE - 1)).saturating_sub(0x40_0000);
+    let ret = sys::inject_syscall(
+        tgid,
+        tid,
+        syscall_insn,
+        SYS_MMAP,
+        [
+            hint,
+            XOL_PAGE,
+            PROT_READ_EXEC,
+            MAP_PRIVATE_ANONYMOUS,
+            u64::MAX,
+            0,
+        ],
+    )
+    .ok()?;
+    // mmap returns an address or -errno (-4095..-1).
+    if (-4095..0).contains(&ret) {
+        return None;
+    }
+    Some(Xol {
+        base: ret as u64,
+        slots: HashMap::new(),
+    })
+}
+
+/// The address of a `syscall` instruction (`0f 05`) in the `[vdso]` of process `tgid`.
+fn find_syscall_insn(tgid: i32) -> Option<u64> {
+    let maps = std::fs::read_to_string(format!("/proc/{tgid}/maps")).ok()?;
+    let line = maps.lines().find(|l| l.ends_with("[vdso]"))?;
+    let (s, e) = line.split_ascii_whitespace().next()?.split_once('-')?;
+    let start = u64::from_str_radix(s, 16).ok()?;
+    let end = u64::from_str_radix(e, 16).ok()?;
+    let bytes = sys::read_memory(tgid, start, usize::try_from(end - start).ok()?);
+    let at = bytes.windows(2).position(|w| w == [0x0f, 0x05])?;
+    Some(start + at as u64)
+}
+
+/// The code of an out-of-line slot at `slot` for the instruction `insn` originally at
+/// `addr`: the instruction (re-encoded when RIP-relative), then `jmp [rip+0]` to the next
+/// original instruction. `None` for an instruction that cannot run elsewhere: control
+/// transfers, undecodable bytes, a RIP-relative operand out of reach.
+fn slot_code(insn: &[u8; 16], addr: u64, slot: u64) -> Option<Vec<u8>> {
+    use iced_x86::{Decoder, DecoderOptions, Encoder, FlowControl};
+    let mut decoder = Decoder::with_ip(64, insn, addr, DecoderOptions::NONE);
+    let ins = decoder.decode();
+    if ins.is_invalid() || ins.flow_control() != FlowControl::Next {
+        return None;
+    }
+    let mut code = if ins.is_ip_rel_memory_operand() {
+        let mut encoder = Encoder::new(64);
+        encoder.encode(&ins, slot).ok()?;
+        encoder.take_buffer()
+    } else {
+        insn[..ins.len()].to_vec()
+    };
+    code.extend_from_slice(&[0xff, 0x25, 0, 0, 0, 0]);
+    code.extend_from_slice(&(addr + ins.len() as u64).to_le_bytes());
+    (code.len() as u64 <= XOL_SLOT).then_some(code)
 }
 
 /// Register `n` (x86 encoding order: ax, cx, dx, bx, sp, bp, si, di, r8..r15).
@@ -731,6 +851,26 @@ mod tests {
         assert_eq!((r.rax, r.rip), (2, 2));
         insn[..4].copy_from_slice(&[0x48, 0x8d, 0x04, 0x37]); // lea: not emulated
         assert!(!emulate(0, &insn, &mut zero()));
+    }
+
+    #[test]
+    fn slot_code_copies_or_relocates() {
+        let mut insn = [0u8; 16];
+        insn[..4].copy_from_slice(&[0x0f, 0xaf, 0xc7, 0x90]); // imul %edi,%eax
+        let code = slot_code(&insn, 0x1000, 0x9000).unwrap();
+        assert_eq!(&code[..3], &[0x0f, 0xaf, 0xc7]);
+        assert_eq!(&code[3..9], &[0xff, 0x25, 0, 0, 0, 0]);
+        assert_eq!(u64::from_le_bytes(code[9..17].try_into().unwrap()), 0x1003);
+        // mov 0x10(%rip),%rax at 0x1000 reads 0x1017; from a slot at 0x2000 the
+        // displacement becomes 0x1017 - 0x2007.
+        insn[..7].copy_from_slice(&[0x48, 0x8b, 0x05, 0x10, 0, 0, 0]);
+        let code = slot_code(&insn, 0x1000, 0x2000).unwrap();
+        let disp = i32::from_le_bytes(code[3..7].try_into().unwrap());
+        assert_eq!(0x2007 + i64::from(disp), 0x1017);
+        // Out of reach, and control transfers, stay in place.
+        assert!(slot_code(&insn, 0x1000, 0x1_0000_0000_0000).is_none());
+        insn[..5].copy_from_slice(&[0xe8, 0, 0, 0, 0]);
+        assert!(slot_code(&insn, 0x1000, 0x2000).is_none());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! uprobes and uretprobes end to end: examples/uprobe_args.bpf.o on add_numbers() of
 //! examples/uprobe_target.c (built here with `cc`), single- and multi-threaded, with the
-//! probed instruction emulated (`endbr64`) and single-stepped (other threads held); every
+//! probed instruction emulated (`endbr64`) or executed out of line (`imul`, and a
+//! RIP-relative load in a naked variant of add_numbers, relocated into the slot); every
 //! call reported exactly once at entry (arguments) and at return (value). And a uprobe on
 //! libc's getpid resolved to the mapped libc.
 
@@ -115,12 +116,27 @@ fn uprobe_and_uretprobe_report_every_call_once() {
     std::env::set_var("PATH", path);
     let object =
         Object::parse(&std::fs::read(examples().join("uprobe_args.bpf.o")).unwrap()).unwrap();
-    for (flags, how) in [
-        ("-fcf-protection=full", "emulated endbr64"),
-        ("-fcf-protection=none", "single-stepped"),
+    let rip_relative = src.replace(
+        "__attribute__((noinline)) long add_numbers(long a, long b)\n{\n\t__asm__ volatile(\"\" ::: \"memory\");\n\treturn a * 1000 + b;\n}",
+        "__attribute__((used)) long scale = 1000;\n\
+         __attribute__((naked, noinline)) long add_numbers(long a, long b)\n{\n\
+         \t__asm__(\"mov scale(%rip), %rax\\n\\timul %rdi, %rax\\n\\tadd %rsi, %rax\\n\\tret\");\n}",
+    );
+    assert_ne!(
+        rip_relative, src,
+        "add_numbers not found in uprobe_target.c"
+    );
+    for (source, flags, how) in [
+        (&src, "-fcf-protection=full", "emulated endbr64"),
+        (&src, "-fcf-protection=none", "imul out of line"),
+        (
+            &rip_relative,
+            "-fcf-protection=none",
+            "RIP-relative load out of line",
+        ),
     ] {
-        build_c(&dir, "uprobe_target", &src, &["-pthread", flags]);
-        for (threads, n) in [(1i64, 20i64), (4, 50)] {
+        build_c(&dir, "uprobe_target", source, &["-pthread", flags]);
+        for (threads, n) in [(1i64, 20i64), (4, 50), (8, 40)] {
             let (recs, status) = trace(
                 &object,
                 &["uprobe_target", &n.to_string(), &threads.to_string()],
