@@ -16,14 +16,15 @@
 //! - **Hits**: at the `SIGTRAP` of a breakpoint the programs run with the task's
 //!   `struct pt_regs` (`ip` the probed address), then the displaced instruction is executed:
 //!   emulated when it is one of the usual function-entry instructions (`endbr64`, `nop`,
-//!   `push reg`, `mov $imm32, reg`, register-to-register `mov`: no extra trap); else
-//!   executed out of line, as the kernel's uprobes: on the first such hit in a process the
+//!   `push reg`, `mov $imm32, reg`, register-to-register `mov`, and the control transfers
+//!   `call rel32` (pushing the original return address), `jmp rel32/rel8`, `ret`: no extra
+//!   trap); else executed out of line, as the kernel's uprobes: on the first such hit in a process the
 //!   stopped thread is made to `mmap` a read+exec page (hinted 4 MiB below the probe, so
 //!   RIP-relative operands stay in reach), and each instruction gets a slot there (written
 //!   through `/proc/PID/mem`) holding a copy of it (RIP-relative operands re-encoded for
 //!   the slot) and a `jmp [rip+0]` back to the next original instruction; the task
-//!   continues in the slot, with the `int3` left in place for every other thread. Control
-//!   transfers, instructions out of reach or beyond the page's slots are single-stepped
+//!   continues in the slot, with the `int3` left in place for every other thread. Other
+//!   control transfers (`jcc`, indirect ones), instructions out of reach or beyond the page's slots are single-stepped
 //!   instead: the original byte restored, every other thread of the process stopped
 //!   meanwhile, and the `int3` re-inserted. A forked child inherits the page; an exec
 //!   drops it (a new one is mapped at the next hit).
@@ -787,6 +788,32 @@ fn emulate(tid: i32, insn: &[u8; 16], regs: &mut Regs) -> bool {
             regs.rsp = sp;
             regs.rip += 1 + plen;
         }
+        // call rel32: the pushed return address is the original's.
+        [0xe8, a, b, c, d, ..] if rex == 0 => {
+            let next = regs.rip + 5;
+            let sp = regs.rsp - 8;
+            if sys::write_memory(tid, sp, &next.to_ne_bytes()).is_err() {
+                return false;
+            }
+            regs.rsp = sp;
+            regs.rip = next.wrapping_add_signed(i64::from(i32::from_le_bytes([*a, *b, *c, *d])));
+        }
+        // jmp rel32, jmp rel8
+        [0xe9, a, b, c, d, ..] if rex == 0 => {
+            let next = regs.rip + 5;
+            regs.rip = next.wrapping_add_signed(i64::from(i32::from_le_bytes([*a, *b, *c, *d])));
+        }
+        [0xeb, d, ..] if rex == 0 => {
+            regs.rip = (regs.rip + 2).wrapping_add_signed(i64::from(*d as i8));
+        }
+        // ret
+        [0xc3, ..] if rex == 0 => {
+            let Some(ret) = read_u64(tid, regs.rsp) else {
+                return false;
+            };
+            regs.rsp += 8;
+            regs.rip = ret;
+        }
         // mov $imm32, r32 (zero-extended)
         [op @ 0xb8..=0xbf, a, b, c, d, ..] if !wide => {
             *reg(regs, (op - 0xb8) | rex_b) = u64::from(u32::from_le_bytes([*a, *b, *c, *d]));
@@ -849,6 +876,14 @@ mod tests {
         r.rdi = 0x1_0000_0002;
         assert!(emulate(0, &insn, &mut r));
         assert_eq!((r.rax, r.rip), (2, 2));
+        let mut r = zero();
+        r.rip = 0x1000;
+        insn[..5].copy_from_slice(&[0xe9, 0xfb, 0xff, 0xff, 0xff]); // jmp .-0
+        assert!(emulate(0, &insn, &mut r));
+        assert_eq!(r.rip, 0x1000);
+        insn[..2].copy_from_slice(&[0xeb, 0x10]); // jmp .+0x12
+        assert!(emulate(0, &insn, &mut r));
+        assert_eq!(r.rip, 0x1012);
         insn[..4].copy_from_slice(&[0x48, 0x8d, 0x04, 0x37]); // lea: not emulated
         assert!(!emulate(0, &insn, &mut zero()));
     }
