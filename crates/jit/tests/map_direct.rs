@@ -3,6 +3,7 @@
 //! type, with the flags and indices the kernel refuses, LPM prefixes, ring buffer records
 //! (submitted, discarded, refused flags), and a submit with bad flags, which traps in both
 //! (the direct call falls back to the helper). The code must call the direct functions.
+//! Inline hash (keys of 1 to 8 bytes) and IPv4 LPM lookups also race with user-space writes.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -156,11 +157,59 @@ fn lookups_race_with_user_space_writes() {
     for k in 0..8u32 {
         hash.update(&k.to_ne_bytes(), &value(k), 0).unwrap();
     }
+    race(&object, &instance, "probe", || {
+        for k in 0..4u32 {
+            hash.delete(&k.to_ne_bytes()).unwrap();
+            hash.update(&k.to_ne_bytes(), &value(k), 0).unwrap();
+        }
+    });
+}
+
+/// The same for LPM lookups (inline for IPv4 keys) while user space deletes and reinserts
+/// prefixes (which moves intermediate nodes in and out of the paths walked).
+#[test]
+fn lpm_lookups_race_with_user_space_writes() {
+    let Some(bytes) = compile() else {
+        return;
+    };
+    let object = Object::parse(&bytes).unwrap();
+    let instance = ObjectInstance::load(&object, &LoadOptions::default()).unwrap();
+    let lpm = instance.map("lpm").unwrap();
+    let key = |plen: u32, addr: [u8; 4]| {
+        let mut k = plen.to_ne_bytes().to_vec();
+        k.extend_from_slice(&addr);
+        k
+    };
+    let value = |v: u64| v.to_ne_bytes();
+    lpm.update(&key(8, [10, 0, 0, 0]), &value(7), 0).unwrap();
+    for k in 0..8u8 {
+        lpm.update(&key(16, [10, k, 0, 0]), &value(k as u64 * 1000 + 7), 0)
+            .unwrap();
+    }
+    race(&object, &instance, "probe_lpm", || {
+        for k in 0..8u8 {
+            let slash24 = key(24, [10, k, 1, 0]);
+            lpm.update(&slash24, &value(k as u64 * 1000 + 9), 0)
+                .unwrap();
+            if k < 4 {
+                let slash16 = key(16, [10, k, 0, 0]);
+                lpm.delete(&slash16).unwrap();
+                lpm.update(&slash16, &value(k as u64 * 1000 + 7), 0)
+                    .unwrap();
+            }
+            lpm.delete(&slash24).unwrap();
+        }
+    });
+}
+
+/// Program `name` (JIT) on 3 threads, 3000 runs each, while `churn` runs over and over (at
+/// least 100 times) on another: every run must return 0.
+fn race(object: &Object, instance: &ObjectInstance, name: &str, churn: impl Fn() + Sync) {
     let verified =
-        userbpf_verifier::object_input::verify_with_tail_call_targets(&object, "probe", &|_| true)
+        userbpf_verifier::object_input::verify_with_tail_call_targets(object, name, &|_| true)
             .unwrap()
             .unwrap();
-    let prepared = instance.program("probe").unwrap();
+    let prepared = instance.program(name).unwrap();
     // SAFETY: the verifier accepted the program (just above).
     let jit =
         unsafe { compile_prepared(&prepared, Some(&verified), &JitOptions::default()) }.unwrap();
@@ -169,10 +218,7 @@ fn lookups_race_with_user_space_writes() {
         let writer = s.spawn(|| {
             let mut rounds = 0u32;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) || rounds < 100 {
-                for k in 0..4u32 {
-                    hash.delete(&k.to_ne_bytes()).unwrap();
-                    hash.update(&k.to_ne_bytes(), &value(k), 0).unwrap();
-                }
+                churn();
                 rounds += 1;
             }
             rounds
@@ -190,16 +236,22 @@ fn lookups_race_with_user_space_writes() {
                             .unwrap();
                         assert_eq!(
                             out.retval, 0,
-                            "a lookup missed a key or found another's value"
+                            "{name}: a lookup missed a key or found another's value"
                         );
                     }
                 })
             })
             .collect();
-        for r in readers {
-            r.join().unwrap();
-        }
+        // The writer stops before a reader's failure is reported (else the scope waits for
+        // it forever).
+        let results: Vec<_> = readers.into_iter().map(|r| r.join()).collect();
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        assert!(writer.join().unwrap() >= 100);
+        let rounds = writer.join().unwrap();
+        for r in results {
+            if let Err(panic) = r {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        assert!(rounds >= 100);
     });
 }

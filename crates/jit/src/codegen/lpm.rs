@@ -29,7 +29,6 @@ pub(crate) fn inline_lpm_lookup(
 ) {
     use X86Reg::{Rax, Rcx, Rdi, Rdx, Rsi, R8};
     let (key, node) = (TMP2, TMP);
-    let a = |cg: &mut Cg<'_>, insn| cg.emit(insn);
     let (walk, kind_ok, not_max, not_elem, end, result_none, slow, done) = (
         cg.a.label(),
         cg.a.label(),
@@ -41,421 +40,286 @@ pub(crate) fn inline_lpm_lookup(
         cg.a.label(),
     );
     // The key: a prefix length above the data's bits matches nothing.
-    a(
-        cg,
-        X86Insn::Load {
-            size: Size::S32,
-            dst: Rdx,
-            mem: Mem::at(Rsi, 0),
-        },
-    );
-    a(
-        cg,
-        X86Insn::AluImm {
-            op: AluOp::Cmp,
-            size: Size::S32,
-            dst: Rdx,
-            imm: BITS,
-        },
-    );
+    cg.emit(X86Insn::Load {
+        size: Size::S32,
+        dst: Rdx,
+        mem: Mem::at(Rsi, 0),
+    });
+    cg.emit(X86Insn::AluImm {
+        op: AluOp::Cmp,
+        size: Size::S32,
+        dst: Rdx,
+        imm: BITS,
+    });
     cg.a.jcc(Cond::A, result_none);
-    a(
-        cg,
-        X86Insn::Load {
-            size: Size::S32,
-            dst: key,
-            mem: Mem::at(Rsi, 4),
-        },
-    );
-    a(
-        cg,
-        X86Insn::Bswap {
-            size: Size::S32,
-            reg: key,
-        },
-    );
-    a(cg, X86Insn::Push(Rsi));
+    cg.emit(X86Insn::Load {
+        size: Size::S32,
+        dst: key,
+        mem: Mem::at(Rsi, 4),
+    });
+    cg.emit(X86Insn::Bswap {
+        size: Size::S32,
+        reg: key,
+    });
+    cg.emit(X86Insn::Push(Rsi));
     // The sequence (odd: a writer holds the lock).
-    a(
-        cg,
-        X86Insn::MovAbs {
-            dst: Rax,
-            imm: l.lock,
-        },
-    );
-    a(
-        cg,
-        X86Insn::Load {
-            size: Size::S32,
-            dst: Rdi,
-            mem: Mem::at(Rax, 0),
-        },
-    );
-    a(
-        cg,
-        X86Insn::TestImm {
-            size: Size::S32,
-            dst: Rdi,
-            imm: 1,
-        },
-    );
+    cg.emit(X86Insn::MovAbs {
+        dst: Rax,
+        imm: l.lock,
+    });
+    cg.emit(X86Insn::Load {
+        size: Size::S32,
+        dst: Rdi,
+        mem: Mem::at(Rax, 0),
+    });
+    cg.emit(X86Insn::TestImm {
+        size: Size::S32,
+        dst: Rdi,
+        imm: 1,
+    });
     cg.a.jcc(Cond::Ne, slow);
     for r in [R8, Rsi] {
-        a(
-            cg,
-            X86Insn::Alu {
-                op: AluOp::Xor,
-                size: Size::S32,
-                dst: r,
-                src: r,
-            },
-        );
-    }
-    a(
-        cg,
-        X86Insn::MovAbs {
-            dst: Rax,
-            imm: l.root,
-        },
-    );
-    a(
-        cg,
-        X86Insn::Load {
+        cg.emit(X86Insn::Alu {
+            op: AluOp::Xor,
             size: Size::S32,
-            dst: Rax,
-            mem: Mem::at(Rax, 0),
-        },
-    );
+            dst: r,
+            src: r,
+        });
+    }
+    cg.emit(X86Insn::MovAbs {
+        dst: Rax,
+        imm: l.root,
+    });
+    cg.emit(X86Insn::Load {
+        size: Size::S32,
+        dst: Rax,
+        mem: Mem::at(Rax, 0),
+    });
     // eax: the node index.
     cg.a.bind(walk);
-    a(
-        cg,
-        X86Insn::Test {
-            size: Size::S32,
-            a: Rax,
-            b: Rax,
-        },
-    );
+    cg.emit(X86Insn::Test {
+        size: Size::S32,
+        a: Rax,
+        b: Rax,
+    });
     cg.a.jcc(Cond::E, end);
-    a(
-        cg,
-        X86Insn::AluImm {
-            op: AluOp::Cmp,
-            size: Size::S32,
-            dst: Rax,
-            imm: l.count as i32,
-        },
-    );
+    cg.emit(X86Insn::AluImm {
+        op: AluOp::Cmp,
+        size: Size::S32,
+        dst: Rax,
+        imm: l.count as i32,
+    });
     cg.a.jcc(Cond::A, slow);
-    a(
-        cg,
-        X86Insn::ImulImm {
-            size: Size::S64,
-            dst: node,
-            src: Rax,
-            imm: l.node_size as i32,
-        },
-    );
-    a(
-        cg,
-        X86Insn::MovAbs {
-            dst: Rax,
-            imm: l.nodes,
-        },
-    );
-    a(
-        cg,
-        X86Insn::Alu {
-            op: AluOp::Add,
-            size: Size::S64,
-            dst: node,
-            src: Rax,
-        },
-    );
+    cg.emit(X86Insn::ImulImm {
+        size: Size::S64,
+        dst: node,
+        src: Rax,
+        imm: l.node_size as i32,
+    });
+    cg.emit(X86Insn::MovAbs {
+        dst: Rax,
+        imm: l.nodes,
+    });
+    cg.emit(X86Insn::Alu {
+        op: AluOp::Add,
+        size: Size::S64,
+        dst: node,
+        src: Rax,
+    });
     // Its kind: an element (1) or an intermediate node (2).
-    a(
-        cg,
-        X86Insn::Load {
-            size: Size::S32,
-            dst: Rax,
-            mem: Mem::at(node, l.flags_off as i32),
-        },
-    );
-    a(
-        cg,
-        X86Insn::AluImm {
-            op: AluOp::Cmp,
-            size: Size::S32,
-            dst: Rax,
-            imm: 1,
-        },
-    );
+    cg.emit(X86Insn::Load {
+        size: Size::S32,
+        dst: Rax,
+        mem: Mem::at(node, l.flags_off as i32),
+    });
+    cg.emit(X86Insn::AluImm {
+        op: AluOp::Cmp,
+        size: Size::S32,
+        dst: Rax,
+        imm: 1,
+    });
     cg.a.jcc(Cond::E, kind_ok);
-    a(
-        cg,
-        X86Insn::AluImm {
-            op: AluOp::Cmp,
-            size: Size::S32,
-            dst: Rax,
-            imm: 2,
-        },
-    );
+    cg.emit(X86Insn::AluImm {
+        op: AluOp::Cmp,
+        size: Size::S32,
+        dst: Rax,
+        imm: 2,
+    });
     cg.a.jcc(Cond::Ne, slow);
     cg.a.bind(kind_ok);
     // Its prefix length np: at most the data's bits; above the key's, the walk ends.
-    a(
-        cg,
-        X86Insn::Load {
-            size: Size::S32,
-            dst: Rcx,
-            mem: Mem::at(node, l.plen_off as i32),
-        },
-    );
-    a(
-        cg,
-        X86Insn::AluImm {
-            op: AluOp::Cmp,
-            size: Size::S32,
-            dst: Rcx,
-            imm: BITS,
-        },
-    );
+    cg.emit(X86Insn::Load {
+        size: Size::S32,
+        dst: Rcx,
+        mem: Mem::at(node, l.plen_off as i32),
+    });
+    cg.emit(X86Insn::AluImm {
+        op: AluOp::Cmp,
+        size: Size::S32,
+        dst: Rcx,
+        imm: BITS,
+    });
     cg.a.jcc(Cond::A, slow);
-    a(
-        cg,
-        X86Insn::Alu {
-            op: AluOp::Cmp,
-            size: Size::S32,
-            dst: Rcx,
-            src: Rdx,
-        },
-    );
+    cg.emit(X86Insn::Alu {
+        op: AluOp::Cmp,
+        size: Size::S32,
+        dst: Rcx,
+        src: Rdx,
+    });
     cg.a.jcc(Cond::A, end);
     // The first np bits of its data and the key's: (data ^ key) >> (32 - np) == 0 (a
     // 64-bit shift of the zero-extended word, so np 0 and 32 both work).
-    a(
-        cg,
-        X86Insn::Load {
-            size: Size::S32,
-            dst: Rax,
-            mem: Mem::at(node, l.data_off as i32),
-        },
-    );
-    a(
-        cg,
-        X86Insn::Bswap {
-            size: Size::S32,
-            reg: Rax,
-        },
-    );
-    a(
-        cg,
-        X86Insn::Alu {
-            op: AluOp::Xor,
-            size: Size::S32,
-            dst: Rax,
-            src: key,
-        },
-    );
-    a(
-        cg,
-        X86Insn::Neg {
-            size: Size::S32,
-            dst: Rcx,
-        },
-    );
-    a(
-        cg,
-        X86Insn::AluImm {
-            op: AluOp::Add,
-            size: Size::S32,
-            dst: Rcx,
-            imm: BITS,
-        },
-    );
-    a(
-        cg,
-        X86Insn::Shift {
-            op: ShiftOp::Shr,
-            size: Size::S64,
-            dst: Rax,
-            by: ShiftBy::Cl,
-        },
-    );
-    a(
-        cg,
-        X86Insn::Test {
-            size: Size::S64,
-            a: Rax,
-            b: Rax,
-        },
-    );
+    cg.emit(X86Insn::Load {
+        size: Size::S32,
+        dst: Rax,
+        mem: Mem::at(node, l.data_off as i32),
+    });
+    cg.emit(X86Insn::Bswap {
+        size: Size::S32,
+        reg: Rax,
+    });
+    cg.emit(X86Insn::Alu {
+        op: AluOp::Xor,
+        size: Size::S32,
+        dst: Rax,
+        src: key,
+    });
+    cg.emit(X86Insn::Neg {
+        size: Size::S32,
+        dst: Rcx,
+    });
+    cg.emit(X86Insn::AluImm {
+        op: AluOp::Add,
+        size: Size::S32,
+        dst: Rcx,
+        imm: BITS,
+    });
+    cg.emit(X86Insn::Shift {
+        op: ShiftOp::Shr,
+        size: Size::S64,
+        dst: Rax,
+        by: ShiftBy::Cl,
+    });
+    cg.emit(X86Insn::Test {
+        size: Size::S64,
+        a: Rax,
+        b: Rax,
+    });
     cg.a.jcc(Cond::Ne, end);
     // A match: all of the data's bits is the result; else an element is remembered.
-    a(
-        cg,
-        X86Insn::AluMemImm {
-            op: AluOp::Cmp,
-            size: Size::S32,
-            mem: Mem::at(node, l.plen_off as i32),
-            imm: BITS,
-        },
-    );
+    cg.emit(X86Insn::AluMemImm {
+        op: AluOp::Cmp,
+        size: Size::S32,
+        mem: Mem::at(node, l.plen_off as i32),
+        imm: BITS,
+    });
     cg.a.jcc(Cond::Ne, not_max);
-    a(
-        cg,
-        X86Insn::Mov {
-            size: Size::S64,
-            dst: R8,
-            src: node,
-        },
-    );
+    cg.emit(X86Insn::Mov {
+        size: Size::S64,
+        dst: R8,
+        src: node,
+    });
     cg.a.jmp(end);
     cg.a.bind(not_max);
-    a(
-        cg,
-        X86Insn::AluMemImm {
-            op: AluOp::Cmp,
-            size: Size::S32,
-            mem: Mem::at(node, l.flags_off as i32),
-            imm: 1,
-        },
-    );
+    cg.emit(X86Insn::AluMemImm {
+        op: AluOp::Cmp,
+        size: Size::S32,
+        mem: Mem::at(node, l.flags_off as i32),
+        imm: 1,
+    });
     cg.a.jcc(Cond::Ne, not_elem);
-    a(
-        cg,
-        X86Insn::Mov {
-            size: Size::S64,
-            dst: R8,
-            src: node,
-        },
-    );
+    cg.emit(X86Insn::Mov {
+        size: Size::S64,
+        dst: R8,
+        src: node,
+    });
     cg.a.bind(not_elem);
     // The child bit np of the key chooses: (key >> (31 - np)) & 1, np < 32 here.
-    a(
-        cg,
-        X86Insn::MovImm32 {
-            dst: Rcx,
-            imm: (BITS - 1) as u32,
-        },
-    );
-    a(
-        cg,
-        X86Insn::AluLoad {
-            op: AluOp::Sub,
-            size: Size::S32,
-            dst: Rcx,
-            mem: Mem::at(node, l.plen_off as i32),
-        },
-    );
-    a(
-        cg,
-        X86Insn::Mov {
-            size: Size::S32,
-            dst: Rax,
-            src: key,
-        },
-    );
-    a(
-        cg,
-        X86Insn::Shift {
-            op: ShiftOp::Shr,
-            size: Size::S32,
-            dst: Rax,
-            by: ShiftBy::Cl,
-        },
-    );
-    a(
-        cg,
-        X86Insn::AluImm {
-            op: AluOp::And,
-            size: Size::S32,
-            dst: Rax,
-            imm: 1,
-        },
-    );
-    a(
-        cg,
-        X86Insn::Load {
-            size: Size::S32,
-            dst: Rax,
-            mem: Mem::indexed(node, Rax, Scale::S4, l.child_off as i32),
-        },
-    );
+    cg.emit(X86Insn::MovImm32 {
+        dst: Rcx,
+        imm: (BITS - 1) as u32,
+    });
+    cg.emit(X86Insn::AluLoad {
+        op: AluOp::Sub,
+        size: Size::S32,
+        dst: Rcx,
+        mem: Mem::at(node, l.plen_off as i32),
+    });
+    cg.emit(X86Insn::Mov {
+        size: Size::S32,
+        dst: Rax,
+        src: key,
+    });
+    cg.emit(X86Insn::Shift {
+        op: ShiftOp::Shr,
+        size: Size::S32,
+        dst: Rax,
+        by: ShiftBy::Cl,
+    });
+    cg.emit(X86Insn::AluImm {
+        op: AluOp::And,
+        size: Size::S32,
+        dst: Rax,
+        imm: 1,
+    });
+    cg.emit(X86Insn::Load {
+        size: Size::S32,
+        dst: Rax,
+        mem: Mem::indexed(node, Rax, Scale::S4, l.child_off as i32),
+    });
     // At most one node per prefix length on a path.
-    a(
-        cg,
-        X86Insn::AluImm {
-            op: AluOp::Add,
-            size: Size::S32,
-            dst: Rsi,
-            imm: 1,
-        },
-    );
-    a(
-        cg,
-        X86Insn::AluImm {
-            op: AluOp::Cmp,
-            size: Size::S32,
-            dst: Rsi,
-            imm: BITS + 1,
-        },
-    );
+    cg.emit(X86Insn::AluImm {
+        op: AluOp::Add,
+        size: Size::S32,
+        dst: Rsi,
+        imm: 1,
+    });
+    cg.emit(X86Insn::AluImm {
+        op: AluOp::Cmp,
+        size: Size::S32,
+        dst: Rsi,
+        imm: BITS + 1,
+    });
     cg.a.jcc(Cond::A, slow);
     cg.a.jmp(walk);
     // The end: valid if no writer took the lock meanwhile.
     cg.a.bind(end);
-    a(
-        cg,
-        X86Insn::MovAbs {
-            dst: Rax,
-            imm: l.lock,
-        },
-    );
-    a(
-        cg,
-        X86Insn::AluLoad {
-            op: AluOp::Cmp,
-            size: Size::S32,
-            dst: Rdi,
-            mem: Mem::at(Rax, 0),
-        },
-    );
+    cg.emit(X86Insn::MovAbs {
+        dst: Rax,
+        imm: l.lock,
+    });
+    cg.emit(X86Insn::AluLoad {
+        op: AluOp::Cmp,
+        size: Size::S32,
+        dst: Rdi,
+        mem: Mem::at(Rax, 0),
+    });
     cg.a.jcc(Cond::Ne, slow);
-    a(cg, X86Insn::Pop(Rsi));
-    a(
-        cg,
-        X86Insn::Test {
-            size: Size::S64,
-            a: R8,
-            b: R8,
-        },
-    );
+    cg.emit(X86Insn::Pop(Rsi));
+    cg.emit(X86Insn::Test {
+        size: Size::S64,
+        a: R8,
+        b: R8,
+    });
     cg.a.jcc(Cond::E, result_none);
-    a(
-        cg,
-        X86Insn::Lea {
-            dst: Rax,
-            mem: Mem::at(R8, l.value_off as i32),
-        },
-    );
+    cg.emit(X86Insn::Lea {
+        dst: Rax,
+        mem: Mem::at(R8, l.value_off as i32),
+    });
     cg.a.jmp(done);
     cg.a.bind(result_none);
-    a(
-        cg,
-        X86Insn::Alu {
-            op: AluOp::Xor,
-            size: Size::S32,
-            dst: Rax,
-            src: Rax,
-        },
-    );
+    cg.emit(X86Insn::Alu {
+        op: AluOp::Xor,
+        size: Size::S32,
+        dst: Rax,
+        src: Rax,
+    });
     cg.a.jmp(done);
     // Everything else: the direct call, with r1 the handle and r2 the key again.
     cg.a.bind(slow);
-    a(cg, X86Insn::Pop(Rsi));
+    cg.emit(X86Insn::Pop(Rsi));
     if let Some(h) = cg.r1_handle {
-        a(cg, X86Insn::MovAbs { dst: Rdi, imm: h });
+        cg.emit(X86Insn::MovAbs { dst: Rdi, imm: h });
     }
     direct_call(cg, slot, uid, direct, Rdi);
     cg.a.bind(done);

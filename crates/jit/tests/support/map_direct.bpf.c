@@ -215,4 +215,24 @@ int probe(struct xdp_md *ctx)
 	return bad;
 }
 
+/* LPM lookups of 10.k.1.1/32 while user space deletes and reinserts 10.k.0.0/16 (value
+ * k * 1000 + 7) for k 0-3 and 10.k.1.0/24 for k 0-7: 10.0.0.0/8 (value 7) and the /16 of k
+ * 4-7 stay, so a lookup always finds a value, the /8's, the /24's (k * 1000 + 9) or its
+ * /16's, and k 4-7 never the /8's. */
+SEC("xdp")
+int probe_lpm(struct xdp_md *ctx)
+{
+	int bad = 0;
+	for (__u32 i = 0; i < 64; i++) {
+		__u32 k = i % 8;
+		struct lpm_key key = { 32, { 10, k, 1, 1 } };
+		__u64 *p = bpf_map_lookup_elem(&lpm, &key);
+		if (!p)
+			bad += 100;
+		else if (*p != k * 1000 + 7 && *p != k * 1000 + 9 && (k >= 4 || *p != 7))
+			bad += 1;
+	}
+	return bad;
+}
+
 char LICENSE[] SEC("license") = "GPL";
