@@ -60,6 +60,10 @@ pub enum Command {
         /// 0: verdicts; 1: the instructions explored; 2: the state at every instruction.
         #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=2))]
         log_level: u32,
+        /// Target BTF typing the contexts of fentry/fexit/fmod_ret, tp_btf and lsm programs
+        /// (default: the host's /sys/kernel/btf/vmlinux).
+        #[arg(long)]
+        btf: Option<PathBuf>,
     },
     /// Show an object's programs, maps, BTF and license.
     Inspect {

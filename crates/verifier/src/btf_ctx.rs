@@ -10,6 +10,8 @@
 //! carry the kernel's log wording. This module knows nothing of registers: the checker maps
 //! a [`BtfLoad`] to its register type.
 
+use std::sync::Arc;
+
 use userbpf_object::btf::{Btf, TypeKind};
 
 /// Upper bound on the arguments a traced function may have (`MAX_BPF_FUNC_ARGS`).
@@ -121,8 +123,81 @@ impl TracingCtx {
             // The return value of a void function, or a variadic tail: a plain u64.
             return Ok(BtfLoad::Scalar);
         }
-        classify(btf, ty).map_err(|e| format!("func '{func}' arg{arg} {e}"))
+        match classify(btf, ty).map_err(|e| format!("func '{func}' arg{arg} {e}"))? {
+            // Part of a pointer is a number.
+            BtfLoad::Ptr { .. } if size != 8 => Ok(BtfLoad::Scalar),
+            load => Ok(load),
+        }
     }
+}
+
+/// The target BTF with the context of one tracing or LSM program attached to it: what the
+/// checker needs for [`crate::verify_with_btf`].
+#[derive(Clone, Debug)]
+pub struct BtfCtx {
+    /// The target BTF (vmlinux), shared by the programs of an object.
+    pub btf: Arc<Btf>,
+    /// The program's context.
+    pub ctx: TracingCtx,
+}
+
+impl BtfCtx {
+    /// The context of the program in `section` (libbpf's names): `fentry/F`, `fexit/F`,
+    /// `fmod_ret/F` (and their `.s` forms) attach to function `F`, `lsm/H` to `bpf_lsm_H`
+    /// (which sees the previous program's return value after the arguments), `tp_btf/T` to
+    /// the tracepoint's `btf_trace_T` prototype less its first (`void *`) argument.
+    /// `None` for other sections.
+    ///
+    /// # Errors
+    /// As [`TracingCtx::for_function`], or a missing `btf_trace_T`.
+    pub fn for_section(btf: Arc<Btf>, section: &str) -> Option<Result<BtfCtx, String>> {
+        let s = section.strip_prefix('?').unwrap_or(section);
+        let (kind, target) = s.split_once('/')?;
+        let ctx = match kind {
+            "fentry" | "fentry.s" => TracingCtx::for_function(&btf, target, false),
+            "fexit" | "fexit.s" | "fmod_ret" | "fmod_ret.s" => {
+                TracingCtx::for_function(&btf, target, true)
+            }
+            "lsm" | "lsm.s" => TracingCtx::for_function(&btf, &format!("bpf_lsm_{target}"), true),
+            "tp_btf" => tp_btf_ctx(&btf, target),
+            _ => return None,
+        };
+        Some(ctx.map(|ctx| BtfCtx { btf, ctx }))
+    }
+}
+
+/// `tp_btf/T`: the arguments of `btf_trace_T` (a typedef of a pointer to a prototype whose
+/// first argument is the tracepoint's `void *` data, which programs do not see).
+fn tp_btf_ctx(btf: &Btf, tp: &str) -> Result<TracingCtx, String> {
+    let name = format!("btf_trace_{tp}");
+    let missing = || format!("The attach target tracepoint '{tp}' ({name}) is not in the BTF");
+    let id = btf
+        .ids_by_name(&name)
+        .iter()
+        .copied()
+        .find(|&id| {
+            matches!(
+                btf.type_by_id(id).map(|t| &t.kind),
+                Ok(TypeKind::Typedef { .. })
+            )
+        })
+        .ok_or_else(missing)?;
+    let ptr = btf.resolved_type(id).map_err(|e| e.to_string())?;
+    let TypeKind::Ptr { type_id } = ptr.kind else {
+        return Err(missing());
+    };
+    let Ok(TypeKind::FuncProto { params, .. }) = btf.type_by_id(type_id).map(|t| &t.kind) else {
+        return Err(missing());
+    };
+    if params.is_empty() || params.len() > MAX_FUNC_ARGS as usize + 1 {
+        return Err(format!("tracepoint {tp} has a malformed prototype"));
+    }
+    Ok(TracingCtx {
+        func: name,
+        args: params[1..].iter().map(|p| p.type_id).collect(),
+        ret: 0,
+        has_ret: false,
+    })
 }
 
 /// What a value of type `ty` becomes in a register: a scalar for integers, enums, floats

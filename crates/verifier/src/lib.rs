@@ -141,6 +141,19 @@ impl VerifiedProgram {
 /// # Errors
 /// [`VerifierError`] with the instruction, the kernel's message and the registers involved.
 pub fn verify(input: &VerifierInput<'_>) -> Result<VerifiedProgram, VerifierError> {
+    verify_with_btf(input, None)
+}
+
+/// Verify a program whose context is typed by BTF (tracing and LSM programs: see
+/// [`btf_ctx::BtfCtx::for_section`]); with `None`, as [`verify`], and such contexts refuse
+/// every access.
+///
+/// # Errors
+/// As [`verify`].
+pub fn verify_with_btf(
+    input: &VerifierInput<'_>,
+    btf: Option<&btf_ctx::BtfCtx>,
+) -> Result<VerifiedProgram, VerifierError> {
     if input.prog_type.kernel_id() == 29 && input.options.lsm_hook == Some(LsmHook::Disabled) {
         let message = "attach_btf_id points to disabled hook".to_string();
         return Err(VerifierError {
@@ -160,7 +173,7 @@ pub fn verify(input: &VerifierInput<'_>) -> Result<VerifiedProgram, VerifierErro
         processed: 0,
         log: String::new(),
     })?;
-    let out = check::Verifier::new(input, cfg).run()?;
+    let out = check::Verifier::new(input, btf, cfg).run()?;
     Ok(VerifiedProgram {
         program: input.program.clone(),
         prog_type: input.prog_type,

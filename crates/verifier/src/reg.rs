@@ -59,6 +59,10 @@ pub enum RegType {
     TcpSock,
     /// A TCP socket or NULL (`PTR_TO_TCP_SOCK_OR_NULL`).
     TcpSockOrNull,
+    /// A pointer to the kernel struct whose BTF id is [`RegState::map`] in the target BTF
+    /// (`PTR_TO_BTF_ID`, untrusted: loads through it are probe loads, so it may be NULL
+    /// and needs no check); read only. See [`crate::btf_ctx`].
+    BtfPtr,
 }
 
 impl RegType {
@@ -86,6 +90,7 @@ impl RegType {
             RegType::SockCommonOrNull => "sock_common_or_null",
             RegType::TcpSock => "tcp_sock",
             RegType::TcpSockOrNull => "tcp_sock_or_null",
+            RegType::BtfPtr => "ptr_",
         }
     }
 
@@ -137,7 +142,7 @@ pub struct RegState {
     pub id: u32,
     /// Reference this pointer holds (0: none).
     pub ref_id: u32,
-    /// Map index for map pointers and values.
+    /// Map index for map pointers and values; the BTF type id for [`RegType::BtfPtr`].
     pub map: u32,
     /// Readable bytes from `base + var` for packet pointers.
     pub range: i64,

@@ -39,7 +39,8 @@ pub fn dispatch(cli: Cli) -> CmdResult {
             program,
             json,
             log_level,
-        } => verify::run(&object, program.as_deref(), json, log_level),
+            btf,
+        } => verify::run(&object, program.as_deref(), json, log_level, btf.as_deref()),
         Command::Map { command } => map::run(&command),
         Command::Run(args) => run::run(&args),
         Command::Build {

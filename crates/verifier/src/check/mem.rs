@@ -10,6 +10,7 @@
 
 use super::alu::MAX_VAR_OFF;
 use super::Verifier;
+use crate::btf_ctx;
 use crate::ctx::{self, FieldKind};
 use crate::error::VerifierError;
 use crate::input::{ProgType, BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG};
@@ -307,6 +308,13 @@ impl Verifier<'_> {
                 if let Some(text) = modified {
                     return Err(self.error(st, text, &[r]));
                 }
+                if let (Some(b), 26 | 29) = (self.btf, self.input.prog_type.kernel_id()) {
+                    // BPF_PROG_TYPE_TRACING and LSM: the attach function's u64 arguments.
+                    return match b.ctx.load(&b.btf, off, size, kind == Access::Write) {
+                        Ok(load) => Ok(btf_reg(load)),
+                        Err(text) => Err(self.error(st, text, &[r])),
+                    };
+                }
                 let Some(acc) = ctx::check_access_attach(
                     self.input.prog_type,
                     self.input.options.expected_attach_type,
@@ -395,6 +403,39 @@ impl Verifier<'_> {
                         .map(|v| RegState::scalar(Scalar::konst(v))));
                 }
                 Ok(None)
+            }
+            RegType::BtfPtr => {
+                // `check_ptr_to_btf_access`: a constant offset into the struct, read only.
+                let Some(b) = self.btf else {
+                    return Err(self.error(st, format!("R{rn} invalid mem access 'ptr_'"), &[r]));
+                };
+                let name = b
+                    .btf
+                    .type_by_id(reg.map)
+                    .map(|t| t.name.clone())
+                    .unwrap_or_default();
+                if reg.var.as_const() != Some(0) {
+                    return Err(self.error(
+                        st,
+                        format!(
+                            "R{rn} is ptr_{name} invalid variable offset: off={off}, var_off={}",
+                            reg.var.var
+                        ),
+                        &[r],
+                    ));
+                }
+                match btf_ctx::struct_load(
+                    &b.btf,
+                    rn,
+                    reg.map,
+                    &name,
+                    off,
+                    size,
+                    kind == Access::Write,
+                ) {
+                    Ok(load) => Ok(btf_reg(load)),
+                    Err(text) => Err(self.error(st, text, &[r])),
+                }
             }
             RegType::Mem | RegType::RingbufMem => {
                 self.region_access(st, r, reg, off, size, reg.mem_size, "memory", "mem_size")?;
@@ -908,5 +949,16 @@ fn misaligned_var_off(t: crate::tnum::Tnum) -> String {
         }
     } else {
         t.to_string()
+    }
+}
+
+/// The register a load from a BTF-typed location gives (`None`: an unknown scalar).
+fn btf_reg(load: btf_ctx::BtfLoad) -> Option<RegState> {
+    match load {
+        btf_ctx::BtfLoad::Scalar => None,
+        btf_ctx::BtfLoad::Ptr { type_id, .. } => Some(RegState {
+            map: type_id,
+            ..RegState::pointer(RegType::BtfPtr)
+        }),
     }
 }

@@ -82,6 +82,8 @@ pub(crate) struct Outcome {
 
 pub(crate) struct Verifier<'a> {
     input: &'a VerifierInput<'a>,
+    /// The BTF-typed context of tracing and LSM programs (`None`: not known).
+    pub(crate) btf: Option<&'a crate::btf_ctx::BtfCtx>,
     insns: &'a [Insn],
     starts: &'a [usize],
     cfg: Cfg,
@@ -134,10 +136,15 @@ pub(crate) enum Flow {
 }
 
 impl<'a> Verifier<'a> {
-    pub(crate) fn new(input: &'a VerifierInput<'a>, cfg: Cfg) -> Self {
+    pub(crate) fn new(
+        input: &'a VerifierInput<'a>,
+        btf: Option<&'a crate::btf_ctx::BtfCtx>,
+        cfg: Cfg,
+    ) -> Self {
         let n = input.program.insns().len();
         Verifier {
             input,
+            btf,
             insns: input.program.insns(),
             starts: input.program.starts(),
             stack_depth: vec![0; cfg.subprogs.len()],
