@@ -17,8 +17,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use userbpf_object::{Object, ProgramSpec, ProgramType};
+use userbpf_verifier::btf_ctx::BtfCtx;
 use userbpf_verifier::object_input;
-use userbpf_verifier::{verify, Options, ProgType, VerifierInput};
+use userbpf_verifier::{verify_with_btf, Options, ProgType, VerifierInput};
 
 fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
@@ -95,6 +96,10 @@ fn corpus() {
     let prevail = prevail(&dir);
     let mut files = Vec::new();
     objects(&samples, &mut files);
+    let host = userbpf_object::core_relo::host_btf()
+        .map(std::sync::Arc::new)
+        .map_err(|e| println!("no host BTF, tracing contexts untyped: {e}"))
+        .ok();
     let (mut accepted, mut rejected, mut unloadable) = (0, 0, 0);
     let (mut prevail_ok_we_reject, mut invalid_accepted) = (Vec::new(), Vec::new());
     for f in &files {
@@ -124,7 +129,13 @@ fn corpus() {
             };
             let name = f.file_name().unwrap().to_string_lossy().into_owned();
             let pv = prevail.get(&(name, p.section.clone())).copied();
-            match verify(&input) {
+            // Tracing and LSM programs: contexts typed by the host's vmlinux, as userbpf
+            // verify types them (without it, their context reads are refused).
+            let typed = host
+                .as_ref()
+                .and_then(|b| BtfCtx::for_section(b.clone(), &p.section))
+                .and_then(Result::ok);
+            match verify_with_btf(&input, typed.as_ref()) {
                 Ok(_) => {
                     if invalid {
                         invalid_accepted.push(format!("{rel} {}", p.section));
