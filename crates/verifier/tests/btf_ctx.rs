@@ -70,6 +70,17 @@ const CASES: &[(&str, &str, Option<&str>)] = &[
         Some("R2 pointer arithmetic with *= operator prohibited"),
     ),
     (
+        "fentry/tcp_connect",
+        "r1 = *(u64 *)(r1 + 0)\nr2 = 8\nr3 = 0\ncall 113\nr0 = 0\nexit",
+        // The kernel names the struct (type=ptr_sock); the kernel comparison checks the rest.
+        Some("R1 type=ptr_ expected=fp, pkt, pkt_meta, map_value, mem"),
+    ),
+    (
+        "fentry/tcp_connect",
+        "r2 = *(u64 *)(r1 + 0)\nif r2 == 0 goto +1\nr0 = *(u8 *)(r2 + 16)\nr0 = 0\nexit",
+        None,
+    ),
+    (
         "fentry/do_unlinkat",
         "r2 = *(u64 *)(r1 + 0)\nr0 = *(u32 *)(r2 + 0)\nr0 = 0\nexit",
         Some("R2 invalid mem access 'scalar'"),
@@ -158,6 +169,8 @@ fn cases_match_the_kernel() {
         match (&kernel, &got) {
             (Ok(_), Ok(())) => {}
             (Err(k), Err(m)) if k.log.contains(m.as_str()) => {}
+            // Known wording difference: the kernel names the struct (type=ptr_sock).
+            (Err(k), Err(m)) if m.starts_with("R1 type=ptr_ ") && k.log.contains("type=ptr_") => {}
             _ => differ.push(format!(
                 "{section}:\n{text}\n  kernel: {:?}\n  ours: {got:?}",
                 kernel.as_ref().map(|_| ()).map_err(|e| e.log.clone())
