@@ -910,7 +910,7 @@ impl Verifier<'_> {
                 format!(
                     "R{} type={} expected=fp, pkt, pkt_meta, map_value, mem",
                     r.num(),
-                    reg.ty.name()
+                    self.type_name(&reg)
                 ),
                 &[r],
             )),
@@ -949,6 +949,19 @@ fn misaligned_var_off(t: crate::tnum::Tnum) -> String {
         }
     } else {
         t.to_string()
+    }
+}
+
+impl Verifier<'_> {
+    /// The kernel's name of `reg`'s type: `ptr_NAME` for a BTF pointer (its struct's name).
+    pub(crate) fn type_name(&self, reg: &RegState) -> String {
+        match (reg.ty, self.btf) {
+            (RegType::BtfPtr, Some(b)) => {
+                let name = b.btf.type_by_id(reg.map).map(|t| t.name.as_str());
+                format!("ptr_{}", name.unwrap_or_default())
+            }
+            (ty, _) => ty.name().to_string(),
+        }
     }
 }
 
