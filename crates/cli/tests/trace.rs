@@ -2,51 +2,22 @@
 //! once with their arguments and results, the deny policy, maps and histograms at exit,
 //! pinned maps read while tracing, -p attach and SIGINT detach, exit status pass-through).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn example(name: &str) -> PathBuf {
-    repo().join("examples").join(name)
-}
+use common::process::{build_c, example, scratch_dir, send_signal, text, userbpf};
 
 fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("userbpf-trace-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn userbpf() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_userbpf"))
+    scratch_dir("trace", name)
 }
 
 fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("run userbpf")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn build_c(dir: &Path, name: &str, source: &str) -> PathBuf {
-    let src = dir.join(format!("{name}.c"));
-    std::fs::write(&src, source).unwrap();
-    let out = dir.join(name);
-    let st = Command::new("cc")
-        .args(["-O1", "-pthread", "-o"])
-        .arg(&out)
-        .arg(&src)
-        .status()
-        .expect("cc");
-    assert!(st.success());
-    out
 }
 
 const OPENER: &str = r#"
@@ -284,9 +255,7 @@ fn attach_with_pid_pinned_maps_while_tracing_and_sigint_detach() {
         .unwrap_or_else(|| panic!("{entries}"));
     assert!(openat["value"].as_u64().unwrap() >= 2);
     // SIGINT: detach, print the maps, exit 0; the target goes on.
-    // SAFETY: sending a signal to our own child process.
-    let rc = unsafe { libc_kill(tracer.id() as i32, 2) };
-    assert_eq!(rc, 0);
+    assert!(send_signal(tracer.id(), 2));
     let out = tracer.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("detached from process"));
@@ -295,11 +264,6 @@ fn attach_with_pid_pinned_maps_while_tracing_and_sigint_detach() {
     assert!(target.try_wait().unwrap().is_none(), "target still running");
     std::fs::write(&done, "d").unwrap();
     assert_eq!(target.wait().unwrap().code(), Some(7));
-}
-
-extern "C" {
-    #[link_name = "kill"]
-    fn libc_kill(pid: i32, sig: i32) -> i32;
 }
 
 #[test]

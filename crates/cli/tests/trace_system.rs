@@ -5,24 +5,17 @@
 //! `raw_syscalls` tracepoints) read the same `pt_regs` and ids under both modes. Skipped
 //! when perf events or tracefs are refused (not root, a locked-down kernel).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use common::process::{repo, scratch_dir, text};
 
 fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("userbpf-tsys-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    scratch_dir("tsys", name)
 }
 
 /// Opens each path argument with the flags before it (`FLAGS PATH ...`), closes it, then

@@ -4,52 +4,20 @@
 //! with SIGINT goes on with working syscalls and its status is passed through; a command
 //! that crashes ends the trace with a clear message and its status.
 
+mod common;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
 
+use common::process::{build_c, example, scratch_dir, send_signal, text, userbpf};
+
 fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("userbpf-trace2-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn userbpf() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_userbpf"))
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn build_c(dir: &Path, name: &str, source: &str) -> PathBuf {
-    let src = dir.join(format!("{name}.c"));
-    std::fs::write(&src, source).unwrap();
-    let out = dir.join(name);
-    let st = Command::new("cc")
-        .args(["-O1", "-pthread", "-o"])
-        .arg(&out)
-        .arg(&src)
-        .status()
-        .expect("cc");
-    assert!(st.success());
-    out
-}
-
-fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples")
-        .join(name)
-}
-
-extern "C" {
-    #[link_name = "kill"]
-    fn libc_kill(pid: i32, sig: i32) -> i32;
+    scratch_dir("trace2", name)
 }
 
 const PROBE: &str = r#"
@@ -272,8 +240,7 @@ fn sigint_leaves_a_spawned_command_running_with_working_syscalls() {
             Err(e) => panic!("no tick events: {e}; {lines:?}"),
         }
     }
-    // SAFETY: sending a signal to our own child process.
-    assert_eq!(unsafe { libc_kill(tracer.id() as i32, 2) }, 0);
+    assert!(send_signal(tracer.id(), 2));
     // The command goes on: its openat (traced by the filter) keeps working.
     std::thread::sleep(Duration::from_millis(200));
     std::fs::write(&done, "d").unwrap();
