@@ -2,7 +2,8 @@
 //! once with their arguments and results, the deny policy, maps and histograms at exit,
 //! pinned maps read while tracing, -p attach and SIGINT detach, exit status pass-through).
 
-mod common;
+#[path = "common/process.rs"]
+mod process;
 
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -10,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use common::process::{build_c, example, scratch_dir, send_signal, text, userbpf};
+use process::{build_c, example, scratch_dir, send_signal, text, userbpf};
 
 fn tmp(name: &str) -> PathBuf {
     scratch_dir("trace", name)

@@ -5,14 +5,15 @@
 //! `raw_syscalls` tracepoints) read the same `pt_regs` and ids under both modes. Skipped
 //! when perf events or tracefs are refused (not root, a locked-down kernel).
 
-mod common;
+#[path = "common/process.rs"]
+mod process;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use common::process::{repo, scratch_dir, text};
+use process::{repo, scratch_dir, text};
 
 fn tmp(name: &str) -> PathBuf {
     scratch_dir("tsys", name)

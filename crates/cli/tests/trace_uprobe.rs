@@ -4,7 +4,8 @@
 //! with SIGINT goes on with working syscalls and its status is passed through; a command
 //! that crashes ends the trace with a clear message and its status.
 
-mod common;
+#[path = "common/process.rs"]
+mod process;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use common::process::{build_c, example, scratch_dir, send_signal, text, userbpf};
+use process::{build_c, example, scratch_dir, send_signal, text, userbpf};
 
 fn tmp(name: &str) -> PathBuf {
     scratch_dir("trace2", name)

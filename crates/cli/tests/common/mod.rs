@@ -5,8 +5,6 @@
 
 #![allow(dead_code)]
 
-pub mod process;
-
 use std::path::{Path, PathBuf};
 
 /// One `.data` test case.

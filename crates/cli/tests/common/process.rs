@@ -4,6 +4,8 @@
 //! gives the `userbpf` binary as a `Command`, scratch directories, built C programs, paths
 //! of the repository's examples and a way to send a signal.
 
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
