@@ -15,6 +15,9 @@ use userbpf_runtime::kernel_helpers::map_fast::{DirectCall, HashInline, LpmInlin
 use userbpf_runtime::{LoadError, STACK_FRAME_SIZE};
 
 use super::alu::size_of;
+use super::inline_map::{
+    check_index, count_step, load_cpu_id, null_result, seq_begin, seq_recheck, slow_lookup,
+};
 use super::{ArrayLayout, Cg, Operand, SiteKind, CTX, SAVED, TMP, TMP2, TMP3};
 use crate::asm::Label;
 use crate::error::JitError;
@@ -270,13 +273,7 @@ fn recheck_lock(cg: &mut Cg<'_>, l: &HashInline, slow: Label) {
         }),
         None => bucket_lock_addr(cg, l, R8, Rdi),
     }
-    cg.emit(X86Insn::AluLoad {
-        op: AluOp::Cmp,
-        size: Size::S32,
-        dst: Rcx,
-        mem: Mem::at(R8, 0),
-    });
-    cg.a.jcc(Cond::Ne, slow);
+    seq_recheck(cg, Rcx, R8, slow);
 }
 
 /// `bpf_map_lookup_elem(hash, &key)` in generated code, as
@@ -360,17 +357,7 @@ fn inline_hash_lookup(cg: &mut Cg<'_>, slot: usize, uid: u32, l: HashInline, dir
         }
         None => R8,
     };
-    cg.emit(X86Insn::Load {
-        size: Size::S32,
-        dst: Rcx,
-        mem: Mem::at(lock, 0),
-    });
-    cg.emit(X86Insn::TestImm {
-        size: Size::S32,
-        dst: Rcx,
-        imm: 1,
-    });
-    cg.a.jcc(Cond::Ne, slow);
+    seq_begin(cg, lock, Rcx, slow);
     cg.emit(X86Insn::Load {
         size: Size::S32,
         dst: Rax,
@@ -389,19 +376,7 @@ fn inline_hash_lookup(cg: &mut Cg<'_>, slot: usize, uid: u32, l: HashInline, dir
     });
     // eax: the element index; r11: its address.
     cg.a.bind(walk);
-    cg.emit(X86Insn::Test {
-        size: Size::S32,
-        a: Rax,
-        b: Rax,
-    });
-    cg.a.jcc(Cond::E, not_found);
-    cg.emit(X86Insn::AluImm {
-        op: AluOp::Cmp,
-        size: Size::S32,
-        dst: Rax,
-        imm: l.count as i32,
-    });
-    cg.a.jcc(Cond::A, slow);
+    check_index(cg, Rax, l.count, not_found, slow);
     cg.emit(X86Insn::ImulImm {
         size: Size::S64,
         dst: tmp,
@@ -465,17 +440,8 @@ fn inline_hash_lookup(cg: &mut Cg<'_>, slot: usize, uid: u32, l: HashInline, dir
         cg.a.bind(set);
     }
     if let Some((ncpus, stride)) = l.percpu {
-        // The thread's CPU slot's value (as inline `bpf_get_smp_processor_id` reads it).
-        cg.emit(X86Insn::Load {
-            size: Size::S64,
-            dst: R8,
-            mem: Mem::at(CTX, off::CPU_SLOT),
-        });
-        cg.emit(X86Insn::Load {
-            size: Size::S32,
-            dst: R8,
-            mem: Mem::at(R8, 0),
-        });
+        // The thread's CPU slot's value.
+        load_cpu_id(cg, R8);
         cg.emit(X86Insn::AluImm {
             op: AluOp::Cmp,
             size: Size::S32,
@@ -502,19 +468,7 @@ fn inline_hash_lookup(cg: &mut Cg<'_>, slot: usize, uid: u32, l: HashInline, dir
     });
     cg.a.jmp(done);
     cg.a.bind(next);
-    cg.emit(X86Insn::AluImm {
-        op: AluOp::Add,
-        size: Size::S32,
-        dst: R8,
-        imm: 1,
-    });
-    cg.emit(X86Insn::AluImm {
-        op: AluOp::Cmp,
-        size: Size::S32,
-        dst: R8,
-        imm: l.max_steps as i32,
-    });
-    cg.a.jcc(Cond::A, slow);
+    count_step(cg, R8, l.max_steps as i32, slow);
     cg.emit(X86Insn::Load {
         size: Size::S32,
         dst: Rax,
@@ -524,19 +478,10 @@ fn inline_hash_lookup(cg: &mut Cg<'_>, slot: usize, uid: u32, l: HashInline, dir
     // Not found: valid likewise.
     cg.a.bind(not_found);
     recheck_lock(cg, &l, slow);
-    cg.emit(X86Insn::Alu {
-        op: AluOp::Xor,
-        size: Size::S32,
-        dst: Rax,
-        src: Rax,
-    });
-    cg.a.jmp(done);
+    null_result(cg, done);
     // Everything else: the direct call, with r1 the handle again.
     cg.a.bind(slow);
-    if let Some(h) = cg.r1_handle {
-        cg.emit(X86Insn::MovAbs { dst: Rdi, imm: h });
-    }
-    direct_call(cg, slot, uid, direct, Rdi);
+    slow_lookup(cg, slot, uid, direct);
     cg.a.bind(done);
 }
 
@@ -579,17 +524,8 @@ pub(crate) fn direct_call(
     if let Some(cpu) = direct.cpu_arg {
         let dst = [Rdi, Rsi, Rdx, Rcx, X86Reg::R8][cpu.arg];
         if cpu.needed {
-            // The thread's CPU slot, as inline `bpf_get_smp_processor_id` reads it.
-            cg.emit(X86Insn::Load {
-                size: Size::S64,
-                dst,
-                mem: Mem::at(CTX, off::CPU_SLOT),
-            });
-            cg.emit(X86Insn::Load {
-                size: Size::S32,
-                dst,
-                mem: Mem::at(dst, 0),
-            });
+            // The thread's CPU slot.
+            load_cpu_id(cg, dst);
         } else {
             cg.emit(X86Insn::Alu {
                 op: AluOp::Xor,
@@ -703,16 +639,7 @@ fn inline_array_lookup(cg: &mut Cg<'_>, layout: ArrayLayout) {
 /// follows `set_current_cpu`). r1–r5 keep their values.
 fn inline_smp_processor_id(cg: &mut Cg<'_>) {
     use X86Reg::Rax;
-    cg.emit(X86Insn::Load {
-        size: Size::S64,
-        dst: Rax,
-        mem: Mem::at(CTX, off::CPU_SLOT),
-    });
-    cg.emit(X86Insn::Load {
-        size: Size::S32,
-        dst: Rax,
-        mem: Mem::at(Rax, 0),
-    });
+    load_cpu_id(cg, Rax);
 }
 
 /// `bpf_tail_call(ctx, map, index)`: the trampoline resolves the target and returns its

@@ -8,7 +8,9 @@
 
 use userbpf_runtime::kernel_helpers::map_fast::{DirectCall, LpmInline};
 
-use super::flow::direct_call;
+use super::inline_map::{
+    check_index, count_step, null_result, seq_begin, seq_recheck, slow_lookup,
+};
 use super::{Cg, TMP, TMP2};
 use crate::x86::{AluOp, Cond, Mem, Scale, ShiftBy, ShiftOp, Size, X86Insn, X86Reg};
 
@@ -67,17 +69,7 @@ pub(crate) fn inline_lpm_lookup(
         dst: Rax,
         imm: l.lock,
     });
-    cg.emit(X86Insn::Load {
-        size: Size::S32,
-        dst: Rdi,
-        mem: Mem::at(Rax, 0),
-    });
-    cg.emit(X86Insn::TestImm {
-        size: Size::S32,
-        dst: Rdi,
-        imm: 1,
-    });
-    cg.a.jcc(Cond::Ne, slow);
+    seq_begin(cg, Rax, Rdi, slow);
     for r in [R8, Rsi] {
         cg.emit(X86Insn::Alu {
             op: AluOp::Xor,
@@ -97,19 +89,7 @@ pub(crate) fn inline_lpm_lookup(
     });
     // eax: the node index.
     cg.a.bind(walk);
-    cg.emit(X86Insn::Test {
-        size: Size::S32,
-        a: Rax,
-        b: Rax,
-    });
-    cg.a.jcc(Cond::E, end);
-    cg.emit(X86Insn::AluImm {
-        op: AluOp::Cmp,
-        size: Size::S32,
-        dst: Rax,
-        imm: l.count as i32,
-    });
-    cg.a.jcc(Cond::A, slow);
+    check_index(cg, Rax, l.count, end, slow);
     cg.emit(X86Insn::ImulImm {
         size: Size::S64,
         dst: node,
@@ -268,19 +248,7 @@ pub(crate) fn inline_lpm_lookup(
         mem: Mem::indexed(node, Rax, Scale::S4, l.child_off as i32),
     });
     // At most one node per prefix length on a path.
-    cg.emit(X86Insn::AluImm {
-        op: AluOp::Add,
-        size: Size::S32,
-        dst: Rsi,
-        imm: 1,
-    });
-    cg.emit(X86Insn::AluImm {
-        op: AluOp::Cmp,
-        size: Size::S32,
-        dst: Rsi,
-        imm: BITS + 1,
-    });
-    cg.a.jcc(Cond::A, slow);
+    count_step(cg, Rsi, BITS + 1, slow);
     cg.a.jmp(walk);
     // The end: valid if no writer took the lock meanwhile.
     cg.a.bind(end);
@@ -288,13 +256,7 @@ pub(crate) fn inline_lpm_lookup(
         dst: Rax,
         imm: l.lock,
     });
-    cg.emit(X86Insn::AluLoad {
-        op: AluOp::Cmp,
-        size: Size::S32,
-        dst: Rdi,
-        mem: Mem::at(Rax, 0),
-    });
-    cg.a.jcc(Cond::Ne, slow);
+    seq_recheck(cg, Rdi, Rax, slow);
     cg.emit(X86Insn::Pop(Rsi));
     cg.emit(X86Insn::Test {
         size: Size::S64,
@@ -308,19 +270,10 @@ pub(crate) fn inline_lpm_lookup(
     });
     cg.a.jmp(done);
     cg.a.bind(result_none);
-    cg.emit(X86Insn::Alu {
-        op: AluOp::Xor,
-        size: Size::S32,
-        dst: Rax,
-        src: Rax,
-    });
-    cg.a.jmp(done);
+    null_result(cg, done);
     // Everything else: the direct call, with r1 the handle and r2 the key again.
     cg.a.bind(slow);
     cg.emit(X86Insn::Pop(Rsi));
-    if let Some(h) = cg.r1_handle {
-        cg.emit(X86Insn::MovAbs { dst: Rdi, imm: h });
-    }
-    direct_call(cg, slot, uid, direct, Rdi);
+    slow_lookup(cg, slot, uid, direct);
     cg.a.bind(done);
 }

@@ -27,6 +27,7 @@
 
 mod alu;
 mod flow;
+mod inline_map;
 mod live;
 mod lpm;
 mod mem;
