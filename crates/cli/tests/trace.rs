@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use process::{build_c, example, scratch_dir, send_signal, text, userbpf};
+use process::{build_c, example, scratch_dir, send_signal, text, userbpf, LOOPER};
 
 fn tmp(name: &str) -> PathBuf {
     scratch_dir("trace", name)
@@ -34,22 +34,6 @@ int main(int argc, char **argv) {
     }
     fprintf(stderr, "target: bye\n");
     return 3;
-}
-"#;
-
-/// `looper FILE DONE`: opens FILE every 10 ms until DONE exists, then exits with 7; exits
-/// with 9 if an open fails (its syscalls must keep working after a detach).
-const LOOPER: &str = r#"
-#include <fcntl.h>
-#include <unistd.h>
-int main(int argc, char **argv) {
-    for (;;) {
-        int fd = open(argv[1], O_RDONLY);
-        if (fd < 0) return 9;
-        close(fd);
-        if (access(argv[2], F_OK) == 0) return 7;
-        usleep(10000);
-    }
 }
 "#;
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use process::{build_c, example, scratch_dir, send_signal, text, userbpf};
+use process::{build_c, example, scratch_dir, send_signal, text, userbpf, LOOPER};
 
 fn tmp(name: &str) -> PathBuf {
     scratch_dir("trace2", name)
@@ -184,22 +184,6 @@ fn uprobe_and_uretprobe_on_a_test_program() {
     let want_rets: HashMap<i64, u32> = want.iter().map(|a| (a * 3 + 7, 1)).collect();
     assert_eq!(returns, want_rets);
 }
-
-/// `looper FILE DONE`: opens FILE every 10 ms (exit 9 if an open fails) until DONE exists,
-/// then exits with 7.
-const LOOPER: &str = r#"
-#include <fcntl.h>
-#include <unistd.h>
-int main(int argc, char **argv) {
-    for (;;) {
-        int fd = open(argv[1], O_RDONLY);
-        if (fd < 0) return 9;
-        close(fd);
-        if (access(argv[2], F_OK) == 0) return 7;
-        usleep(10000);
-    }
-}
-"#;
 
 #[test]
 fn sigint_leaves_a_spawned_command_running_with_working_syscalls() {

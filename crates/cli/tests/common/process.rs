@@ -52,6 +52,22 @@ pub fn build_c(dir: &Path, name: &str, source: &str) -> PathBuf {
     out
 }
 
+/// `looper FILE DONE`: opens FILE every 10 ms until DONE exists, then exits with 7; exits
+/// with 9 if an open fails (its syscalls must keep working after a detach).
+pub const LOOPER: &str = r#"
+#include <fcntl.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    for (;;) {
+        int fd = open(argv[1], O_RDONLY);
+        if (fd < 0) return 9;
+        close(fd);
+        if (access(argv[2], F_OK) == 0) return 7;
+        usleep(10000);
+    }
+}
+"#;
+
 extern "C" {
     #[link_name = "kill"]
     fn libc_kill(pid: i32, sig: i32) -> i32;
