@@ -11,6 +11,9 @@
 //!
 //! Needs a usable `bpf()` for the kernel column (otherwise prints "-").
 
+#[path = "../tests/common/packet_setup.rs"]
+mod packet_setup;
+
 use std::io::Cursor;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -21,44 +24,10 @@ use userbpf_hooks::packet::{
 };
 use userbpf_object::Object;
 use userbpf_runtime::context::TestRunInput;
-use userbpf_runtime::instance::{LoadOptions, ObjectInstance};
 
-/// A map element to set before the run: map, key, value.
-type Setup = (&'static str, Vec<u8>, Vec<u8>);
+use packet_setup::{instance_with_setup, setup, VIP};
 
-const VIP: [u8; 4] = [10, 0, 0, 100];
 const PACKETS: usize = 256;
-
-fn lpm4(prefix: u32, addr: [u8; 4]) -> Vec<u8> {
-    let mut k = prefix.to_le_bytes().to_vec();
-    k.extend_from_slice(&addr);
-    k
-}
-
-fn setup(name: &str) -> Vec<Setup> {
-    match name {
-        "xdp_firewall" => vec![
-            ("blocked_src", lpm4(16, [192, 168, 0, 0]), vec![1]),
-            ("blocked_src", lpm4(32, [10, 1, 2, 3]), vec![1]),
-            ("blocked_ports", 22u16.to_le_bytes().to_vec(), vec![1]),
-        ],
-        "xdp_lb" => {
-            let mut cfg = VIP.to_vec();
-            cfg.extend_from_slice(&2u32.to_le_bytes());
-            let backend = |last: u8| {
-                let mut v = vec![10, 0, 1, last, 2, 0, 0, 0, 1, last];
-                v.extend_from_slice(&[0; 14]);
-                v
-            };
-            vec![
-                ("config", 0u32.to_le_bytes().to_vec(), cfg),
-                ("backends", 0u32.to_le_bytes().to_vec(), backend(1)),
-                ("backends", 1u32.to_le_bytes().to_vec(), backend(2)),
-            ]
-        }
-        _ => Vec::new(),
-    }
-}
 
 /// `PACKETS` UDP packets of `size` bytes (Ethernet to the end), to the VIP for the load
 /// balancer, from varying sources the firewall lets through.
@@ -95,13 +64,7 @@ fn pcap(packets: &[Vec<u8>]) -> Vec<u8> {
 }
 
 fn hook(object: &Object, name: &str, engine: EngineKind) -> PacketHook {
-    let instance = ObjectInstance::load(object, &LoadOptions::default()).unwrap();
-    for (map, key, value) in setup(name) {
-        let m = instance.map(map).unwrap();
-        let mut v = value;
-        v.resize(m.user_value_size(), 0);
-        m.update(&key, &v, 0).unwrap();
-    }
+    let instance = instance_with_setup(object, name);
     let prepared = instance.program(name).unwrap();
     let runner = Runner::verified(object, prepared, Some(engine)).unwrap();
     PacketHook::with_runner(runner).unwrap()

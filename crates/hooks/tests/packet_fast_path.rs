@@ -4,6 +4,9 @@
 //! packet example, both engines, on the example captures and generated traffic (short,
 //! truncated and malformed frames included), with map state carried between packets.
 
+#[path = "common/packet_setup.rs"]
+mod packet_setup;
+
 use std::path::PathBuf;
 
 use userbpf_hooks::packet::traffic;
@@ -11,54 +14,15 @@ use userbpf_hooks::packet::{
     CaptureReader, CaptureWriter, EngineKind, Format, PacketHook, Runner, Summary, Timestamp,
 };
 use userbpf_object::Object;
-use userbpf_runtime::instance::{LoadOptions, ObjectInstance};
 
-type Setup = (&'static str, Vec<u8>, Vec<u8>);
-
-const VIP: [u8; 4] = [10, 0, 0, 100];
+use packet_setup::{instance_with_setup, VIP};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn setup(name: &str) -> Vec<Setup> {
-    let lpm4 = |prefix: u32, addr: [u8; 4]| {
-        let mut k = prefix.to_le_bytes().to_vec();
-        k.extend_from_slice(&addr);
-        k
-    };
-    match name {
-        "xdp_firewall" => vec![
-            ("blocked_src", lpm4(16, [192, 168, 0, 0]), vec![1]),
-            ("blocked_src", lpm4(32, [10, 1, 2, 3]), vec![1]),
-            ("blocked_ports", 22u16.to_le_bytes().to_vec(), vec![1]),
-        ],
-        "xdp_lb" => {
-            let mut cfg = VIP.to_vec();
-            cfg.extend_from_slice(&2u32.to_le_bytes());
-            let backend = |last: u8| {
-                let mut v = vec![10, 0, 1, last, 2, 0, 0, 0, 1, last];
-                v.extend_from_slice(&[0; 14]);
-                v
-            };
-            vec![
-                ("config", 0u32.to_le_bytes().to_vec(), cfg),
-                ("backends", 0u32.to_le_bytes().to_vec(), backend(1)),
-                ("backends", 1u32.to_le_bytes().to_vec(), backend(2)),
-            ]
-        }
-        _ => Vec::new(),
-    }
-}
-
 fn hook(object: &Object, name: &str, engine: EngineKind) -> PacketHook {
-    let instance = ObjectInstance::load(object, &LoadOptions::default()).unwrap();
-    for (map, key, value) in setup(name) {
-        let m = instance.map(map).unwrap();
-        let mut v = value;
-        v.resize(m.user_value_size(), 0);
-        m.update(&key, &v, 0).unwrap();
-    }
+    let instance = instance_with_setup(object, name);
     let prepared = instance.program(name).unwrap();
     let runner = Runner::verified(object, prepared, Some(engine)).unwrap();
     assert_eq!(runner.kind(), engine, "{name}");
