@@ -45,11 +45,8 @@ mod common;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
-use common::gen::{build, build_rich, build_stack, SIZE};
-use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
+use common::gen::{long_run_rounds, options, run_cases, Gen, GENS, SIZE};
 use userbpf_isa::{AluOp, AtomicOp, CallTarget, Insn, Source};
 use userbpf_runtime::{Helpers, Interpreter};
 use userbpf_verifier::{verify, Options, ProgType, RegSummary, VerifiedProgram, VerifierInput};
@@ -82,9 +79,6 @@ impl Counts {
         self.prune_passes += o.prune_passes;
     }
 }
-
-/// A program generator of `common::gen`.
-type Gen = fn(&[(u8, u8, u8, i16)]) -> String;
 
 type Trace = Arc<Mutex<Vec<(usize, [u64; 11])>>>;
 
@@ -412,28 +406,11 @@ fn cases() -> u32 {
 /// Run `cases` programs of `gen` (up to `max_len` lines) with `options`; the counts, or the
 /// first failure (shrunk).
 fn run(cases: u32, max_len: usize, gen: Gen, options: Options) -> (Counts, Result<(), String>) {
-    let mut runner = TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    });
     let counts = Mutex::new(Counts::default());
-    let strategy = (
-        prop::collection::vec(
-            (any::<u8>(), any::<u8>(), any::<u8>(), any::<i16>()),
-            1..max_len,
-        ),
-        prop::collection::vec(prop::collection::vec(any::<u8>(), SIZE), 3),
-    );
-    let result = runner.run(&strategy, |(ops, inputs)| {
-        let text = gen(&ops);
-        let mut c = counts.lock().unwrap();
-        check(&text, inputs, options, &mut c).map_err(TestCaseError::fail)
+    let result = run_cases(cases, max_len, gen, |text, inputs| {
+        check(text, inputs, options, &mut counts.lock().unwrap())
     });
-    (
-        counts.into_inner().unwrap(),
-        result.map_err(|e| e.to_string()),
-    )
+    (counts.into_inner().unwrap(), result)
 }
 
 fn print(name: &str, c: &Counts) {
@@ -452,20 +429,9 @@ fn print(name: &str, c: &Counts) {
     );
 }
 
-/// The generators: name, maximum length, generator, every prune point a checkpoint.
-const GENS: [(&str, usize, Gen, bool); 3] = [
-    ("plain", 24, build, false),
-    ("stack", 32, build_stack, true),
-    ("rich", 28, build_rich, true),
-];
-
 fn one(g: usize) {
     let (name, max_len, gen, freq) = GENS[g];
-    let options = Options {
-        test_state_freq: freq,
-        ..Options::default()
-    };
-    let (c, result) = run(cases(), max_len, gen, options);
+    let (c, result) = run(cases(), max_len, gen, options(freq));
     print(name, &c);
     if let Err(e) = result {
         panic!("{e}");
@@ -498,29 +464,13 @@ fn concrete_values_lie_in_abstract_states_rich() {
 #[test]
 #[ignore]
 fn long_run() {
-    let secs: u64 = std::env::var("SOUNDNESS_SECONDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(60);
-    let end = Instant::now() + Duration::from_secs(secs);
     let mut totals: Vec<Counts> = GENS.iter().map(|_| Counts::default()).collect();
-    let mut failures = Vec::new();
-    let mut round = 0usize;
-    while Instant::now() < end {
-        let g = round % GENS.len();
-        round += 1;
-        let (name, max_len, gen, freq) = GENS[g];
-        let options = Options {
-            test_state_freq: freq,
-            ..Options::default()
-        };
-        let (c, result) = run(500, max_len, gen, options);
+    let failures = long_run_rounds(|g| {
+        let (_, max_len, gen, freq) = GENS[g];
+        let (c, result) = run(500, max_len, gen, options(freq));
         totals[g].add(&c);
-        if let Err(e) = result {
-            println!("FINDING ({name}): {e}");
-            failures.push(e);
-        }
-    }
+        result
+    });
     let mut all = Counts::default();
     for (g, c) in totals.iter().enumerate() {
         print(GENS[g].0, c);

@@ -10,20 +10,10 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use common::gen::{long_run_rounds, options, run_cases, Gen, Op, GENS, SIZE};
 
-use common::gen::{build, build_rich, build_stack, SIZE};
-
-use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
 use userbpf_runtime::{Helpers, Interpreter, Trap};
 use userbpf_verifier::{verify, Options, ProgType, VerifierInput};
-
-/// One generated line's choices (kind, a, b, c).
-type Op = (u8, u8, u8, i16);
-
-/// A program generator of `common::gen`.
-type Gen = fn(&[Op]) -> String;
 
 #[derive(Default, Debug, Clone, Copy)]
 struct Counts {
@@ -66,33 +56,12 @@ fn check(text: &str, inputs: Vec<Vec<u8>>, options: Options, c: &mut Counts) -> 
 
 /// Run `cases` programs of `gen`; the counts, or the first failure (shrunk).
 fn run(cases: u32, max_len: usize, gen: Gen, options: Options) -> (Counts, Result<(), String>) {
-    let mut runner = TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
+    let counts = std::cell::RefCell::new(Counts::default());
+    let result = run_cases(cases, max_len, gen, |text, inputs| {
+        check(text, inputs, options, &mut counts.borrow_mut())
     });
-    let mut counts = Counts::default();
-    let strategy = (
-        prop::collection::vec(
-            (any::<u8>(), any::<u8>(), any::<u8>(), any::<i16>()),
-            1..max_len,
-        ),
-        prop::collection::vec(prop::collection::vec(any::<u8>(), SIZE), 3),
-    );
-    let cell = std::cell::RefCell::new(&mut counts);
-    let result = runner.run(&strategy, |(ops, inputs)| {
-        let text = gen(&ops);
-        check(&text, inputs, options, &mut cell.borrow_mut()).map_err(TestCaseError::fail)
-    });
-    (counts, result.map_err(|e| e.to_string()))
+    (counts.into_inner(), result)
 }
-
-/// The generators: name, maximum length, generator, every prune point a checkpoint.
-const GENS: [(&str, usize, Gen, bool); 3] = [
-    ("plain", 24, build, false),
-    ("stack", 32, build_stack, true),
-    ("rich", 28, build_rich, true),
-];
 
 fn print(name: &str, c: &Counts) {
     println!(
@@ -103,11 +72,7 @@ fn print(name: &str, c: &Counts) {
 
 fn one(g: usize, cases: u32) {
     let (name, max_len, gen, freq) = GENS[g];
-    let options = Options {
-        test_state_freq: freq,
-        ..Options::default()
-    };
-    let (c, result) = run(cases, max_len, gen, options);
+    let (c, result) = run(cases, max_len, gen, options(freq));
     if let Err(e) = result {
         panic!("{e}");
     }
@@ -154,33 +119,17 @@ fn accepted_programs_stay_in_bounds_rich() {
 #[test]
 #[ignore]
 fn long_run() {
-    let secs: u64 = std::env::var("SOUNDNESS_SECONDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(60);
-    let end = Instant::now() + Duration::from_secs(secs);
     let mut totals = [Counts::default(); 3];
-    let mut failures = Vec::new();
-    let mut round = 0usize;
-    while Instant::now() < end {
-        let g = round % GENS.len();
-        round += 1;
-        let (name, max_len, gen, freq) = GENS[g];
-        let options = Options {
-            test_state_freq: freq,
-            ..Options::default()
-        };
-        let (c, result) = run(1000, max_len, gen, options);
+    let failures = long_run_rounds(|g| {
+        let (_, max_len, gen, freq) = GENS[g];
+        let (c, result) = run(1000, max_len, gen, options(freq));
         let t = &mut totals[g];
         t.generated += c.generated;
         t.accepted += c.accepted;
         t.runs += c.runs;
         t.completed += c.completed;
-        if let Err(e) = result {
-            println!("FINDING ({name}): {e}");
-            failures.push(e);
-        }
-    }
+        result
+    });
     for (g, c) in totals.iter().enumerate() {
         print(GENS[g].0, c);
     }

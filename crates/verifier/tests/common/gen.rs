@@ -192,3 +192,74 @@ pub fn build_rich(ops: &[(u8, u8, u8, i16)]) -> String {
     text.push_str("r0 = 0\nexit\n");
     text
 }
+
+/// One generated line's choices (kind, a, b, c).
+pub type Op = (u8, u8, u8, i16);
+
+/// A program generator of this module.
+pub type Gen = fn(&[Op]) -> String;
+
+/// The generators: name, maximum length, generator, every prune point a checkpoint.
+pub const GENS: [(&str, usize, Gen, bool); 3] = [
+    ("plain", 24, build, false),
+    ("stack", 32, build_stack, true),
+    ("rich", 28, build_rich, true),
+];
+
+/// The verifier options for a generator: a checkpoint at every prune point when `freq`.
+pub fn options(freq: bool) -> userbpf_verifier::Options {
+    userbpf_verifier::Options {
+        test_state_freq: freq,
+        ..userbpf_verifier::Options::default()
+    }
+}
+
+/// Run `cases` programs of `gen` (1 to `max_len` lines), each through `check` with three
+/// random [`SIZE`]-byte inputs; the first failure, shrunk.
+pub fn run_cases(
+    cases: u32,
+    max_len: usize,
+    gen: Gen,
+    check: impl Fn(&str, Vec<Vec<u8>>) -> Result<(), String>,
+) -> Result<(), String> {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let strategy = (
+        prop::collection::vec(
+            (any::<u8>(), any::<u8>(), any::<u8>(), any::<i16>()),
+            1..max_len,
+        ),
+        prop::collection::vec(prop::collection::vec(any::<u8>(), SIZE), 3),
+    );
+    runner
+        .run(&strategy, |(ops, inputs)| {
+            check(&gen(&ops), inputs).map_err(TestCaseError::fail)
+        })
+        .map_err(|e| e.to_string())
+}
+
+/// The long runs: `round(g)` for each generator `g` of [`GENS`] in turn, for
+/// `SOUNDNESS_SECONDS` (default 60); the findings, each printed as it comes.
+pub fn long_run_rounds(mut round: impl FnMut(usize) -> Result<(), String>) -> Vec<String> {
+    let secs: u64 = std::env::var("SOUNDNESS_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let mut failures = Vec::new();
+    let mut next = 0usize;
+    while std::time::Instant::now() < end {
+        let g = next % GENS.len();
+        next += 1;
+        if let Err(e) = round(g) {
+            println!("FINDING ({}): {e}", GENS[g].0);
+            failures.push(e);
+        }
+    }
+    failures
+}
