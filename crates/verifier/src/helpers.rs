@@ -64,6 +64,9 @@ pub enum Ret {
     Integer,
     /// `RET_VOID`: r0 is left uninitialised.
     Void,
+    /// r0 is the first argument unchanged (same pointer, id and offset): the userbpf
+    /// built-ins `memset`, `memcpy`, `memmove` ([`crate::builtins`]).
+    FirstArg,
     /// `RET_PTR_TO_MAP_VALUE_OR_NULL`
     MapValueOrNull,
     /// `RET_PTR_TO_RINGBUF_MEM_OR_NULL` (an acquired reference)
@@ -880,9 +883,13 @@ const SK_LOOKUP_TYPES: &[u32] = &[3, 6, 14, 18];
 /// of ids outside `0..FUNC_MAX_ID` are "invalid func".
 pub const FUNC_MAX_ID: i32 = 212;
 
-/// The prototype of helper `id`.
+/// The prototype of helper `id`: a kernel helper, or a userbpf built-in
+/// ([`crate::builtins`], ids from [`FUNC_MAX_ID`] on).
 pub fn proto(id: i32) -> Option<&'static Proto> {
-    PROTOS.iter().find(|p| p.id == id)
+    PROTOS
+        .iter()
+        .find(|p| p.id == id)
+        .or_else(|| crate::builtins::proto(id))
 }
 
 /// Kernel numbers of the tracing program types (kprobe, tracepoint, perf_event,

@@ -13,6 +13,8 @@
 //! - [`reg`]: register types (scalar, context, stack, packet, map, memory) with constant and
 //!   variable offsets; [`state`]: frames, per-byte stack and spilled registers, references;
 //! - [`ctx`]: context layouts per program type; [`helpers`]: helper prototypes;
+//!   [`builtins`]: `memset`, `memcpy`, `memmove` and `memcmp` left as calls by clang,
+//!   accepted as userbpf built-ins like PREVAIL does (the kernel cannot load such objects);
 //! - [`cfg`]: control-flow checks before the analysis; `check`: the path exploration with
 //!   state pruning (liveness and precision tracking, as the kernel) and the safety checks
 //!   of every instruction.
@@ -32,6 +34,7 @@
 //! ```
 
 pub mod btf_ctx;
+pub mod builtins;
 pub mod cfg;
 mod check;
 pub mod ctx;

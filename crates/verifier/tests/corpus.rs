@@ -8,10 +8,9 @@
 //! `cargo test -p userbpf-verifier --test corpus -- --nocapture` shows the listing.
 //!
 //! Falco's `probe.o` calls `memset`, which clang emitted as a call of an undefined function
-//! (`call -1` with a relocation against `memset`; the loader keeps it as an extern call):
-//! those programs are rejected ("call to undefined function"), as libbpf (which cannot
-//! resolve the relocation) and the kernel (which has no such function) would; PREVAIL's
-//! inventory accepts them, but its current loader reports the same missing subprogram.
+//! (`call -1` with a relocation against `memset`): the loader makes it a call of the userbpf
+//! built-in (`userbpf_verifier::builtins`), checked like a helper, as PREVAIL accepts it;
+//! libbpf (which cannot resolve the relocation) and the kernel could not load the object.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

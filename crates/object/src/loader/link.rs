@@ -7,6 +7,12 @@
 //! appended once after the code, with `call` and `BPF_PSEUDO_FUNC` immediates rewritten to
 //! be relative to the linked code. Calls inside one section carry no relocation: their
 //! target is `pc + 1 + imm` in that section.
+//!
+//! A call of an undefined function is kept as a kernel-function call with BTF id 0 (libbpf
+//! resolves or refuses it at load time), except for the four userbpf built-ins
+//! ([`BUILTINS`]: `memset`, `memcpy`, `memmove`, `memcmp`, which clang may leave as calls):
+//! those become helper calls of their private ids, here and only here, so the verifier and
+//! both engines see the same instructions. The kernel cannot load such an object.
 
 use super::elf::ElfFile;
 use super::programs::{ExternCall, Function, Segment};
@@ -19,6 +25,27 @@ const OP_LDDW: u8 = 0x18;
 const OP_CALL: u8 = 0x85;
 const PSEUDO_CALL: u8 = 1;
 const PSEUDO_KFUNC_CALL: u8 = 2;
+
+/// The userbpf built-ins: functions a program may call without defining them (clang's
+/// `memset`/`memcpy` calls it did not inline), each with a private helper id past the
+/// kernel's last (`__BPF_FUNC_MAX_ID`, 212). A program that defines a function of the same
+/// name calls its own.
+pub const BUILTINS: [(&str, i32); 4] = [
+    ("memset", 212),
+    ("memcpy", 213),
+    ("memmove", 214),
+    ("memcmp", 215),
+];
+
+/// The private helper id of built-in `name` (an undefined function of exactly that name).
+pub fn builtin_id(name: &str) -> Option<i32> {
+    BUILTINS.iter().find(|(n, _)| *n == name).map(|&(_, id)| id)
+}
+
+/// The name of the built-in with private helper id `id`.
+pub fn builtin_name(id: i32) -> Option<&'static str> {
+    BUILTINS.iter().find(|(_, i)| *i == id).map(|&(n, _)| n)
+}
 
 /// The linked code of one program.
 pub(crate) struct Linked {
@@ -163,14 +190,19 @@ pub(crate) fn link(
                     l.set_imm(pos, rel);
                 }
                 Some(&Target::ExternCall { symbol }) => {
-                    // BPF_PSEUDO_KFUNC_CALL with BTF id 0: resolved (or refused) at load time.
-                    l.set_src(pos, PSEUDO_KFUNC_CALL);
-                    l.set_imm(pos, 0);
+                    let name = elf.symbols[symbol].name.clone();
                     l.slots[pos][2..4].copy_from_slice(&[0, 0]);
-                    l.externs.push(ExternCall {
-                        slot: pos,
-                        name: elf.symbols[symbol].name.clone(),
-                    });
+                    if let Some(id) = builtin_id(&name) {
+                        // A userbpf built-in: a helper call of its private id.
+                        l.set_src(pos, 0);
+                        l.set_imm(pos, id);
+                    } else {
+                        // BPF_PSEUDO_KFUNC_CALL with BTF id 0: resolved (or refused) at load
+                        // time.
+                        l.set_src(pos, PSEUDO_KFUNC_CALL);
+                        l.set_imm(pos, 0);
+                    }
+                    l.externs.push(ExternCall { slot: pos, name });
                 }
                 Some(&Target::FuncAddr { section, offset }) => {
                     if !has_second {

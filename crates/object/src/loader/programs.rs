@@ -49,7 +49,8 @@ pub struct Segment {
 
 /// A call of a function the object does not define (an extern such as `memset`, or a
 /// kernel function). The instruction is left as a kernel-function call with BTF id 0; as
-/// libbpf does, resolving it (or refusing the program) is left to load time.
+/// libbpf does, resolving it (or refusing the program) is left to load time. A userbpf
+/// built-in (`memset`, ..., [`crate::BUILTINS`]) is a helper call of its private id instead.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExternCall {
     /// Slot of the `call` in the linked program.

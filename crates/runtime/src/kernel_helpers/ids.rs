@@ -2,6 +2,8 @@
 //!
 //! Takes nothing; gives the numeric ids userbpf knows and [`name`], the kernel's name of an id,
 //! for messages such as "helper bpf_get_current_task (35) is not available in user space".
+//! Past the kernel's last id (212 on) come userbpf's built-ins (`memset`, ...,
+//! [`userbpf_object::BUILTINS`]), which the loader makes of calls clang left un-inlined.
 
 macro_rules! helper_ids {
     ($($name:ident = $id:expr, $text:literal;)*) => {
@@ -96,4 +98,8 @@ helper_ids! {
     LOOP = 181, "bpf_loop";
     STRNCMP = 182, "bpf_strncmp";
     KTIME_GET_TAI_NS = 208, "bpf_ktime_get_tai_ns";
+    MEMSET = 212, "memset";
+    MEMCPY = 213, "memcpy";
+    MEMMOVE = 214, "memmove";
+    MEMCMP = 215, "memcmp";
 }

@@ -4,11 +4,13 @@
 //! [`register`], which adds to a [`Helpers`] registry: time (5, 118, 125, 160, 208),
 //! randomness (7), CPU and NUMA ids (8, 42), task identity (14, 15, 16), probe reads (4, 45,
 //! 112–115), trace_printk (6), trace_vprintk (177), snprintf (165), strncmp (182) and
-//! csum_diff (28). Each follows the kernel's semantics and errno results. Helpers that need
+//! csum_diff (28), and userbpf's built-ins `memset`, `memcpy`, `memmove`, `memcmp`
+//! ([`builtins`]). Each follows the kernel's semantics and errno results. Helpers that need
 //! maps, packets or callbacks are registered by the modules that own those; [`map_fast`]
 //! gives compiled code direct calls of the map helpers.
 
 pub mod basic;
+pub mod builtins;
 pub mod env;
 pub mod format;
 pub mod ids;
@@ -153,6 +155,7 @@ pub fn is_own_smp_processor_id(helper: &Helper) -> bool {
 /// Register the helpers of this module, acting for `env`.
 pub fn register(helpers: &mut Helpers, env: Arc<dyn HelperEnv>) {
     use ids::*;
+    builtins::register(helpers);
     let nm = |id| name(id).unwrap_or("helper");
     helpers.register(KTIME_GET_NS, nm(KTIME_GET_NS), |_, _| {
         Ok(basic::clock_ns(libc::CLOCK_MONOTONIC))

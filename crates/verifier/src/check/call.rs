@@ -56,8 +56,9 @@ impl Verifier<'_> {
                 Ok(Flow::Next(t))
             }
             // BTF id 0: a call of a function the object does not define (the loader's
-            // extern calls), typically `memset`/`memcpy` that clang did not inline. libbpf
-            // cannot resolve it and the kernel has no such function: rejected as there.
+            // extern calls) other than the userbpf built-ins (`memset`, ..., helper calls of
+            // their private ids, see `crate::builtins`). libbpf cannot resolve it and the
+            // kernel has no such function: rejected as there.
             CallTarget::Kfunc { btf_id: 0, .. } => Err(self.error(
                 st,
                 "call to undefined function (unresolved extern)".into(),
@@ -280,9 +281,16 @@ impl Verifier<'_> {
         let mut sock_ref: u32 = 0;
         let mut callback: Option<usize> = None;
         let mut incompatible: Option<VerifierError> = None;
-        for (i, arg) in proto.args.iter().enumerate() {
+        // A built-in reads its sources before it writes its destination: check them in
+        // that order, so that a source the destination overlaps must already be initialised.
+        let mut order = [0usize, 1, 2, 3, 4];
+        if crate::builtins::is_builtin(proto) {
+            order.sort_by_key(|&i| proto.args[i] == Arg::UninitMem);
+        }
+        for i in order {
+            let arg = &proto.args[i];
             if *arg == Arg::DontCare {
-                break;
+                continue;
             }
             let r = Reg::new(i as u8 + 1).expect("r1-r5");
             let v = self.read(st, r)?;
@@ -419,14 +427,20 @@ impl Verifier<'_> {
                             &[r],
                         ));
                     }
-                    // The size comes in the next register.
-                    let sr = Reg::new(i as u8 + 2).expect("size register");
+                    // The size comes in the next size argument: the next register for the
+                    // kernel's helpers, the third for the built-ins.
+                    let Some(si) = (i + 1..5)
+                        .find(|&k| matches!(proto.args[k], Arg::ConstSize | Arg::ConstSizeOrZero))
+                    else {
+                        return Err(self.error(st, format!("R{rn} has no size argument"), &[r]));
+                    };
+                    let sr = Reg::new(si as u8 + 1).expect("size register");
                     let s = self.read(st, sr)?;
                     self.mark_precise(st, sr);
                     if v.is_scalar() {
                         self.mark_precise(st, r);
                     }
-                    let (lo, hi) = self.size_arg(st, sr, s, proto.args[i + 1])?;
+                    let (lo, hi) = self.size_arg(st, sr, s, proto.args[si])?;
                     msize_max = hi;
                     self.check_helper_mem(st, r, v, lo, hi, *arg == Arg::UninitMem)?;
                 }
@@ -571,6 +585,7 @@ impl Verifier<'_> {
             }
             st.cur_mut().callback_depth = 0;
         }
+        let first_arg = *st.reg(Reg::R1);
         for r in 1..=5 {
             st.cur_mut().regs[r] = RegState::not_init();
         }
@@ -598,6 +613,7 @@ impl Verifier<'_> {
             }
             Ret::Integer => RegState::unknown(),
             Ret::Void => RegState::not_init(),
+            Ret::FirstArg => first_arg,
             // A socket map gives the socket, an acquired reference (`is_acquire_function`).
             Ret::MapValueOrNull
                 if map.is_some_and(|m| {
