@@ -295,3 +295,31 @@ fn an_object_defining_memset_calls_its_own() {
     assert!(ebpf.object().programs[0].extern_calls.is_empty());
     assert_eq!(run(&ebpf, "own", &[0u8; 16]), 8);
 }
+
+#[test]
+fn inspect_and_verify_say_the_kernel_cannot_load_it() {
+    let Some(bytes) = programs() else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("userbpf-builtins-{}", std::process::id()));
+    let obj = dir.join("notes.bpf.o");
+    std::fs::write(&obj, bytes).unwrap();
+    let note = "memset linked as a userbpf built-in (the kernel cannot load this object)";
+    let userbpf = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_userbpf"))
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let path = obj.to_str().unwrap();
+    let inspect = userbpf(&["inspect", path]);
+    assert!(inspect.contains(note), "{inspect}");
+    let verify = userbpf(&["verify", path, "--program", "set_stack", "--log-level", "1"]);
+    assert!(
+        verify.contains(&format!("set_stack: note: {note}")),
+        "{verify}"
+    );
+    let quiet = userbpf(&["verify", path, "--program", "copy_map", "--log-level", "1"]);
+    assert!(!quiet.contains("memset linked"), "{quiet}");
+}

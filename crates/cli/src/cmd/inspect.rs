@@ -58,6 +58,26 @@ fn map_type_name(id: u32) -> String {
 }
 
 /// The object summary as JSON.
+/// The userbpf built-ins program `p` calls (`memset`, ...: undefined functions of those
+/// names, which the loader linked to userbpf's own), each once, in call order.
+pub fn builtins_called(p: &userbpf_object::ProgramSpec) -> Vec<&str> {
+    let mut names: Vec<&str> = Vec::new();
+    for x in &p.extern_calls {
+        if userbpf_object::builtin_id(&x.name).is_some() && !names.contains(&x.name.as_str()) {
+            names.push(&x.name);
+        }
+    }
+    names
+}
+
+/// The note for each built-in `p` calls: a userbpf extension the kernel does not have.
+pub fn builtin_notes(p: &userbpf_object::ProgramSpec) -> Vec<String> {
+    builtins_called(p)
+        .iter()
+        .map(|n| format!("{n} linked as a userbpf built-in (the kernel cannot load this object)"))
+        .collect()
+}
+
 pub fn summary(object: &Object) -> Value {
     let programs: Vec<Value> = object
         .programs
@@ -69,6 +89,7 @@ pub fn summary(object: &Object) -> Value {
                 "prog_type": p.prog_type.name(),
                 "attach": target_text(&p.target),
                 "insns": p.insns.slot_count(),
+                "builtins": builtins_called(p),
             })
         })
         .collect();
@@ -140,6 +161,9 @@ pub fn run(file: &Path, as_json: bool) -> CmdResult {
                 format!("  attach {target}")
             }
         );
+        for note in builtin_notes(p) {
+            println!("      note: {note}");
+        }
     }
     println!("  maps ({}):", object.maps.len());
     for m in &object.maps {

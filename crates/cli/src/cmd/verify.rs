@@ -105,6 +105,11 @@ pub fn run(
         // A privileged load (CAP_BPF + CAP_PERFMON) with libbpf's program and attach types.
         let mut input = input_for(p, &maps);
         input.options.log_level = log_level;
+        if log_level > 0 && !as_json {
+            for note in super::inspect::builtin_notes(p) {
+                println!("{}: note: {note}", p.name);
+            }
+        }
         let start = Instant::now();
         let result = btf_ctx_of(p, &mut target, btf)
             .and_then(|typed| verify_with_btf(&input, typed.as_ref()));
