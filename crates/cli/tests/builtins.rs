@@ -83,6 +83,17 @@ SEC("xdp") int move_packet(struct xdp_md *ctx)
 	return data[1] * 256 + data[8];
 }
 
+SEC("xdp") int zero_index(struct xdp_md *ctx)
+{
+	PACKET(ctx);
+	u8 buf[16];
+	if (data + 1 > end)
+		return 0;
+	memset(buf, 0, sizeof buf);
+	/* Known zero only if memset left the bytes zero, not merely written. */
+	return data[buf[3]];
+}
+
 SEC("xdp") int too_long(struct xdp_md *ctx)
 {
 	u8 buf[16];
@@ -241,6 +252,7 @@ fn calls_are_builtin_helper_calls_and_run_in_both_engines() {
     let mut less = same.clone();
     less[12] = 0;
     assert_eq!(run(&ebpf, "cmp_packet", &less), 102);
+    assert_eq!(run(&ebpf, "zero_index", &[33u8; 16]), 33);
     let packet: Vec<u8> = (10..26).collect();
     // data[1] = 10 (old data[0]), data[8] = 17 (old data[7]).
     assert_eq!(run(&ebpf, "move_packet", &packet), 10 * 256 + 17);

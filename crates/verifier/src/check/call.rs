@@ -585,6 +585,9 @@ impl Verifier<'_> {
             }
             st.cur_mut().callback_depth = 0;
         }
+        if Some(proto.id) == userbpf_object::builtin_id("memset") {
+            self.memset_zero(st);
+        }
         let first_arg = *st.reg(Reg::R1);
         for r in 1..=5 {
             st.cur_mut().regs[r] = RegState::not_init();
@@ -749,6 +752,27 @@ impl Verifier<'_> {
         self.hist_cb = false;
         self.cur_written = written;
         Ok(())
+    }
+
+    /// After the built-in `memset` (its arguments checked): a constant zero byte over a
+    /// constant stack range leaves those bytes zero, as stores of constant 0 do (the
+    /// kernel's STACK_ZERO); the byte value is then precise. Otherwise the bytes stay as
+    /// the memory check left them (written, unknown).
+    fn memset_zero(&mut self, st: &mut State) {
+        let (dst, c, n) = (*st.reg(Reg::R1), *st.reg(Reg::R2), *st.reg(Reg::R3));
+        let (Some(c), Some(n), Some(var)) = (c.konst(), n.konst(), dst.var.as_const()) else {
+            return;
+        };
+        if dst.ty != RegType::Stack || c as u8 != 0 || n == 0 {
+            return;
+        }
+        self.mark_precise(st, Reg::R2);
+        let base = dst.off + var as i64;
+        let frame = &mut st.frames[dst.frame as usize];
+        for b in base..base + n as i64 {
+            let i = (((b % 8) + 8) % 8) as usize;
+            frame.slot_mut(b).bytes[i] = crate::state::SlotByte::Zero;
+        }
     }
 
     /// Bounds of a size argument.
