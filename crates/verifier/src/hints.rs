@@ -35,7 +35,7 @@ pub fn hint(message: &str) -> Option<String> {
     } else if message.starts_with("unknown func") {
         "this helper does not exist or is not available to this program type"
     } else if message.starts_with("call to undefined function") {
-        "BPF has no memset/memcpy/memmove: clang calls them when it cannot inline a copy or fill (large or variable size); use __builtin_memset/__builtin_memcpy with a small constant size, or a bounded loop (libbpf and the kernel reject the call too)"
+        "the object calls a function it does not define, and BPF cannot link one (userbpf provides only memset, memcpy, memmove and memcmp, as built-ins the kernel lacks): define it in the program (static, or __always_inline), or declare a helper by its id as bpf_helpers.h does"
     } else if message.starts_with("unreachable insn") {
         "remove dead code or make the jump reach it"
     } else if message.contains("pointer arithmetic") || message.contains("pointer prohibited") {
