@@ -4,8 +4,9 @@
 //! Takes the bytes of an ELF object (and optionally a target BTF for CO-RE, a pin directory
 //! and a helper environment); gives an [`Ebpf`] holding the parsed object and its loaded
 //! instance (maps created in shared memory, pinned when asked). [`Ebpf::program`] verifies a
-//! program first (with its program type; with a program array in the object, every possible
-//! tail-call target too) and prepares it in the JIT (the default on x86-64) or the checked
+//! program first (with its program type; with a program array in the object, the other
+//! programs too: tail calls reach only the ones accepted, a slot naming a rejected program
+//! behaving as an empty slot, as in the kernel) and prepares it in the JIT (the default on x86-64) or the checked
 //! interpreter; a program the verifier rejects is an [`EbpfError::Rejected`] with the
 //! verifier's message. The one opt-out is explicit: [`Ebpf::program_unverified`] runs a
 //! trusted program in the checked interpreter, which checks every memory access at run time.
@@ -137,7 +138,8 @@ impl Ebpf {
             }
         })?;
         // SAFETY: `select` gave the verifier's result for this program of the object the
-        // instance was loaded from (and for every possible tail-call target).
+        // instance was loaded from (and the programs its tail calls may reach, to which
+        // `Program::new` limits them).
         unsafe { Program::new(prepared, &selection) }.map_err(|e| EbpfError::Jit(e.to_string()))
     }
 

@@ -170,3 +170,96 @@ fn commands_refuse_a_rejected_program_unless_unverified() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("invalid access to packet"), "{stderr}");
 }
+
+/// A program array holding a program the verifier accepts (`good`) and one it rejects
+/// (`bad`, the unchecked read above), and two callers that tail-call each slot and return
+/// 100 when the tail call falls through.
+const TAIL_CALLS: &str = r#"
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+SEC("xdp")
+int good(struct xdp_md *ctx)
+{
+	return 7;
+}
+
+SEC("xdp")
+int bad(struct xdp_md *ctx)
+{
+	unsigned char *data = (void *)(long)ctx->data;
+	unsigned int off = data[0] * 64;
+	return data[off] & 1 ? XDP_DROP : XDP_PASS;
+}
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 2);
+	__uint(key_size, sizeof(__u32));
+	__array(values, int (void *));
+} jmp SEC(".maps") = {
+	.values = { [0] = (void *)&good, [1] = (void *)&bad },
+};
+
+SEC("xdp")
+int call_good(struct xdp_md *ctx)
+{
+	bpf_tail_call(ctx, &jmp, 0);
+	return 100;
+}
+
+SEC("xdp")
+int call_bad(struct xdp_md *ctx)
+{
+	bpf_tail_call(ctx, &jmp, 1);
+	return 100;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+"#;
+
+#[test]
+fn a_rejected_program_is_no_tail_call_target_and_blocks_no_other_program() {
+    if Command::new("clang-19").arg("--version").output().is_err() {
+        println!("skipped: clang-19 not found");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("userbpf-tail-targets-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("tail.bpf.c");
+    let obj = dir.join("tail.bpf.o");
+    std::fs::write(&src, TAIL_CALLS).unwrap();
+    let out = userbpf(&["build", src.to_str().unwrap(), "-o", obj.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ebpf = Ebpf::load(&std::fs::read(&obj).unwrap()).unwrap();
+    // The rejected program itself is still refused.
+    assert!(matches!(ebpf.program("bad"), Err(EbpfError::Rejected(_))));
+    let packet = vec![0u8; 64];
+    let input = TestRunInput {
+        data_in: &packet,
+        ctx_in: None,
+        repeat: 1,
+    };
+    for engine in [EngineKind::Interp, EngineKind::native_default()] {
+        let retval = |name: &str| {
+            let program = ebpf.program_in(name, Some(engine)).unwrap();
+            assert_eq!(program.kind(), engine);
+            program.test_run(&input).unwrap().retval
+        };
+        // A tail call into a verified program runs it.
+        assert_eq!(retval("call_good"), 7, "{engine:?}");
+        // The slot naming the rejected program behaves as an empty slot: the call falls
+        // through.
+        assert_eq!(retval("call_bad"), 100, "{engine:?}");
+        // Verified programs of the object still run on their own.
+        assert_eq!(retval("good"), 7, "{engine:?}");
+    }
+    // Without verification (the opt-out), the checked interpreter reaches every program.
+    let unverified = ebpf.program_unverified("call_bad").unwrap();
+    assert_eq!(unverified.test_run(&input).unwrap().retval, 2); // XDP_PASS from `bad`
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -8,7 +8,9 @@
 //! Nothing runs unless the verifier accepts it. The verifier's program type comes from
 //! [`userbpf_verifier::object_input::prog_type_of`] (tracepoint, raw tracepoint and kprobe,
 //! the type of uprobes, are modelled); with a program array in the object every other
-//! program must pass too (tail calls may reach them). A program the verifier rejects, or
+//! program is verified too, and tail calls reach only the ones accepted (a slot naming a
+//! rejected program behaves as an empty slot, as in the kernel, where a rejected program is
+//! never loaded; in both engines). A program the verifier rejects, or
 //! whose type it does not model, is refused with the verifier's message. The one opt-out is
 //! explicit: [`HookRunner::unverified`] runs a trusted program in the checked interpreter,
 //! which checks every memory access at run time (`userbpf trace --unverified`).
@@ -27,7 +29,6 @@ use userbpf_runtime::instance::PreparedProgram;
 use userbpf_runtime::memory::{Region, RegionKind};
 use userbpf_runtime::Trap;
 use userbpf_verifier::object_input::prog_type_of;
-use userbpf_verifier::VerifiedProgram;
 
 use crate::run_memory::RunMemory;
 
@@ -44,11 +45,15 @@ fn modelled_ctx_size(p: &ProgramSpec) -> Option<usize> {
 
 /// Verify program `name` of `object` for the JIT: `Ok(Some(_))` when accepted, `Ok(None)`
 /// when its type is not modelled (or there is no such program), `Err` with the verifier's
-/// message when rejected (or a possible tail-call target cannot be checked).
+/// message when rejected; with the programs of the object tail calls may reach (the ones the
+/// verifier accepted).
 ///
 /// # Errors
-/// The verifier's message, naming the instruction (and the tail-call target).
-pub fn verify_for_jit(object: &Object, name: &str) -> Result<Option<VerifiedProgram>, String> {
+/// The verifier's message, naming the instruction.
+pub fn verify_for_jit(
+    object: &Object,
+    name: &str,
+) -> Result<Option<userbpf_verifier::object_input::VerifiedWithTargets>, String> {
     userbpf_verifier::object_input::verify_with_tail_call_targets(object, name, &|p| {
         modelled_ctx_size(p).is_some()
     })
@@ -129,15 +134,23 @@ impl HookRunner {
                 ))
             }
         };
+        prepared
+            .limit_tail_call_targets(&|target| verified.may_reach(target))
+            .map_err(|e| format!("program {name}: {e}"))?;
         if engine == EngineKind::Interp {
             return Ok(HookRunner::with_engine(Engine::Interp(Box::new(prepared))));
         }
         let ctx_size = modelled_ctx_size(spec).expect("verified programs have a modelled type");
         // SAFETY: the verifier accepted this program of `object` (checked above to be the
-        // one `prepared` was loaded from) and every possible tail-call target; contexts are
-        // padded to the size it lets the program read (`run`).
+        // one `prepared` was loaded from) and every program its tail calls may reach
+        // (limited just above to those); contexts are padded to the size it lets the
+        // program read (`run`).
         let program = unsafe {
-            userbpf_jit::compile_prepared(&prepared, Some(&verified), &JitOptions::default())
+            userbpf_jit::compile_prepared(
+                &prepared,
+                Some(&verified.program),
+                &JitOptions::default(),
+            )
         }
         .map_err(|e| format!("program {name}: {e}"))?;
         Ok(HookRunner::with_engine(Engine::Jit {

@@ -50,8 +50,9 @@ impl JitSet {
         cell.get_or_init(|| {
             let p = self.prepared.sibling(index).map_err(|e| e.to_string())?;
             let program = p.runnable_program().map_err(|e| e.to_string())?;
-            // SAFETY: the caller of `compile_prepared` vouched for every program of the
-            // instance, tail-call targets included.
+            // SAFETY: the caller of `compile_prepared` vouched for every program this one
+            // may tail-call, and `k` is one: `tail_call_slot` gives only programs within
+            // the prepared program's tail-call targets (`limit_tail_call_targets`).
             let arrays = |h| array_layout(&p, h);
             let jit = unsafe {
                 crate::build(
@@ -105,7 +106,9 @@ impl std::fmt::Debug for JitObjectProgram {
 /// # Safety
 /// The generated code performs the program's memory accesses unchecked. The caller must
 /// guarantee what the verifier proves, for this program and every program of the instance
-/// it may tail-call: every access stays inside the context, packet, stack and map memory
+/// it may tail-call (all of them, unless limited with
+/// [`PreparedProgram::limit_tail_call_targets`] before this call, say to the programs the
+/// verifier accepted; a slot naming any other program then falls through): every access stays inside the context, packet, stack and map memory
 /// the program may use, no register is read before it is written, every path ends in
 /// `exit`; and `verified`, when given, must be the verification of this program.
 ///

@@ -82,6 +82,10 @@ fn run(object: &Object, name: &str, jit: bool) -> Outcome {
         userbpf_verifier::object_input::verify_with_tail_call_targets(object, name, &|_| true)
             .unwrap()
             .unwrap();
+    prepared
+        .limit_tail_call_targets(&|t| verified.may_reach(t))
+        .unwrap();
+    let verified = verified.program;
     let jp = jit.then(|| {
         // SAFETY: the verifier accepted the program (just above).
         let j = unsafe { compile_prepared(&prepared, Some(&verified), &JitOptions::default()) }
@@ -210,6 +214,10 @@ fn race(object: &Object, instance: &ObjectInstance, name: &str, churn: impl Fn()
             .unwrap()
             .unwrap();
     let prepared = instance.program(name).unwrap();
+    prepared
+        .limit_tail_call_targets(&|t| verified.may_reach(t))
+        .unwrap();
+    let verified = verified.program;
     // SAFETY: the verifier accepted the program (just above).
     let jit =
         unsafe { compile_prepared(&prepared, Some(&verified), &JitOptions::default()) }.unwrap();

@@ -131,3 +131,37 @@ fn maps_of_maps() {
     assert_eq!(p.run_raw(&mut []).unwrap(), 12);
     let _ = BPF_ANY;
 }
+
+#[test]
+fn tail_calls_limited_to_some_targets_treat_the_others_as_empty_slots() {
+    let Some(inst) = instance("tail_calls") else {
+        return;
+    };
+    let entry = inst.program("entry").unwrap();
+    // step1 may be reached, step2 (slot 2, and slot 1 once set to it) may not.
+    entry
+        .limit_tail_call_targets(&|name| name != "step2")
+        .unwrap();
+    // Limiting again to the same set is fine, to another one an error.
+    entry
+        .limit_tail_call_targets(&|name| name != "step2")
+        .unwrap();
+    assert!(matches!(
+        entry.limit_tail_call_targets(&|_| true),
+        Err(RuntimeError::TailCallTargets { .. })
+    ));
+    // entry -> step1, whose tail call to step2 falls through as if slot 2 were empty.
+    let limited = entry.run_raw(&mut []).unwrap();
+    inst.clear_tail_call("jumps", 2).unwrap();
+    let state_before = state(&inst);
+    assert_eq!(entry.run_raw(&mut []).unwrap(), limited);
+    // The counters moved the same way for the limited slot and the truly empty one.
+    let state_after = state(&inst);
+    assert_eq!(state_after[0] - state_before[0], 1);
+    // A slot filled from user space with step2 falls through too.
+    inst.set_tail_call("jumps", 1, "step2").unwrap();
+    assert_eq!(entry.run_raw(&mut []).unwrap(), 200);
+    // Another prepared program of the same instance is not limited.
+    let other = inst.program("entry").unwrap();
+    assert_eq!(other.run_raw(&mut []).unwrap(), 42);
+}

@@ -106,19 +106,40 @@ pub fn input_for<'a>(p: &'a ProgramSpec, maps: &'a [MapInfo]) -> VerifierInput<'
     }
 }
 
+/// A program the verifier accepted, with the programs of its object tail calls may reach.
+#[derive(Debug)]
+pub struct VerifiedWithTargets {
+    /// The verifier's result for the selected program.
+    pub program: VerifiedProgram,
+    /// The names of the object's programs a tail call may reach: the ones the verifier
+    /// accepted (the selected one included). As in the kernel, where a rejected program is
+    /// never loaded and so never sits in a program array, a slot naming any other program
+    /// must behave as an empty slot (`PreparedProgram::limit_tail_call_targets` in the
+    /// runtime). Only the selected program when the object has no program array.
+    pub tail_call_targets: Vec<String>,
+}
+
+impl VerifiedWithTargets {
+    /// Whether a tail call may reach program `name`.
+    pub fn may_reach(&self, name: &str) -> bool {
+        self.tail_call_targets.iter().any(|t| t == name)
+    }
+}
+
 /// Verify program `name` of `object` for an engine that trusts the verifier (the JIT):
 /// `Ok(Some(_))` when accepted, `Ok(None)` when `modelled` says its program type is not
 /// checked here (or there is no such program), `Err` with the verifier's message when
-/// rejected. With a program array in the object, every other program must pass too: tail
-/// calls may reach any of them.
+/// rejected. With a program array in the object, every other program is verified too: the
+/// ones accepted (of a type `modelled` accepts) are the valid tail-call targets, the others
+/// are not (see [`VerifiedWithTargets::tail_call_targets`]).
 ///
 /// # Errors
-/// The verifier's message, naming the instruction (and the tail-call target).
+/// The verifier's message for the selected program, naming the instruction.
 pub fn verify_with_tail_call_targets(
     object: &Object,
     name: &str,
     modelled: &dyn Fn(&ProgramSpec) -> bool,
-) -> Result<Option<VerifiedProgram>, String> {
+) -> Result<Option<VerifiedWithTargets>, String> {
     let maps = map_infos(object);
     let verify_one = |p: &ProgramSpec| -> Result<Option<VerifiedProgram>, String> {
         if !modelled(p) {
@@ -134,25 +155,22 @@ pub fn verify_with_tail_call_targets(
     let Some(verified) = verify_one(p)? else {
         return Ok(None);
     };
+    let mut tail_call_targets = vec![name.to_string()];
     if object
         .maps
         .iter()
         .any(|m| m.map_type == map_type::PROG_ARRAY)
     {
         for other in object.programs.iter().filter(|o| o.name != name) {
-            match verify_one(other) {
-                Ok(Some(_)) => {}
-                Ok(None) => {
-                    return Err(format!(
-                        "cannot check tail-call target {} (its program type is not modelled)",
-                        other.name
-                    ))
-                }
-                Err(why) => return Err(format!("rejected tail-call target {}: {why}", other.name)),
+            if let Ok(Some(_)) = verify_one(other) {
+                tail_call_targets.push(other.name.clone());
             }
         }
     }
-    Ok(Some(verified))
+    Ok(Some(VerifiedWithTargets {
+        program: verified,
+        tail_call_targets,
+    }))
 }
 
 /// The program type libbpf gives the section: the loader's, or for names it leaves

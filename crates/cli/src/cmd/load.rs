@@ -142,7 +142,10 @@ pub(super) fn load(req: &LoadRequest<'_>) -> Result<Loaded, Failure> {
                 Failure::program(anyhow!("{}: {m}", path.display()))
             }
         })?;
-    if let Selection::Interp { verified: false } = &selection {
+    if let Selection::Interp {
+        verified: false, ..
+    } = &selection
+    {
         eprintln!("note: program {name}: running without verification in the checked interpreter");
     }
     Ok(Loaded {
@@ -163,7 +166,8 @@ impl Loaded {
             .map_err(|e| Failure::input(anyhow!("{}: {e}", self.path.display())))?;
         adjust(&mut prepared);
         // SAFETY: `engine::select` gave the verifier's result for this program of the
-        // object the instance was loaded from (and for every possible tail-call target).
+        // object the instance was loaded from (and the programs its tail calls may reach, to
+        // which `Runner::new` limits them).
         unsafe { Runner::new(prepared, &self.selection) }
             .map_err(|e| Failure::input(anyhow!("{}: {e}", self.path.display())))
     }

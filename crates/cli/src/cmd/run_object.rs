@@ -9,7 +9,8 @@
 //! it), mean duration, data_out and ctx_out.
 //!
 //! Engines: the program is verified first (with its program type; with a program array in
-//! the object, every possible tail-call target too) and runs in the JIT on x86-64 by
+//! the object, the other programs too: tail calls reach only the ones accepted, a slot naming
+//! a rejected program behaving as an empty slot, as in the kernel) and runs in the JIT on x86-64 by
 //! default, or in the checked interpreter with `--engine interp` or `--budget`. A program
 //! the verifier rejects, or whose type it does not model, is refused (exit 1) with the
 //! verifier's message. `--unverified` is the one opt-out: the checked interpreter without

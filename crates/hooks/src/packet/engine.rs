@@ -7,9 +7,12 @@
 //! into the engine that runs it: the checked interpreter, or the x86-64 JIT
 //! ([`userbpf_jit::compile_prepared`]) over the verifier's result.
 //!
-//! Nothing runs unless the verifier accepts it (with a program array in the object, every
-//! other program too, since tail calls may reach them): a program the verifier rejects, or
-//! whose program type it does not model, is refused with the verifier's message. The one
+//! Nothing runs unless the verifier accepts it: a program the verifier rejects, or whose
+//! program type it does not model, is refused with the verifier's message. With a program
+//! array in the object every other program is verified too, and tail calls reach only the
+//! ones accepted: as in the kernel, where a rejected program is never loaded, a slot naming
+//! a rejected program behaves as an empty slot, in both engines
+//! ([`PreparedProgram::limit_tail_call_targets`]). The one
 //! opt-out is explicit (`unverified`, the CLI's `--unverified`): the checked interpreter,
 //! which checks every memory access at run time, runs the program without a verifier pass.
 //! The JIT never runs unverified programs of objects.
@@ -21,7 +24,8 @@ use userbpf_jit::{JitError, JitObjectProgram, JitOptions};
 use userbpf_object::{Object, ProgramSpec};
 use userbpf_runtime::context::{TestRunError, TestRunInput, TestRunOutput};
 use userbpf_runtime::PreparedProgram;
-use userbpf_verifier::{ProgType, VerifiedProgram};
+use userbpf_verifier::object_input::VerifiedWithTargets;
+use userbpf_verifier::ProgType;
 
 /// The engines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,9 +55,12 @@ pub enum Selection {
     Interp {
         /// Whether the verifier accepted the program.
         verified: bool,
+        /// The programs tail calls may reach (the ones the verifier accepted); `None`
+        /// without a verifier pass (every program, checked at run time).
+        tail_call_targets: Option<Vec<String>>,
     },
-    /// The JIT, with the verifier's result.
-    Jit(Box<VerifiedProgram>),
+    /// The JIT, with the verifier's result and the programs tail calls may reach.
+    Jit(Box<VerifiedWithTargets>),
 }
 
 /// Why no engine could be chosen.
@@ -95,11 +102,12 @@ pub fn prog_type_for_jit(p: &ProgramSpec) -> Option<ProgType> {
 
 /// Verify program `name` of `object`: `Ok(Some(_))` when accepted, `Ok(None)` when the
 /// verifier does not model its program type (or there is no such program), `Err` with the
-/// verifier's message when rejected (every possible tail-call target included).
+/// verifier's message when rejected; with the programs of the object tail calls may reach
+/// (the ones the verifier accepted).
 ///
 /// # Errors
-/// The verifier's message, naming the instruction (and the tail-call target).
-pub fn verify_for_jit(object: &Object, name: &str) -> Result<Option<VerifiedProgram>, String> {
+/// The verifier's message, naming the instruction.
+pub fn verify_for_jit(object: &Object, name: &str) -> Result<Option<VerifiedWithTargets>, String> {
     userbpf_verifier::object_input::verify_with_tail_call_targets(object, name, &|p| {
         prog_type_for_jit(p).is_some()
     })
@@ -125,11 +133,17 @@ pub fn select(
                     .to_string(),
             ));
         }
-        return Ok(Selection::Interp { verified: false });
+        return Ok(Selection::Interp {
+            verified: false,
+            tail_call_targets: None,
+        });
     }
     let engine = requested.unwrap_or_else(EngineKind::native_default);
     match verify_for_jit(object, name) {
-        Ok(Some(_)) if engine == EngineKind::Interp => Ok(Selection::Interp { verified: true }),
+        Ok(Some(v)) if engine == EngineKind::Interp => Ok(Selection::Interp {
+            verified: true,
+            tail_call_targets: Some(v.tail_call_targets),
+        }),
         Ok(Some(v)) => Ok(Selection::Jit(Box::new(v))),
         Ok(None) => {
             let prog_type = object
@@ -145,6 +159,13 @@ pub fn select(
              ({OPT_OUT})"
         ))),
     }
+}
+
+/// Limit the tail calls of `prepared` to the programs named in `targets`.
+fn limit_tail_calls(prepared: &PreparedProgram, targets: &[String]) -> Result<(), JitError> {
+    prepared
+        .limit_tail_call_targets(&|name| targets.iter().any(|t| t == name))
+        .map_err(|e| JitError::Prepare(e.to_string()))
 }
 
 /// A prepared program with the engine that runs it.
@@ -166,7 +187,8 @@ pub enum Runner {
 }
 
 impl Runner {
-    /// The engine `selection` names for `prepared`.
+    /// The engine `selection` names for `prepared`, its tail calls limited to the programs
+    /// the selection names.
     ///
     /// # Safety
     /// With [`Selection::Jit`]`(v)`, `v` must be [`verify_for_jit`]'s result for this
@@ -174,21 +196,35 @@ impl Runner {
     /// gives exactly that.
     ///
     /// # Errors
-    /// The JIT's compile error.
+    /// The JIT's compile error; [`JitError::Prepare`] when the tail-call targets of
+    /// `prepared` were already limited to another set.
     pub unsafe fn new(
         prepared: PreparedProgram,
         selection: &Selection,
     ) -> Result<Runner, JitError> {
         match selection {
-            Selection::Interp { verified } => Ok(Runner::Interp {
-                program: Box::new(prepared),
-                verified: *verified,
-            }),
+            Selection::Interp {
+                verified,
+                tail_call_targets,
+            } => {
+                if let Some(targets) = tail_call_targets {
+                    limit_tail_calls(&prepared, targets)?;
+                }
+                Ok(Runner::Interp {
+                    program: Box::new(prepared),
+                    verified: *verified,
+                })
+            }
             Selection::Jit(verified) => {
-                // SAFETY: the caller's contract: the verifier accepted the program (and
-                // every possible tail-call target).
+                limit_tail_calls(&prepared, &verified.tail_call_targets)?;
+                // SAFETY: the caller's contract: the verifier accepted the program and every
+                // program its tail calls may reach (limited just above to those).
                 let jit = unsafe {
-                    userbpf_jit::compile_prepared(&prepared, Some(verified), &JitOptions::default())
+                    userbpf_jit::compile_prepared(
+                        &prepared,
+                        Some(&verified.program),
+                        &JitOptions::default(),
+                    )
                 }?;
                 Ok(Runner::Jit(Box::new(jit)))
             }

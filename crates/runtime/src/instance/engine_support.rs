@@ -55,7 +55,9 @@ impl PreparedProgram {
         self.shared.programs.len()
     }
 
-    /// Resolve `bpf_tail_call(ctx, map, index)` to a program of the instance.
+    /// Resolve `bpf_tail_call(ctx, map, index)` to a program of the instance: a slot naming
+    /// a program tail calls may not reach ([`PreparedProgram::limit_tail_call_targets`]) is
+    /// [`TailCallSlot::Empty`].
     ///
     /// # Errors
     /// A message when `map` is not a program array of this instance.
@@ -73,11 +75,29 @@ impl PreparedProgram {
         Ok(match entry.map.slot_id(index) {
             Err(()) => TailCallSlot::OutOfRange,
             Ok(None) => TailCallSlot::Empty,
-            Ok(Some(p)) if (p as usize) < self.shared.programs.len() => {
-                TailCallSlot::Program(p as usize)
-            }
+            Ok(Some(p)) if self.set.may_reach(p as usize) => TailCallSlot::Program(p as usize),
             Ok(Some(_)) => TailCallSlot::Empty,
         })
+    }
+
+    /// Limit the tail calls of this program (and of the programs it reaches) to the programs
+    /// of the instance whose names `allowed` accepts, say the ones the verifier accepted: a
+    /// program-array slot naming any other program behaves as an empty slot, in every
+    /// engine, whatever user space stores there. Call it before the program first runs.
+    ///
+    /// # Errors
+    /// [`RuntimeError::TailCallTargets`] when the targets were already limited to another
+    /// set.
+    pub fn limit_tail_call_targets(
+        &self,
+        allowed: &dyn Fn(&str) -> bool,
+    ) -> Result<(), RuntimeError> {
+        self.set
+            .limit_targets(allowed)
+            .map_err(|reason| RuntimeError::TailCallTargets {
+                program: self.name.clone(),
+                reason,
+            })
     }
 
     /// Program `index` of the instance, prepared with the same helpers as this one (what a

@@ -123,6 +123,14 @@ pub enum RuntimeError {
         /// What is wrong.
         reason: String,
     },
+    /// The tail-call targets of a prepared program cannot be limited.
+    #[error("program '{program}': {reason}")]
+    TailCallTargets {
+        /// Program name.
+        program: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// Too many maps in one instance.
     #[error("instance has no room for map '{0}' (at most {max} maps)", max = super::MAX_MAPS)]
     TooManyMaps(String),

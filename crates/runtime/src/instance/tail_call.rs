@@ -9,6 +9,14 @@
 //! calls per run. A program that cannot be prepared (say it calls an unavailable helper)
 //! ends the run with a trap naming it when a tail call reaches it.
 //!
+//! The set may be limited to the programs the verifier accepted
+//! ([`super::PreparedProgram::limit_tail_call_targets`]): as in the kernel, where a rejected
+//! program is never loaded and so can never sit in a program array, a slot naming any other
+//! program behaves as an empty slot (the tail call falls through). The check is made when
+//! the tail call resolves its slot (one load of a flag), not when user space fills the slot,
+//! because the limit belongs to the set (the verification one engine asked for), while the
+//! program arrays are the instance's and shared by every set.
+//!
 //! Each interpreter refers back to its set weakly, so the set (held by the
 //! [`super::PreparedProgram`]) and its interpreters form no reference cycle.
 
@@ -42,6 +50,8 @@ pub struct ProgramSet {
     helpers: Helpers,
     engine: EngineHelpers,
     prepared: Box<[OnceLock<Built>]>,
+    /// Which programs tail calls may reach (by program index), once limited; unset, all.
+    targets: OnceLock<Box<[bool]>>,
 }
 
 impl std::fmt::Debug for ProgramSet {
@@ -77,6 +87,9 @@ impl TailCallTargets for Resolver {
             Ok(None) => return Ok(TailCallTarget::Empty),
             Ok(Some(p)) => p as usize,
         };
+        if !set.may_reach(prog) {
+            return Ok(TailCallTarget::Empty);
+        }
         match set.interpreter(prog) {
             Some(Ok(interp)) => Ok(TailCallTarget::Program(interp)),
             Some(Err(message)) => Err(format!("bpf_tail_call: target {message}")),
@@ -102,8 +115,36 @@ impl ProgramSet {
                 shared,
                 helpers,
                 engine,
+                targets: OnceLock::new(),
             }
         })
+    }
+
+    /// Limit tail calls to the programs for which `allowed` holds (their names); a slot
+    /// naming any other program then behaves as an empty one. Set once: limiting again with
+    /// a different set is an error (a JIT may already have compiled the old targets).
+    pub(crate) fn limit_targets(&self, allowed: &dyn Fn(&str) -> bool) -> Result<(), String> {
+        let flags: Box<[bool]> = self
+            .shared
+            .programs
+            .iter()
+            .map(|p| allowed(&p.name))
+            .collect();
+        let set = self.targets.get_or_init(|| flags.clone());
+        if *set == flags {
+            Ok(())
+        } else {
+            Err("the tail-call targets of this program were already limited to another set".into())
+        }
+    }
+
+    /// Whether a tail call may reach program `index` (see [`ProgramSet::limit_targets`]).
+    #[inline]
+    pub(crate) fn may_reach(&self, index: usize) -> bool {
+        match self.targets.get() {
+            None => index < self.prepared.len(),
+            Some(flags) => flags.get(index).copied().unwrap_or(false),
+        }
     }
 
     /// Relocate and translate program `index`, and keep it for tail calls.
