@@ -144,8 +144,12 @@ fn jit_program(
         userbpf_verifier::object_input::verify_with_tail_call_targets(object, name, &|_| true)?
             .ok_or_else(|| format!("{name}: no such program"))?;
     let prepared = user.program(name).map_err(|e| e.to_string())?;
-    // SAFETY: the verifier accepted the program (just above), and `verified` is its result.
-    unsafe { compile_prepared(&prepared, Some(&verified), &JitOptions::default()) }
+    prepared
+        .limit_tail_call_targets(&|target| verified.may_reach(target))
+        .map_err(|e| e.to_string())?;
+    // SAFETY: the verifier accepted the program (just above) and every program its tail
+    // calls may reach (limited just above to those), and `verified` is its result.
+    unsafe { compile_prepared(&prepared, Some(&verified.program), &JitOptions::default()) }
         .map_err(|e| format!("{name}: {e}"))
 }
 
