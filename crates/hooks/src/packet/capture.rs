@@ -234,6 +234,36 @@ impl<R: Read> Source<R> {
     }
 }
 
+impl<'a> Source<&'a [u8]> {
+    /// The next `len` bytes of an input held in memory, lent rather than copied; a short
+    /// input is an error naming `what`.
+    #[inline]
+    pub fn take_slice(
+        &mut self,
+        len: usize,
+        what: &'static str,
+        record: Option<u64>,
+        start: u64,
+    ) -> Result<&'a [u8], CaptureError> {
+        let rest: &'a [u8] = self.inner;
+        if rest.len() < len {
+            return Err(err(
+                record,
+                start,
+                CaptureErrorKind::Truncated {
+                    what,
+                    need: len as u64,
+                    got: rest.len() as u64,
+                },
+            ));
+        }
+        let (bytes, tail) = rest.split_at(len);
+        self.inner = tail;
+        self.offset += len as u64;
+        Ok(bytes)
+    }
+}
+
 pub(crate) fn err(record: Option<u64>, offset: u64, kind: CaptureErrorKind) -> CaptureError {
     CaptureError {
         record,

@@ -14,6 +14,11 @@
 //! (frame, context, the instance's map regions) is the frame's, built once.
 //! [`PacketHook::run_pcap`] reads records into one reused buffer and counts verdicts in
 //! place, so it allocates nothing per packet.
+//!
+//! A verified XDP program that cannot write its packet or move its bounds
+//! ([`PacketHook::runs_in_place`]) skips the copy: [`PacketHook::run_packet`] runs the
+//! caller's bytes where they are, and [`PacketHook::run_pcap_bytes`] each record of a
+//! classic pcap held in memory, with the record as the only packet memory the run sees.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -27,6 +32,7 @@ use super::capture::{
     link_type_name, CaptureError, CaptureReader, CaptureWriter, Packet, LINKTYPE_ETHERNET,
 };
 use super::engine::{EngineKind, Runner};
+use super::pcap::PcapReader;
 
 const ETH_HLEN: usize = 14;
 
@@ -310,6 +316,9 @@ pub struct PacketHook {
     next_index: u64,
     /// The frame XDP programs run in (None for tc and socket programs).
     xdp: Option<XdpFrame>,
+    /// Whether XDP packets run where they are instead of in the frame (see
+    /// [`PacketHook::runs_in_place`]).
+    in_place: bool,
 }
 
 /// Run `data` through the XDP program of `runner` in `frame`.
@@ -331,6 +340,27 @@ fn run_loaded(runner: &Runner, frame: &mut XdpFrame) -> Result<XdpRun, TestRunEr
     match runner {
         Runner::Interp { program, .. } => frame.run(|r1, memory| program.run_in(&[r1], memory)),
         Runner::Jit(j) => frame.run(|r1, memory| j.run_in(&[r1], memory)),
+    }
+}
+
+/// Run `packet` where it is through the XDP program of `runner` (see
+/// [`XdpFrame::run_in_place`]).
+#[inline]
+fn run_in_place(
+    runner: &Runner,
+    frame: &mut XdpFrame,
+    packet: &[u8],
+) -> Result<XdpRun, TestRunError> {
+    let prepared = runner.prepared();
+    if prepared.map_count() != frame.map_region_count() {
+        // SAFETY: as in `run_xdp`.
+        unsafe { frame.set_map_regions(&prepared.map_regions()) };
+    }
+    match runner {
+        Runner::Interp { program, .. } => {
+            frame.run_in_place(packet, |r1, memory| program.run_in(&[r1], memory))
+        }
+        Runner::Jit(j) => frame.run_in_place(packet, |r1, memory| j.run_in(&[r1], memory)),
     }
 }
 
@@ -398,12 +428,14 @@ impl PacketHook {
             );
             XdpFrame::new(&prepared.map_regions(), prepared.program(), unverified)
         });
+        let in_place = xdp.as_ref().is_some_and(XdpFrame::can_run_in_place);
         Ok(PacketHook {
             runner,
             prog_type,
             kind,
             next_index: 0,
             xdp,
+            in_place,
         })
     }
 
@@ -460,7 +492,11 @@ impl PacketHook {
         if let Some(xdp) = self.xdp.as_mut() {
             self.next_index += 1;
             let start = timed.then(Instant::now);
-            let out = run_xdp(&self.runner, xdp, frame);
+            let out = if self.in_place {
+                run_in_place(&self.runner, xdp, frame)
+            } else {
+                run_xdp(&self.runner, xdp, frame)
+            };
             if let Some(start) = start {
                 result.duration = start.elapsed();
             }
@@ -468,8 +504,13 @@ impl PacketHook {
                 Ok(run) => {
                     result.retval = run.retval();
                     result.verdict = Verdict::Xdp(run.retval());
-                    result.meta.extend_from_slice(xdp.bytes(run.meta));
-                    result.data.extend_from_slice(xdp.bytes(run.data));
+                    let (meta, data) = if self.in_place {
+                        (&frame[run.meta], &frame[run.data])
+                    } else {
+                        (xdp.bytes(run.meta), xdp.bytes(run.data))
+                    };
+                    result.meta.extend_from_slice(meta);
+                    result.data.extend_from_slice(data);
                     if result.verdict.fate() == Fate::Redirect {
                         result.redirect_ifindex = run.redirect.map(|r| r.ifindex);
                     }
@@ -641,6 +682,94 @@ impl PacketHook {
         counts.into_summary(&mut summary);
         summary.run_time = start.elapsed();
         result.map(|()| summary)
+    }
+
+    /// Whether [`run_pcap_bytes`](Self::run_pcap_bytes) runs packets where they are in the
+    /// capture: an XDP program, verified (not the `--unverified` opt-out), that cannot
+    /// write its packet or move its bounds (see
+    /// [`reads_packet_only`](userbpf_runtime::context::reads_packet_only)).
+    /// [`run_packet`](Self::run_packet) and its kin then run the caller's bytes where they
+    /// are too (copying only the result's data out).
+    pub fn runs_in_place(&self) -> bool {
+        self.in_place
+    }
+
+    /// Run packets in place when `on` and the program allows it (see
+    /// [`runs_in_place`](Self::runs_in_place)), else copy each into the frame, as the
+    /// hook does for any program; gives whether packets now run in place. Both give the
+    /// same results: turning it off is for comparing and measuring the two.
+    pub fn set_in_place(&mut self, on: bool) -> bool {
+        self.in_place = on && self.xdp.as_ref().is_some_and(XdpFrame::can_run_in_place);
+        self.in_place
+    }
+
+    /// [`run_pcap`](Self::run_pcap) over a capture held in memory. When no output is
+    /// written, the capture is classic pcap and the program [`runs_in_place`]
+    /// (Self::runs_in_place), each record runs where it is in `bytes`: the program sees
+    /// exactly the record (data at its first byte, data_end at its end, no metadata, no
+    /// headroom) and nothing is copied. Verdicts and map effects are those of
+    /// [`run_pcap`](Self::run_pcap), which runs every other case.
+    ///
+    /// # Errors
+    /// As [`run_pcap`](Self::run_pcap).
+    pub fn run_pcap_bytes<W: Write>(
+        &mut self,
+        bytes: &[u8],
+        writer: Option<&mut CaptureWriter<W>>,
+    ) -> Result<Summary, HookError> {
+        let reader = CaptureReader::new(bytes)?;
+        let in_place = writer.is_none() && self.in_place;
+        match reader {
+            CaptureReader::Pcap(pcap) if in_place => self.run_pcap_in_place(pcap),
+            reader => self.run_pcap(reader, writer),
+        }
+    }
+
+    /// The loop of [`run_pcap`](Self::run_pcap) with each record run in place.
+    fn run_pcap_in_place(&mut self, mut reader: PcapReader<&[u8]>) -> Result<Summary, HookError> {
+        let start = Instant::now();
+        let mut summary = Summary::default();
+        let mut counts = XdpCounts::default();
+        let mut packet = empty_packet();
+        if let Some(xdp) = self.xdp.as_mut() {
+            let prepared = self.runner.prepared();
+            let result = loop {
+                if prepared.map_count() != xdp.map_region_count() {
+                    // SAFETY: the prepared program holds the instance's maps, whose storage
+                    // lives as long as they do, for at least as long as the hook and its
+                    // frame.
+                    unsafe { xdp.set_map_regions(&prepared.map_regions()) };
+                }
+                let bytes = match reader.next_packet_borrowed(&mut packet) {
+                    Ok(Some(bytes)) => bytes,
+                    Ok(None) => break Ok(()),
+                    Err(e) => break Err(e.into()),
+                };
+                if let Err(e) = check_link_type(&packet) {
+                    break Err(e);
+                }
+                self.next_index += 1;
+                summary.packets += 1;
+                summary.bytes_in += bytes.len() as u64;
+                match run_in_place(&self.runner, xdp, bytes) {
+                    Ok(run) => {
+                        let action = run.retval();
+                        counts.actions[if action <= 4 { action as usize } else { 0 }] += 1;
+                    }
+                    Err(TestRunError::Trap(t)) => {
+                        counts.traps += 1;
+                        if summary.first_trap.is_none() {
+                            summary.first_trap = Some((self.next_index - 1, t.to_string()));
+                        }
+                    }
+                    Err(_) => counts.not_run += 1,
+                }
+            };
+            result?;
+        }
+        counts.into_summary(&mut summary);
+        summary.run_time = start.elapsed();
+        Ok(summary)
     }
 
     /// [`run_pcap`](Self::run_pcap), calling `each` with every packet and its result (one

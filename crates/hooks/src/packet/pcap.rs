@@ -174,6 +174,32 @@ impl<R: Read> PcapReader<R> {
         packet: &mut Packet,
         dst: impl FnOnce(usize) -> Option<&'b mut [u8]>,
     ) -> Result<Option<usize>, CaptureError> {
+        let Some(caplen) = self.record_header(packet)? else {
+            return Ok(None);
+        };
+        let (record, start) = (packet.record, packet.offset);
+        if let Some(buf) = dst(caplen).filter(|b| b.len() == caplen) {
+            packet.data.clear();
+            self.src.read_all(buf, "packet data", Some(record), start)?;
+        } else if caplen <= REUSE_MAX || caplen <= packet.data.capacity() {
+            // Bounded: at most REUSE_MAX bytes, or no more than the buffer already holds.
+            packet.data.resize(caplen, 0);
+            self.src
+                .read_all(&mut packet.data, "packet data", Some(record), start)?;
+        } else {
+            packet.data = self
+                .src
+                .read_vec(caplen, "packet data", Some(record), start)?;
+        }
+        self.record += 1;
+        Ok(Some(caplen))
+    }
+
+    /// Read the next record header into `packet` (all but its data, which is left as it
+    /// was); gives the captured length, `None` at the end of the file. The record index
+    /// is not advanced.
+    #[inline]
+    fn record_header(&mut self, packet: &mut Packet) -> Result<Option<usize>, CaptureError> {
         let record = self.record;
         let start = self.src.offset;
         let mut h = [0u8; RECORD_HEADER_LEN];
@@ -214,21 +240,6 @@ impl<R: Read> PcapReader<R> {
             }
             frac * 1000
         };
-        let caplen = caplen as usize;
-        if let Some(buf) = dst(caplen).filter(|b| b.len() == caplen) {
-            packet.data.clear();
-            self.src.read_all(buf, "packet data", Some(record), start)?;
-        } else if caplen <= REUSE_MAX || caplen <= packet.data.capacity() {
-            // Bounded: at most REUSE_MAX bytes, or no more than the buffer already holds.
-            packet.data.resize(caplen, 0);
-            self.src
-                .read_all(&mut packet.data, "packet data", Some(record), start)?;
-        } else {
-            packet.data = self
-                .src
-                .read_vec(caplen, "packet data", Some(record), start)?;
-        }
-        self.record += 1;
         packet.timestamp = Timestamp {
             secs: u64::from(secs),
             nanos,
@@ -238,7 +249,31 @@ impl<R: Read> PcapReader<R> {
         packet.link_type = self.link_type;
         packet.record = record;
         packet.offset = start;
-        Ok(Some(caplen))
+        Ok(Some(caplen as usize))
+    }
+}
+
+impl<'a> PcapReader<&'a [u8]> {
+    /// The next record of a capture held in memory: its header into `packet` (whose data
+    /// is cleared) and its bytes lent from the capture itself, nothing copied; `None` at
+    /// the end of the file.
+    ///
+    /// # Errors
+    /// As [`next_packet`](Self::next_packet).
+    #[inline]
+    pub fn next_packet_borrowed(
+        &mut self,
+        packet: &mut Packet,
+    ) -> Result<Option<&'a [u8]>, CaptureError> {
+        let Some(caplen) = self.record_header(packet)? else {
+            return Ok(None);
+        };
+        packet.data.clear();
+        let bytes =
+            self.src
+                .take_slice(caplen, "packet data", Some(packet.record), packet.offset)?;
+        self.record += 1;
+        Ok(Some(bytes))
     }
 }
 

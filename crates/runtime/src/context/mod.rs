@@ -49,7 +49,7 @@ pub use rewrite::rewrite_context_accesses;
 pub use test_run::{
     test_run_program, test_run_program_with, TestRunError, TestRunInput, TestRunOutput,
 };
-pub use xdp_frame::{may_redirect, may_write_outside_packet, XdpFrame, XdpRun};
+pub use xdp_frame::{may_redirect, may_write_outside_packet, reads_packet_only, XdpFrame, XdpRun};
 
 /// Program types whose contexts this module knows (`enum bpf_prog_type`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
