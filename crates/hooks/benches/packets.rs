@@ -1,8 +1,9 @@
 //! Packets per second on one core: the examples' XDP programs (firewall, counter, load
 //! balancer, filter) on an in-memory pcap of 64-byte and of 1500-byte packets, through the
-//! packet hook ([`PacketHook::run_pcap`]: read the capture's records, run every packet with
-//! test-run semantics, count verdicts; also writing the packets that go on to an in-memory
-//! pcap) with the JIT and with the interpreter, and the program alone in userbpf's test-run
+//! packet hook ([`PacketHook::run_pcap_bytes`]: read the capture's records, run every packet
+//! with test-run semantics, in place in the capture when the program cannot write it, count
+//! verdicts; also with every packet copied into the frame, and writing the packets that go
+//! on to an in-memory pcap) with the JIT and with the interpreter, and the program alone in userbpf's test-run
 //! loop, against the kernel running the same object with `BPF_PROG_TEST_RUN` and `repeat`
 //! on the same packets (its own mean run time, and the wall time of the syscalls), in one
 //! run, printed as a table with ratios to the kernel's run time.
@@ -98,8 +99,10 @@ fn best_rate(time: Duration, mut trial: impl FnMut() -> u64) -> f64 {
 /// How the hook is driven.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Drive {
-    /// `run_pcap`, verdicts only.
+    /// `run_pcap_bytes`, verdicts only (packets in place where the program allows).
     Tight,
+    /// `run_pcap_bytes` with every packet copied into the frame, verdicts only.
+    Copy,
     /// `run_pcap` writing the packets that go on.
     Out,
     /// `run_capture` with a callback per packet (what `userbpf xdp --json` uses), writing
@@ -116,11 +119,12 @@ fn userbpf_rate(
     time: Duration,
 ) -> f64 {
     let mut hook = hook(object, name, engine);
+    hook.set_in_place(path != Drive::Copy);
     let mut sink = Vec::with_capacity(file.len() * 2);
     best_rate(time, || {
-        let reader = CaptureReader::new(Cursor::new(file)).unwrap();
-        let format = reader.format();
-        let s = if path != Drive::Tight {
+        let s = if matches!(path, Drive::Out | Drive::Each) {
+            let reader = CaptureReader::new(Cursor::new(file)).unwrap();
+            let format = reader.format();
             sink.clear();
             let mut w = CaptureWriter::new(&mut sink, format).unwrap();
             let mut lens = 0u64;
@@ -137,7 +141,7 @@ fn userbpf_rate(
             assert!(s.written > 0 || name == "xdp_firewall" || s.packets == 0);
             s
         } else {
-            hook.run_pcap::<_, Vec<u8>>(reader, None)
+            hook.run_pcap_bytes::<Vec<u8>>(file, None)
                 .expect("capture runs")
         };
         assert_eq!(s.traps, 0);
@@ -269,10 +273,11 @@ fn main() {
          kernel: BPF_PROG_TEST_RUN repeat"
     );
     println!(
-        "{:<13} {:>5} | {:>8} {:>8} {:>8} {:>8} {:>8} | {:>9} {:>9} {:>9} | {:>8} {:>8} {:>8} {:>8}",
+        "{:<13} {:>5} | {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} | {:>9} {:>9} {:>9} | {:>8} {:>8} {:>8} {:>8}",
         "program",
         "size",
         "hook-jit",
+        "hook-cpy",
         "hook-out",
         "each-jit",
         "hook-int",
@@ -293,6 +298,7 @@ fn main() {
             let packets = packets(size);
             let file = pcap(&packets);
             let jit = userbpf_rate(&object, name, EngineKind::Jit, &file, Drive::Tight, time);
+            let copy = userbpf_rate(&object, name, EngineKind::Jit, &file, Drive::Copy, time);
             let out = userbpf_rate(&object, name, EngineKind::Jit, &file, Drive::Out, time);
             let each = userbpf_rate(&object, name, EngineKind::Jit, &file, Drive::Each, time);
             let interp = userbpf_rate(&object, name, EngineKind::Interp, &file, Drive::Tight, time);
@@ -317,8 +323,9 @@ fn main() {
                 ),
             };
             println!(
-                "{name:<13} {size:>5} | {} {} {} {} {} | {cols}",
+                "{name:<13} {size:>5} | {} {} {} {} {} {} | {cols}",
                 mpps(jit),
+                mpps(copy),
                 mpps(out),
                 mpps(each),
                 mpps(interp),
@@ -327,9 +334,11 @@ fn main() {
         }
     }
     println!(
-        "hook-jit/-int: PacketHook::run_pcap over the in-memory pcap (records read, packets \
-         run with test-run semantics, verdicts counted), best of {}-ms trials; hook-out: the \
-         same, writing the passed and sent-back packets to an in-memory pcap; each-jit: \
+        "hook-jit/-int: PacketHook::run_pcap_bytes over the in-memory pcap (records read, \
+         packets run with test-run semantics, in place in the capture when the program cannot \
+         write them, verdicts counted), best of {}-ms trials; hook-cpy: the same with every \
+         packet copied into the frame (the path of programs that write); hook-out: \
+         PacketHook::run_pcap, writing the passed and sent-back packets to an in-memory pcap; each-jit: \
          PacketHook::run_capture, the per-packet path of `userbpf xdp --json` (each result \
          handed to a callback), writing as hook-out; loop-jit: \
          userbpf's test_run repeat (the program alone); kern-loop: the kernel's own mean run \

@@ -191,3 +191,28 @@ fn a_writing_program_never_runs_in_place() {
         assert_eq!(file, before);
     }
 }
+
+#[test]
+fn truncated_captures_fail_alike_in_place_and_copied() {
+    let object = object("xdp_filter");
+    let file = capture(&packets("xdp_filter")[..20]);
+    // Cut inside a record's data, inside a record header, and right after a record.
+    let first = 24 + 16 + packets("xdp_filter")[0].len();
+    for cut in [file.len() - 3, first + 5, first] {
+        let bytes = &file[..cut];
+        let (_a, mut copying) = hook(&object, "xdp_filter", EngineKind::Jit, false);
+        let (_b, mut in_place) = hook(&object, "xdp_filter", EngineKind::Jit, true);
+        assert!(in_place.runs_in_place());
+        let want = copying.run_pcap_bytes::<Vec<u8>>(bytes, None);
+        let got = in_place.run_pcap_bytes::<Vec<u8>>(bytes, None);
+        match (want, got) {
+            (Err(w), Err(g)) => assert_eq!(w.to_string(), g.to_string(), "cut at {cut}"),
+            (Ok(mut w), Ok(mut g)) => {
+                (w.run_time, g.run_time) = (Duration::ZERO, Duration::ZERO);
+                assert_eq!(w, g, "cut at {cut}");
+                assert_eq!(cut, first);
+            }
+            (w, g) => panic!("cut at {cut}: copied {w:?}, in place {g:?}"),
+        }
+    }
+}

@@ -235,6 +235,12 @@ impl<R: Read> Source<R> {
 }
 
 impl<'a> Source<&'a [u8]> {
+    /// Whether the input held in memory is used up.
+    #[inline]
+    pub fn at_end(&self) -> bool {
+        self.inner.is_empty()
+    }
+
     /// The next `len` bytes of an input held in memory, lent rather than copied; a short
     /// input is an error naming `what`.
     #[inline]

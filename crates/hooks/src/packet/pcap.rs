@@ -209,6 +209,19 @@ impl<R: Read> PcapReader<R> {
         {
             return Ok(None);
         }
+        self.parse_header(&h, packet, record, start).map(Some)
+    }
+
+    /// Check record header `h` (record `record` at offset `start`) and put it into
+    /// `packet` (all but its data); gives the captured length.
+    #[inline]
+    fn parse_header(
+        &self,
+        h: &[u8],
+        packet: &mut Packet,
+        record: u64,
+        start: u64,
+    ) -> Result<usize, CaptureError> {
         let be = self.big_endian;
         let u32_at = |o: usize| {
             let b = [h[o], h[o + 1], h[o + 2], h[o + 3]];
@@ -249,7 +262,7 @@ impl<R: Read> PcapReader<R> {
         packet.link_type = self.link_type;
         packet.record = record;
         packet.offset = start;
-        Ok(Some(caplen as usize))
+        Ok(caplen as usize)
     }
 }
 
@@ -265,9 +278,14 @@ impl<'a> PcapReader<&'a [u8]> {
         &mut self,
         packet: &mut Packet,
     ) -> Result<Option<&'a [u8]>, CaptureError> {
-        let Some(caplen) = self.record_header(packet)? else {
+        if self.src.at_end() {
             return Ok(None);
-        };
+        }
+        let (record, start) = (self.record, self.src.offset);
+        let h = self
+            .src
+            .take_slice(RECORD_HEADER_LEN, "record header", Some(record), start)?;
+        let caplen = self.parse_header(h, packet, record, start)?;
         packet.data.clear();
         let bytes =
             self.src
