@@ -213,6 +213,20 @@ pub fn run(args: &XdpArgs) -> CmdResult {
     };
     let mut hook = prepare(args)?;
     let kind = hook.kind();
+    // Without --json and --out nothing needs a copy of any packet: a capture that fits in
+    // memory is read whole and, for programs that cannot write their packet, each record
+    // runs in place ([`PacketHook::run_pcap_bytes`]).
+    let in_memory = !args.json
+        && args.out.is_none()
+        && std::fs::metadata(pcap).is_ok_and(|m| m.len() <= IN_MEMORY_MAX);
+    if in_memory {
+        let bytes = std::fs::read(pcap)
+            .map_err(|e| Failure::input(anyhow!("cannot read {}: {e}", pcap.display())))?;
+        let summary = hook
+            .run_pcap_bytes(&bytes, None::<&mut CaptureWriter<BufWriter<File>>>)
+            .map_err(|e| Failure::input(anyhow!("{}: {e}", pcap.display())))?;
+        return finish(args, &hook, &summary);
+    }
     let file = File::open(pcap)
         .map_err(|e| Failure::input(anyhow!("cannot read {}: {e}", pcap.display())))?;
     let reader = CaptureReader::new(BufReader::new(file))
@@ -253,7 +267,15 @@ pub fn run(args: &XdpArgs) -> CmdResult {
         w.finish()
             .map_err(|e| Failure::input(anyhow!("{}: {e}", out.display())))?;
     }
-    print_summary(args.json, &hook, &summary, args.out.as_deref(), None);
+    finish(args, &hook, &summary)
+}
+
+/// Captures up to this size are read whole (the in-place path); larger ones are streamed.
+const IN_MEMORY_MAX: u64 = 1 << 30;
+
+/// Print the summary; exit 1 when some packet stopped the program.
+fn finish(args: &XdpArgs, hook: &PacketHook, summary: &Summary) -> CmdResult {
+    print_summary(args.json, hook, summary, args.out.as_deref(), None);
     if let Some((index, trap)) = &summary.first_trap {
         return Err(Failure::program(anyhow!(
             "{} packet(s) stopped the program; the first, packet {index}: {trap}",
