@@ -263,3 +263,44 @@ fn a_rejected_program_is_no_tail_call_target_and_blocks_no_other_program() {
     assert_eq!(unverified.test_run(&input).unwrap().retval, 2); // XDP_PASS from `bad`
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An fentry program: its context is a kernel function's arguments.
+const FENTRY: &str = r#"
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+SEC("fentry/do_unlinkat")
+int on_unlink(void *ctx)
+{
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+"#;
+
+#[test]
+fn run_refuses_kernel_attached_program_types_plainly() {
+    if Command::new("clang-19").arg("--version").output().is_err() {
+        println!("skipped: clang-19 not found");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("userbpf-fentry-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("fentry.bpf.c");
+    let obj = dir.join("fentry.bpf.o");
+    std::fs::write(&src, FENTRY).unwrap();
+    let out = userbpf(&["build", src.to_str().unwrap(), "-o", obj.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = userbpf(&["run", obj.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("attaches to a kernel function or object"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

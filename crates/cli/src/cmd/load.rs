@@ -67,6 +67,22 @@ fn unimplemented_helper(object: &Object, name: &str) -> Option<String> {
     })
 }
 
+/// A clear refusal when program `name` is of a type that runs only attached inside the
+/// kernel (fentry/fexit/tp_btf tracing, LSM, struct_ops, freplace): its context is a kernel
+/// function's arguments or a kernel object.
+fn kernel_attached(object: &Object, name: &str) -> Option<String> {
+    use userbpf_object::ProgramType as P;
+    let p = object.program(name)?;
+    matches!(p.prog_type, P::Tracing | P::Lsm | P::StructOps | P::Ext).then(|| {
+        format!(
+            "program {name} (section {}, type {}): attaches to a kernel function or object; \
+             userbpf can verify it (`userbpf verify`) but has no kernel to run it in",
+            p.section,
+            p.prog_type.name()
+        )
+    })
+}
+
 /// What to load.
 pub(super) struct LoadRequest<'a> {
     pub object: &'a Path,
@@ -111,6 +127,9 @@ pub(super) fn load(req: &LoadRequest<'_>) -> Result<Loaded, Failure> {
             "{}: no program named {name}",
             path.display()
         )));
+    }
+    if let Some(why) = kernel_attached(&object, &name) {
+        return Err(Failure::input(anyhow!("{}: {why}", path.display())));
     }
     if let Some(why) = unimplemented_helper(&object, &name) {
         return Err(Failure::input(anyhow!("{}: {why}", path.display())));
