@@ -11,7 +11,6 @@ use userbpf_isa::Program;
 
 use super::{PreparedProgram, RuntimeError};
 use crate::context::rewrite_context_accesses;
-use crate::maps::MapType;
 
 /// What slot `index` of a program array holds for `bpf_tail_call`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,22 +61,7 @@ impl PreparedProgram {
     /// # Errors
     /// A message when `map` is not a program array of this instance.
     pub fn tail_call_slot(&self, map: u64, index: u32) -> Result<TailCallSlot, String> {
-        let entry = self.shared.by_handle(map).ok_or_else(|| {
-            format!("bpf_tail_call: r2 = 0x{map:x} is not a map of this instance")
-        })?;
-        if entry.map.map_type() != MapType::ProgArray {
-            return Err(format!(
-                "bpf_tail_call: map '{}' is a {}, not a program array",
-                entry.name,
-                entry.map.map_type()
-            ));
-        }
-        Ok(match entry.map.slot_id(index) {
-            Err(()) => TailCallSlot::OutOfRange,
-            Ok(None) => TailCallSlot::Empty,
-            Ok(Some(p)) if self.set.may_reach(p as usize) => TailCallSlot::Program(p as usize),
-            Ok(Some(_)) => TailCallSlot::Empty,
-        })
+        self.set.slot(map, index)
     }
 
     /// Limit the tail calls of this program (and of the programs it reaches) to the programs

@@ -24,6 +24,7 @@ use std::sync::{Arc, OnceLock, Weak};
 
 use userbpf_isa::Program;
 
+use super::engine_support::TailCallSlot;
 use super::{callbacks, map_helpers, relocate, RuntimeError, Shared};
 use crate::context::{find_context_accesses, rewrite_context_accesses, CtxAccessFacts, ProgType};
 use crate::helpers::Helpers;
@@ -72,24 +73,11 @@ impl TailCallTargets for Resolver {
             .set
             .upgrade()
             .ok_or_else(|| "the instance's programs were dropped".to_string())?;
-        let entry = set.shared.by_handle(map).ok_or_else(|| {
-            format!("bpf_tail_call: r2 = 0x{map:x} is not a map of this instance")
-        })?;
-        if entry.map.map_type() != MapType::ProgArray {
-            return Err(format!(
-                "bpf_tail_call: map '{}' is a {}, not a program array",
-                entry.name,
-                entry.map.map_type()
-            ));
-        }
-        let prog = match entry.map.slot_id(index) {
-            Err(()) => return Ok(TailCallTarget::OutOfRange),
-            Ok(None) => return Ok(TailCallTarget::Empty),
-            Ok(Some(p)) => p as usize,
+        let prog = match set.slot(map, index)? {
+            TailCallSlot::OutOfRange => return Ok(TailCallTarget::OutOfRange),
+            TailCallSlot::Empty => return Ok(TailCallTarget::Empty),
+            TailCallSlot::Program(p) => p,
         };
-        if !set.may_reach(prog) {
-            return Ok(TailCallTarget::Empty);
-        }
         match set.interpreter(prog) {
             Some(Ok(interp)) => Ok(TailCallTarget::Program(interp)),
             Some(Err(message)) => Err(format!("bpf_tail_call: target {message}")),
@@ -136,6 +124,31 @@ impl ProgramSet {
         } else {
             Err("the tail-call targets of this program were already limited to another set".into())
         }
+    }
+
+    /// Resolve slot `index` of the program array `map` (a handle) for `bpf_tail_call`: a
+    /// slot naming a program tail calls may not reach ([`ProgramSet::limit_targets`]) is
+    /// [`TailCallSlot::Empty`]. The one resolution every engine uses.
+    ///
+    /// # Errors
+    /// A message when `map` is not a program array of this instance.
+    pub(crate) fn slot(&self, map: u64, index: u32) -> Result<TailCallSlot, String> {
+        let entry = self.shared.by_handle(map).ok_or_else(|| {
+            format!("bpf_tail_call: r2 = 0x{map:x} is not a map of this instance")
+        })?;
+        if entry.map.map_type() != MapType::ProgArray {
+            return Err(format!(
+                "bpf_tail_call: map '{}' is a {}, not a program array",
+                entry.name,
+                entry.map.map_type()
+            ));
+        }
+        Ok(match entry.map.slot_id(index) {
+            Err(()) => TailCallSlot::OutOfRange,
+            Ok(None) => TailCallSlot::Empty,
+            Ok(Some(p)) if self.may_reach(p as usize) => TailCallSlot::Program(p as usize),
+            Ok(Some(_)) => TailCallSlot::Empty,
+        })
     }
 
     /// Whether a tail call may reach program `index` (see [`ProgramSet::limit_targets`]).
