@@ -626,11 +626,7 @@ impl Verifier<'_> {
                     )
                 }) =>
             {
-                let id = self.new_id();
-                st.refs.push(RefInfo {
-                    id,
-                    insn: self.slot(),
-                });
+                let id = self.acquire_ref(st);
                 RegState {
                     id,
                     ref_id: id,
@@ -646,11 +642,7 @@ impl Verifier<'_> {
                 }
             }
             Ret::RingbufMemOrNull => {
-                let id = self.new_id();
-                st.refs.push(RefInfo {
-                    id,
-                    insn: self.slot(),
-                });
+                let id = self.acquire_ref(st);
                 RegState {
                     id,
                     ref_id: id,
@@ -659,11 +651,7 @@ impl Verifier<'_> {
                 }
             }
             Ret::AcquiredSockOrNull { common } => {
-                let id = self.new_id();
-                st.refs.push(RefInfo {
-                    id,
-                    insn: self.slot(),
-                });
+                let id = self.acquire_ref(st);
                 let ty = if common {
                     RegType::SockCommonOrNull
                 } else {
@@ -696,6 +684,17 @@ impl Verifier<'_> {
     /// Queue the callback of `bpf_loop` / `bpf_for_each_map_elem` as a call with its own
     /// frame (the kernel's `push_callback_call`); the caller meanwhile continues as if the
     /// helper returned without calling it.
+    /// A new id for a reference the current instruction acquires, recorded in `st.refs` so that
+    /// an exit that still holds it is refused.
+    fn acquire_ref(&mut self, st: &mut State) -> u32 {
+        let id = self.new_id();
+        st.refs.push(RefInfo {
+            id,
+            insn: self.slot(),
+        });
+        id
+    }
+
     fn push_callback(
         &mut self,
         st: &State,
