@@ -321,15 +321,21 @@ pub struct PacketHook {
     in_place: bool,
 }
 
-/// Run `data` through the XDP program of `runner` in `frame`.
+/// Give `frame` the map regions of `prepared` when their count no longer matches the
+/// frame's (maps the program gained after the frame was built).
 #[inline]
-fn run_xdp(runner: &Runner, frame: &mut XdpFrame, data: &[u8]) -> Result<XdpRun, TestRunError> {
-    let prepared = runner.prepared();
+fn sync_map_regions(prepared: &PreparedProgram, frame: &mut XdpFrame) {
     if prepared.map_count() != frame.map_region_count() {
         // SAFETY: the prepared program holds the instance's maps, whose storage lives as
         // long as they do, for at least as long as the hook (and its frame) exists.
         unsafe { frame.set_map_regions(&prepared.map_regions()) };
     }
+}
+
+/// Run `data` through the XDP program of `runner` in `frame`.
+#[inline]
+fn run_xdp(runner: &Runner, frame: &mut XdpFrame, data: &[u8]) -> Result<XdpRun, TestRunError> {
+    sync_map_regions(runner.prepared(), frame);
     frame.load(data)?;
     run_loaded(runner, frame)
 }
@@ -351,11 +357,7 @@ fn run_in_place(
     frame: &mut XdpFrame,
     packet: &[u8],
 ) -> Result<XdpRun, TestRunError> {
-    let prepared = runner.prepared();
-    if prepared.map_count() != frame.map_region_count() {
-        // SAFETY: as in `run_xdp`.
-        unsafe { frame.set_map_regions(&prepared.map_regions()) };
-    }
+    sync_map_regions(runner.prepared(), frame);
     match runner {
         Runner::Interp { program, .. } => {
             frame.run_in_place(packet, |r1, memory| program.run_in(&[r1], memory))
@@ -622,11 +624,7 @@ impl PacketHook {
         let mut packet = empty_packet();
         let prepared = self.runner.prepared();
         let result = loop {
-            if prepared.map_count() != xdp.map_region_count() {
-                // SAFETY: the prepared program holds the instance's maps, whose storage
-                // lives as long as they do, for at least as long as the hook and its frame.
-                unsafe { xdp.set_map_regions(&prepared.map_regions()) };
-            }
+            sync_map_regions(prepared, xdp);
             // The record's bytes go straight into the frame, unless the kernel would not
             // run the packet (then into `packet.data`, and `loaded` says why).
             let mut loaded = Ok(());
@@ -734,12 +732,7 @@ impl PacketHook {
         if let Some(xdp) = self.xdp.as_mut() {
             let prepared = self.runner.prepared();
             let result = loop {
-                if prepared.map_count() != xdp.map_region_count() {
-                    // SAFETY: the prepared program holds the instance's maps, whose storage
-                    // lives as long as they do, for at least as long as the hook and its
-                    // frame.
-                    unsafe { xdp.set_map_regions(&prepared.map_regions()) };
-                }
+                sync_map_regions(prepared, xdp);
                 let bytes = match reader.next_packet_borrowed(&mut packet) {
                     Ok(Some(bytes)) => bytes,
                     Ok(None) => break Ok(()),
