@@ -24,43 +24,20 @@
 //! syscall tracing path runs a program at every traced syscall).
 
 use userbpf_jit::{JitObjectProgram, JitOptions};
-use userbpf_object::{Object, ProgramSpec};
+use userbpf_object::Object;
 use userbpf_runtime::instance::PreparedProgram;
 use userbpf_runtime::memory::{Region, RegionKind};
 use userbpf_runtime::Trap;
+use userbpf_verifier::ctx::ctx_size;
 use userbpf_verifier::object_input::prog_type_of;
 
 use crate::run_memory::RunMemory;
 
 pub use crate::packet::engine::EngineKind;
+use crate::packet::engine::{select, Selection};
 
-/// The largest context the verifier models for the tracing program types.
+/// The largest context the verifier models for the tracing program types (the JIT's zero pad).
 const MAX_CTX: usize = 2048;
-
-/// Size of the context the verifier lets program `p` read, when it models its type.
-fn modelled_ctx_size(p: &ProgramSpec) -> Option<usize> {
-    let size = userbpf_verifier::ctx::ctx_size(prog_type_of(p)) as usize;
-    (size > 0 && size <= MAX_CTX).then_some(size)
-}
-
-/// Verify program `name` of `object` for the JIT: `Ok(Some(_))` when accepted, `Ok(None)`
-/// when its type is not modelled (or there is no such program), `Err` with the verifier's
-/// message when rejected; with the programs of the object tail calls may reach (the ones the
-/// verifier accepted).
-///
-/// # Errors
-/// The verifier's message, naming the instruction.
-pub fn verify_for_jit(
-    object: &Object,
-    name: &str,
-) -> Result<Option<userbpf_verifier::object_input::VerifiedWithTargets>, String> {
-    userbpf_verifier::object_input::verify_with_tail_call_targets(object, name, &|p| {
-        modelled_ctx_size(p).is_some()
-    })
-}
-
-/// How a refusal names the opt-out.
-const OPT_OUT: &str = "--unverified runs a trusted program in the checked interpreter";
 
 /// A hook's program with the engine that runs it, and its memory map kept from run to run.
 #[derive(Debug)]
@@ -105,7 +82,6 @@ impl HookRunner {
         prepared: PreparedProgram,
         requested: Option<EngineKind>,
     ) -> Result<HookRunner, String> {
-        let engine = requested.unwrap_or_else(EngineKind::native_default);
         let name = prepared.name().to_string();
         let spec = prepared.spec();
         // The verifier's result must be for the program the instance prepared.
@@ -118,29 +94,31 @@ impl HookRunner {
                  instance was loaded from"
             ));
         }
-        let verified = match verify_for_jit(object, &name) {
-            Ok(Some(v)) => v,
-            Ok(None) => {
-                return Err(format!(
-                    "program {name}: the verifier does not model program type {}, and \
-                     userbpf runs only verified programs ({OPT_OUT})",
-                    spec.prog_type.name()
-                ))
-            }
-            Err(why) => {
-                return Err(format!(
-                    "program {name}: the verifier {why}; userbpf runs only verified programs \
-                     ({OPT_OUT})"
-                ))
+        // The packet engines' selection: verify (the program and the tail-call targets),
+        // refuse with the verifier's message and the opt-out.
+        let selection = select(object, &name, requested, false).map_err(|e| e.to_string())?;
+        let verified = match selection {
+            Selection::Jit(v) => v,
+            Selection::Interp {
+                tail_call_targets, ..
+            } => {
+                let targets = tail_call_targets.unwrap_or_default();
+                prepared
+                    .limit_tail_call_targets(&|t| targets.iter().any(|n| n == t))
+                    .map_err(|e| format!("program {name}: {e}"))?;
+                return Ok(HookRunner::with_engine(Engine::Interp(Box::new(prepared))));
             }
         };
         prepared
             .limit_tail_call_targets(&|target| verified.may_reach(target))
             .map_err(|e| format!("program {name}: {e}"))?;
-        if engine == EngineKind::Interp {
-            return Ok(HookRunner::with_engine(Engine::Interp(Box::new(prepared))));
+        let ctx_size = ctx_size(prog_type_of(spec)) as usize;
+        if ctx_size > MAX_CTX {
+            return Err(format!(
+                "program {name}: a context of {ctx_size} bytes is larger than the hooks' \
+                 {MAX_CTX}"
+            ));
         }
-        let ctx_size = modelled_ctx_size(spec).expect("verified programs have a modelled type");
         // SAFETY: the verifier accepted this program of `object` (checked above to be the
         // one `prepared` was loaded from) and every program its tail calls may reach
         // (limited just above to those); contexts are padded to the size it lets the
