@@ -50,20 +50,6 @@ fn refuse(helper: u32, entry: &MapEntry) -> String {
     )
 }
 
-/// Element maps: hash tables, arrays, LPM tries.
-fn is_element_map(t: MapType) -> bool {
-    matches!(
-        t,
-        MapType::Hash
-            | MapType::PercpuHash
-            | MapType::LruHash
-            | MapType::LruPercpuHash
-            | MapType::Array
-            | MapType::PercpuArray
-            | MapType::LpmTrie
-    )
-}
-
 fn read(ctx: &HelperContext<'_, '_>, addr: u64, len: u32) -> Result<Vec<u8>, String> {
     ctx.memory.read_bytes(addr, len as usize)
 }
@@ -102,7 +88,7 @@ pub(crate) fn register(helpers: &mut Helpers, shared: &Arc<Shared>) {
             let t = e.map.map_type();
             // Devmap and xskmap entries may be looked up (read-only; xskmaps are empty).
             let redirect_map = matches!(t, MapType::Devmap | MapType::DevmapHash | MapType::Xskmap);
-            if is_element_map(t) || redirect_map {
+            if t.is_element_map() || redirect_map {
                 return with_bytes(ctx, a[1], e.map.spec().key_size, |key| {
                     e.map.lookup_ptr(key).unwrap_or(0)
                 });
@@ -142,7 +128,7 @@ pub(crate) fn register(helpers: &mut Helpers, shared: &Arc<Shared>) {
         "bpf_map_update_elem",
         move |ctx, a| {
             let e = map_arg(&s, ids::MAP_UPDATE_ELEM, a[0])?;
-            if !is_element_map(e.map.map_type()) {
+            if !e.map.map_type().is_element_map() {
                 return Err(refuse(ids::MAP_UPDATE_ELEM, e));
             }
             let spec = e.map.spec();
@@ -159,7 +145,7 @@ pub(crate) fn register(helpers: &mut Helpers, shared: &Arc<Shared>) {
         "bpf_map_delete_elem",
         move |ctx, a| {
             let e = map_arg(&s, ids::MAP_DELETE_ELEM, a[0])?;
-            if !is_element_map(e.map.map_type()) {
+            if !e.map.map_type().is_element_map() {
                 return Err(refuse(ids::MAP_DELETE_ELEM, e));
             }
             with_bytes(ctx, a[1], e.map.spec().key_size, |key| {

@@ -65,20 +65,6 @@ pub fn record_map_helpers(helpers: &Helpers, resolve: Arc<MapResolver>) {
     }
 }
 
-/// Whether `t` is a map type `bpf_map_lookup_elem`/`update`/`delete` have a direct form for.
-fn element_map(t: MapType) -> bool {
-    matches!(
-        t,
-        MapType::Hash
-            | MapType::PercpuHash
-            | MapType::LruHash
-            | MapType::LruPercpuHash
-            | MapType::Array
-            | MapType::PercpuArray
-            | MapType::LpmTrie
-    )
-}
-
 /// Which map helper calls of one helper registry may be direct calls.
 pub struct MapFastPaths {
     /// The resolver of each of [`DIRECT_IDS`], when that helper is a recorded one.
@@ -152,21 +138,21 @@ impl MapFastPaths {
         let lru = matches!(t, MapType::LruHash | MapType::LruPercpuHash);
         let (lookup_cpu, update_cpu) = (t.is_percpu(), t.is_percpu() || lru);
         let (func, cpu_arg) = match id {
-            ids::MAP_LOOKUP_ELEM if element_map(t) => (
+            ids::MAP_LOOKUP_ELEM if t.is_element_map() => (
                 lookup_elem as *const () as u64,
                 Some(CpuArg {
                     arg: 2,
                     needed: lookup_cpu,
                 }),
             ),
-            ids::MAP_UPDATE_ELEM if element_map(t) => (
+            ids::MAP_UPDATE_ELEM if t.is_element_map() => (
                 update_elem as *const () as u64,
                 Some(CpuArg {
                     arg: 4,
                     needed: update_cpu,
                 }),
             ),
-            ids::MAP_DELETE_ELEM if element_map(t) => (delete_elem as *const () as u64, None),
+            ids::MAP_DELETE_ELEM if t.is_element_map() => (delete_elem as *const () as u64, None),
             ids::RINGBUF_RESERVE if t == MapType::Ringbuf => {
                 (ringbuf_reserve as *const () as u64, None)
             }

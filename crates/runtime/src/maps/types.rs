@@ -174,6 +174,21 @@ impl MapType {
             MapType::PercpuArray | MapType::PercpuHash | MapType::LruPercpuHash
         )
     }
+
+    /// Whether this is an element map (hash table, array, LPM trie): the map types
+    /// `bpf_map_lookup_elem`, `bpf_map_update_elem` and `bpf_map_delete_elem` work on.
+    pub fn is_element_map(self) -> bool {
+        matches!(
+            self,
+            MapType::Hash
+                | MapType::PercpuHash
+                | MapType::LruHash
+                | MapType::LruPercpuHash
+                | MapType::Array
+                | MapType::PercpuArray
+                | MapType::LpmTrie
+        )
+    }
 }
 
 /// What `BPF_MAP_CREATE` takes.
