@@ -109,6 +109,18 @@ impl<R: Read> PcapngReader<R> {
         let mut body = self
             .src
             .read_vec(len as usize - 8, "block", Some(record), start)?;
+        self.strip_trailer(&mut body, len, record, start)?;
+        Ok(body)
+    }
+
+    /// Drop the trailing block length from `body`, which must repeat the leading `len`.
+    fn strip_trailer(
+        &self,
+        body: &mut Vec<u8>,
+        len: u32,
+        record: u64,
+        start: u64,
+    ) -> Result<(), CaptureError> {
         let trailer = self.u32_of(&body[body.len() - 4..]);
         if trailer != len {
             return Err(err(
@@ -120,7 +132,7 @@ impl<R: Read> PcapngReader<R> {
             ));
         }
         body.truncate(body.len() - 4);
-        Ok(body)
+        Ok(())
     }
 
     /// A Section Header Block whose type was read at `start`.
@@ -313,17 +325,7 @@ impl<R: Read> PcapngReader<R> {
         let mut rest =
             self.src
                 .read_vec(len as usize - 12, "section header", Some(record), start)?;
-        let trailer = self.u32_of(&rest[rest.len() - 4..]);
-        if trailer != len {
-            return Err(err(
-                Some(record),
-                start,
-                CaptureErrorKind::Malformed(format!(
-                    "trailing block length {trailer} differs from the leading {len}"
-                )),
-            ));
-        }
-        rest.truncate(rest.len() - 4);
+        self.strip_trailer(&mut rest, len, record, start)?;
         let major = self.u16_of(&rest[0..2]);
         if major != 1 {
             return Err(err(
