@@ -95,11 +95,7 @@ impl Ebpf {
     /// A malformed object, an unresolvable relocation, a map that cannot be created.
     pub fn load_with(bytes: &[u8], options: EbpfOptions) -> Result<Ebpf, EbpfError> {
         let mut object = Object::parse(bytes).map_err(|e| EbpfError::Parse(e.to_string()))?;
-        let has_relos = object
-            .btf_ext
-            .as_ref()
-            .is_some_and(|e| e.sections.iter().any(|s| !s.core_relos.is_empty()));
-        if has_relos {
+        if object.has_core_relos() {
             let target = match options.btf {
                 Some(btf) => btf,
                 None => core_relo::host_btf().map_err(EbpfError::Core)?,

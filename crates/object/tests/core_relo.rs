@@ -165,11 +165,7 @@ fn corpus_core_relocations_against_the_host() {
             let Ok(mut object) = Object::parse(&std::fs::read(&path).unwrap()) else {
                 continue;
             };
-            let has_core = object
-                .btf_ext
-                .as_ref()
-                .is_some_and(|e| e.sections.iter().any(|s| !s.core_relos.is_empty()));
-            if !has_core {
+            if !object.has_core_relos() {
                 continue;
             }
             objects += 1;

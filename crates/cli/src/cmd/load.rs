@@ -18,11 +18,7 @@ use crate::cli::Engine;
 use crate::Failure;
 
 pub(super) fn apply_core(object: &mut Object, btf_path: Option<&Path>) -> Result<(), Failure> {
-    let has_relos = object
-        .btf_ext
-        .as_ref()
-        .is_some_and(|e| e.sections.iter().any(|s| !s.core_relos.is_empty()));
-    if !has_relos {
+    if !object.has_core_relos() {
         return Ok(());
     }
     let target = match btf_path {

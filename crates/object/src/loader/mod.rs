@@ -199,6 +199,13 @@ impl Object {
         out
     }
 
+    /// Whether the object has CO-RE relocations (which need a target BTF).
+    pub fn has_core_relos(&self) -> bool {
+        self.btf_ext
+            .as_ref()
+            .is_some_and(|e| e.sections.iter().any(|s| !s.core_relos.is_empty()))
+    }
+
     /// The program whose function name is `name`.
     pub fn program(&self, name: &str) -> Option<&ProgramSpec> {
         self.programs.iter().find(|p| p.name == name)
