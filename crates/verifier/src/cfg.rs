@@ -97,6 +97,9 @@ pub fn check(program: &Program) -> Result<Cfg, CfgError> {
     for (i, insn) in insns.iter().enumerate() {
         let t = starts[i];
         let falls = !matches!(insn, Insn::Exit | Insn::Ja { .. } | Insn::Gotol { .. });
+        if loop_point(insn) {
+            prune_point[i] = true;
+        }
         if falls && i + 1 < insns.len() {
             succ[i].push(i + 1);
         }
@@ -149,9 +152,6 @@ pub fn check(program: &Program) -> Result<Cfg, CfgError> {
         if matches!(insn, Insn::Jump { .. } | Insn::MayGoto { .. }) && i + 1 < insns.len() {
             prune_point[i + 1] = true;
         }
-        if matches!(insn, Insn::MayGoto { .. }) {
-            prune_point[i] = true;
-        }
     }
     // Reachability from instruction 0.
     let mut seen = vec![false; insns.len()];
@@ -182,4 +182,14 @@ pub fn check(program: &Program) -> Result<Cfg, CfgError> {
         prune_point,
         slot_to_idx,
     })
+}
+
+/// Whether `insn` heads a loop bounded at run time: `may_goto`, or a helper call that calls
+/// back into the program (`bpf_for_each_map_elem`, `bpf_loop`; reached again at each
+/// callback's exit). Such an instruction is a prune point.
+pub(crate) fn loop_point(insn: &Insn) -> bool {
+    matches!(
+        insn,
+        Insn::MayGoto { .. } | Insn::Call(CallTarget::Helper(164 | 181))
+    )
 }

@@ -281,10 +281,7 @@ impl<'a> Verifier<'a> {
     /// Whether `pc` heads a loop bounded at run time: `may_goto`, or a helper call that
     /// calls back into the program (reached again at each callback's exit).
     fn loop_point(&self, pc: usize) -> bool {
-        matches!(
-            self.insns[pc],
-            Insn::MayGoto { .. } | Insn::Call(userbpf_isa::CallTarget::Helper(164 | 181))
-        )
+        crate::cfg::loop_point(&self.insns[pc])
     }
 
     /// Prune or record a checkpoint at `pc`. Returns true when the path may stop.
@@ -443,9 +440,7 @@ impl<'a> Verifier<'a> {
                     // Before pruning: the state of a path pruned here is recorded too.
                     record(&mut self.recorded[pc], &state);
                 }
-                if (self.cfg.prune_point[pc] || self.loop_point(pc))
-                    && self.visit(&mut state, pc)?
-                {
+                if self.cfg.prune_point[pc] && self.visit(&mut state, pc)? {
                     if self.log_level() >= 1 {
                         let _ = writeln!(self.log, "{}: safe", self.starts[pc]);
                     }
