@@ -376,6 +376,35 @@ struct XdpCounts {
 }
 
 impl XdpCounts {
+    /// Count the outcome of packet `index`'s run, keeping the first trap in `first_trap`;
+    /// gives the run when the program returned.
+    #[inline]
+    fn count(
+        &mut self,
+        out: Result<XdpRun, TestRunError>,
+        index: u64,
+        first_trap: &mut Option<(u64, String)>,
+    ) -> Option<XdpRun> {
+        match out {
+            Ok(run) => {
+                let action = run.retval();
+                self.actions[if action <= 4 { action as usize } else { 0 }] += 1;
+                Some(run)
+            }
+            Err(TestRunError::Trap(t)) => {
+                self.traps += 1;
+                if first_trap.is_none() {
+                    *first_trap = Some((index, t.to_string()));
+                }
+                None
+            }
+            Err(_) => {
+                self.not_run += 1;
+                None
+            }
+        }
+    }
+
     fn into_summary(self, summary: &mut Summary) {
         let names = PacketProgKind::Xdp.verdict_names();
         for (i, name) in names.iter().enumerate() {
@@ -650,23 +679,14 @@ impl PacketHook {
                 counts.not_run += 1;
                 continue;
             }
-            let run = match run_loaded(&self.runner, xdp) {
-                Ok(run) => run,
-                Err(TestRunError::Trap(t)) => {
-                    counts.traps += 1;
-                    if summary.first_trap.is_none() {
-                        summary.first_trap = Some((self.next_index - 1, t.to_string()));
-                    }
-                    continue;
-                }
-                Err(_) => {
-                    counts.not_run += 1;
-                    continue;
-                }
+            let out = run_loaded(&self.runner, xdp);
+            let Some(run) = counts.count(out, self.next_index - 1, &mut summary.first_trap) else {
+                continue;
             };
-            let action = run.retval();
-            counts.actions[if action <= 4 { action as usize } else { 0 }] += 1;
-            if matches!(Verdict::Xdp(action).fate(), Fate::Pass | Fate::Transmit) {
+            if matches!(
+                Verdict::Xdp(run.retval()).fate(),
+                Fate::Pass | Fate::Transmit
+            ) {
                 if let Some(w) = writer.as_deref_mut() {
                     let data = xdp.bytes(run.data);
                     if let Err(e) = write_out(w, &packet, caplen, data) {
@@ -744,19 +764,8 @@ impl PacketHook {
                 self.next_index += 1;
                 summary.packets += 1;
                 summary.bytes_in += bytes.len() as u64;
-                match run_in_place(&self.runner, xdp, bytes) {
-                    Ok(run) => {
-                        let action = run.retval();
-                        counts.actions[if action <= 4 { action as usize } else { 0 }] += 1;
-                    }
-                    Err(TestRunError::Trap(t)) => {
-                        counts.traps += 1;
-                        if summary.first_trap.is_none() {
-                            summary.first_trap = Some((self.next_index - 1, t.to_string()));
-                        }
-                    }
-                    Err(_) => counts.not_run += 1,
-                }
+                let out = run_in_place(&self.runner, xdp, bytes);
+                counts.count(out, self.next_index - 1, &mut summary.first_trap);
             };
             result?;
         }
