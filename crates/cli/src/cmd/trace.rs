@@ -497,23 +497,12 @@ pub fn run(args: &TraceArgs) -> CmdResult {
     let _ = std::io::stdout().flush();
     let message = match (outcome.detached, outcome.status) {
         (true, _) if args.pid.is_some() => format!("detached from {what}, which goes on"),
-        (_, Some(TargetStatus::Exited(code))) => format!("{what} exited with status {code}"),
-        (_, Some(TargetStatus::Signaled { signal, core })) => format!(
-            "{what} was killed by {}{}",
-            signal_name(signal),
-            if core { " (core dumped)" } else { "" }
-        ),
+        (_, Some(st)) => ended_message(&what, st),
         (true, None) => format!("detached from {what}"),
         (false, None) => format!("{what}: tracing ended"),
     };
     if json_mode {
-        let status = match outcome.status {
-            Some(TargetStatus::Exited(code)) => json!({"exited": code}),
-            Some(TargetStatus::Signaled { signal, core }) => {
-                json!({"signal": signal, "core": core})
-            }
-            None => Value::Null,
-        };
+        let status = status_json(outcome.status);
         println!(
             "{}",
             json!({"type": "end", "detached": outcome.detached, "status": status, "message": message})
@@ -533,4 +522,25 @@ pub fn run(args: &TraceArgs) -> CmdResult {
         std::process::exit(code);
     }
     Ok(())
+}
+
+/// How the target ended, in words ("X exited with status N", "X was killed by SIGSEGV").
+fn ended_message(what: &str, status: TargetStatus) -> String {
+    match status {
+        TargetStatus::Exited(code) => format!("{what} exited with status {code}"),
+        TargetStatus::Signaled { signal, core } => format!(
+            "{what} was killed by {}{}",
+            signal_name(signal),
+            if core { " (core dumped)" } else { "" }
+        ),
+    }
+}
+
+/// How the target ended, as the `status` of the JSON end line.
+fn status_json(status: Option<TargetStatus>) -> Value {
+    match status {
+        Some(TargetStatus::Exited(code)) => json!({"exited": code}),
+        Some(TargetStatus::Signaled { signal, core }) => json!({"signal": signal, "core": core}),
+        None => Value::Null,
+    }
 }

@@ -11,14 +11,14 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 
 use anyhow::anyhow;
-use serde_json::{json, Value};
+use serde_json::json;
 use userbpf_hooks::syscall_hooks::{SyscallAttach, SyscallHooks};
 use userbpf_hooks::system::{self, End, Notice, SystemTrace};
 use userbpf_hooks::tracer::{self, TargetStatus};
 use userbpf_object::Object;
 use userbpf_runtime::instance::ObjectInstance;
 
-use super::{print_maps, signal_name, TraceArgs};
+use super::{ended_message, print_maps, status_json, TraceArgs};
 use crate::{CmdResult, Failure};
 
 pub use system::system_attach;
@@ -89,12 +89,7 @@ pub(super) fn run(
     let mut message = match (&end, status) {
         (End::Stopped, _) if what.is_empty() => "stopped".to_string(),
         (End::Stopped, _) => format!("stopped; {what} goes on"),
-        (_, Some(TargetStatus::Exited(code))) => format!("{what} exited with status {code}"),
-        (_, Some(TargetStatus::Signaled { signal, core })) => format!(
-            "{what} was killed by {}{}",
-            signal_name(signal),
-            if core { " (core dumped)" } else { "" }
-        ),
+        (_, Some(st)) => ended_message(&what, st),
         (_, None) => format!("{what} ended"),
     };
     let stats = trace.stats;
@@ -103,13 +98,7 @@ pub(super) fn run(
         stats.records, stats.lost
     ));
     if json_mode {
-        let st = match status {
-            Some(TargetStatus::Exited(code)) => json!({"exited": code}),
-            Some(TargetStatus::Signaled { signal, core }) => {
-                json!({"signal": signal, "core": core})
-            }
-            None => Value::Null,
-        };
+        let st = status_json(status);
         println!(
             "{}",
             json!({"type": "end", "system": true, "status": st, "message": message,
