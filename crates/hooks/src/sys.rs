@@ -438,15 +438,9 @@ pub fn on_stop_signals(handler: extern "C" fn(libc::c_int)) {
     }
 }
 
-/// CLOCK_MONOTONIC in nanoseconds.
+/// CLOCK_MONOTONIC in nanoseconds (the runtime's clock, the one `bpf_ktime_get_ns` reads).
 pub fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a writable timespec.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+    userbpf_runtime::kernel_helpers::basic::clock_ns(libc::CLOCK_MONOTONIC)
 }
 
 /// `PTRACE_SINGLESTEP`, delivering `sig`.
