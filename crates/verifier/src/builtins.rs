@@ -28,6 +28,9 @@ const fn builtin(index: usize, args: [Arg; 5], ret: Ret) -> Proto {
     }
 }
 
+/// The private helper id of `memset` (whose zero fill the verifier tracks on the stack).
+pub(crate) const MEMSET: i32 = BUILTINS[0].1;
+
 use Arg::{Anything as A, ConstSizeOrZero as N, DontCare as D, Mem as R, UninitMem as W};
 
 /// The built-ins' prototypes, in [`BUILTINS`] order.

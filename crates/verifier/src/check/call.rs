@@ -585,7 +585,7 @@ impl Verifier<'_> {
             }
             st.cur_mut().callback_depth = 0;
         }
-        if Some(proto.id) == userbpf_object::builtin_id("memset") {
+        if proto.id == crate::builtins::MEMSET {
             self.memset_zero(st);
         }
         let first_arg = *st.reg(Reg::R1);
