@@ -26,8 +26,8 @@ pub mod loader;
 pub mod section;
 pub use error::ObjectError;
 pub use loader::{
-    builtin_id, builtin_name, DataKind, DataReloc, ExternCall, MapInit, MapOrigin, MapSpec, Object,
-    ProgramSpec, Segment, BUILTINS,
+    builtin_id, DataKind, DataReloc, ExternCall, MapInit, MapOrigin, MapSpec, Object, ProgramSpec,
+    Segment, BUILTINS,
 };
 pub use section::{classify, AttachTarget, ProgramType, SectionInfo};
 

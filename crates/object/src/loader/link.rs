@@ -42,11 +42,6 @@ pub fn builtin_id(name: &str) -> Option<i32> {
     BUILTINS.iter().find(|(n, _)| *n == name).map(|&(_, id)| id)
 }
 
-/// The name of the built-in with private helper id `id`.
-pub fn builtin_name(id: i32) -> Option<&'static str> {
-    BUILTINS.iter().find(|(_, i)| *i == id).map(|&(n, _)| n)
-}
-
 /// The linked code of one program.
 pub(crate) struct Linked {
     /// Bytecode.

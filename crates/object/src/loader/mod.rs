@@ -17,7 +17,7 @@ pub mod maps;
 mod programs;
 mod relocations;
 
-pub use link::{builtin_id, builtin_name, BUILTINS};
+pub use link::{builtin_id, BUILTINS};
 pub use maps::{DataKind, DataReloc, MapInit, MapOrigin, MapSpec};
 pub use programs::{ExternCall, ProgramSpec, Segment};
 
