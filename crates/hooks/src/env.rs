@@ -60,17 +60,10 @@ pub fn read_comm(tgid: i32, tid: i32) -> [u8; 16] {
 
 /// `(gid << 32) | uid` of thread `tid` (real ids, from /proc).
 pub fn read_uid_gid(tid: i32) -> u64 {
-    let Ok(status) = std::fs::read_to_string(format!("/proc/{tid}/status")) else {
+    let Some(status) = sys::proc_status(tid) else {
         return 0;
     };
-    let first = |key: &str| -> u64 {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(key))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
+    let first = |key: &str| -> u64 { sys::status_field(&status, key).unwrap_or(0) };
     (first("Gid:") << 32) | first("Uid:")
 }
 

@@ -438,6 +438,21 @@ pub fn on_stop_signals(handler: extern "C" fn(libc::c_int)) {
     }
 }
 
+/// The text of `/proc/PID/status`, `None` when the process is gone.
+pub fn proc_status(pid: i32) -> Option<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/status")).ok()
+}
+
+/// The first value of field `key` (with its colon, e.g. `"Tgid:"`) in `status`, the text
+/// of `/proc/PID/status`.
+pub fn status_field<T: std::str::FromStr>(status: &str, key: &str) -> Option<T> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
+
 /// CLOCK_MONOTONIC in nanoseconds (the runtime's clock, the one `bpf_ktime_get_ns` reads).
 pub fn monotonic_ns() -> u64 {
     userbpf_runtime::kernel_helpers::basic::clock_ns(libc::CLOCK_MONOTONIC)

@@ -236,13 +236,8 @@ struct Exclusive {
 }
 
 fn read_tgid(tid: i32) -> i32 {
-    std::fs::read_to_string(format!("/proc/{tid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Tgid:"))
-                .and_then(|v| v.trim().parse().ok())
-        })
+    sys::proc_status(tid)
+        .and_then(|s| sys::status_field(&s, "Tgid:"))
         .unwrap_or(tid)
 }
 

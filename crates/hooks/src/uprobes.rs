@@ -296,11 +296,7 @@ fn read_u64(pid: i32, addr: u64) -> Option<u64> {
 }
 
 fn ppid_of(tgid: i32) -> Option<i32> {
-    std::fs::read_to_string(format!("/proc/{tgid}/status"))
-        .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix("PPid:"))
-        .and_then(|v| v.trim().parse().ok())
+    sys::status_field(&sys::proc_status(tgid)?, "PPid:")
 }
 
 impl Uprobes {
