@@ -196,7 +196,10 @@ pub struct Probe {
 struct Breakpoint {
     /// The original bytes at the address (the first is replaced by int3).
     insn: [u8; 16],
-    probes: Vec<usize>,
+    /// The uprobes placed here (indices into [`Uprobes::probes`]).
+    entry: Vec<usize>,
+    /// The uretprobes placed here.
+    rets: Vec<usize>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -343,8 +346,13 @@ impl Uprobes {
                 }
                 let addr = m.start + loc.file_offset - m.offset;
                 if let Some(bp) = proc_.bps.get_mut(&addr) {
-                    if !bp.probes.contains(&i) {
-                        bp.probes.push(i);
+                    let list = if probe.ret {
+                        &mut bp.rets
+                    } else {
+                        &mut bp.entry
+                    };
+                    if !list.contains(&i) {
+                        list.push(i);
                     }
                     continue;
                 }
@@ -359,7 +367,8 @@ impl Uprobes {
                         addr,
                         Breakpoint {
                             insn,
-                            probes: vec![i],
+                            entry: if probe.ret { Vec::new() } else { vec![i] },
+                            rets: if probe.ret { vec![i] } else { Vec::new() },
                         },
                     );
                 }
@@ -475,7 +484,7 @@ impl Uprobes {
         let Some(bp) = proc_.bps.get(&addr) else {
             return Err(Resume::Deliver);
         };
-        let bp_probes = bp.probes.clone();
+        let (entry, rets) = (bp.entry.clone(), bp.rets.clone());
         self.hits += 1;
         let thread = self.threads.get_mut(&tid).expect("inserted above");
         // Frames of calls that never returned (longjmp) lie below the stack pointer.
@@ -504,15 +513,6 @@ impl Uprobes {
         }
         let mut r = *regs;
         r.rip = addr;
-        let entry: Vec<usize> = bp_probes
-            .iter()
-            .copied()
-            .filter(|&i| !self.probes[i].ret)
-            .collect();
-        let rets: Vec<usize> = bp_probes
-            .into_iter()
-            .filter(|&i| self.probes[i].ret)
-            .collect();
         if !rets.is_empty() {
             if let Some(ret_addr) = read_u64(tid, regs.rsp) {
                 if sys::write_memory(tgid, regs.rsp, &addr.to_ne_bytes()).is_ok() {
