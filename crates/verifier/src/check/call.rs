@@ -37,16 +37,7 @@ impl Verifier<'_> {
             }
             CallTarget::Local(_) => {
                 let t = self.cfg.target(self.input.program, self.pc).unwrap_or(0);
-                if st.frames.len() >= MAX_FRAMES {
-                    return Err(self.error(
-                        st,
-                        format!(
-                            "the call stack of {} frames is too deep !",
-                            st.frames.len() + 1
-                        ),
-                        &[],
-                    ));
-                }
+                self.check_call_depth(st)?;
                 let mut f = Frame::new(st.frames.len() as u8, self.pc, self.cfg.insn_subprog[t]);
                 for r in 1..=5 {
                     f.regs[r] = st.cur().regs[r];
@@ -695,13 +686,9 @@ impl Verifier<'_> {
         id
     }
 
-    fn push_callback(
-        &mut self,
-        st: &State,
-        helper: i32,
-        map: Option<u32>,
-        target: usize,
-    ) -> Result<(), VerifierError> {
+    /// Refuses a call (bpf-to-bpf or a callback) that would need a frame past
+    /// [`MAX_FRAMES`].
+    fn check_call_depth(&self, st: &State) -> Result<(), VerifierError> {
         if st.frames.len() >= MAX_FRAMES {
             return Err(self.error(
                 st,
@@ -712,6 +699,17 @@ impl Verifier<'_> {
                 &[],
             ));
         }
+        Ok(())
+    }
+
+    fn push_callback(
+        &mut self,
+        st: &State,
+        helper: i32,
+        map: Option<u32>,
+        target: usize,
+    ) -> Result<(), VerifierError> {
+        self.check_call_depth(st)?;
         let mut cb = st.clone();
         let caller_depth = &mut cb.cur_mut().callback_depth;
         *caller_depth = caller_depth.saturating_add(1);
