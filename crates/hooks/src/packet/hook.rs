@@ -254,6 +254,26 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Count the verdict of `r`, a result of a program of family `kind`, and its trap
+    /// (keeping the first).
+    pub(crate) fn count_result(&mut self, kind: PacketProgKind, r: &PacketResult) {
+        if r.verdict == Verdict::Trap {
+            self.traps += 1;
+            if self.first_trap.is_none() {
+                let why = r.error.clone().unwrap_or_default();
+                self.first_trap = Some((r.index, why));
+            }
+        }
+        match r
+            .verdict
+            .static_name(kind)
+            .and_then(|n| self.verdicts.get_mut(n))
+        {
+            Some(c) => *c += 1,
+            None => *self.verdicts.entry(r.verdict.name(kind)).or_insert(0) += 1,
+        }
+    }
+
     /// Packets per second of [`run_time`](Self::run_time).
     pub fn packets_per_second(&self) -> f64 {
         let s = self.run_time.as_secs_f64();
@@ -798,26 +818,7 @@ impl PacketHook {
             self.run_packet_timed(&packet.data, &mut result, false);
             summary.packets += 1;
             summary.bytes_in += packet.data.len() as u64;
-            if result.verdict == Verdict::Trap {
-                summary.traps += 1;
-                if summary.first_trap.is_none() {
-                    let why = result.error.clone().unwrap_or_default();
-                    summary.first_trap = Some((result.index, why));
-                }
-            }
-            let counted = result
-                .verdict
-                .static_name(self.kind)
-                .and_then(|n| summary.verdicts.get_mut(n));
-            match counted {
-                Some(c) => *c += 1,
-                None => {
-                    *summary
-                        .verdicts
-                        .entry(result.verdict.name(self.kind))
-                        .or_insert(0) += 1
-                }
-            }
+            summary.count_result(self.kind, &result);
             if matches!(result.verdict.fate(), Fate::Pass | Fate::Transmit) {
                 if let Some(w) = writer.as_deref_mut() {
                     write_out(w, &packet, packet.data.len(), &result.data)?;

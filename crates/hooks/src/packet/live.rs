@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use super::capture::Timestamp;
-use super::hook::{Fate, HookError, PacketHook, PacketResult, Summary, Verdict};
+use super::hook::{Fate, HookError, PacketHook, PacketResult, Summary};
 
 const BLOCK_SIZE: usize = 1 << 18;
 const BLOCK_COUNT: usize = 16;
@@ -479,21 +479,7 @@ pub fn run_live(
                     summary.packets += 1;
                     summary.bytes_in += frame.len() as u64;
                     summary.run_time += r.duration;
-                    if r.verdict == Verdict::Trap {
-                        summary.traps += 1;
-                        if summary.first_trap.is_none() {
-                            let why = r.error.clone().unwrap_or_default();
-                            summary.first_trap = Some((r.index, why));
-                        }
-                    }
-                    let counted = r
-                        .verdict
-                        .static_name(kind)
-                        .and_then(|n| summary.verdicts.get_mut(n));
-                    match counted {
-                        Some(c) => *c += 1,
-                        None => *summary.verdicts.entry(r.verdict.name(kind)).or_insert(0) += 1,
-                    }
+                    summary.count_result(kind, r);
                     let target = match r.verdict.fate() {
                         Fate::Transmit => Some(ifindexes[side]),
                         Fate::Redirect => r.redirect_ifindex,
