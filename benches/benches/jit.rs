@@ -27,7 +27,7 @@ use userbpf_jit::{compile_prepared, compile_unchecked, JitOptions};
 use userbpf_object::Object;
 use userbpf_runtime::context::TestRunInput;
 use userbpf_runtime::instance::{LoadOptions, ObjectInstance};
-use userbpf_verifier::{MapInfo, Options, ProgType, VerifierInput};
+use userbpf_verifier::{Options, ProgType, VerifierInput};
 
 const HALF: usize = 1 << 20;
 const BIG: usize = 2 * HALF;
@@ -275,20 +275,7 @@ fn time_kernel(object: &Object, bench: &Bench) -> Result<(u64, f64), String> {
 
 fn verify(object: &Object, name: &str) -> userbpf_verifier::VerifiedProgram {
     let p = object.program(name).unwrap();
-    let maps: Vec<MapInfo> = object
-        .maps
-        .iter()
-        .map(|m| MapInfo {
-            map_type: m.map_type,
-            key_size: m.key_size,
-            value_size: m.value_size,
-            max_entries: m.max_entries,
-            flags: m.map_flags,
-            fd: None,
-            inner_map: None,
-            frozen: None,
-        })
-        .collect();
+    let maps = userbpf_verifier::object_input::map_infos(object);
     userbpf_verifier::verify(&VerifierInput {
         program: &p.insns,
         prog_type: ProgType::Xdp,
